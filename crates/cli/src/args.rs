@@ -1,0 +1,218 @@
+//! The command line: names and flags that users and scripts rely on.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Send, receive and verify signed official dispatches (công văn).
+#[derive(Debug, Parser)]
+#[command(name = "congvan", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the PKI: roots, CAs, certificates, revocation.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+}
+
+/// Key algorithms for new keys.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AlgArg {
+    /// ECDSA P-256 (default).
+    P256,
+    /// Ed25519.
+    Ed25519,
+}
+
+/// Certificate roles.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleArg {
+    /// An organization's seal; also authenticates the office to its relay.
+    Office,
+    /// A person signing in a position.
+    Official,
+    /// A relay (TLS server and client).
+    Relay,
+}
+
+/// Where a new key comes from.
+#[derive(Debug, Args)]
+pub struct KeySource {
+    /// Algorithm of a newly generated key.
+    #[arg(long, value_enum, default_value = "p256")]
+    pub alg: AlgArg,
+    /// Use this existing PKCS#8 key (P-256, P-384, Ed25519 or RSA) instead of generating one.
+    #[arg(long, value_name = "KEY.pem")]
+    pub key: Option<PathBuf>,
+    /// File holding the password of an encrypted key (else $CONGVAN_KEY_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// `congvan pki ...`
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create a self-signed national root CA.
+    InitRoot {
+        /// The root's name (subject CN).
+        #[arg(long)]
+        name: String,
+        /// Directory to write cert.pem, key.pem and chain.pem into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Days of validity.
+        #[arg(long, default_value_t = 7300)]
+        days: u32,
+        #[command(flatten)]
+        key: KeySource,
+    },
+    /// Issue a provincial or ministry CA limited to an organization subtree.
+    IssueCa {
+        /// The issuing CA's directory.
+        #[arg(long)]
+        issuer: PathBuf,
+        /// The CA's name (subject CN).
+        #[arg(long)]
+        name: String,
+        /// The organization id whose subtree the CA may issue for.
+        #[arg(long)]
+        org: String,
+        /// Directory to write the new CA into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Days of validity (capped by the issuer's).
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+        #[command(flatten)]
+        key: KeySource,
+    },
+    /// Issue an office, official or relay certificate.
+    Issue {
+        /// The issuing CA's directory.
+        #[arg(long)]
+        issuer: PathBuf,
+        /// What the certificate is for.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Subject name: the office's, the official's or the relay's.
+        #[arg(long)]
+        name: String,
+        /// The organization id the certificate binds.
+        #[arg(long)]
+        org: String,
+        /// The office's name, when --name is a person or a relay.
+        #[arg(long)]
+        org_name: Option<String>,
+        /// An official's position, e.g. "Chủ tịch".
+        #[arg(long)]
+        position: Option<String>,
+        /// A DNS name the relay answers to (repeatable).
+        #[arg(long)]
+        dns: Vec<String>,
+        /// An IP address the relay answers on (repeatable).
+        #[arg(long)]
+        ip: Vec<std::net::IpAddr>,
+        /// Days of validity (capped by the issuer's).
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+        /// Directory to write the credential into.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        key: KeySource,
+    },
+    /// Record the revocation of a certificate this CA issued.
+    Revoke {
+        /// The issuing CA's directory.
+        #[arg(long)]
+        issuer: PathBuf,
+        /// The certificate to revoke.
+        #[arg(long, value_name = "CERT.pem")]
+        cert: PathBuf,
+        /// RFC 5280 reason: unspecified, keyCompromise, cACompromise,
+        /// affiliationChanged, superseded, cessationOfOperation, certificateHold.
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+        /// File holding the CA key's password (else $CONGVAN_KEY_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Write a signed CRL of everything this CA has revoked.
+    Crl {
+        /// The issuing CA's directory.
+        #[arg(long)]
+        issuer: PathBuf,
+        /// Where to write the CRL (PEM).
+        #[arg(long, value_name = "CRL.pem")]
+        out: PathBuf,
+        /// Days until the next CRL is due.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// File holding the CA key's password (else $CONGVAN_KEY_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Check a certificate against trust anchors, CAs and CRLs.
+    VerifyCert {
+        /// Trusted root certificate(s).
+        #[arg(long, value_name = "ROOT.pem", required = true)]
+        trust: Vec<PathBuf>,
+        /// Intermediate CA certificates (repeatable).
+        #[arg(long, value_name = "CA.pem")]
+        chain: Vec<PathBuf>,
+        /// CRLs to check revocation against (repeatable).
+        #[arg(long, value_name = "CRL.pem")]
+        crl: Vec<PathBuf>,
+        /// Validate at this time (RFC 3339) instead of now.
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        /// Require this role.
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        /// Require this organization id.
+        #[arg(long)]
+        org: Option<String>,
+        /// Machine-readable output on stdout.
+        #[arg(long)]
+        json: bool,
+        /// The certificate to check.
+        #[arg(value_name = "CERT.pem")]
+        cert: PathBuf,
+    },
+    /// Build the illustrative demo PKI: root, province CA, offices, officials, relays.
+    Demo {
+        /// Directory to build it in.
+        #[arg(long)]
+        out: PathBuf,
+        /// Key algorithm.
+        #[arg(long, value_enum, default_value = "p256")]
+        alg: AlgArg,
+    },
+}
+
+impl AlgArg {
+    /// The library algorithm.
+    pub fn algorithm(self) -> congvan_sign::Algorithm {
+        match self {
+            AlgArg::P256 => congvan_sign::Algorithm::EcdsaP256,
+            AlgArg::Ed25519 => congvan_sign::Algorithm::Ed25519,
+        }
+    }
+}
+
+impl RoleArg {
+    /// The library role.
+    pub fn role(self) -> congvan_sign::Role {
+        match self {
+            RoleArg::Office => congvan_sign::Role::Office,
+            RoleArg::Official => congvan_sign::Role::Official,
+            RoleArg::Relay => congvan_sign::Role::Relay,
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Maps library errors to the exit codes scripts rely on.
+
+/// Exit code: verification failed or the operation was refused.
+pub const EXIT_REFUSED: u8 = 1;
+/// Exit code: usage or input error.
+pub const EXIT_INPUT: u8 = 2;
+/// Exit code: verification was indeterminate.
+pub const EXIT_INDETERMINATE: u8 = 3;
+
+/// A command that did not succeed: what to tell the user and how to exit.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: u8,
+    /// The message for stderr: what was wrong and what to do.
+    pub message: String,
+}
+
+impl Failure {
+    /// An input or usage error (exit 2).
+    pub fn input(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_INPUT,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<congvan_sign::Error> for Failure {
+    fn from(e: congvan_sign::Error) -> Failure {
+        Failure {
+            code: if e.is_rejection() {
+                EXIT_REFUSED
+            } else {
+                EXIT_INPUT
+            },
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<congvan_org::Error> for Failure {
+    fn from(e: congvan_org::Error) -> Failure {
+        Failure::input(e.to_string())
+    }
+}

@@ -1,0 +1,200 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, OrgId};
+
+/// The administrative level an office belongs to; routing walks these levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Central government: ministries, national bodies.
+    National,
+    /// A province or centrally-run city and its departments.
+    Province,
+    /// A district, town or provincial city.
+    District,
+    /// A commune, ward or township.
+    Commune,
+}
+
+/// One office as the registry describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Office {
+    /// The office's organization id.
+    pub code: OrgId,
+    /// The office's full name ("Ủy ban nhân dân tỉnh ...").
+    pub name: String,
+    /// Its administrative level.
+    pub level: Level,
+    /// The office it reports to, when it is not a root of the tree.
+    #[serde(default)]
+    pub parent: Option<OrgId>,
+    /// The name of the relay that serves it; offices without one are served by
+    /// their nearest ancestor's relay.
+    #[serde(default)]
+    pub relay: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryFile {
+    #[serde(default)]
+    office: Vec<Office>,
+}
+
+/// The organization registry: which offices exist, who their parent is and
+/// which relay serves them.
+///
+/// Parents are explicit rather than derived from codes, because codes lag
+/// behind administrative changes such as province mergers.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    offices: BTreeMap<OrgId, Office>,
+}
+
+impl Registry {
+    /// Loads a registry from a TOML file of `[[office]]` tables.
+    pub fn load(path: &Path) -> Result<Registry, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::RegistryIo {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Registry::from_toml(&text, path)
+    }
+
+    /// Parses registry TOML; `origin` names the source in error messages.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Registry, Error> {
+        let file: RegistryFile = toml::from_str(text).map_err(|e| Error::RegistryFormat {
+            path: origin.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Registry::from_offices(file.office)
+    }
+
+    /// Builds a registry from offices, checking codes are unique and parents exist.
+    pub fn from_offices(offices: Vec<Office>) -> Result<Registry, Error> {
+        let mut map = BTreeMap::new();
+        for office in offices {
+            let code = office.code.clone();
+            if map.insert(code.clone(), office).is_some() {
+                return Err(Error::DuplicateOffice(code.to_string()));
+            }
+        }
+        for office in map.values() {
+            if let Some(parent) = &office.parent {
+                if !map.contains_key(parent) {
+                    return Err(Error::UnknownParent {
+                        office: office.code.to_string(),
+                        parent: parent.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Registry { offices: map })
+    }
+
+    /// Serialises the registry back to TOML, e.g. for `pki demo`.
+    pub fn to_toml(&self) -> Result<String, Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            office: Vec<&'a Office>,
+        }
+        let out = Out {
+            office: self.offices.values().collect(),
+        };
+        toml::to_string(&out).map_err(|e| Error::RegistryFormat {
+            path: Registry::inline_origin(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The office with this code, if registered.
+    pub fn get(&self, code: &OrgId) -> Option<&Office> {
+        self.offices.get(code)
+    }
+
+    /// All offices, ordered by code.
+    pub fn offices(&self) -> impl Iterator<Item = &Office> {
+        self.offices.values()
+    }
+
+    /// The registered parent of an office.
+    pub fn parent(&self, code: &OrgId) -> Option<&Office> {
+        self.get(code)?.parent.as_ref().and_then(|p| self.get(p))
+    }
+
+    /// The chain from the office up to the root of its tree, the office first.
+    pub fn ancestry(&self, code: &OrgId) -> Vec<&Office> {
+        let mut chain = Vec::new();
+        let mut current = self.get(code);
+        while let Some(office) = current {
+            if chain.iter().any(|o: &&Office| o.code == office.code) {
+                break; // a cycle in the file; stop rather than loop
+            }
+            chain.push(office);
+            current = office.parent.as_ref().and_then(|p| self.get(p));
+        }
+        chain
+    }
+
+    /// The relay that serves an office: its own, or its nearest ancestor's.
+    pub fn serving_relay(&self, code: &OrgId) -> Option<&str> {
+        self.ancestry(code)
+            .into_iter()
+            .find_map(|o| o.relay.as_deref())
+    }
+
+    /// The path of the registry origin used in messages when none is known.
+    pub fn inline_origin() -> PathBuf {
+        PathBuf::from("<inline>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[[office]]
+code = "H99"
+name = "Ủy ban nhân dân tỉnh Minh Họa"
+level = "province"
+relay = "province"
+
+[[office]]
+code = "000.00.15.H99"
+name = "Ủy ban nhân dân huyện Một"
+level = "district"
+parent = "H99"
+relay = "district-15"
+
+[[office]]
+code = "H99.15.03"
+name = "Ủy ban nhân dân xã Ba"
+level = "commune"
+parent = "H99.15"
+"#;
+
+    #[test]
+    fn loads_and_routes() {
+        let reg = Registry::from_toml(SAMPLE, &Registry::inline_origin()).unwrap();
+        let commune = OrgId::parse("H99.15.03").unwrap();
+        assert_eq!(reg.parent(&commune).unwrap().code.to_string(), "H99.15");
+        assert_eq!(reg.serving_relay(&commune), Some("district-15"));
+        assert_eq!(reg.ancestry(&commune).len(), 3);
+        let again =
+            Registry::from_toml(&reg.to_toml().unwrap(), &Registry::inline_origin()).unwrap();
+        assert_eq!(again.offices().count(), 3);
+    }
+
+    #[test]
+    fn unknown_parent_is_named() {
+        let text =
+            "[[office]]\ncode = \"H99.1\"\nname = \"x\"\nlevel = \"district\"\nparent = \"H98\"\n";
+        let err = Registry::from_toml(text, &Registry::inline_origin()).unwrap_err();
+        assert!(err.to_string().contains("H98"), "{err}");
+    }
+}

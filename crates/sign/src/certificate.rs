@@ -1,0 +1,309 @@
+use std::path::Path;
+
+use ::time::OffsetDateTime;
+use congvan_org::OrgId;
+use x509_parser::prelude::{
+    AttributeTypeAndValue, FromDer, GeneralName, X509Certificate, X509Error,
+};
+
+use crate::{pem_file, Algorithm, Error, Role};
+
+/// URI prefix of the subjectAltName that binds a certificate to an organization.
+pub const ORG_URI_PREFIX: &str = "urn:congvan:org:";
+
+/// The keyUsage bits congvan cares about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyUsageBits {
+    /// digitalSignature: any signature by the key.
+    pub digital_signature: bool,
+    /// contentCommitment (nonRepudiation): the signer commits to the content.
+    pub content_commitment: bool,
+    /// keyCertSign: the key issues certificates.
+    pub key_cert_sign: bool,
+    /// cRLSign: the key signs revocation lists.
+    pub crl_sign: bool,
+}
+
+/// A parsed X.509 certificate with the facts congvan reads from it.
+///
+/// Parsing happens once, when the certificate is loaded; every field is owned
+/// so the value can be kept and shared freely.
+#[derive(Clone, Debug)]
+pub struct Certificate {
+    der: Vec<u8>,
+    subject: String,
+    issuer: String,
+    common_name: Option<String>,
+    organization_name: Option<String>,
+    position: Option<String>,
+    org: Option<OrgId>,
+    role: Option<Role>,
+    key_usage: Option<KeyUsageBits>,
+    extended_key_usages: Vec<String>,
+    is_ca: bool,
+    serial: Vec<u8>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    public_key: Vec<u8>,
+    key_algorithm: Option<Algorithm>,
+}
+
+impl Certificate {
+    /// Parses DER; `origin` names the source in errors.
+    pub fn from_der(der: &[u8], origin: &Path) -> Result<Certificate, Error> {
+        let (rest, cert) = X509Certificate::from_der(der)
+            .map_err(|e| Error::malformed(origin, format!("not a valid X.509 certificate: {e}")))?;
+        if !rest.is_empty() {
+            return Err(Error::malformed(
+                origin,
+                "trailing bytes after the certificate",
+            ));
+        }
+        let bad_ext = |e: X509Error| Error::malformed(origin, format!("bad extension: {e}"));
+
+        let key_usage = cert.key_usage().map_err(bad_ext)?.map(|ku| KeyUsageBits {
+            digital_signature: ku.value.digital_signature(),
+            content_commitment: ku.value.non_repudiation(),
+            key_cert_sign: ku.value.key_cert_sign(),
+            crl_sign: ku.value.crl_sign(),
+        });
+
+        let mut role = None;
+        let mut extended_key_usages = Vec::new();
+        if let Some(eku) = cert.extended_key_usage().map_err(bad_ext)? {
+            if eku.value.server_auth {
+                extended_key_usages.push("serverAuth".to_string());
+            }
+            if eku.value.client_auth {
+                extended_key_usages.push("clientAuth".to_string());
+            }
+            for oid in &eku.value.other {
+                if oid.as_bytes() == crate::role::OID_DOCUMENT_SIGNING {
+                    extended_key_usages.push("documentSigning".to_string());
+                } else if let Some(r) = Role::from_oid(oid.as_bytes()) {
+                    role = Some(r);
+                    extended_key_usages.push(format!("congvan-{r}"));
+                } else {
+                    extended_key_usages.push(oid.to_id_string());
+                }
+            }
+        }
+
+        let mut org = None;
+        if let Some(san) = cert.subject_alternative_name().map_err(bad_ext)? {
+            for name in &san.value.general_names {
+                if let GeneralName::URI(uri) = name {
+                    if let Some(code) = uri.strip_prefix(ORG_URI_PREFIX) {
+                        if org.is_some() {
+                            return Err(Error::malformed(
+                                origin,
+                                "the certificate binds more than one organization",
+                            ));
+                        }
+                        org = Some(OrgId::parse(code).map_err(|e| {
+                            Error::malformed(origin, format!("bad organization binding: {e}"))
+                        })?);
+                    }
+                }
+            }
+        }
+
+        let spki = cert.public_key();
+        let key_algorithm = match spki.algorithm.algorithm.to_id_string().as_str() {
+            "1.3.101.112" => Some(Algorithm::Ed25519),
+            "1.2.840.113549.1.1.1" => Some(Algorithm::RsaPkcs1Sha256),
+            "1.2.840.10045.2.1" => match spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+            {
+                Some(curve) if curve.to_id_string() == "1.2.840.10045.3.1.7" => {
+                    Some(Algorithm::EcdsaP256)
+                }
+                Some(curve) if curve.to_id_string() == "1.3.132.0.34" => Some(Algorithm::EcdsaP384),
+                _ => None,
+            },
+            _ => None,
+        };
+
+        let position = cert
+            .subject()
+            .iter_attributes()
+            .find(|a| a.attr_type().to_id_string() == "2.5.4.12")
+            .and_then(|a| a.as_str().ok())
+            .map(str::to_string);
+        Ok(Certificate {
+            der: der.to_vec(),
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            common_name: first_attr(cert.subject().iter_common_name()),
+            organization_name: first_attr(cert.subject().iter_organization()),
+            position,
+            org,
+            role,
+            key_usage,
+            extended_key_usages,
+            is_ca: cert.is_ca(),
+            serial: cert.raw_serial().to_vec(),
+            not_before: cert.validity().not_before.to_datetime(),
+            not_after: cert.validity().not_after.to_datetime(),
+            public_key: spki.subject_public_key.data.to_vec(),
+            key_algorithm,
+        })
+    }
+
+    /// Reads every certificate in a PEM (or DER) file.
+    pub fn load_all(path: &Path) -> Result<Vec<Certificate>, Error> {
+        let mut certs = Vec::new();
+        for block in pem_file::read_blocks(path)? {
+            match block.tag() {
+                "CERTIFICATE" | "DER" => certs.push(Certificate::from_der(block.contents(), path)?),
+                "TRUSTED CERTIFICATE" => {
+                    return Err(Error::malformed(
+                        path,
+                        "OpenSSL TRUSTED CERTIFICATE blocks are not supported; \
+                         export with `openssl x509 -in CERT -out PLAIN.pem`",
+                    ))
+                }
+                other => {
+                    return Err(Error::malformed(
+                        path,
+                        format!("expected CERTIFICATE PEM blocks, found {other:?}"),
+                    ))
+                }
+            }
+        }
+        Ok(certs)
+    }
+
+    /// Reads a file that must hold exactly one certificate.
+    pub fn load(path: &Path) -> Result<Certificate, Error> {
+        let mut certs = Certificate::load_all(path)?;
+        match certs.len() {
+            1 => Ok(certs.remove(0)),
+            0 => Err(Error::malformed(path, "no certificate found")),
+            n => Err(Error::malformed(
+                path,
+                format!("holds {n} certificates where one was expected; put the CA certificates in a --chain file"),
+            )),
+        }
+    }
+
+    /// The DER encoding.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The PEM encoding.
+    pub fn to_pem(&self) -> String {
+        ::pem::encode(&::pem::Pem::new("CERTIFICATE", self.der.clone()))
+    }
+
+    /// The subject distinguished name, as text.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The issuer distinguished name, as text.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The subject common name: the office's or person's name.
+    pub fn common_name(&self) -> Option<&str> {
+        self.common_name.as_deref()
+    }
+
+    /// The subject organization name (O).
+    pub fn organization_name(&self) -> Option<&str> {
+        self.organization_name.as_deref()
+    }
+
+    /// An official's position (subject title), e.g. "Chủ tịch".
+    pub fn position(&self) -> Option<&str> {
+        self.position.as_deref()
+    }
+
+    /// A display name: the common name, or the whole subject if it has none.
+    pub fn display_name(&self) -> &str {
+        self.common_name.as_deref().unwrap_or(&self.subject)
+    }
+
+    /// The organization this certificate is bound to, if any.
+    pub fn org(&self) -> Option<&OrgId> {
+        self.org.as_ref()
+    }
+
+    /// The congvan role the certificate was issued for, if any.
+    pub fn role(&self) -> Option<Role> {
+        self.role
+    }
+
+    /// The keyUsage bits, or `None` when the extension is absent.
+    pub fn key_usage(&self) -> Option<KeyUsageBits> {
+        self.key_usage
+    }
+
+    /// The extended key usages by name (dotted OIDs for unknown ones).
+    pub fn extended_key_usages(&self) -> &[String] {
+        &self.extended_key_usages
+    }
+
+    /// True for a CA certificate (basicConstraints cA).
+    pub fn is_ca(&self) -> bool {
+        self.is_ca
+    }
+
+    /// The serial number bytes.
+    pub fn serial(&self) -> &[u8] {
+        &self.serial
+    }
+
+    /// The serial number as lowercase hex.
+    pub fn serial_hex(&self) -> String {
+        hex(&self.serial)
+    }
+
+    /// Start of validity.
+    pub fn not_before(&self) -> OffsetDateTime {
+        self.not_before
+    }
+
+    /// End of validity.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+
+    /// The subjectPublicKey bits, in the form ring verifies with.
+    pub fn public_key(&self) -> &[u8] {
+        &self.public_key
+    }
+
+    /// The signature algorithm the public key is for, when congvan supports it.
+    pub fn key_algorithm(&self) -> Option<Algorithm> {
+        self.key_algorithm
+    }
+
+    /// SHA-256 of the DER, the usual certificate fingerprint.
+    pub fn sha256_fingerprint(&self) -> String {
+        hex(ring::digest::digest(&ring::digest::SHA256, &self.der).as_ref())
+    }
+}
+
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for Certificate {}
+
+fn first_attr<'a>(mut it: impl Iterator<Item = &'a AttributeTypeAndValue<'a>>) -> Option<String> {
+    it.next().and_then(|a| a.as_str().ok()).map(str::to_string)
+}
+
+/// Lowercase hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
