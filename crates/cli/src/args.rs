@@ -19,6 +19,144 @@ pub enum Command {
     /// Manage the PKI: roots, CAs, certificates, revocation.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// Compose, sign, verify, show and extract dispatches (.cvd files).
+    #[command(subcommand)]
+    Dispatch(DispatchCommand),
+}
+
+/// `congvan dispatch ...`
+#[derive(Debug, Subcommand)]
+pub enum DispatchCommand {
+    /// Compose a new, unsigned dispatch.
+    New(Box<NewArgs>),
+    /// Sign a dispatch as signer, seal, countersign or copy.
+    Sign {
+        /// The dispatch.
+        #[arg(value_name = "FILE.cvd")]
+        file: PathBuf,
+        /// The private key (PKCS#8 PEM).
+        #[arg(long, value_name = "KEY.pem")]
+        key: PathBuf,
+        /// The signing certificate; a chain.pem beside it is used when --chain is absent.
+        #[arg(long, value_name = "CERT.pem")]
+        cert: PathBuf,
+        /// CA certificates to include in the signature (repeatable).
+        #[arg(long, value_name = "CA.pem")]
+        chain: Vec<PathBuf>,
+        /// signer (the official), seal (the office, after the signer), countersign, or copy.
+        #[arg(long)]
+        role: String,
+        /// File holding the key's password (else $CONGVAN_KEY_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Verify every signature, attachment and receipt.
+    Verify {
+        /// The dispatch.
+        #[arg(value_name = "FILE.cvd")]
+        file: PathBuf,
+        /// Trusted root certificate(s).
+        #[arg(long, value_name = "ROOT.pem", required = true)]
+        trust: Vec<PathBuf>,
+        /// Extra intermediate CA certificates (repeatable).
+        #[arg(long, value_name = "CA.pem")]
+        chain: Vec<PathBuf>,
+        /// CRLs to check revocation against (repeatable).
+        #[arg(long, value_name = "CRL.pem")]
+        crl: Vec<PathBuf>,
+        /// Verify as of this time (RFC 3339) instead of now.
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        /// Machine-readable report on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the dispatch metadata.
+    Show {
+        /// The dispatch.
+        #[arg(value_name = "FILE.cvd")]
+        file: PathBuf,
+        /// The metadata as JSON (includes the dispatch `id`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the attachments, metadata and manifest into a folder, verifying each attachment.
+    Extract {
+        /// The dispatch.
+        #[arg(value_name = "FILE.cvd")]
+        file: PathBuf,
+        /// The folder to write into; existing files are never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `congvan dispatch new` arguments.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The issuing office's organization id.
+    #[arg(long)]
+    pub from: String,
+    /// Recipient organization ids, comma-separated or repeated.
+    #[arg(long, required = true)]
+    pub to: Vec<String>,
+    /// Document type: Vietnamese name ("Quyết định"), slug (quyet-dinh) or abbreviation (QĐ).
+    #[arg(long = "type")]
+    pub doc_type: String,
+    /// Number and notation, e.g. "15/QĐ-UBND" (a công văn: "05/UBND-VP").
+    #[arg(long)]
+    pub number: String,
+    /// Subject excerpt (trích yếu).
+    #[arg(long)]
+    pub subject: String,
+    /// A UTF-8 text file with the content.
+    #[arg(long, value_name = "FILE")]
+    pub body: Option<PathBuf>,
+    /// A file to attach (repeatable); stored as it is.
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+    /// 0-4 or thuong, khan, thuong-khan, hoa-toc, hoa-toc-hen-gio.
+    #[arg(long, default_value = "0")]
+    pub urgency: String,
+    /// The appointed time (RFC 3339) for hoa-toc-hen-gio.
+    #[arg(long, value_name = "RFC3339")]
+    pub appointment: Option<String>,
+    /// mat, toi-mat or tuyet-mat.
+    #[arg(long)]
+    pub secrecy: Option<String>,
+    /// Due date, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    pub due: Option<String>,
+    /// The dispatch date, YYYY-MM-DD (default: today in Vietnam).
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// Place name (default: from the registry).
+    #[arg(long)]
+    pub place: Option<String>,
+    /// Id of a dispatch this one answers (repeatable).
+    #[arg(long = "reply-to", value_name = "ID")]
+    pub reply_to: Vec<String>,
+    /// The organization registry (default $CONGVAN_REGISTRY).
+    #[arg(long, value_name = "FILE")]
+    pub registry: Option<PathBuf>,
+    /// Take the signer's name and position from this official's certificate.
+    #[arg(long, value_name = "CERT.pem")]
+    pub signer_cert: Option<PathBuf>,
+    /// The signer's full name.
+    #[arg(long)]
+    pub signer_name: Option<String>,
+    /// The signer's position, e.g. "Chủ tịch".
+    #[arg(long)]
+    pub signer_position: Option<String>,
+    /// Authority prefix: TM, KT, TL, TUQ or Q.
+    #[arg(long)]
+    pub signer_prefix: Option<String>,
+    /// The authority after the prefix, e.g. "ỦY BAN NHÂN DÂN".
+    #[arg(long)]
+    pub signer_authority: Option<String>,
+    /// Where to write the new dispatch.
+    #[arg(long, value_name = "FILE.cvd")]
+    pub out: PathBuf,
 }
 
 /// Key algorithms for new keys.

@@ -44,3 +44,16 @@ impl From<congvan_org::Error> for Failure {
         Failure::input(e.to_string())
     }
 }
+
+impl From<congvan_envelope::Error> for Failure {
+    fn from(e: congvan_envelope::Error) -> Failure {
+        Failure {
+            code: if e.is_input_error() {
+                EXIT_INPUT
+            } else {
+                EXIT_REFUSED
+            },
+            message: e.to_string(),
+        }
+    }
+}

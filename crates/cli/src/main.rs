@@ -5,8 +5,10 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod dispatch;
 mod failure;
 mod pki;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -19,6 +21,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Pki(cmd) => pki::run(cmd),
+        Command::Dispatch(cmd) => dispatch::run(cmd),
     };
     match outcome {
         Ok(code) => code,

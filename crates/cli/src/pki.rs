@@ -181,20 +181,16 @@ fn verify_cert(
     cert_path: &Path,
 ) -> Result<ExitCode, Failure> {
     let at = match at {
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
-            Failure::input(format!(
-                "--at {text:?} is not an RFC 3339 time such as 2026-01-05T09:30:00+07:00: {e}"
-            ))
-        })?,
+        Some(text) => parse_time("--at", text)?,
         None => OffsetDateTime::now_utc(),
     };
     let mut anchors = Vec::new();
     for path in trust {
-        anchors.extend(Certificate::load_all(path)?);
+        anchors.extend(load_cert_file(path, "--trust")?);
     }
     let mut store = TrustStore::new(anchors)?;
     for path in chain {
-        store.add_intermediates(Certificate::load_all(path)?);
+        store.add_intermediates(load_cert_file(path, "--chain")?);
     }
     for path in crl {
         store.add_crls(Crl::load_all(path)?);
@@ -259,6 +255,19 @@ fn verify_cert(
     }
 }
 
+/// Reads a `--trust` or `--chain` file. An empty one is an input error: left
+/// unreported it would surface as a misleading "unknown issuer".
+fn load_cert_file(path: &Path, flag: &str) -> Result<Vec<Certificate>, Failure> {
+    let certs = Certificate::load_all(path)?;
+    if certs.is_empty() {
+        return Err(Failure::input(format!(
+            "{}: holds no certificate; {flag} needs a PEM file of CERTIFICATE blocks",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
 fn describe(cert: &Certificate) -> String {
     let mut text = format!("\"{}\"", cert.display_name());
     if let Some(role) = cert.role() {
@@ -293,6 +302,15 @@ fn new_key(source: &KeySource) -> Result<SigningKey, Failure> {
 fn load_issuer(dir: &Path, password_file: Option<&Path>) -> Result<Credential, Failure> {
     let password = read_password(password_file)?;
     Ok(Credential::load(dir, password.as_deref())?)
+}
+
+/// Parses an RFC 3339 time given with `flag`.
+pub fn parse_time(flag: &str, text: &str) -> Result<OffsetDateTime, Failure> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+        Failure::input(format!(
+            "{flag} {text:?} is not an RFC 3339 time such as 2026-01-05T09:30:00+07:00: {e}"
+        ))
+    })
 }
 
 /// The password for an encrypted key: from a file (first line), or the environment.

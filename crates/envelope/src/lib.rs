@@ -1,7 +1,50 @@
 //! The `.cvd` signed dispatch envelope.
+//!
+//! A `.cvd` file is a ZIP container in the style of ASiC-E holding one
+//! official dispatch: its metadata (Decree 30/2020, edXML header), its
+//! attachments (stored as they are), a manifest in RFC 8785 canonical JSON
+//! with every part's SHA-256, JWS signatures over the manifest, and signed
+//! receipts collected on the way. See `docs/FORMAT.md` for the byte-level
+//! format.
+//!
+//! - [`create_dispatch`] writes a new container;
+//! - [`Envelope::open`] reads one, refusing anything outside the format;
+//! - [`sign_dispatch`] appends a signature, keeping earlier ones valid;
+//! - [`verify_dispatch`] checks everything and returns a [`VerificationReport`];
+//! - [`make_receipt`] and [`append_receipt`] add custody and status receipts.
 #![forbid(unsafe_code)]
 
+mod builder;
+mod central_directory;
+mod container;
+mod digest;
 mod error;
+mod jws;
+pub mod layout;
+mod limits;
+mod manifest;
 pub mod metadata;
+mod receipt;
+mod report;
+mod signature;
+mod verify;
 
+pub use builder::{create_dispatch, guess_media_type, AttachmentSource};
+pub use container::{AttachmentCheck, Envelope, StoredAttachment, StoredJws};
+pub use digest::{hex, sha256_hex};
 pub use error::Error;
+pub use jws::Jws;
+pub use limits::Limits;
+pub use manifest::{Manifest, ManifestEntry, MANIFEST_FORMAT};
+pub use receipt::{
+    append_receipt, make_receipt, parse_receipt, receipt_time, ReceiptHeader, Statement,
+    StatusCode, RECEIPT_MEDIA_TYPE,
+};
+pub use report::{
+    AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,
+};
+pub use signature::{
+    append_signature, make_signature, parse_header, sign_dispatch, signing_time_text,
+    CongvanHeader, ProtectedHeader, SignatureRole, SignatureSummary, MANIFEST_MEDIA_TYPE,
+};
+pub use verify::verify_dispatch;

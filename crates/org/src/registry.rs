@@ -30,11 +30,14 @@ pub struct Office {
     /// Its administrative level.
     pub level: Level,
     /// The office it reports to, when it is not a root of the tree.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<OrgId>,
+    /// The place name printed on its dispatches ("địa danh"), e.g. "Hà Tĩnh".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
     /// The name of the relay that serves it; offices without one are served by
     /// their nearest ancestor's relay.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay: Option<String>,
 }
 

@@ -15,6 +15,7 @@ struct DemoOffice {
     official: &'static str,
     position: &'static str,
     has_relay: bool,
+    place: &'static str,
 }
 
 /// The demo tree. The codes are illustrative (`H99` is no real province)
@@ -28,6 +29,7 @@ const OFFICES: &[DemoOffice] = &[
         official: "Nguyễn Văn An",
         position: "Chủ tịch",
         has_relay: true,
+        place: "Hà Tĩnh",
     },
     DemoOffice {
         code: "H99.10",
@@ -37,6 +39,7 @@ const OFFICES: &[DemoOffice] = &[
         official: "Trần Thị Bình",
         position: "Giám đốc",
         has_relay: false,
+        place: "Hà Tĩnh",
     },
     DemoOffice {
         code: "H99.01",
@@ -46,6 +49,7 @@ const OFFICES: &[DemoOffice] = &[
         official: "Lê Văn Cường",
         position: "Chủ tịch",
         has_relay: true,
+        place: "Cẩm Xuyên",
     },
     DemoOffice {
         code: "H99.02",
@@ -55,6 +59,7 @@ const OFFICES: &[DemoOffice] = &[
         official: "Phạm Thị Dung",
         position: "Chủ tịch",
         has_relay: true,
+        place: "Thạch Hà",
     },
     DemoOffice {
         code: "H99.01.01",
@@ -64,6 +69,7 @@ const OFFICES: &[DemoOffice] = &[
         official: "Hoàng Văn Hải",
         position: "Chủ tịch",
         has_relay: true,
+        place: "Cẩm Thạch",
     },
     DemoOffice {
         code: "H99.01.02",
@@ -73,6 +79,7 @@ const OFFICES: &[DemoOffice] = &[
         official: "Vũ Thị Lan",
         position: "Phó Chủ tịch",
         has_relay: true,
+        place: "Cẩm Duệ",
     },
     DemoOffice {
         code: "H99.02.01",
@@ -82,6 +89,7 @@ const OFFICES: &[DemoOffice] = &[
         official: "Đặng Văn Minh",
         position: "Chủ tịch",
         has_relay: true,
+        place: "Thạch Kênh",
     },
 ];
 
@@ -181,6 +189,7 @@ pub fn build_demo(out: &Path, alg: Algorithm) -> Result<DemoPki, Error> {
             name: office.name.to_string(),
             level: office.level,
             parent: office.parent.map(OrgId::parse).transpose()?,
+            place: Some(office.place.to_string()),
             relay: office.has_relay.then(|| demo_relay_name(&code)),
         });
     }

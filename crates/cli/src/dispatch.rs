@@ -1,0 +1,470 @@
+//! `congvan dispatch ...`: compose, sign, verify, show and extract dispatches.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use congvan_envelope::metadata::{
+    AuthorityPrefix, DocumentType, Metadata, Organization, Secrecy, SignerBlock, SteeringType,
+    Urgency,
+};
+use congvan_envelope::{
+    create_dispatch, sign_dispatch, verify_dispatch, AttachmentSource, Envelope, Indication,
+    SignatureRole, VerificationReport,
+};
+use congvan_org::{OrgId, Registry};
+use congvan_sign::{Certificate, Credential, Crl, SigningKey, TrustStore};
+use serde_json::json;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+use crate::args::{DispatchCommand, NewArgs};
+use crate::failure::{Failure, EXIT_INDETERMINATE, EXIT_REFUSED};
+use crate::progress::ByteProgress;
+
+/// Vietnam's time zone, for the dispatch date and printed times.
+const VIETNAM: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
+    Ok(offset) => offset,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// Runs one `dispatch` subcommand.
+pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        DispatchCommand::New(args) => new(*args),
+        DispatchCommand::Sign {
+            file,
+            key,
+            cert,
+            chain,
+            role,
+            password_file,
+        } => {
+            let password = crate::pki::read_password(password_file.as_deref())?;
+            let key = SigningKey::from_pem_file(&key, password.as_deref())?;
+            let cert_obj = Certificate::load(&cert)?;
+            let mut chain_certs = Vec::new();
+            let beside = cert.with_file_name(congvan_sign::CHAIN_FILE);
+            if chain.is_empty() && beside.exists() {
+                chain_certs.extend(Certificate::load_all(&beside)?);
+            }
+            for path in &chain {
+                chain_certs.extend(Certificate::load_all(path)?);
+            }
+            let credential = Credential::new(cert_obj, key, chain_certs)?;
+            let role: SignatureRole = role.parse().map_err(Failure::input)?;
+            let mut envelope = Envelope::open(&file).map_err(Failure::from)?;
+            let mut bar = ByteProgress::start("hashing", envelope.attachment_bytes());
+            let summary = sign_dispatch(
+                &mut envelope,
+                &credential,
+                &[],
+                role,
+                OffsetDateTime::now_utc(),
+                &mut |n| bar.advance(n),
+            )?;
+            bar.finish();
+            println!(
+                "signed {} as {} by \"{}\" at {}{}",
+                file.display(),
+                summary.role,
+                credential.cert().display_name(),
+                summary.signing_time,
+                if summary.covers > 0 {
+                    format!(", covering {} earlier signature(s)", summary.covers)
+                } else {
+                    String::new()
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DispatchCommand::Verify {
+            file,
+            trust,
+            chain,
+            crl,
+            at,
+            json,
+        } => verify(&file, &trust, &chain, &crl, at.as_deref(), json),
+        DispatchCommand::Show { file, json } => show(&file, json),
+        DispatchCommand::Extract { file, out } => extract(&file, &out),
+    }
+}
+
+fn new(args: NewArgs) -> Result<ExitCode, Failure> {
+    let registry = load_registry(args.registry.as_deref())?;
+    let from_id = OrgId::parse(&args.from)?;
+    let from = organization(&registry, &from_id)?;
+    let mut to = Vec::new();
+    for code in args
+        .to
+        .iter()
+        .flat_map(|t| t.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        to.push(organization(&registry, &OrgId::parse(code)?)?);
+    }
+    let doc_type: DocumentType = args.doc_type.parse().map_err(meta_failure)?;
+    let urgency: Urgency = args.urgency.parse().map_err(meta_failure)?;
+    let secrecy = args
+        .secrecy
+        .as_deref()
+        .map(str::parse::<Secrecy>)
+        .transpose()
+        .map_err(meta_failure)?;
+    let signer = signer_block(&args)?;
+    let place = match args.place {
+        Some(place) => place,
+        None => registry
+            .get(&from_id)
+            .and_then(|o| o.place.clone())
+            .ok_or_else(|| {
+                Failure::input(format!(
+                    "the registry gives no place name for {from_id}; pass --place \"Hà Tĩnh\""
+                ))
+            })?,
+    };
+    let today = OffsetDateTime::now_utc().to_offset(VIETNAM).date();
+    let date = args
+        .date
+        .as_deref()
+        .map(parse_date("--date"))
+        .transpose()?
+        .unwrap_or(today);
+    let due = args.due.as_deref().map(parse_date("--due")).transpose()?;
+    let content = match &args.body {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| Failure::input(format!("{}: cannot read the body: {e}", path.display())))?
+            .replace("\r\n", "\n"),
+        None => String::new(),
+    };
+    let mut metadata = Metadata {
+        format_version: Metadata::FORMAT_VERSION,
+        id: Metadata::new_id(),
+        from,
+        to,
+        number: args.number,
+        place,
+        date,
+        doc_type,
+        subject: args.subject,
+        content,
+        signer,
+        urgency,
+        secrecy,
+        due,
+        appointment: args.appointment,
+        steering: SteeringType::None,
+        in_reply_to: args.reply_to,
+        created_at: Metadata::timestamp_now(),
+    };
+    metadata.normalize_text();
+    let problems = metadata.problems();
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+        return Err(Failure::input(format!(
+            "the dispatch metadata is not valid:\n{}",
+            list.join("\n")
+        )));
+    }
+    if args.out.exists() {
+        return Err(Failure::input(format!(
+            "{} already exists; choose another --out or remove it first",
+            args.out.display()
+        )));
+    }
+    let attachments: Vec<AttachmentSource> =
+        args.attach.iter().map(AttachmentSource::file).collect();
+    let total: u64 = args
+        .attach
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut bar = ByteProgress::start("attaching", total);
+    let manifest = create_dispatch(&metadata, &attachments, &args.out, &mut |n| bar.advance(n))?;
+    bar.finish();
+    println!(
+        "{} written: {} {}",
+        args.out.display(),
+        metadata.number,
+        metadata.subject
+    );
+    println!("  id {}", metadata.id);
+    println!("  {} attachment(s); next: congvan dispatch sign {} --key KEY.pem --cert CERT.pem --role signer", manifest.attachments.len(), args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signer_block(args: &NewArgs) -> Result<SignerBlock, Failure> {
+    let (mut name, mut position) = (args.signer_name.clone(), args.signer_position.clone());
+    if let Some(path) = &args.signer_cert {
+        let cert = Certificate::load(path)?;
+        name = name.or_else(|| cert.common_name().map(str::to_string));
+        position = position.or_else(|| cert.position().map(str::to_string));
+    }
+    let full_name = name.ok_or_else(|| {
+        Failure::input(
+            "name the signing official with --signer-cert CERT.pem or --signer-name NAME",
+        )
+    })?;
+    let position = position.ok_or_else(|| {
+        Failure::input("give the signer's position with --signer-position (e.g. \"Chủ tịch\") or --signer-cert")
+    })?;
+    let authority_prefix = args
+        .signer_prefix
+        .as_deref()
+        .map(str::parse::<AuthorityPrefix>)
+        .transpose()
+        .map_err(meta_failure)?;
+    Ok(SignerBlock {
+        authority_prefix,
+        authority: args.signer_authority.clone(),
+        position: position.to_uppercase(),
+        full_name,
+    })
+}
+
+fn verify(
+    file: &Path,
+    trust: &[PathBuf],
+    chain: &[PathBuf],
+    crl: &[PathBuf],
+    at: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let store = trust_store(trust, chain, crl)?;
+    let now = match at {
+        Some(text) => crate::pki::parse_time("--at", text)?,
+        None => OffsetDateTime::now_utc(),
+    };
+    let report = match Envelope::open(file) {
+        Ok(mut envelope) => {
+            let mut bar = ByteProgress::start("verifying", envelope.attachment_bytes());
+            let report = verify_dispatch(&mut envelope, &store, now, &mut |n| bar.advance(n))?;
+            bar.finish();
+            report
+        }
+        Err(e) if e.is_input_error() && matches!(e, congvan_envelope::Error::Io { .. }) => {
+            return Err(e.into())
+        }
+        Err(e) => VerificationReport::unreadable(&file.display().to_string(), &e.to_string()),
+    };
+    if json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Failure::input(format!("cannot encode the report: {e}")))?;
+        println!("{text}");
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(match report.indication {
+        Indication::Passed => ExitCode::SUCCESS,
+        Indication::Failed => ExitCode::from(EXIT_REFUSED),
+        Indication::Indeterminate => ExitCode::from(EXIT_INDETERMINATE),
+    })
+}
+
+fn show(file: &Path, json: bool) -> Result<ExitCode, Failure> {
+    let envelope = Envelope::open(file)?;
+    let m = envelope.metadata();
+    if json {
+        let mut value = serde_json::to_value(m)
+            .map_err(|e| Failure::input(format!("cannot encode the metadata: {e}")))?;
+        let attachments: Vec<_> = envelope
+            .manifest()
+            .attachments
+            .iter()
+            .map(|a| json!({"name": a.name.trim_start_matches(congvan_envelope::layout::ATTACHMENT_DIR), "media_type": a.media_type, "size": a.size, "sha256": a.sha256}))
+            .collect();
+        let signatures: Vec<_> = envelope
+            .signatures()
+            .iter()
+            .map(|s| match congvan_envelope::parse_header(&s.jws, &s.entry) {
+                Ok((h, _)) => {
+                    json!({"entry": s.entry, "role": h.congvan.role, "signing_time": h.sig_t})
+                }
+                Err(e) => json!({"entry": s.entry, "error": e.to_string()}),
+            })
+            .collect();
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("attachments".into(), json!(attachments));
+            obj.insert("signatures".into(), json!(signatures));
+            obj.insert("receipts".into(), json!(envelope.receipts().len()));
+        }
+        let text = serde_json::to_string_pretty(&value)
+            .map_err(|e| Failure::input(format!("cannot encode the metadata: {e}")))?;
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} — {}", m.number, m.doc_type.name());
+    println!("  Subject:   {}", m.subject);
+    println!("  From:      {} ({})", m.from.name, m.from.id);
+    for (i, to) in m.to.iter().enumerate() {
+        println!(
+            "  {}  {} ({})",
+            if i == 0 { "To:       " } else { "          " },
+            to.name,
+            to.id
+        );
+    }
+    println!("  Place:     {}, {}", m.place, m.date);
+    println!("  Urgency:   {} ({})", m.urgency.name(), m.urgency.code());
+    if let Some(secrecy) = m.secrecy {
+        println!("  Secrecy:   {}", secrecy.name());
+    }
+    if let Some(due) = m.due {
+        println!("  Due:       {due}");
+    }
+    let prefix = m
+        .signer
+        .authority_prefix
+        .map(|p| format!("{} ", p.text()))
+        .unwrap_or_default();
+    println!(
+        "  Signer:    {prefix}{} {}",
+        m.signer.position, m.signer.full_name
+    );
+    println!("  Id:        {}", m.id);
+    for a in &envelope.manifest().attachments {
+        println!(
+            "  Attached:  {} ({} bytes, {})",
+            a.name
+                .trim_start_matches(congvan_envelope::layout::ATTACHMENT_DIR),
+            a.size,
+            a.media_type
+        );
+    }
+    println!(
+        "  {} signature(s), {} receipt(s)",
+        envelope.signatures().len(),
+        envelope.receipts().len()
+    );
+    if !m.content.is_empty() {
+        println!("\n{}", m.content);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn extract(file: &Path, out: &Path) -> Result<ExitCode, Failure> {
+    let mut envelope = Envelope::open(file)?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| Failure::input(format!("{}: cannot create the folder: {e}", out.display())))?;
+    write_new(&out.join("metadata.json"), envelope.metadata_bytes())?;
+    write_new(&out.join("manifest.json"), envelope.manifest_bytes())?;
+    let names: Vec<String> = envelope
+        .attachments()
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
+    let mut bar = ByteProgress::start("extracting", envelope.attachment_bytes());
+    for name in names {
+        // Names were checked on open: plain file names, no separators, no "..".
+        let target = out.join(&name);
+        let mut file_out = create_new(&target)?;
+        let copied = envelope.copy_attachment(&name, &mut file_out, &mut |n| bar.advance(n));
+        if let Err(e) = copied.and_then(|()| {
+            file_out
+                .flush()
+                .map_err(|e| congvan_envelope::Error::Format(e.to_string()))
+        }) {
+            drop(file_out);
+            if let Err(remove) = std::fs::remove_file(&target) {
+                eprintln!(
+                    "congvan: could not remove the partial file {}: {remove}",
+                    target.display()
+                );
+            }
+            return Err(e.into());
+        }
+        println!("{}", target.display());
+    }
+    bar.finish();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_new(path: &Path) -> Result<std::fs::File, Failure> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            Failure::input(format!(
+                "{}: cannot create: {e} (existing files are never overwritten)",
+                path.display()
+            ))
+        })
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    create_new(path)?
+        .write_all(bytes)
+        .map_err(|e| Failure::input(format!("{}: cannot write: {e}", path.display())))?;
+    println!("{}", path.display());
+    Ok(())
+}
+
+/// Builds a trust store from the `--trust`, `--chain` and `--crl` files.
+pub fn trust_store(
+    trust: &[PathBuf],
+    chain: &[PathBuf],
+    crl: &[PathBuf],
+) -> Result<TrustStore, Failure> {
+    let mut anchors = Vec::new();
+    for path in trust {
+        anchors.extend(Certificate::load_all(path)?);
+    }
+    if anchors.is_empty() {
+        return Err(Failure::input(
+            "no trusted root certificate found in the --trust files",
+        ));
+    }
+    let mut store = TrustStore::new(anchors)?;
+    for path in chain {
+        store.add_intermediates(Certificate::load_all(path)?);
+    }
+    for path in crl {
+        store.add_crls(Crl::load_all(path)?);
+    }
+    Ok(store)
+}
+
+fn load_registry(path: Option<&Path>) -> Result<Registry, Failure> {
+    let path =
+        match path {
+            Some(path) => path.to_path_buf(),
+            None => match std::env::var_os("CONGVAN_REGISTRY") {
+                Some(path) => PathBuf::from(path),
+                None => return Err(Failure::input(
+                    "name the organization registry with --registry FILE (or $CONGVAN_REGISTRY), \
+                     so the dispatch carries the offices' names; the demo's is certs/registry.toml",
+                )),
+            },
+        };
+    Ok(Registry::load(&path)?)
+}
+
+fn organization(registry: &Registry, id: &OrgId) -> Result<Organization, Failure> {
+    let office = registry.get(id).ok_or_else(|| {
+        Failure::input(format!(
+            "{id} is not in the organization registry; check the code or update the registry"
+        ))
+    })?;
+    Ok(Organization {
+        id: id.clone(),
+        name: office.name.clone(),
+    })
+}
+
+fn parse_date(flag: &'static str) -> impl Fn(&str) -> Result<Date, Failure> {
+    move |text| {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        Date::parse(text, &format).map_err(|e| {
+            Failure::input(format!(
+                "{flag} {text:?} is not a date like 2026-01-05: {e}"
+            ))
+        })
+    }
+}
+
+fn meta_failure(e: congvan_envelope::Error) -> Failure {
+    Failure::input(e.to_string())
+}

@@ -1,0 +1,257 @@
+//! Writing a new `.cvd` container, streaming attachments through SHA-256.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use crate::layout::{
+    check_attachment_name, ATTACHMENT_DIR, MANIFEST_ENTRY, METADATA_ENTRY, MIMETYPE, MIMETYPE_ENTRY,
+};
+use crate::manifest::{ManifestEntry, MANIFEST_FORMAT};
+use crate::metadata::Metadata;
+use crate::{Error, Manifest};
+
+/// A file to attach to a new dispatch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentSource {
+    /// Where the file is.
+    pub path: PathBuf,
+    /// The name it gets in the dispatch; defaults to the file's own name.
+    pub name: Option<String>,
+    /// Its media type; guessed from the extension when absent.
+    pub media_type: Option<String>,
+}
+
+impl AttachmentSource {
+    /// Attaches a file under its own name and guessed media type.
+    pub fn file(path: impl Into<PathBuf>) -> AttachmentSource {
+        AttachmentSource {
+            path: path.into(),
+            name: None,
+            media_type: None,
+        }
+    }
+
+    fn resolved_name(&self) -> Result<String, Error> {
+        let name = match &self.name {
+            Some(name) => name.clone(),
+            None => self
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| Error::BadAttachment {
+                    path: self.path.clone(),
+                    problem: "the file name is not valid UTF-8; give the attachment a name".into(),
+                })?
+                .to_string(),
+        };
+        let name = crate::metadata::to_nfc(&name);
+        check_attachment_name(&name).map_err(|problem| Error::BadAttachment {
+            path: self.path.clone(),
+            problem,
+        })?;
+        Ok(name)
+    }
+}
+
+/// Writes a new, unsigned dispatch container at `out`.
+///
+/// The metadata must validate. Attachments are streamed from disk through
+/// SHA-256 into the container (stored, not recompressed), so memory stays
+/// flat however large they are. The file appears at `out` only when
+/// complete; a failure leaves nothing behind.
+pub fn create_dispatch(
+    metadata: &Metadata,
+    attachments: &[AttachmentSource],
+    out: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Manifest, Error> {
+    metadata.validate()?;
+    let mut names = HashSet::new();
+    let mut resolved = Vec::with_capacity(attachments.len());
+    for source in attachments {
+        let name = source.resolved_name()?;
+        if !names.insert(name.clone()) {
+            return Err(Error::BadAttachment {
+                path: source.path.clone(),
+                problem: format!("another attachment is already named {name:?}"),
+            });
+        }
+        let meta = std::fs::metadata(&source.path).map_err(|e| Error::io(&source.path, e))?;
+        if !meta.is_file() {
+            return Err(Error::BadAttachment {
+                path: source.path.clone(),
+                problem: "is not a regular file".into(),
+            });
+        }
+        let media_type = source
+            .media_type
+            .clone()
+            .unwrap_or_else(|| guess_media_type(&name).to_string());
+        resolved.push((source, name, media_type, meta.len()));
+    }
+
+    let metadata_bytes = serde_json::to_vec_pretty(metadata)
+        .map_err(|e| Error::Format(format!("cannot encode the metadata: {e}")))?;
+    let temp = TempOutput::new(out)?;
+    let file = File::create(&temp.path).map_err(|e| Error::io(&temp.path, e))?;
+    let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    let zip_err =
+        |e: zip::result::ZipError| Error::Format(format!("cannot write {}: {e}", out.display()));
+    let io_err = |e: std::io::Error| Error::io(out, e);
+
+    zip.start_file(MIMETYPE_ENTRY, stored).map_err(zip_err)?;
+    zip.write_all(MIMETYPE.as_bytes()).map_err(io_err)?;
+    zip.start_file(METADATA_ENTRY, deflated).map_err(zip_err)?;
+    zip.write_all(&metadata_bytes).map_err(io_err)?;
+
+    let mut entries = Vec::with_capacity(resolved.len());
+    for (source, name, media_type, len) in resolved {
+        let entry_name = format!("{ATTACHMENT_DIR}{name}");
+        let options = stored.large_file(len >= u64::from(u32::MAX));
+        zip.start_file(entry_name.as_str(), options)
+            .map_err(zip_err)?;
+        let mut input = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
+        let (size, sha256) = crate::digest::copy_hashing(&mut input, &mut zip, progress)
+            .map_err(|e| Error::io(&source.path, e))?;
+        entries.push(ManifestEntry {
+            name: entry_name,
+            media_type,
+            size,
+            sha256,
+        });
+    }
+
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT.to_string(),
+        dispatch_id: metadata.id.clone(),
+        metadata: ManifestEntry {
+            name: METADATA_ENTRY.to_string(),
+            media_type: "application/json".to_string(),
+            size: metadata_bytes.len() as u64,
+            sha256: crate::digest::sha256_hex(&metadata_bytes),
+        },
+        attachments: entries,
+    };
+    zip.start_file(MANIFEST_ENTRY, deflated).map_err(zip_err)?;
+    zip.write_all(&manifest.canonical_bytes()?)
+        .map_err(io_err)?;
+    let writer = zip.finish().map_err(zip_err)?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| Error::io(&temp.path, e.into_error()))?;
+    temp.commit(file)?;
+    Ok(manifest)
+}
+
+/// Rewrites a container with extra entries appended, e.g. a signature or a
+/// receipt. Existing entries are copied byte for byte, so earlier
+/// signatures stay valid; the original is replaced only once the new file
+/// is complete and synced.
+pub(crate) fn append_entries(
+    envelope: &mut crate::Envelope,
+    additions: &[(String, Vec<u8>)],
+) -> Result<(), Error> {
+    let out = envelope.path().to_path_buf();
+    let temp = TempOutput::new(&out)?;
+    let file = File::create(&temp.path).map_err(|e| Error::io(&temp.path, e))?;
+    let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
+    let zip_err =
+        |e: zip::result::ZipError| Error::Format(format!("cannot write {}: {e}", out.display()));
+    let archive = envelope.archive_mut();
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(zip_err)?;
+        zip.raw_copy_file(entry).map_err(zip_err)?;
+    }
+    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    for (name, bytes) in additions {
+        zip.start_file(name.as_str(), deflated).map_err(zip_err)?;
+        zip.write_all(bytes).map_err(|e| Error::io(&out, e))?;
+    }
+    let writer = zip.finish().map_err(zip_err)?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| Error::io(&temp.path, e.into_error()))?;
+    temp.commit(file)
+}
+
+/// A temporary file beside the destination, renamed into place on commit
+/// and removed if dropped uncommitted.
+struct TempOutput {
+    path: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl TempOutput {
+    fn new(target: &Path) -> Result<TempOutput, Error> {
+        let file_name = target
+            .file_name()
+            .ok_or_else(|| Error::io(target, std::io::Error::other("not a file path")))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(file_name);
+        temp_name.push(format!(".{}.partial", std::process::id()));
+        Ok(TempOutput {
+            path: target.with_file_name(temp_name),
+            target: target.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    fn commit(mut self, file: File) -> Result<(), Error> {
+        file.sync_all().map_err(|e| Error::io(&self.path, e))?;
+        drop(file);
+        std::fs::rename(&self.path, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        self.committed = true;
+        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Make the rename itself durable.
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io(dir, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempOutput {
+    fn drop(&mut self) {
+        if !self.committed && self.path.exists() {
+            // Best effort: the partial file is garbage either way, and the
+            // error that got us here is what the user needs to see.
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                eprintln!("warning: could not remove {}: {e}", self.path.display());
+            }
+        }
+    }
+}
+
+/// A media type from a file name's extension, for the common office formats.
+pub fn guess_media_type(name: &str) -> &'static str {
+    let ext = match name.rsplit_once('.') {
+        Some((_, ext)) => ext.to_ascii_lowercase(),
+        None => return "application/octet-stream",
+    };
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+        "txt" => "text/plain",
+        "xml" => "application/xml",
+        "json" => "application/json",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "tif" | "tiff" => "image/tiff",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}

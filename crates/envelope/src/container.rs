@@ -1,0 +1,475 @@
+//! Reading a `.cvd` container: structure checks first, content on demand.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use zip::{CompressionMethod, ZipArchive};
+
+use crate::central_directory::declared_entries;
+use crate::digest::hash_reader;
+use crate::jws::Jws;
+use crate::layout::{classify, EntryKind, MANIFEST_ENTRY, METADATA_ENTRY, MIMETYPE};
+use crate::metadata::Metadata;
+use crate::{Error, Limits, Manifest};
+
+/// A stored signature or receipt: its entry name, sequence number and JWS.
+#[derive(Clone, Debug)]
+pub struct StoredJws {
+    /// The entry name, e.g. `META-INF/signatures/0001.json`.
+    pub entry: String,
+    /// The sequence number from the entry name.
+    pub number: u32,
+    /// The parsed JWS.
+    pub jws: Jws,
+}
+
+/// An attachment as found in the container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAttachment {
+    /// Its file name (without `attachments/`).
+    pub name: String,
+    /// Its size in bytes as the container declares it.
+    pub size: u64,
+    index: usize,
+}
+
+/// The outcome of hashing one attachment against the manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentCheck {
+    /// The attachment name (without `attachments/`).
+    pub name: String,
+    /// Size in the manifest.
+    pub size: u64,
+    /// SHA-256 in the manifest.
+    pub sha256: String,
+    /// `None` when the bytes match; otherwise what differs.
+    pub problem: Option<String>,
+}
+
+/// An opened dispatch container whose structure has been checked.
+///
+/// Opening reads the ZIP directory, refuses anything outside the closed
+/// layout (path traversal, duplicates, unlisted files, compressed
+/// attachments, oversized JSON), and parses the metadata, manifest,
+/// signatures and receipts. Attachments are only streamed when checked or
+/// extracted, so opening costs the same for a 1 KB and a 1 GB dispatch.
+pub struct Envelope {
+    path: PathBuf,
+    archive: ZipArchive<BufReader<File>>,
+    metadata: Metadata,
+    metadata_bytes: Vec<u8>,
+    manifest: Manifest,
+    manifest_bytes: Vec<u8>,
+    signatures: Vec<StoredJws>,
+    receipts: Vec<StoredJws>,
+    attachments: Vec<StoredAttachment>,
+}
+
+impl Envelope {
+    /// Opens and structure-checks a container with the default [`Limits`].
+    pub fn open(path: &Path) -> Result<Envelope, Error> {
+        Envelope::open_with(path, &Limits::default())
+    }
+
+    /// Opens and structure-checks a container.
+    pub fn open_with(path: &Path, limits: &Limits) -> Result<Envelope, Error> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = BufReader::new(file);
+        let declared = declared_entries(&mut reader).map_err(|e| Error::io(path, e))?;
+        let mut archive = ZipArchive::new(reader).map_err(|e| Error::NotAContainer {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
+        if let Some(declared) = declared {
+            if declared != archive.len() as u64 {
+                return Err(Error::DuplicateEntry(format!(
+                    "the central directory lists {declared} entries but only {} distinct names",
+                    archive.len()
+                )));
+            }
+        }
+        if archive.len() > limits.max_entries {
+            return Err(Error::Format(format!(
+                "the container has {} entries; at most {} are accepted",
+                archive.len(),
+                limits.max_entries
+            )));
+        }
+
+        let mut seen = HashSet::new();
+        let mut metadata_index = None;
+        let mut manifest_index = None;
+        let mut signature_entries = Vec::new();
+        let mut receipt_entries = Vec::new();
+        let mut attachments = Vec::new();
+        for index in 0..archive.len() {
+            let entry = archive
+                .by_index_raw(index)
+                .map_err(|e| Error::NotAContainer {
+                    path: path.to_path_buf(),
+                    problem: e.to_string(),
+                })?;
+            let name = std::str::from_utf8(entry.name_raw())
+                .map_err(|_| Error::UnexpectedEntry("an entry name is not valid UTF-8".into()))?
+                .to_string();
+            if !seen.insert(name.clone()) {
+                return Err(Error::DuplicateEntry(name));
+            }
+            if entry.is_dir() {
+                return Err(Error::UnexpectedEntry(format!(
+                    "{name:?} is a folder entry"
+                )));
+            }
+            let kind = classify(&name).map_err(Error::UnexpectedEntry)?;
+            let method = entry.compression();
+            let size = entry.size();
+            let stored = method == CompressionMethod::Stored;
+            if !stored && method != CompressionMethod::Deflated {
+                return Err(Error::Format(format!(
+                    "entry {name:?} uses compression {method:?}; only stored and deflate are read"
+                )));
+            }
+            match kind {
+                EntryKind::Mimetype => {
+                    if index != 0 || !stored {
+                        return Err(Error::Format(
+                            "the mimetype entry must be the first entry and stored uncompressed"
+                                .into(),
+                        ));
+                    }
+                }
+                EntryKind::Metadata => metadata_index = Some((index, size)),
+                EntryKind::Manifest => manifest_index = Some((index, size)),
+                EntryKind::Attachment(att) => {
+                    if !stored {
+                        return Err(Error::Format(format!(
+                            "attachment {att:?} is compressed; attachments are stored as they are"
+                        )));
+                    }
+                    if size > limits.max_attachment || entry.compressed_size() != size {
+                        return Err(Error::TooLarge {
+                            entry: name,
+                            limit: limits.max_attachment,
+                        });
+                    }
+                    attachments.push(StoredAttachment {
+                        name: att,
+                        size,
+                        index,
+                    });
+                }
+                EntryKind::Signature(n) => signature_entries.push((index, n, name)),
+                EntryKind::Receipt(n) => receipt_entries.push((index, n, name)),
+            }
+        }
+        if !seen.contains(crate::layout::MIMETYPE_ENTRY) {
+            return Err(Error::Format("the mimetype entry is missing".into()));
+        }
+        let mimetype = read_entry(&mut archive, 0, crate::layout::MIMETYPE_ENTRY, 256)?;
+        if mimetype != MIMETYPE.as_bytes() {
+            return Err(Error::Format(format!(
+                "mimetype is {:?}, not {MIMETYPE}",
+                String::from_utf8_lossy(&mimetype)
+            )));
+        }
+        if signature_entries.len() > limits.max_signatures {
+            return Err(Error::Format(format!(
+                "the container has {} signatures; at most {} are accepted",
+                signature_entries.len(),
+                limits.max_signatures
+            )));
+        }
+
+        let (metadata_index, _) =
+            metadata_index.ok_or_else(|| Error::Format(format!("{METADATA_ENTRY} is missing")))?;
+        let metadata_bytes = read_entry(
+            &mut archive,
+            metadata_index,
+            METADATA_ENTRY,
+            limits.max_metadata,
+        )?;
+        let metadata: Metadata = serde_json::from_slice(&metadata_bytes)
+            .map_err(|e| Error::Format(format!("{METADATA_ENTRY} is not valid metadata: {e}")))?;
+
+        let (manifest_index, _) =
+            manifest_index.ok_or_else(|| Error::Format(format!("{MANIFEST_ENTRY} is missing")))?;
+        let manifest_bytes = read_entry(
+            &mut archive,
+            manifest_index,
+            MANIFEST_ENTRY,
+            limits.max_manifest,
+        )?;
+        let manifest = Manifest::parse(&manifest_bytes)?;
+
+        let read_jws = |archive: &mut ZipArchive<BufReader<File>>,
+                        entries: Vec<(usize, u32, String)>|
+         -> Result<Vec<StoredJws>, Error> {
+            let mut out = Vec::with_capacity(entries.len());
+            for (index, number, entry) in entries {
+                let bytes = read_entry(archive, index, &entry, limits.max_signature)?;
+                let jws = Jws::parse(&bytes, &entry)?;
+                out.push(StoredJws { entry, number, jws });
+            }
+            out.sort_by_key(|s| s.number);
+            Ok(out)
+        };
+        let signatures = read_jws(&mut archive, signature_entries)?;
+        let receipts = read_jws(&mut archive, receipt_entries)?;
+
+        let envelope = Envelope {
+            path: path.to_path_buf(),
+            archive,
+            metadata,
+            metadata_bytes,
+            manifest,
+            manifest_bytes,
+            signatures,
+            receipts,
+            attachments,
+        };
+        envelope.check_listing()?;
+        Ok(envelope)
+    }
+
+    /// Every attachment in the container must be in the manifest and vice
+    /// versa, and the manifest must describe this metadata and dispatch.
+    fn check_listing(&self) -> Result<(), Error> {
+        let manifest = &self.manifest;
+        if manifest.dispatch_id != self.metadata.id {
+            return Err(Error::Format(format!(
+                "the manifest is for dispatch {} but the metadata says {}",
+                manifest.dispatch_id, self.metadata.id
+            )));
+        }
+        if manifest.metadata.name != METADATA_ENTRY {
+            return Err(Error::Format(format!(
+                "the manifest's metadata entry is {:?}, not {METADATA_ENTRY}",
+                manifest.metadata.name
+            )));
+        }
+        let mut listed = HashSet::new();
+        for entry in &manifest.attachments {
+            let name = entry
+                .name
+                .strip_prefix(crate::layout::ATTACHMENT_DIR)
+                .ok_or_else(|| {
+                    Error::Format(format!(
+                        "manifest entry {:?} is not an attachment",
+                        entry.name
+                    ))
+                })?;
+            crate::layout::check_attachment_name(name).map_err(Error::Format)?;
+            if !listed.insert(name.to_string()) {
+                return Err(Error::Format(format!("the manifest lists {name:?} twice")));
+            }
+            if !self.attachments.iter().any(|a| a.name == name) {
+                return Err(Error::MissingAttachment(name.to_string()));
+            }
+        }
+        for att in &self.attachments {
+            if !listed.contains(&att.name) {
+                return Err(Error::UnexpectedEntry(format!(
+                    "attachments/{} is not listed in the manifest, so no signature covers it",
+                    att.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The container's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The dispatch metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The metadata entry's bytes, exactly as stored.
+    pub fn metadata_bytes(&self) -> &[u8] {
+        &self.metadata_bytes
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The manifest's canonical bytes: the detached payload of every signature.
+    pub fn manifest_bytes(&self) -> &[u8] {
+        &self.manifest_bytes
+    }
+
+    /// The signatures, in sequence order.
+    pub fn signatures(&self) -> &[StoredJws] {
+        &self.signatures
+    }
+
+    /// The receipts, in sequence order.
+    pub fn receipts(&self) -> &[StoredJws] {
+        &self.receipts
+    }
+
+    /// The attachments as found in the container.
+    pub fn attachments(&self) -> &[StoredAttachment] {
+        &self.attachments
+    }
+
+    /// Total attachment bytes, for progress bars.
+    pub fn attachment_bytes(&self) -> u64 {
+        self.attachments.iter().map(|a| a.size).sum()
+    }
+
+    /// Checks the metadata digest against the manifest.
+    pub fn check_metadata_digest(&self) -> Option<String> {
+        let entry = &self.manifest.metadata;
+        let actual = crate::digest::sha256_hex(&self.metadata_bytes);
+        if entry.size != self.metadata_bytes.len() as u64 || entry.sha256 != actual {
+            return Some(format!(
+                "{METADATA_ENTRY} has SHA-256 {actual}, but the manifest lists {}",
+                entry.sha256
+            ));
+        }
+        None
+    }
+
+    /// Streams every attachment through SHA-256 and compares it with the
+    /// manifest. `progress` is told how many bytes went by.
+    pub fn check_attachments(
+        &mut self,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<AttachmentCheck>, Error> {
+        let mut checks = Vec::with_capacity(self.manifest.attachments.len());
+        for listed in self.manifest.attachments.clone() {
+            let name = listed
+                .name
+                .strip_prefix(crate::layout::ATTACHMENT_DIR)
+                .unwrap_or(&listed.name)
+                .to_string();
+            let stored = self
+                .attachments
+                .iter()
+                .find(|a| a.name == name)
+                .cloned()
+                .ok_or_else(|| Error::MissingAttachment(name.clone()))?;
+            let mut problem = None;
+            if stored.size != listed.size {
+                problem = Some(format!(
+                    "it is {} bytes, but the manifest lists {} bytes",
+                    stored.size, listed.size
+                ));
+            } else {
+                let mut entry = self
+                    .archive
+                    .by_index(stored.index)
+                    .map_err(|e| corrupt(&self.path, &listed.name, e))?;
+                let (size, digest) = hash_reader(&mut entry, progress)
+                    .map_err(|e| Error::Format(format!("cannot read {}: {e}", listed.name)))?;
+                if size != listed.size {
+                    problem = Some(format!(
+                        "it is {size} bytes, but the manifest lists {} bytes",
+                        listed.size
+                    ));
+                } else if digest != listed.sha256 {
+                    problem = Some(format!(
+                        "its SHA-256 is {digest}, but the manifest lists {}",
+                        listed.sha256
+                    ));
+                }
+            }
+            checks.push(AttachmentCheck {
+                name,
+                size: listed.size,
+                sha256: listed.sha256.clone(),
+                problem,
+            });
+        }
+        Ok(checks)
+    }
+
+    /// Streams one attachment into `writer`, verifying it against the
+    /// manifest as it goes. The caller must discard the output on error.
+    pub fn copy_attachment(
+        &mut self,
+        name: &str,
+        writer: &mut dyn std::io::Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), Error> {
+        let listed = self
+            .manifest
+            .attachments
+            .iter()
+            .find(|e| e.name.strip_prefix(crate::layout::ATTACHMENT_DIR) == Some(name))
+            .cloned()
+            .ok_or_else(|| Error::MissingAttachment(name.to_string()))?;
+        let stored = self
+            .attachments
+            .iter()
+            .find(|a| a.name == name)
+            .cloned()
+            .ok_or_else(|| Error::MissingAttachment(name.to_string()))?;
+        let mut entry = self
+            .archive
+            .by_index(stored.index)
+            .map_err(|e| corrupt(&self.path, &listed.name, e))?;
+        let (size, digest) = crate::digest::copy_hashing(&mut entry, writer, progress)
+            .map_err(|e| Error::Format(format!("cannot copy {}: {e}", listed.name)))?;
+        if size != listed.size || digest != listed.sha256 {
+            return Err(Error::AttachmentMismatch {
+                name: name.to_string(),
+                problem: format!(
+                    "{size} bytes with SHA-256 {digest}; the manifest lists {} bytes with {}",
+                    listed.size, listed.sha256
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives the raw ZIP archive to code that rewrites the container.
+    pub(crate) fn archive_mut(&mut self) -> &mut ZipArchive<BufReader<File>> {
+        &mut self.archive
+    }
+}
+
+fn corrupt(path: &Path, entry: &str, e: zip::result::ZipError) -> Error {
+    Error::NotAContainer {
+        path: path.to_path_buf(),
+        problem: format!("{entry}: {e}"),
+    }
+}
+
+/// Reads a whole small entry, refusing it past `limit` bytes whatever its
+/// header claims (a deflate bomb stops at the limit).
+fn read_entry(
+    archive: &mut ZipArchive<BufReader<File>>,
+    index: usize,
+    name: &str,
+    limit: u64,
+) -> Result<Vec<u8>, Error> {
+    let entry = archive
+        .by_index(index)
+        .map_err(|e| Error::Format(format!("{name}: {e}")))?;
+    if entry.size() > limit {
+        return Err(Error::TooLarge {
+            entry: name.to_string(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(entry.size() as usize);
+    entry
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Format(format!("cannot read {name}: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge {
+            entry: name.to_string(),
+            limit,
+        });
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,72 @@
+//! Streaming SHA-256: attachments are hashed as they pass, never held whole.
+
+use std::io::{self, Read, Write};
+
+use ring::digest::{Context, SHA256};
+
+/// Lowercase hex SHA-256 of a byte slice.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&SHA256, bytes).as_ref())
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+/// Size of the buffer attachments are streamed through.
+pub(crate) const STREAM_BUFFER: usize = 256 * 1024;
+
+/// Copies `reader` to `writer` while hashing, reporting progress in bytes.
+/// Returns the byte count and the hex SHA-256.
+pub(crate) fn copy_hashing(
+    reader: &mut dyn Read,
+    writer: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<(u64, String)> {
+    let mut ctx = Context::new(&SHA256);
+    let mut buf = vec![0u8; STREAM_BUFFER];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        ctx.update(&buf[..n]);
+        writer.write_all(&buf[..n])?;
+        total += n as u64;
+        progress(n as u64);
+    }
+    Ok((total, hex(ctx.finish().as_ref())))
+}
+
+/// Hashes `reader` to its end, reporting progress in bytes.
+pub(crate) fn hash_reader(
+    reader: &mut dyn Read,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<(u64, String)> {
+    copy_hashing(reader, &mut io::sink(), progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_vector() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let (n, h) = hash_reader(&mut &b"abc"[..], &mut |_| {}).unwrap();
+        assert_eq!((n, h.as_str()), (3, sha256_hex(b"abc").as_str()));
+    }
+}

@@ -1,0 +1,32 @@
+//! Bounds on what a reader accepts, so a hostile container cannot exhaust
+//! memory or disk.
+
+/// Limits applied while reading a container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest `metadata.json` accepted, in bytes.
+    pub max_metadata: u64,
+    /// Largest manifest accepted, in bytes.
+    pub max_manifest: u64,
+    /// Largest signature or receipt entry, in bytes (x5c chains included).
+    pub max_signature: u64,
+    /// Most entries in the container.
+    pub max_entries: usize,
+    /// Most signatures.
+    pub max_signatures: usize,
+    /// Largest single attachment, in bytes.
+    pub max_attachment: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_metadata: 4 * 1024 * 1024,
+            max_manifest: 4 * 1024 * 1024,
+            max_signature: 256 * 1024,
+            max_entries: 20_000,
+            max_signatures: 100,
+            max_attachment: 64 * 1024 * 1024 * 1024,
+        }
+    }
+}

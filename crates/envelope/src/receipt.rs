@@ -1,0 +1,308 @@
+//! Receipts: signed statements appended to a dispatch after it is signed.
+//!
+//! A relay appends a custody receipt at every hop; a recipient office
+//! appends status messages (edXML codes). Receipts carry their own payload,
+//! so they never change what the dispatch signatures cover.
+
+use std::fmt;
+use std::str::FromStr;
+
+use congvan_org::OrgId;
+use congvan_sign::{Algorithm, Credential};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::jws::{b64_std, b64url, Jws};
+use crate::layout::receipt_entry;
+use crate::signature::signing_time_text;
+use crate::{Envelope, Error};
+
+/// Media type of a receipt payload.
+pub const RECEIPT_MEDIA_TYPE: &str = "application/vnd.congvan.receipt+json";
+
+/// An edXML status code sent back by a recipient (QCVN 102:2016).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StatusCode {
+    /// 01: arrived ("đã đến").
+    #[serde(rename = "01")]
+    Arrived,
+    /// 02: rejected ("từ chối tiếp nhận").
+    #[serde(rename = "02")]
+    Rejected,
+    /// 03: accepted and registered ("đã tiếp nhận").
+    #[serde(rename = "03")]
+    Accepted,
+    /// 04: assigned for handling ("phân công").
+    #[serde(rename = "04")]
+    Assigned,
+    /// 05: being processed ("đang xử lý").
+    #[serde(rename = "05")]
+    Processing,
+    /// 06: completed ("hoàn thành").
+    #[serde(rename = "06")]
+    Completed,
+    /// 13: recall requested ("yêu cầu thu hồi").
+    #[serde(rename = "13")]
+    RecallRequested,
+    /// 15: recall or update agreed ("đồng ý thu hồi/cập nhật").
+    #[serde(rename = "15")]
+    RecallAgreed,
+    /// 16: recall or update refused ("từ chối thu hồi/cập nhật").
+    #[serde(rename = "16")]
+    RecallRefused,
+}
+
+impl StatusCode {
+    /// Every code.
+    pub const ALL: [StatusCode; 9] = [
+        StatusCode::Arrived,
+        StatusCode::Rejected,
+        StatusCode::Accepted,
+        StatusCode::Assigned,
+        StatusCode::Processing,
+        StatusCode::Completed,
+        StatusCode::RecallRequested,
+        StatusCode::RecallAgreed,
+        StatusCode::RecallRefused,
+    ];
+
+    /// The two-digit edXML code.
+    pub fn code(self) -> &'static str {
+        match self {
+            StatusCode::Arrived => "01",
+            StatusCode::Rejected => "02",
+            StatusCode::Accepted => "03",
+            StatusCode::Assigned => "04",
+            StatusCode::Processing => "05",
+            StatusCode::Completed => "06",
+            StatusCode::RecallRequested => "13",
+            StatusCode::RecallAgreed => "15",
+            StatusCode::RecallRefused => "16",
+        }
+    }
+
+    /// The Vietnamese description.
+    pub fn description(self) -> &'static str {
+        match self {
+            StatusCode::Arrived => "Đã đến",
+            StatusCode::Rejected => "Từ chối tiếp nhận",
+            StatusCode::Accepted => "Đã tiếp nhận",
+            StatusCode::Assigned => "Phân công xử lý",
+            StatusCode::Processing => "Đang xử lý",
+            StatusCode::Completed => "Hoàn thành",
+            StatusCode::RecallRequested => "Yêu cầu thu hồi",
+            StatusCode::RecallAgreed => "Đồng ý thu hồi/cập nhật",
+            StatusCode::RecallRefused => "Từ chối thu hồi/cập nhật",
+        }
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.code(), self.description())
+    }
+}
+
+impl FromStr for StatusCode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<StatusCode, String> {
+        StatusCode::ALL
+            .into_iter()
+            .find(|c| c.code() == s)
+            .ok_or_else(|| {
+                format!("unknown status code {s:?}; use 01, 02, 03, 04, 05, 06, 13, 15 or 16")
+            })
+    }
+}
+
+/// What a receipt states.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Statement {
+    /// A relay took custody of the dispatch.
+    Custody {
+        /// The dispatch.
+        dispatch_id: String,
+        /// SHA-256 of its manifest.
+        manifest_sha256: String,
+        /// SHA-256 of each signature value present when custody was taken:
+        /// the receipt is proof that those signatures existed by `time`.
+        signatures: Vec<String>,
+        /// The relay's organization.
+        relay: OrgId,
+        /// The relay's name.
+        relay_name: String,
+        /// When custody was taken (RFC 3339, UTC).
+        time: String,
+    },
+    /// A recipient office reports a status.
+    Status {
+        /// The dispatch.
+        dispatch_id: String,
+        /// SHA-256 of its manifest.
+        manifest_sha256: String,
+        /// The edXML status code.
+        code: StatusCode,
+        /// The reporting office.
+        by: OrgId,
+        /// When (RFC 3339, UTC).
+        time: String,
+        /// A free-text note ("Lý do", "Ghi chú").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A relay gave up delivering the dispatch to some recipients.
+    NonDelivery {
+        /// The dispatch.
+        dispatch_id: String,
+        /// SHA-256 of its manifest.
+        manifest_sha256: String,
+        /// The relay that gave up.
+        relay: OrgId,
+        /// The recipients not reached.
+        undelivered: Vec<OrgId>,
+        /// Why.
+        reason: String,
+        /// When (RFC 3339, UTC).
+        time: String,
+    },
+}
+
+impl Statement {
+    /// The dispatch the statement is about.
+    pub fn dispatch_id(&self) -> &str {
+        match self {
+            Statement::Custody { dispatch_id, .. }
+            | Statement::Status { dispatch_id, .. }
+            | Statement::NonDelivery { dispatch_id, .. } => dispatch_id,
+        }
+    }
+
+    /// The manifest digest the statement names.
+    pub fn manifest_sha256(&self) -> &str {
+        match self {
+            Statement::Custody {
+                manifest_sha256, ..
+            }
+            | Statement::Status {
+                manifest_sha256, ..
+            }
+            | Statement::NonDelivery {
+                manifest_sha256, ..
+            } => manifest_sha256,
+        }
+    }
+
+    /// When the statement was made.
+    pub fn time(&self) -> &str {
+        match self {
+            Statement::Custody { time, .. }
+            | Statement::Status { time, .. }
+            | Statement::NonDelivery { time, .. } => time,
+        }
+    }
+
+    /// A one-line description for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Statement::Custody {
+                relay, relay_name, ..
+            } => {
+                format!("custody taken by relay {relay_name} ({relay})")
+            }
+            Statement::Status { code, by, note, .. } => match note {
+                Some(note) => format!("status {code} from {by}: {note}"),
+                None => format!("status {code} from {by}"),
+            },
+            Statement::NonDelivery {
+                relay,
+                undelivered,
+                reason,
+                ..
+            } => {
+                let list: Vec<String> = undelivered.iter().map(|o| o.to_string()).collect();
+                format!(
+                    "non-delivery to {} reported by {relay}: {reason}",
+                    list.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// The protected header of a receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptHeader {
+    /// JWS algorithm.
+    pub alg: String,
+    /// Always [`RECEIPT_MEDIA_TYPE`].
+    pub cty: String,
+    /// The signer's certificate first, then its CA chain.
+    pub x5c: Vec<String>,
+}
+
+/// Signs a statement with a relay's or office's credential.
+pub fn make_receipt(statement: &Statement, credential: &Credential) -> Result<Jws, Error> {
+    let mut x5c = vec![b64_std(credential.cert().der())];
+    x5c.extend(credential.chain().iter().map(|c| b64_std(c.der())));
+    let header = ReceiptHeader {
+        alg: credential.key().algorithm().jws_name().to_string(),
+        cty: RECEIPT_MEDIA_TYPE.to_string(),
+        x5c,
+    };
+    let header_json = serde_json::to_vec(&header)
+        .map_err(|e| Error::Format(format!("cannot encode the receipt header: {e}")))?;
+    let payload = serde_json::to_vec(statement)
+        .map_err(|e| Error::Format(format!("cannot encode the receipt: {e}")))?;
+    let mut jws = Jws {
+        protected: b64url(&header_json),
+        payload: Some(b64url(&payload)),
+        signature: String::new(),
+    };
+    let signature = credential.key().sign(&jws.signing_input(&payload))?;
+    jws.signature = b64url(&signature);
+    Ok(jws)
+}
+
+/// Appends a signed receipt to the dispatch file. Returns the entry name.
+pub fn append_receipt(envelope: &mut Envelope, jws: &Jws) -> Result<String, Error> {
+    let number = envelope
+        .receipts()
+        .iter()
+        .map(|r| r.number)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let entry = receipt_entry(number);
+    let bytes = serde_json::to_vec(jws)
+        .map_err(|e| Error::Format(format!("cannot encode the receipt: {e}")))?;
+    crate::builder::append_entries(envelope, &[(entry.clone(), bytes)])?;
+    Ok(entry)
+}
+
+/// Parses a receipt's header and statement.
+pub fn parse_receipt(
+    jws: &Jws,
+    entry: &str,
+) -> Result<(ReceiptHeader, Algorithm, Statement, Vec<u8>), Error> {
+    let malformed = |problem: String| Error::MalformedJws {
+        entry: entry.to_string(),
+        problem,
+    };
+    let header: ReceiptHeader = serde_json::from_slice(&jws.protected_bytes(entry)?)
+        .map_err(|e| malformed(format!("bad receipt header: {e}")))?;
+    let alg = Algorithm::from_jws_name(&header.alg)
+        .ok_or_else(|| malformed(format!("unsupported algorithm {:?}", header.alg)))?;
+    let payload = jws.payload_bytes(entry)?;
+    let statement: Statement = serde_json::from_slice(&payload)
+        .map_err(|e| malformed(format!("bad receipt statement: {e}")))?;
+    if header.x5c.is_empty() {
+        return Err(malformed("x5c is empty".into()));
+    }
+    Ok((header, alg, statement, payload))
+}
+
+/// The current time as receipts write it.
+pub fn receipt_time(at: OffsetDateTime) -> String {
+    signing_time_text(at)
+}

@@ -1,0 +1,304 @@
+//! The verification report: ETSI EN 319 102-1 style indications, per
+//! signature and overall, for people (text) and programs (JSON).
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::SignatureRole;
+
+/// The main status of a validation (ETSI EN 319 102-1 §5.1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Indication {
+    /// Every check passed.
+    Passed,
+    /// A check failed: the signature or dispatch must not be trusted.
+    Failed,
+    /// The checks could not conclude either way (e.g. no proof of existence).
+    Indeterminate,
+}
+
+impl Indication {
+    /// The upper-case name used in text and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Indication::Passed => "PASSED",
+            Indication::Failed => "FAILED",
+            Indication::Indeterminate => "INDETERMINATE",
+        }
+    }
+}
+
+/// Why a validation did not pass (ETSI EN 319 102-1 §5.1.3, Table 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubIndication {
+    /// The container or signature does not follow the format.
+    FormatFailure,
+    /// Signed data (metadata, an attachment, a covered signature) does not match its digest.
+    HashFailure,
+    /// The signature value does not verify with the signing certificate's key.
+    SigCryptoFailure,
+    /// The signing certificate was revoked before the signing time.
+    Revoked,
+    /// The signing time is after the signing certificate expired.
+    Expired,
+    /// The signing time is before the signing certificate became valid.
+    NotYetValid,
+    /// The signature does not meet the signature policy (role, office).
+    SigConstraintsFailure,
+    /// The certificate chain does not meet the constraints (key usage, subtree).
+    ChainConstraintsFailure,
+    /// The certificate chain is invalid for another reason.
+    CertificateChainGeneralFailure,
+    /// The certificate has expired and nothing proves the signature existed before.
+    OutOfBoundsNoPoe,
+    /// The certificate was revoked after the claimed signing time, and nothing
+    /// proves the signature existed before the revocation.
+    RevokedNoPoe,
+    /// A CA in the chain was revoked, and nothing proves the signature existed before.
+    RevokedCaNoPoe,
+    /// No chain from the signing certificate to a trust anchor.
+    NoCertificateChainFound,
+    /// The signing certificate is missing or unreadable.
+    NoSigningCertificateFound,
+}
+
+impl SubIndication {
+    /// The upper-case name used in text and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            SubIndication::FormatFailure => "FORMAT_FAILURE",
+            SubIndication::HashFailure => "HASH_FAILURE",
+            SubIndication::SigCryptoFailure => "SIG_CRYPTO_FAILURE",
+            SubIndication::Revoked => "REVOKED",
+            SubIndication::Expired => "EXPIRED",
+            SubIndication::NotYetValid => "NOT_YET_VALID",
+            SubIndication::SigConstraintsFailure => "SIG_CONSTRAINTS_FAILURE",
+            SubIndication::ChainConstraintsFailure => "CHAIN_CONSTRAINTS_FAILURE",
+            SubIndication::CertificateChainGeneralFailure => "CERTIFICATE_CHAIN_GENERAL_FAILURE",
+            SubIndication::OutOfBoundsNoPoe => "OUT_OF_BOUNDS_NO_POE",
+            SubIndication::RevokedNoPoe => "REVOKED_NO_POE",
+            SubIndication::RevokedCaNoPoe => "REVOKED_CA_NO_POE",
+            SubIndication::NoCertificateChainFound => "NO_CERTIFICATE_CHAIN_FOUND",
+            SubIndication::NoSigningCertificateFound => "NO_SIGNING_CERTIFICATE_FOUND",
+        }
+    }
+}
+
+/// The result for one signature.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignatureResult {
+    /// The container entry holding it.
+    pub entry: String,
+    /// Its role, when the header could be read.
+    pub role: Option<SignatureRole>,
+    /// The signer's name (certificate CN).
+    pub signer: Option<String>,
+    /// The official's position, for officials.
+    pub position: Option<String>,
+    /// The organization the certificate binds.
+    pub org: Option<String>,
+    /// The claimed signing time (JAdES `sigT`).
+    pub signing_time: Option<String>,
+    /// The JWS algorithm.
+    pub algorithm: Option<String>,
+    /// The validated chain's names, signer first (or the presented one if validation failed).
+    pub chain: Vec<String>,
+    /// How many earlier signatures it covers.
+    pub covers: usize,
+    /// The result.
+    pub indication: Indication,
+    /// Why, when not PASSED.
+    pub sub_indication: Option<SubIndication>,
+    /// A sentence for people: what was found, and what to do.
+    pub detail: String,
+}
+
+/// The result for one attachment.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttachmentResult {
+    /// The attachment name.
+    pub name: String,
+    /// Its size in the manifest.
+    pub size: u64,
+    /// Its SHA-256 in the manifest.
+    pub sha256: String,
+    /// True when the bytes match the manifest.
+    pub ok: bool,
+    /// What differs, when not ok.
+    pub problem: Option<String>,
+}
+
+/// The result for one receipt.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReceiptResult {
+    /// The container entry holding it.
+    pub entry: String,
+    /// `custody`, `status` or `non_delivery`.
+    pub kind: String,
+    /// The status code, for status receipts.
+    pub code: Option<String>,
+    /// When it was made.
+    pub time: Option<String>,
+    /// Who signed it (certificate CN).
+    pub signed_by: Option<String>,
+    /// What it states.
+    pub description: String,
+    /// True when the receipt's signature and certificate check out.
+    pub valid: bool,
+    /// Why not, when not valid.
+    pub problem: Option<String>,
+}
+
+/// The whole verification result of one dispatch.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerificationReport {
+    /// The file verified.
+    pub file: String,
+    /// The dispatch id, when the metadata could be read.
+    pub dispatch_id: Option<String>,
+    /// Number and notation.
+    pub number: Option<String>,
+    /// Subject excerpt.
+    pub subject: Option<String>,
+    /// Issuing office, "name (id)".
+    pub from: Option<String>,
+    /// The overall result.
+    pub indication: Indication,
+    /// Why, when not PASSED.
+    pub sub_indication: Option<SubIndication>,
+    /// One sentence: the overall finding.
+    pub summary: String,
+    /// Decree 30 problems in the metadata.
+    pub metadata_problems: Vec<String>,
+    /// Per signature.
+    pub signatures: Vec<SignatureResult>,
+    /// Per attachment.
+    pub attachments: Vec<AttachmentResult>,
+    /// Per receipt, in order.
+    pub receipts: Vec<ReceiptResult>,
+}
+
+impl VerificationReport {
+    /// A report for a container that could not be read at all.
+    pub fn unreadable(file: &str, problem: &str) -> VerificationReport {
+        VerificationReport {
+            file: file.to_string(),
+            dispatch_id: None,
+            number: None,
+            subject: None,
+            from: None,
+            indication: Indication::Failed,
+            sub_indication: Some(SubIndication::FormatFailure),
+            summary: problem.to_string(),
+            metadata_problems: Vec::new(),
+            signatures: Vec::new(),
+            attachments: Vec::new(),
+            receipts: Vec::new(),
+        }
+    }
+
+    /// The report as text for people, in the style of `sq verify`.
+    pub fn to_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for VerificationReport {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(out, "Dispatch {}", self.file)?;
+        if let Some(number) = &self.number {
+            writeln!(out, "  Number:   {number}")?;
+        }
+        if let Some(subject) = &self.subject {
+            writeln!(out, "  Subject:  {subject}")?;
+        }
+        if let Some(from) = &self.from {
+            writeln!(out, "  From:     {from}")?;
+        }
+        if let Some(id) = &self.dispatch_id {
+            writeln!(out, "  Id:       {id}")?;
+        }
+        for problem in &self.metadata_problems {
+            writeln!(out, "  Metadata problem: {problem}")?;
+        }
+        if !self.signatures.is_empty() {
+            writeln!(out, "\nSignatures")?;
+        }
+        for (i, sig) in self.signatures.iter().enumerate() {
+            let role = sig.role.map_or("?", |r| r.name());
+            let mut who = sig
+                .signer
+                .clone()
+                .unwrap_or_else(|| "unknown signer".into());
+            if let Some(position) = &sig.position {
+                who.push_str(&format!(", {position}"));
+            }
+            if let Some(org) = &sig.org {
+                who.push_str(&format!(" ({org})"));
+            }
+            writeln!(
+                out,
+                "  [{}] {:<13} {:<11} {who}",
+                i + 1,
+                status(sig.indication, sig.sub_indication),
+                role
+            )?;
+            if let Some(t) = &sig.signing_time {
+                writeln!(out, "      signed at {t}{}", covers_text(sig.covers))?;
+            }
+            if !sig.chain.is_empty() {
+                writeln!(out, "      chain: {}", sig.chain.join(" <- "))?;
+            }
+            writeln!(out, "      {}", sig.detail)?;
+        }
+        if !self.attachments.is_empty() {
+            writeln!(out, "\nAttachments")?;
+        }
+        for att in &self.attachments {
+            let mark = if att.ok { "OK  " } else { "BAD " };
+            writeln!(
+                out,
+                "  {mark} {} ({} bytes) sha256 {}",
+                att.name, att.size, att.sha256
+            )?;
+            if let Some(problem) = &att.problem {
+                writeln!(out, "       {problem}")?;
+            }
+        }
+        if !self.receipts.is_empty() {
+            writeln!(out, "\nReceipts")?;
+        }
+        for r in &self.receipts {
+            let mark = if r.valid { "valid  " } else { "INVALID" };
+            let time = r.time.as_deref().unwrap_or("?");
+            writeln!(out, "  {time}  {mark}  {}", r.description)?;
+            if let Some(problem) = &r.problem {
+                writeln!(out, "      {problem}")?;
+            }
+        }
+        writeln!(
+            out,
+            "\nResult: {} — {}",
+            status(self.indication, self.sub_indication),
+            self.summary
+        )
+    }
+}
+
+fn status(indication: Indication, sub: Option<SubIndication>) -> String {
+    match sub {
+        Some(sub) => format!("{}/{}", indication.name(), sub.name()),
+        None => indication.name().to_string(),
+    }
+}
+
+fn covers_text(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => ", covering 1 earlier signature".into(),
+        n => format!(", covering {n} earlier signatures"),
+    }
+}

@@ -1,0 +1,531 @@
+//! Verifying a dispatch: every signature, attachment and receipt.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use congvan_sign::{verify_signature, Certificate, Purpose, Role, TrustStore};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::jws::b64_std_decode;
+use crate::receipt::{parse_receipt, Statement};
+use crate::report::{
+    AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,
+};
+use crate::signature::{parse_header, ProtectedHeader};
+use crate::{Envelope, Error, SignatureRole};
+
+/// How far a claimed signing time may lie in the future (clock skew).
+const MAX_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+
+/// Verifies an opened dispatch against trust anchors and CRLs at time `now`.
+///
+/// Each signature is checked cryptographically over the manifest, its
+/// certificate is validated for its role and office at the claimed signing
+/// time, and every attachment is streamed through SHA-256. Custody receipts
+/// from trusted relays serve as proof of existence: they keep a signature
+/// valid after its certificate expires or is revoked, provided the receipt
+/// predates that.
+pub fn verify_dispatch(
+    envelope: &mut Envelope,
+    trust: &TrustStore,
+    now: OffsetDateTime,
+    progress: &mut dyn FnMut(u64),
+) -> Result<VerificationReport, Error> {
+    let metadata = envelope.metadata().clone();
+    let mut report = VerificationReport {
+        file: envelope.path().display().to_string(),
+        dispatch_id: Some(metadata.id.clone()),
+        number: Some(metadata.number.clone()),
+        subject: Some(metadata.subject.clone()),
+        from: Some(format!("{} ({})", metadata.from.name, metadata.from.id)),
+        indication: Indication::Passed,
+        sub_indication: None,
+        summary: String::new(),
+        metadata_problems: metadata.problems().iter().map(|e| e.to_string()).collect(),
+        signatures: Vec::new(),
+        attachments: Vec::new(),
+        receipts: Vec::new(),
+    };
+
+    // Signed data: the metadata and every attachment against the manifest.
+    let mut hash_problem = envelope.check_metadata_digest();
+    for check in envelope.check_attachments(progress)? {
+        if hash_problem.is_none() {
+            if let Some(problem) = &check.problem {
+                hash_problem = Some(format!("attachment {:?}: {problem}", check.name));
+            }
+        }
+        report.attachments.push(AttachmentResult {
+            ok: check.problem.is_none(),
+            name: check.name,
+            size: check.size,
+            sha256: check.sha256,
+            problem: check.problem,
+        });
+    }
+
+    let manifest_digest = crate::digest::sha256_hex(envelope.manifest_bytes());
+    let signature_digests: Vec<Option<String>> = envelope
+        .signatures()
+        .iter()
+        .map(|s| s.jws.signature_digest(&s.entry).ok())
+        .collect();
+    let poe = check_receipts(envelope, trust, &manifest_digest, &metadata.id, &mut report);
+
+    let manifest_bytes = envelope.manifest_bytes().to_vec();
+    for (index, stored) in envelope.signatures().iter().enumerate() {
+        let mut result = SignatureResult {
+            entry: stored.entry.clone(),
+            role: None,
+            signer: None,
+            position: None,
+            org: None,
+            signing_time: None,
+            algorithm: None,
+            chain: Vec::new(),
+            covers: 0,
+            indication: Indication::Passed,
+            sub_indication: None,
+            detail: String::new(),
+        };
+        let own_digest = signature_digests[index].clone();
+        let earliest_poe = own_digest.as_ref().and_then(|d| poe.get(d)).copied();
+        let others: Vec<&String> = signature_digests
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .filter_map(|(_, d)| d.as_ref())
+            .collect();
+        let outcome = check_signature(
+            &stored.jws,
+            &stored.entry,
+            &manifest_bytes,
+            &metadata.from.id,
+            hash_problem.as_deref(),
+            &others,
+            trust,
+            now,
+            earliest_poe,
+            &mut result,
+        );
+        match outcome {
+            Ok(detail) => result.detail = detail,
+            Err((indication, sub, detail)) => {
+                result.indication = indication;
+                result.sub_indication = Some(sub);
+                result.detail = detail;
+            }
+        }
+        report.signatures.push(result);
+    }
+
+    conclude(&mut report, hash_problem.as_deref());
+    Ok(report)
+}
+
+type Verdict = (Indication, SubIndication, String);
+
+#[allow(clippy::too_many_arguments)]
+fn check_signature(
+    jws: &crate::Jws,
+    entry: &str,
+    manifest_bytes: &[u8],
+    issuer: &congvan_org::OrgId,
+    hash_problem: Option<&str>,
+    other_signatures: &[&String],
+    trust: &TrustStore,
+    now: OffsetDateTime,
+    earliest_poe: Option<OffsetDateTime>,
+    result: &mut SignatureResult,
+) -> Result<String, Verdict> {
+    let failed = |sub, detail: String| (Indication::Failed, sub, detail);
+    let indeterminate = |sub, detail: String| (Indication::Indeterminate, sub, detail);
+
+    let (header, alg) = parse_header(jws, entry)
+        .map_err(|e| failed(SubIndication::FormatFailure, e.to_string()))?;
+    let ProtectedHeader {
+        x5c,
+        sig_t,
+        congvan,
+        ..
+    } = header;
+    result.role = Some(congvan.role);
+    result.algorithm = Some(alg.jws_name().to_string());
+    result.signing_time = Some(sig_t.clone());
+    result.covers = congvan.covers.len();
+
+    let mut certs = Vec::with_capacity(x5c.len());
+    for (i, encoded) in x5c.iter().enumerate() {
+        let der = b64_std_decode(encoded, entry, "x5c")
+            .map_err(|e| indeterminate(SubIndication::NoSigningCertificateFound, e.to_string()))?;
+        let cert = Certificate::from_der(&der, Path::new(entry)).map_err(|e| {
+            indeterminate(
+                SubIndication::NoSigningCertificateFound,
+                format!("x5c[{i}] is not a readable certificate: {e}"),
+            )
+        })?;
+        certs.push(cert);
+    }
+    let signer = &certs[0];
+    result.signer = Some(signer.display_name().to_string());
+    result.position = signer.position().map(str::to_string);
+    result.org = signer.org().map(|o| o.to_string());
+    result.chain = certs.iter().map(|c| c.display_name().to_string()).collect();
+
+    if signer.key_algorithm() != Some(alg) {
+        return Err(failed(
+            SubIndication::SigCryptoFailure,
+            format!(
+                "the header says {} but the certificate's key is not for that algorithm",
+                alg.jws_name()
+            ),
+        ));
+    }
+    let signature = jws
+        .signature_bytes(entry)
+        .map_err(|e| failed(SubIndication::FormatFailure, e.to_string()))?;
+    verify_signature(alg, signer, &jws.signing_input(manifest_bytes), &signature).map_err(|_| {
+        failed(
+            SubIndication::SigCryptoFailure,
+            "the signature value does not verify over the manifest with the signer's key: the manifest or the signature was altered".into(),
+        )
+    })?;
+
+    if let Some(problem) = hash_problem {
+        return Err(failed(
+            SubIndication::HashFailure,
+            format!("the signed manifest no longer matches the content: {problem}"),
+        ));
+    }
+    for covered in &congvan.covers {
+        if !other_signatures.contains(&covered) {
+            return Err(failed(
+                SubIndication::HashFailure,
+                format!("this {} covers a signature (sha256 {covered}) that is no longer in the dispatch: a signature was removed or altered", congvan.role),
+            ));
+        }
+    }
+
+    let signing_time = OffsetDateTime::parse(&sig_t, &Rfc3339).map_err(|e| {
+        failed(
+            SubIndication::FormatFailure,
+            format!("sigT {sig_t:?} is not an RFC 3339 time: {e}"),
+        )
+    })?;
+    if signing_time > now + MAX_CLOCK_SKEW {
+        return Err(indeterminate(
+            SubIndication::SigConstraintsFailure,
+            format!("the claimed signing time {sig_t} is in the future"),
+        ));
+    }
+
+    let role = congvan.role;
+    let purpose = Purpose {
+        role: Some(role.certificate_role()),
+        org: None,
+    };
+    let chain = trust
+        .validate(signer, &certs[1..], &purpose, signing_time)
+        .map_err(|e| judge_chain_error(e, signing_time, earliest_poe))?;
+    result.chain = chain
+        .certificates
+        .iter()
+        .map(|c| c.display_name().to_string())
+        .collect();
+
+    if role.must_be_issuer() && signer.org() != Some(issuer) {
+        return Err(indeterminate(
+            SubIndication::SigConstraintsFailure,
+            format!(
+                "a {role} signature must come from the issuing office {issuer}, but this certificate belongs to {}",
+                signer.org().map_or("no organization".to_string(), |o| o.to_string())
+            ),
+        ));
+    }
+
+    // Valid at the claimed time. A claim is not proof: if the chain has
+    // expired since, only a trusted receipt from before the expiry keeps it.
+    let expiry = chain
+        .certificates
+        .iter()
+        .map(Certificate::not_after)
+        .min()
+        .unwrap_or(signing_time);
+    if expiry < now {
+        match earliest_poe {
+            Some(poe) if poe <= expiry => Ok(format!(
+                "valid; the certificate has since expired, but a relay receipt proves the signature existed at {}",
+                crate::signature::signing_time_text(poe)
+            )),
+            _ => Err(indeterminate(
+                SubIndication::OutOfBoundsNoPoe,
+                format!(
+                    "the certificate chain expired at {}, and no relay receipt proves the signature existed before then",
+                    crate::signature::signing_time_text(expiry)
+                ),
+            )),
+        }
+    } else {
+        Ok(describe_valid(role, signer))
+    }
+}
+
+fn describe_valid(role: SignatureRole, signer: &Certificate) -> String {
+    match role {
+        SignatureRole::Signer => "valid signature of the official of the issuing office".into(),
+        SignatureRole::Seal => "valid seal of the issuing office".into(),
+        SignatureRole::Countersign => format!(
+            "valid countersignature of {}",
+            signer
+                .org()
+                .map_or("an official".to_string(), |o| format!("an official of {o}"))
+        ),
+        SignatureRole::Copy => format!(
+            "valid authenticated copy by {}",
+            signer
+                .org()
+                .map_or("an office".to_string(), |o| o.to_string())
+        ),
+    }
+}
+
+fn judge_chain_error(
+    e: congvan_sign::Error,
+    signing_time: OffsetDateTime,
+    earliest_poe: Option<OffsetDateTime>,
+) -> Verdict {
+    use congvan_sign::Error as E;
+    let text = e.to_string();
+    match e {
+        E::Expired { .. } => (
+            Indication::Failed,
+            SubIndication::Expired,
+            format!("signed after the certificate expired: {text}"),
+        ),
+        E::NotYetValid { .. } => (
+            Indication::Failed,
+            SubIndication::NotYetValid,
+            format!("signed before the certificate was valid: {text}"),
+        ),
+        E::UnknownIssuer => (
+            Indication::Indeterminate,
+            SubIndication::NoCertificateChainFound,
+            text,
+        ),
+        E::Revoked { ca: true, .. } => (
+            Indication::Indeterminate,
+            SubIndication::RevokedCaNoPoe,
+            text,
+        ),
+        E::Revoked { revoked_at, .. } => {
+            let revoked = revoked_at
+                .as_deref()
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+            match revoked {
+                Some(at) if signing_time >= at => (
+                    Indication::Failed,
+                    SubIndication::Revoked,
+                    format!("signed after the certificate was revoked: {text}"),
+                ),
+                Some(at) if earliest_poe.is_some_and(|poe| poe < at) => (
+                    Indication::Indeterminate,
+                    SubIndication::RevokedNoPoe,
+                    format!("{text}; a relay receipt predates the revocation, but congvan does not yet accept that as proof for revoked keys"),
+                ),
+                _ => (
+                    Indication::Indeterminate,
+                    SubIndication::RevokedNoPoe,
+                    format!("{text}; the claimed signing time is earlier, but nothing proves the signature existed before the revocation"),
+                ),
+            }
+        }
+        E::MissingKeyUsage { .. }
+        | E::OrgOutsideSubtree { .. }
+        | E::PathLenExceeded
+        | E::NotACa(_) => (
+            Indication::Indeterminate,
+            SubIndication::ChainConstraintsFailure,
+            text,
+        ),
+        E::WrongRole { .. } | E::WrongOrg { .. } => (
+            Indication::Indeterminate,
+            SubIndication::SigConstraintsFailure,
+            text,
+        ),
+        _ => (
+            Indication::Indeterminate,
+            SubIndication::CertificateChainGeneralFailure,
+            text,
+        ),
+    }
+}
+
+/// Checks every receipt and returns, per signature digest, the earliest time
+/// a valid custody receipt proves it existed.
+fn check_receipts(
+    envelope: &Envelope,
+    trust: &TrustStore,
+    manifest_digest: &str,
+    dispatch_id: &str,
+    report: &mut VerificationReport,
+) -> HashMap<String, OffsetDateTime> {
+    let mut poe: HashMap<String, OffsetDateTime> = HashMap::new();
+    for stored in envelope.receipts() {
+        let mut result = ReceiptResult {
+            entry: stored.entry.clone(),
+            kind: "unknown".into(),
+            code: None,
+            time: None,
+            signed_by: None,
+            description: "unreadable receipt".into(),
+            valid: false,
+            problem: None,
+        };
+        match check_receipt(stored, trust, manifest_digest, dispatch_id, &mut result) {
+            Ok((statement, time)) => {
+                result.valid = true;
+                if let Statement::Custody { signatures, .. } = &statement {
+                    for digest in signatures {
+                        let entry = poe.entry(digest.clone()).or_insert(time);
+                        if time < *entry {
+                            *entry = time;
+                        }
+                    }
+                }
+            }
+            Err(problem) => result.problem = Some(problem),
+        }
+        report.receipts.push(result);
+    }
+    poe
+}
+
+fn check_receipt(
+    stored: &crate::StoredJws,
+    trust: &TrustStore,
+    manifest_digest: &str,
+    dispatch_id: &str,
+    result: &mut ReceiptResult,
+) -> Result<(Statement, OffsetDateTime), String> {
+    let (header, alg, statement, payload) =
+        parse_receipt(&stored.jws, &stored.entry).map_err(|e| e.to_string())?;
+    result.kind = match &statement {
+        Statement::Custody { .. } => "custody",
+        Statement::Status { .. } => "status",
+        Statement::NonDelivery { .. } => "non_delivery",
+    }
+    .to_string();
+    if let Statement::Status { code, .. } = &statement {
+        result.code = Some(code.code().to_string());
+    }
+    result.time = Some(statement.time().to_string());
+    result.description = statement.describe();
+
+    let mut certs = Vec::new();
+    for encoded in &header.x5c {
+        let der = b64_std_decode(encoded, &stored.entry, "x5c").map_err(|e| e.to_string())?;
+        certs.push(
+            Certificate::from_der(&der, Path::new(&stored.entry)).map_err(|e| e.to_string())?,
+        );
+    }
+    let signer = &certs[0];
+    result.signed_by = Some(signer.display_name().to_string());
+    let signature = stored
+        .jws
+        .signature_bytes(&stored.entry)
+        .map_err(|e| e.to_string())?;
+    verify_signature(alg, signer, &stored.jws.signing_input(&payload), &signature)
+        .map_err(|_| "the receipt's signature does not verify".to_string())?;
+    if statement.dispatch_id() != dispatch_id || statement.manifest_sha256() != manifest_digest {
+        return Err("the receipt is about another dispatch or another version of it".into());
+    }
+    let time = OffsetDateTime::parse(statement.time(), &Rfc3339)
+        .map_err(|e| format!("bad time {:?}: {e}", statement.time()))?;
+    let (role, org) = match &statement {
+        Statement::Custody { relay, .. } | Statement::NonDelivery { relay, .. } => {
+            (Role::Relay, relay.clone())
+        }
+        Statement::Status { by, .. } => (Role::Office, by.clone()),
+    };
+    let purpose = Purpose {
+        role: Some(role),
+        org: Some(org),
+    };
+    trust
+        .validate(signer, &certs[1..], &purpose, time)
+        .map_err(|e| format!("the receipt's certificate is not valid: {e}"))?;
+    Ok((statement, time))
+}
+
+/// Derives the overall indication from the parts.
+fn conclude(report: &mut VerificationReport, hash_problem: Option<&str>) {
+    let set = |report: &mut VerificationReport, ind, sub, summary: String| {
+        report.indication = ind;
+        report.sub_indication = sub;
+        report.summary = summary;
+    };
+    if let Some(first) = report.metadata_problems.first().cloned() {
+        return set(
+            report,
+            Indication::Failed,
+            Some(SubIndication::FormatFailure),
+            format!("the metadata breaks the rules of Decree 30/2020: {first}"),
+        );
+    }
+    if report.signatures.is_empty() {
+        let summary = match hash_problem {
+            Some(problem) => format!("the dispatch carries no signature, and {problem}"),
+            None => {
+                "the dispatch carries no signature; sign it with `congvan dispatch sign`".into()
+            }
+        };
+        return set(
+            report,
+            Indication::Failed,
+            Some(SubIndication::FormatFailure),
+            summary,
+        );
+    }
+    for wanted in [Indication::Failed, Indication::Indeterminate] {
+        if let Some((i, sig)) = report
+            .signatures
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.indication == wanted)
+        {
+            let summary = format!(
+                "signature {} ({}): {}",
+                i + 1,
+                sig.role.map_or("?", |r| r.name()),
+                sig.detail
+            );
+            let sub = sig.sub_indication;
+            return set(report, wanted, sub, summary);
+        }
+    }
+    if !report
+        .signatures
+        .iter()
+        .any(|s| s.role == Some(SignatureRole::Signer))
+    {
+        return set(
+            report,
+            Indication::Indeterminate,
+            Some(SubIndication::SigConstraintsFailure),
+            "no signature by an official of the issuing office (role signer)".into(),
+        );
+    }
+    let n = report.signatures.len();
+    let invalid_receipts = report.receipts.iter().filter(|r| !r.valid).count();
+    let mut summary = format!(
+        "{n} valid signature{}, all attachments intact",
+        if n == 1 { "" } else { "s" }
+    );
+    if invalid_receipts > 0 {
+        summary.push_str(&format!(
+            "; {invalid_receipts} receipt(s) could not be verified (see above)"
+        ));
+    }
+    set(report, Indication::Passed, None, summary);
+}
