@@ -70,6 +70,25 @@ pub enum DispatchCommand {
         /// Machine-readable report on stdout.
         #[arg(long)]
         json: bool,
+        /// Also write a one-page PDF verification report for auditors.
+        #[arg(long, value_name = "REPORT.pdf")]
+        report_pdf: Option<PathBuf>,
+    },
+    /// Lay the dispatch out as a Decree 30 document (PDF) with a QR code.
+    Render {
+        /// The dispatch.
+        #[arg(value_name = "FILE.cvd")]
+        file: PathBuf,
+        /// Where to write the PDF.
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+        /// Verify first against these roots and show only valid signatures;
+        /// a dispatch that fails verification is not rendered.
+        #[arg(long, value_name = "ROOT.pem")]
+        trust: Vec<PathBuf>,
+        /// CRLs for that verification (repeatable).
+        #[arg(long, value_name = "CRL.pem")]
+        crl: Vec<PathBuf>,
     },
     /// Print the dispatch metadata.
     Show {

@@ -84,7 +84,22 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             crl,
             at,
             json,
-        } => verify(&file, &trust, &chain, &crl, at.as_deref(), json),
+            report_pdf,
+        } => verify(
+            &file,
+            &trust,
+            &chain,
+            &crl,
+            at.as_deref(),
+            json,
+            report_pdf.as_deref(),
+        ),
+        DispatchCommand::Render {
+            file,
+            out,
+            trust,
+            crl,
+        } => render(&file, &out, &trust, &crl),
         DispatchCommand::Show { file, json } => show(&file, json),
         DispatchCommand::Extract { file, out } => extract(&file, &out),
     }
@@ -231,6 +246,7 @@ fn verify(
     crl: &[PathBuf],
     at: Option<&str>,
     json: bool,
+    report_pdf: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let store = trust_store(trust, chain, crl)?;
     let now = match at {
@@ -256,11 +272,55 @@ fn verify(
     } else {
         print!("{}", report.to_text());
     }
+    if let Some(path) = report_pdf {
+        let view = congvan_render::report_view(&report, OffsetDateTime::now_utc());
+        let pdf = congvan_render::render_verification_report(&view)
+            .map_err(|e| Failure::input(format!("cannot render the report: {e}")))?;
+        std::fs::write(path, pdf)
+            .map_err(|e| Failure::input(format!("{}: cannot write: {e}", path.display())))?;
+        if !json {
+            println!("Report written to {}", path.display());
+        }
+    }
     Ok(match report.indication {
         Indication::Passed => ExitCode::SUCCESS,
         Indication::Failed => ExitCode::from(EXIT_REFUSED),
         Indication::Indeterminate => ExitCode::from(EXIT_INDETERMINATE),
     })
+}
+
+fn render(
+    file: &Path,
+    out: &Path,
+    trust: &[PathBuf],
+    crl: &[PathBuf],
+) -> Result<ExitCode, Failure> {
+    let mut envelope = Envelope::open(file)?;
+    let report = if trust.is_empty() {
+        None
+    } else {
+        let store = trust_store(trust, &[], crl)?;
+        let mut bar = ByteProgress::start("verifying", envelope.attachment_bytes());
+        let report = verify_dispatch(&mut envelope, &store, OffsetDateTime::now_utc(), &mut |n| {
+            bar.advance(n)
+        })?;
+        bar.finish();
+        if report.indication != Indication::Passed {
+            eprint!("{}", report.to_text());
+            return Err(Failure {
+                code: EXIT_REFUSED,
+                message: format!("{} did not verify, so it is not rendered", file.display()),
+            });
+        }
+        Some(report)
+    };
+    let view = congvan_render::dispatch_view(&envelope, report.as_ref());
+    let pdf = congvan_render::render_dispatch(&view)
+        .map_err(|e| Failure::input(format!("cannot render {}: {e}", file.display())))?;
+    std::fs::write(out, pdf)
+        .map_err(|e| Failure::input(format!("{}: cannot write: {e}", out.display())))?;
+    println!("{} written", out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn show(file: &Path, json: bool) -> Result<ExitCode, Failure> {

@@ -111,6 +111,29 @@ pub struct ProtectedHeader {
     pub congvan: CongvanHeader,
 }
 
+impl ProtectedHeader {
+    /// Decodes the `x5c` chain: the signing certificate first.
+    pub fn certificates(&self, entry: &str) -> Result<Vec<Certificate>, Error> {
+        decode_x5c(&self.x5c, entry)
+    }
+}
+
+/// Decodes an `x5c` array into certificates; `entry` names it in errors.
+pub(crate) fn decode_x5c(x5c: &[String], entry: &str) -> Result<Vec<Certificate>, Error> {
+    let mut certs = Vec::with_capacity(x5c.len());
+    for (i, encoded) in x5c.iter().enumerate() {
+        let der = crate::jws::b64_std_decode(encoded, entry, "x5c")?;
+        let cert = Certificate::from_der(&der, std::path::Path::new(entry)).map_err(|e| {
+            Error::MalformedJws {
+                entry: entry.to_string(),
+                problem: format!("x5c[{i}] is not a readable certificate: {e}"),
+            }
+        })?;
+        certs.push(cert);
+    }
+    Ok(certs)
+}
+
 /// Media type of the manifest, the detached payload of every signature.
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.congvan.manifest+json";
 

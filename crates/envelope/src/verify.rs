@@ -1,18 +1,15 @@
 //! Verifying a dispatch: every signature, attachment and receipt.
 
-use std::collections::HashMap;
-use std::path::Path;
-
 use congvan_sign::{verify_signature, Certificate, Purpose, Role, TrustStore};
+use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::jws::b64_std_decode;
 use crate::receipt::{parse_receipt, Statement};
 use crate::report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,
 };
-use crate::signature::{parse_header, ProtectedHeader};
+use crate::signature::{decode_x5c, parse_header, ProtectedHeader};
 use crate::{Envelope, Error, SignatureRole};
 
 /// How far a claimed signing time may lie in the future (clock skew).
@@ -155,18 +152,8 @@ fn check_signature(
     result.signing_time = Some(sig_t.clone());
     result.covers = congvan.covers.len();
 
-    let mut certs = Vec::with_capacity(x5c.len());
-    for (i, encoded) in x5c.iter().enumerate() {
-        let der = b64_std_decode(encoded, entry, "x5c")
-            .map_err(|e| indeterminate(SubIndication::NoSigningCertificateFound, e.to_string()))?;
-        let cert = Certificate::from_der(&der, Path::new(entry)).map_err(|e| {
-            indeterminate(
-                SubIndication::NoSigningCertificateFound,
-                format!("x5c[{i}] is not a readable certificate: {e}"),
-            )
-        })?;
-        certs.push(cert);
-    }
+    let certs = decode_x5c(&x5c, entry)
+        .map_err(|e| indeterminate(SubIndication::NoSigningCertificateFound, e.to_string()))?;
     let signer = &certs[0];
     result.signer = Some(signer.display_name().to_string());
     result.position = signer.position().map(str::to_string);
@@ -422,13 +409,7 @@ fn check_receipt(
     result.time = Some(statement.time().to_string());
     result.description = statement.describe();
 
-    let mut certs = Vec::new();
-    for encoded in &header.x5c {
-        let der = b64_std_decode(encoded, &stored.entry, "x5c").map_err(|e| e.to_string())?;
-        certs.push(
-            Certificate::from_der(&der, Path::new(&stored.entry)).map_err(|e| e.to_string())?,
-        );
-    }
+    let certs = decode_x5c(&header.x5c, &stored.entry).map_err(|e| e.to_string())?;
     let signer = &certs[0];
     result.signed_by = Some(signer.display_name().to_string());
     let signature = stored

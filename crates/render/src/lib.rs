@@ -1,11 +1,13 @@
 //! PDF output for congvan: an official dispatch ("công văn", decision, …) laid out the way
 //! Decree 30/2020/NĐ-CP prescribes, and a one-page verification report for auditors.
 //!
-//! The crate deliberately knows nothing about the envelope format. Callers fill plain view
+//! The drawing code knows nothing about the envelope format: it draws plain view
 //! structs ([`DispatchView`], [`VerificationReportView`]) with owned strings and numbers, and get
 //! PDF bytes back from [`render_dispatch`] or [`render_verification_report`]. Keeping the views
 //! free of envelope types means the layout can be tested, benchmarked and evolved on its own, and
-//! the envelope can change its metadata model without touching any drawing code.
+//! the envelope can change its metadata model without touching any drawing code. The one place
+//! that knows both is [`dispatch_view`] / [`report_view`], which map an opened `.cvd` and its
+//! verification report onto the views.
 //!
 //! Every PDF embeds subsets of the DejaVu Serif Condensed faces (from the `dejavu` crate) as
 //! `CIDFontType2` fonts with Identity-H encoding, glyph widths and a ToUnicode map, so the
@@ -47,6 +49,7 @@ mod date;
 mod dispatch;
 mod error;
 mod font;
+mod from_envelope;
 mod layout;
 mod qr;
 mod report;
@@ -56,6 +59,7 @@ mod view;
 pub use date::place_and_date_line;
 pub use dispatch::render_dispatch;
 pub use error::Error;
+pub use from_envelope::{dispatch_view, qr_payload, report_view};
 pub use report::render_verification_report;
 pub use view::{
     AttachmentView, CalendarDate, DigitalSignatureView, DispatchView, Indication, ReceiptView,

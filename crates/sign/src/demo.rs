@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 
 use congvan_org::{Level, Office, OrgId, Registry};
 
-use crate::{init_root, issue_ca, issue_leaf, Algorithm, Error, LeafRequest, Role, SigningKey};
+use time::{Duration, OffsetDateTime};
+
+use crate::{
+    init_root_at, issue_ca_at, issue_leaf, Algorithm, Error, LeafRequest, Role, SigningKey,
+};
 
 /// One office of the demo tree.
 struct DemoOffice {
@@ -121,21 +125,26 @@ pub fn demo_relay_name(code: &OrgId) -> String {
 pub fn build_demo(out: &Path, alg: Algorithm) -> Result<DemoPki, Error> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let days = 5 * 365;
-    let root = init_root(
+    // The CAs are back-dated a year so that dispatches signed in the past
+    // (fixtures, archive audits) fall inside their validity.
+    let ca_start = OffsetDateTime::now_utc() - Duration::days(365);
+    let root = init_root_at(
         "Quốc gia - CA gốc (minh họa)",
         SigningKey::generate(alg)?,
         20 * 365,
+        ca_start,
     )?;
     let root_dir = out.join("root");
     root.write(&root_dir)?;
 
     let province = OrgId::parse("H99")?;
-    let ca = issue_ca(
+    let ca = issue_ca_at(
         &root,
         "CA tỉnh Hà Tĩnh (minh họa)",
         &province,
         SigningKey::generate(alg)?,
         10 * 365,
+        ca_start,
     )?;
     let ca_dir = out.join("ca-h99");
     ca.write(&ca_dir)?;

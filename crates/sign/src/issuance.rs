@@ -37,7 +37,18 @@ pub struct LeafRequest {
 ///
 /// The root binds no organization: it anchors the whole tree.
 pub fn init_root(name: &str, key: SigningKey, days: u32) -> Result<Credential, Error> {
-    let mut params = base_params(name, None, days, OffsetDateTime::now_utc())?;
+    init_root_at(name, key, days, default_start())
+}
+
+/// [`init_root`] with an explicit start of validity, e.g. to back-date a
+/// test hierarchy so that past signing times can be exercised.
+pub fn init_root_at(
+    name: &str,
+    key: SigningKey,
+    days: u32,
+    not_before: OffsetDateTime,
+) -> Result<Credential, Error> {
+    let mut params = base_params(name, None, days, not_before)?;
     // Root -> provincial/ministry CA -> end entity: one CA level below the root.
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
     params.key_usages = ca_key_usages();
@@ -57,9 +68,20 @@ pub fn issue_ca(
     key: SigningKey,
     days: u32,
 ) -> Result<Credential, Error> {
+    issue_ca_at(issuer, name, org, key, days, default_start())
+}
+
+/// [`issue_ca`] with an explicit start of validity.
+pub fn issue_ca_at(
+    issuer: &Credential,
+    name: &str,
+    org: &OrgId,
+    key: SigningKey,
+    days: u32,
+    not_before: OffsetDateTime,
+) -> Result<Credential, Error> {
     check_can_issue_for(issuer, org)?;
-    let now = OffsetDateTime::now_utc();
-    let mut params = base_params(name, Some(org), days, now)?;
+    let mut params = base_params(name, Some(org), days, not_before)?;
     params.not_after = params.not_after.min(issuer.cert().not_after());
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = ca_key_usages();
@@ -72,14 +94,23 @@ pub fn issue_leaf(
     request: &LeafRequest,
     key: SigningKey,
 ) -> Result<Credential, Error> {
+    issue_leaf_at(issuer, request, key, default_start())
+}
+
+/// [`issue_leaf`] with an explicit start of validity.
+pub fn issue_leaf_at(
+    issuer: &Credential,
+    request: &LeafRequest,
+    key: SigningKey,
+    not_before: OffsetDateTime,
+) -> Result<Credential, Error> {
     check_can_issue_for(issuer, &request.org)?;
     if request.role == Role::Official && request.position.is_none() {
         return Err(Error::Refused(
             "an official's certificate needs a position (--position \"Chủ tịch\")".into(),
         ));
     }
-    let now = OffsetDateTime::now_utc();
-    let mut params = base_params(&request.name, Some(&request.org), request.days, now)?;
+    let mut params = base_params(&request.name, Some(&request.org), request.days, not_before)?;
     params.not_after = params.not_after.min(issuer.cert().not_after());
     if let Some(org_name) = &request.organization_name {
         params
@@ -182,11 +213,17 @@ fn sign_with(
     Credential::new(cert, key, chain)
 }
 
+/// Back-date a little so a freshly issued certificate is valid on a peer
+/// whose clock runs slightly behind.
+fn default_start() -> OffsetDateTime {
+    OffsetDateTime::now_utc() - Duration::minutes(5)
+}
+
 fn base_params(
     name: &str,
     org: Option<&OrgId>,
     days: u32,
-    now: OffsetDateTime,
+    not_before: OffsetDateTime,
 ) -> Result<CertificateParams, Error> {
     if name.trim().is_empty() {
         return Err(Error::Refused(
@@ -201,10 +238,7 @@ fn base_params(
     dn.push(DnType::CountryName, "VN");
     dn.push(DnType::CommonName, name);
     params.distinguished_name = dn;
-    // Back-date a little so a freshly issued certificate is valid on a peer
-    // whose clock runs slightly behind.
-    let start = now - Duration::minutes(5);
-    params.not_before = start.replace_nanosecond(0).unwrap_or(start);
+    params.not_before = not_before.replace_nanosecond(0).unwrap_or(not_before);
     params.not_after = params.not_before + Duration::days(i64::from(days));
     params.serial_number = Some(random_serial()?);
     params.use_authority_key_identifier_extension = true;

@@ -30,7 +30,9 @@ pub use certificate::{Certificate, KeyUsageBits, ORG_URI_PREFIX};
 pub use credential::{Credential, CERT_FILE, CHAIN_FILE, KEY_FILE};
 pub use demo::{build_demo, demo_relay_name, DemoPki};
 pub use error::Error;
-pub use issuance::{init_root, issue_ca, issue_leaf, LeafRequest};
+pub use issuance::{
+    init_root, init_root_at, issue_ca, issue_ca_at, issue_leaf, issue_leaf_at, LeafRequest,
+};
 pub use revocation::{RevocationReason, RevocationRecord, RevokedEntry, REVOKED_FILE};
 pub use role::Role;
 pub use signing_key::SigningKey;
