@@ -1,0 +1,493 @@
+//! The `.cvd` envelope through the command line: the committed fixtures,
+//! independent JOSE verification, and hostile containers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use common::{congvan, run};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(name: &str) -> String {
+    repo().join("fixtures").join(name).display().to_string()
+}
+
+fn verify_json(file: &str) -> (Option<i32>, serde_json::Value) {
+    let root = repo().join("certs/root/cert.pem");
+    let crl = repo().join("fixtures/pki/ca-h99.crl.pem");
+    let out = congvan([
+        "dispatch".as_ref(),
+        "verify".as_ref(),
+        file.as_ref(),
+        "--trust".as_ref(),
+        root.as_os_str(),
+        "--crl".as_ref(),
+        crl.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert!(!out.stderr.contains("panicked"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"));
+    (out.code, report)
+}
+
+/// Every fixture gives the indication and sub-indication fixtures/README.md promises.
+#[test]
+fn every_fixture_verifies_as_documented() {
+    let expected: &[(&str, i32, &str, Option<&str>, &str)] = &[
+        (
+            "valid-cong-van-pdf.cvd",
+            0,
+            "PASSED",
+            None,
+            "2 valid signatures",
+        ),
+        (
+            "valid-quyet-dinh-signed-sealed.cvd",
+            0,
+            "PASSED",
+            None,
+            "2 valid signatures",
+        ),
+        (
+            "valid-hoa-toc-thong-bao.cvd",
+            0,
+            "PASSED",
+            None,
+            "2 valid signatures",
+        ),
+        (
+            "tampered-attachment.cvd",
+            1,
+            "FAILED",
+            Some("HASH_FAILURE"),
+            "ke-hoach.pdf",
+        ),
+        (
+            "tampered-metadata.cvd",
+            1,
+            "FAILED",
+            Some("HASH_FAILURE"),
+            "metadata.json",
+        ),
+        (
+            "removed-signature.cvd",
+            1,
+            "FAILED",
+            Some("HASH_FAILURE"),
+            "no longer in the dispatch",
+        ),
+        (
+            "revoked-signer.cvd",
+            1,
+            "FAILED",
+            Some("REVOKED"),
+            "revoked",
+        ),
+        (
+            "other-office-signer.cvd",
+            3,
+            "INDETERMINATE",
+            Some("SIG_CONSTRAINTS_FAILURE"),
+            "H99.02",
+        ),
+        (
+            "expired-at-signing.cvd",
+            1,
+            "FAILED",
+            Some("EXPIRED"),
+            "expired",
+        ),
+        (
+            "missing-attachment.cvd",
+            1,
+            "FAILED",
+            Some("FORMAT_FAILURE"),
+            "missing from the container",
+        ),
+        (
+            "extra-unlisted-file.cvd",
+            1,
+            "FAILED",
+            Some("FORMAT_FAILURE"),
+            "not listed in the manifest",
+        ),
+        (
+            "path-traversal.cvd",
+            1,
+            "FAILED",
+            Some("FORMAT_FAILURE"),
+            "../evil",
+        ),
+        (
+            "zip-bomb.cvd",
+            1,
+            "FAILED",
+            Some("FORMAT_FAILURE"),
+            "larger than",
+        ),
+    ];
+    let listed: Vec<String> = std::fs::read_dir(repo().join("fixtures"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".cvd"))
+        .collect();
+    assert_eq!(
+        listed.len(),
+        expected.len(),
+        "a fixture is not covered: {listed:?}"
+    );
+    let readme = std::fs::read_to_string(repo().join("fixtures/README.md")).unwrap();
+    for (name, code, indication, sub, phrase) in expected {
+        assert!(
+            readme.contains(name),
+            "fixtures/README.md does not explain {name}"
+        );
+        let (exit, report) = verify_json(&fixture(name));
+        assert_eq!(exit, Some(*code), "{name}: {report:#}");
+        assert_eq!(report["indication"], *indication, "{name}: {report:#}");
+        assert_eq!(
+            report["sub_indication"].as_str(),
+            *sub,
+            "{name}: {report:#}"
+        );
+        assert!(
+            report["summary"].as_str().unwrap().contains(phrase),
+            "{name}: {report:#}"
+        );
+    }
+}
+
+/// The human report names each signature, its result and the overall result.
+#[test]
+fn human_report_is_readable() {
+    let root = repo().join("certs/root/cert.pem");
+    let out = congvan([
+        "dispatch".as_ref(),
+        "verify".as_ref(),
+        fixture("valid-quyet-dinh-signed-sealed.cvd").as_ref(),
+        "--trust".as_ref(),
+        root.as_os_str(),
+    ]);
+    out.assert_ok();
+    for text in [
+        "15/QĐ-UBND",
+        "PASSED",
+        "signer",
+        "seal",
+        "Lê Văn Cường",
+        "Result: PASSED",
+    ] {
+        assert!(out.stdout.contains(text), "missing {text:?}:\n{out}");
+    }
+}
+
+fn signed_dispatch(dir: &Path, pki: &Path) -> PathBuf {
+    let file = dir.join("d.cvd");
+    let body = dir.join("body.txt");
+    std::fs::write(&body, "Đề nghị các xã báo cáo.\r\nTrân trọng.\n").unwrap();
+    let attachment = dir.join("bao-cao.pdf");
+    std::fs::write(&attachment, vec![7u8; 100_000]).unwrap();
+    let p = |s: &str| pki.join(s).display().to_string();
+    congvan([
+        "dispatch",
+        "new",
+        "--registry",
+        &p("registry.toml"),
+        "--from",
+        "H99.01",
+        "--to",
+        "H99.01.01,H99.01.02",
+        "--type",
+        "cong-van",
+        "--number",
+        "07/UBND-VP",
+        "--subject",
+        "Về việc báo cáo số liệu",
+        "--body",
+        body.to_str().unwrap(),
+        "--attach",
+        attachment.to_str().unwrap(),
+        "--signer-cert",
+        &p("H99.01/official/cert.pem"),
+        "--out",
+        file.to_str().unwrap(),
+    ])
+    .assert_ok();
+    congvan([
+        "dispatch",
+        "sign",
+        file.to_str().unwrap(),
+        "--key",
+        &p("H99.01/official/key.pem"),
+        "--cert",
+        &p("H99.01/official/cert.pem"),
+        "--role",
+        "signer",
+    ])
+    .assert_ok();
+    congvan([
+        "dispatch",
+        "sign",
+        file.to_str().unwrap(),
+        "--key",
+        &p("H99.01/office/key.pem"),
+        "--cert",
+        &p("H99.01/office/cert.pem"),
+        "--role",
+        "seal",
+    ])
+    .assert_ok();
+    file
+}
+
+fn extract_with_unzip(file: &Path, dir: &Path) {
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])",
+        ])
+        .arg(file)
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// jwcrypto (Python), given only the manifest bytes as the detached
+/// payload, verifies every JWS signature: P-256 and Ed25519.
+#[test]
+fn independent_jose_library_verifies_each_signature() {
+    for alg in ["p256", "ed25519"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let pki = tmp.path().join("pki");
+        congvan(["pki", "demo", "--alg", alg, "--out", pki.to_str().unwrap()]).assert_ok();
+        let file = signed_dispatch(tmp.path(), &pki);
+        let unpacked = tmp.path().join("unpacked");
+        extract_with_unzip(&file, &unpacked);
+        let sigs: Vec<PathBuf> = std::fs::read_dir(unpacked.join("META-INF/signatures"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(sigs.len(), 2);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/jose_verify.py");
+        let out = run(std::process::Command::new("python3")
+            .arg(&script)
+            .arg(unpacked.join("META-INF/manifest.json"))
+            .args(&sigs));
+        out.assert_ok();
+        assert_eq!(out.stdout.matches("verified").count(), 2, "{out}");
+
+        // And it rejects a manifest that differs by one byte.
+        let manifest = unpacked.join("META-INF/manifest.json");
+        let mut bytes = std::fs::read(&manifest).unwrap();
+        let last = bytes.len() - 2;
+        bytes[last] ^= 0x01;
+        std::fs::write(&manifest, bytes).unwrap();
+        let out = run(std::process::Command::new("python3")
+            .arg(&script)
+            .arg(&manifest)
+            .args(&sigs));
+        out.assert_code(1);
+    }
+}
+
+/// Hostile containers are refused with a named reason, and `extract`
+/// writes nothing, inside or outside the target folder.
+#[test]
+fn hostile_containers_are_refused_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = std::fs::read(repo().join("fixtures/valid-cong-van-pdf.cvd")).unwrap();
+
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = Vec::new();
+    cases.push((
+        "truncated.cvd",
+        good[..good.len() / 2].to_vec(),
+        "not a readable dispatch container",
+    ));
+    cases.push(("empty.cvd", Vec::new(), "not a readable dispatch container"));
+    cases.push((
+        "garbage.cvd",
+        b"PK\x03\x04 this is not a zip at all".to_vec(),
+        "not a readable dispatch container",
+    ));
+    cases.push(("duplicate.cvd", duplicate_entries(), "duplicate entry"));
+    let big = format!("{{\"subject\": \"{}\"}}", "a".repeat(10 * 1024 * 1024));
+    cases.push((
+        "big-metadata.cvd",
+        with_metadata(big.as_bytes()),
+        "larger than the 4194304-byte limit",
+    ));
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    cases.push((
+        "deep-json.cvd",
+        with_metadata(deep.as_bytes()),
+        "metadata.json is not valid metadata",
+    ));
+    let deep_object = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
+    cases.push((
+        "deep-object.cvd",
+        with_metadata(deep_object.as_bytes()),
+        "metadata.json is not valid metadata",
+    ));
+    cases.push((
+        "bad-utf8.cvd",
+        with_metadata(b"{\"format_version\": 1, \"id\": \"\xff\xfe\"}"),
+        "metadata.json is not valid metadata",
+    ));
+
+    for (name, bytes, reason) in cases {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let (code, report) = verify_json(file.to_str().unwrap());
+        assert_eq!(code, Some(1), "{name}: {report:#}");
+        assert_eq!(
+            report["sub_indication"], "FORMAT_FAILURE",
+            "{name}: {report:#}"
+        );
+        let summary = report["summary"].as_str().unwrap();
+        assert!(summary.contains(reason), "{name}: {summary}");
+
+        let out_dir = tmp.path().join(format!("{name}.out"));
+        let out = congvan([
+            "dispatch",
+            "extract",
+            file.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        out.assert_code(2);
+        assert!(out.stderr.contains(reason), "{name}: {out}");
+        assert!(!out_dir.exists(), "{name}: extract created {out_dir:?}");
+    }
+
+    for name in [
+        "path-traversal.cvd",
+        "zip-bomb.cvd",
+        "extra-unlisted-file.cvd",
+    ] {
+        let out_dir = tmp.path().join("nested/out");
+        let out = congvan([
+            "dispatch",
+            "extract",
+            &fixture(name),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        out.assert_code(2);
+        assert!(!out.stderr.contains("panicked"), "{out}");
+        assert!(
+            !tmp.path().join("nested").exists(),
+            "{name}: something was written"
+        );
+        assert!(!tmp.path().join("evil").exists() && !repo().join("fixtures/evil").exists());
+    }
+
+    // A tampered attachment extracts to nothing: the partial file is removed.
+    let out_dir = tmp.path().join("tampered");
+    let out = congvan([
+        "dispatch",
+        "extract",
+        &fixture("tampered-attachment.cvd"),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("does not match the manifest"), "{out}");
+    assert!(!out_dir.join("ke-hoach.pdf").exists());
+}
+
+/// A valid dispatch extracts to its attachment, byte for byte.
+#[test]
+fn extract_writes_verified_attachments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("x");
+    congvan([
+        "dispatch",
+        "extract",
+        &fixture("valid-cong-van-pdf.cvd"),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let extracted = std::fs::read(out_dir.join("ke-hoach.pdf")).unwrap();
+    assert_eq!(
+        extracted,
+        std::fs::read(repo().join("fixtures/pki/ke-hoach.pdf")).unwrap()
+    );
+    assert!(out_dir.join("metadata.json").exists() && out_dir.join("manifest.json").exists());
+    // Extracting again never overwrites.
+    congvan([
+        "dispatch",
+        "extract",
+        &fixture("valid-cong-van-pdf.cvd"),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ])
+    .assert_code(2);
+}
+
+/// `dispatch show --json` gives the metadata with the dispatch id.
+#[test]
+fn show_json_has_the_id() {
+    let out = congvan([
+        "dispatch",
+        "show",
+        &fixture("valid-hoa-toc-thong-bao.cvd"),
+        "--json",
+    ]);
+    out.assert_ok();
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(value["id"].as_str().unwrap().len(), 36);
+    assert_eq!(value["urgency"], 3);
+    assert_eq!(value["number"], "20/TB-UBND");
+}
+
+/// A zip whose central directory names one entry twice.
+fn duplicate_entries() -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.congvan.dispatch+zip")
+        .unwrap();
+    zip.start_file("attachments/a.pdf", stored).unwrap();
+    zip.write_all(b"first").unwrap();
+    zip.start_file("attachments/b.pdf", stored).unwrap();
+    zip.write_all(b"second").unwrap();
+    let mut bytes = zip.finish().unwrap().into_inner();
+    // Rename b.pdf to a.pdf in the local header and the central directory.
+    let needle = b"attachments/b.pdf";
+    let positions: Vec<usize> = bytes
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(positions.len(), 2);
+    for p in positions {
+        bytes[p + 12] = b'a';
+    }
+    bytes
+}
+
+/// A container whose metadata.json holds `metadata` (deflated).
+fn with_metadata(metadata: &[u8]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.congvan.dispatch+zip")
+        .unwrap();
+    zip.start_file("metadata.json", deflated).unwrap();
+    zip.write_all(metadata).unwrap();
+    zip.finish().unwrap().into_inner()
+}
