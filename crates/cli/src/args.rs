@@ -22,6 +22,129 @@ pub enum Command {
     /// Compose, sign, verify, show and extract dispatches (.cvd files).
     #[command(subcommand)]
     Dispatch(DispatchCommand),
+    /// Set up and run a relay.
+    #[command(subcommand)]
+    Relay(RelayCommand),
+    /// Send a signed dispatch through the office's relay.
+    Send {
+        /// The dispatch.
+        #[arg(value_name = "FILE.cvd")]
+        file: PathBuf,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// List the office's inbox.
+    Inbox {
+        #[command(flatten)]
+        conn: Connection,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a dispatch from the inbox and verify it.
+    Fetch {
+        /// The dispatch id.
+        id: String,
+        #[command(flatten)]
+        conn: Connection,
+        /// Where to write it.
+        #[arg(long, value_name = "FILE.cvd")]
+        out: PathBuf,
+    },
+    /// Send a status for a received dispatch (01 arrived ... 06 completed).
+    Ack {
+        /// The dispatch id.
+        id: String,
+        /// edXML status code: 01, 02, 03, 04, 05, 06, 15 or 16.
+        #[arg(long)]
+        status: String,
+        /// A note (reason for a rejection, who handles it, ...).
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Show the timeline of a dispatch this office sent: custody receipts and statuses.
+    Track {
+        /// The dispatch id.
+        id: String,
+        #[command(flatten)]
+        conn: Connection,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a province, a district and a commune relay on loopback and send
+    /// signed dispatches through them (nothing needs to be installed).
+    Demo {
+        /// Working folder (default: a new temporary folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// How a clerk's tool reaches its relay.
+#[derive(Debug, Args)]
+pub struct Connection {
+    /// The office's relay, e.g. https://127.0.0.1:7443.
+    #[arg(long)]
+    pub relay: String,
+    /// The office's credential folder (cert.pem, key.pem, chain.pem).
+    #[arg(long, value_name = "DIR")]
+    pub identity: PathBuf,
+    /// Trusted root certificate(s).
+    #[arg(long, value_name = "ROOT.pem", required = true)]
+    pub trust: Vec<PathBuf>,
+    /// CRLs (repeatable).
+    #[arg(long, value_name = "CRL.pem")]
+    pub crl: Vec<PathBuf>,
+    /// File holding the key's password (else $CONGVAN_KEY_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// `congvan relay ...`
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// Write a working relay.toml into the data folder.
+    Init {
+        /// The office whose relay this is.
+        #[arg(long)]
+        org: String,
+        /// HTTPS listen address, e.g. 127.0.0.1:7443.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// The relay's credential folder.
+        #[arg(long, value_name = "DIR")]
+        tls: PathBuf,
+        /// Trusted root certificate(s).
+        #[arg(long, value_name = "ROOT.pem", required = true)]
+        trust: Vec<PathBuf>,
+        /// CRLs (repeatable).
+        #[arg(long, value_name = "CRL.pem")]
+        crl: Vec<PathBuf>,
+        /// The parent relay's URL.
+        #[arg(long)]
+        parent: Option<String>,
+        /// Long-poll the parent for traffic coming down (behind NAT).
+        #[arg(long)]
+        pull: bool,
+        /// A child relay that accepts pushes: NAME=URL (repeatable); other children pull.
+        #[arg(long, value_name = "NAME=URL")]
+        child: Vec<String>,
+        /// The state folder; relay.toml is written there.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The organization registry (default $CONGVAN_REGISTRY).
+        #[arg(long, value_name = "FILE")]
+        registry: Option<PathBuf>,
+    },
+    /// Run the relay until interrupted.
+    Run {
+        /// The configuration file.
+        #[arg(long, value_name = "relay.toml")]
+        config: PathBuf,
+    },
 }
 
 /// `congvan dispatch ...`

@@ -57,3 +57,19 @@ impl From<congvan_envelope::Error> for Failure {
         }
     }
 }
+
+impl From<congvan_relay::Error> for Failure {
+    fn from(e: congvan_relay::Error) -> Failure {
+        use congvan_relay::Error as E;
+        let code = match &e {
+            E::Refused { .. } => EXIT_REFUSED,
+            E::Envelope(inner) if !inner.is_input_error() => EXIT_REFUSED,
+            E::Sign(inner) if inner.is_rejection() => EXIT_REFUSED,
+            _ => EXIT_INPUT,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}

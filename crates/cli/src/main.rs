@@ -5,10 +5,13 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod clerk;
+mod demo;
 mod dispatch;
 mod failure;
 mod pki;
 mod progress;
+mod relay;
 
 use std::process::ExitCode;
 
@@ -22,6 +25,18 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Pki(cmd) => pki::run(cmd),
         Command::Dispatch(cmd) => dispatch::run(cmd),
+        Command::Relay(cmd) => relay::run(cmd),
+        Command::Send { file, conn } => clerk::send(&file, &conn),
+        Command::Inbox { conn, json } => clerk::inbox(&conn, json),
+        Command::Fetch { id, conn, out } => clerk::fetch(&id, &conn, &out),
+        Command::Ack {
+            id,
+            status,
+            note,
+            conn,
+        } => clerk::ack(&id, &status, note, &conn),
+        Command::Track { id, conn, json } => clerk::track(&id, &conn, json),
+        Command::Demo { dir } => demo::run(dir),
     };
     match outcome {
         Ok(code) => code,

@@ -159,6 +159,14 @@ pub(crate) fn append_entries(
     additions: &[(String, Vec<u8>)],
 ) -> Result<(), Error> {
     let out = envelope.path().to_path_buf();
+    let limits = *envelope.limits();
+    let entries = envelope.archive_mut().len() + additions.len();
+    if entries > limits.max_entries {
+        return Err(Error::Refused(format!(
+            "the dispatch would have {entries} entries; readers accept at most {}",
+            limits.max_entries
+        )));
+    }
     let temp = TempOutput::new(&out)?;
     let file = File::create(&temp.path).map_err(|e| Error::io(&temp.path, e))?;
     let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
@@ -178,7 +186,11 @@ pub(crate) fn append_entries(
     let file = writer
         .into_inner()
         .map_err(|e| Error::io(&temp.path, e.into_error()))?;
-    temp.commit(file)
+    temp.commit(file)?;
+    // The file on disk has changed: read it again, or a second append
+    // through the same `Envelope` would copy the replaced file and number
+    // its entry as if the first had never happened, losing it.
+    envelope.reopen()
 }
 
 /// A temporary file beside the destination, renamed into place on commit

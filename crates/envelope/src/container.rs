@@ -65,6 +65,7 @@ pub struct Envelope {
     signatures: Vec<StoredJws>,
     receipts: Vec<StoredJws>,
     attachments: Vec<StoredAttachment>,
+    limits: Limits,
 }
 
 impl Envelope {
@@ -228,6 +229,7 @@ impl Envelope {
             signatures,
             receipts,
             attachments,
+            limits: *limits,
         };
         envelope.check_listing()?;
         Ok(envelope)
@@ -367,8 +369,32 @@ impl Envelope {
                     .archive
                     .by_index(stored.index)
                     .map_err(|e| corrupt(&self.path, &listed.name, e))?;
-                let (size, digest) = hash_reader(&mut entry, progress)
-                    .map_err(|e| Error::Format(format!("cannot read {}: {e}", listed.name)))?;
+                let hashed = match hash_reader(&mut entry, progress) {
+                    Ok(hashed) => Some(hashed),
+                    // The stored bytes no longer match the ZIP's own CRC-32:
+                    // the attachment was altered in place (or damaged). That
+                    // is a finding about this attachment, reported like any
+                    // other mismatch, not a reason to give up on the file.
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        problem = Some(format!(
+                            "its stored bytes are altered or damaged ({e}); they are not \
+                             what was signed"
+                        ));
+                        None
+                    }
+                    Err(e) => {
+                        return Err(Error::Format(format!("cannot read {}: {e}", listed.name)))
+                    }
+                };
+                let Some((size, digest)) = hashed else {
+                    checks.push(AttachmentCheck {
+                        name,
+                        size: listed.size,
+                        sha256: listed.sha256.clone(),
+                        problem,
+                    });
+                    continue;
+                };
                 if size != listed.size {
                     problem = Some(format!(
                         "it is {size} bytes, but the manifest lists {} bytes",
@@ -427,6 +453,20 @@ impl Envelope {
                 ),
             });
         }
+        Ok(())
+    }
+
+    /// The limits this envelope was opened with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Reads the container again from its path, with the same limits: after
+    /// entries were appended, so that this value describes the new file
+    /// (its signatures, receipts and archive) and not the replaced one.
+    pub(crate) fn reopen(&mut self) -> Result<(), Error> {
+        let path = self.path.clone();
+        *self = Envelope::open_with(&path, &self.limits)?;
         Ok(())
     }
 

@@ -57,6 +57,7 @@ pub(crate) fn hash_reader(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -18,6 +18,9 @@ pub const SIGNATURE_DIR: &str = "META-INF/signatures/";
 /// The folder of receipts, one JWS per file.
 pub const RECEIPT_DIR: &str = "META-INF/receipts/";
 
+/// Highest sequence number of a signature or receipt entry (four digits).
+pub const MAX_SEQUENCE: u32 = 9999;
+
 /// Longest attachment name, in bytes.
 pub const MAX_ATTACHMENT_NAME: usize = 200;
 

@@ -37,8 +37,8 @@ pub use jws::Jws;
 pub use limits::Limits;
 pub use manifest::{Manifest, ManifestEntry, MANIFEST_FORMAT};
 pub use receipt::{
-    append_receipt, make_receipt, parse_receipt, receipt_time, ReceiptHeader, Statement,
-    StatusCode, RECEIPT_MEDIA_TYPE,
+    append_receipt, make_receipt, parse_receipt, receipt_time, verify_receipt, ReceiptHeader,
+    Statement, StatusCode, VerifiedReceipt, RECEIPT_MEDIA_TYPE,
 };
 pub use report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,

@@ -8,13 +8,16 @@ use std::fmt;
 use std::str::FromStr;
 
 use congvan_org::OrgId;
-use congvan_sign::{Algorithm, Credential};
+use congvan_sign::{
+    verify_signature, Algorithm, Certificate, Credential, Purpose, Role, TrustStore,
+};
 use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::jws::{b64_std, b64url, Jws};
 use crate::layout::receipt_entry;
-use crate::signature::signing_time_text;
+use crate::signature::{decode_x5c, signing_time_text};
 use crate::{Envelope, Error};
 
 /// Media type of a receipt payload.
@@ -202,6 +205,26 @@ impl Statement {
         }
     }
 
+    /// `custody`, `status` or `non_delivery`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Statement::Custody { .. } => "custody",
+            Statement::Status { .. } => "status",
+            Statement::NonDelivery { .. } => "non_delivery",
+        }
+    }
+
+    /// The role and organization whose certificate must sign this statement:
+    /// a relay for custody and non-delivery, the reporting office for status.
+    pub fn required_signer(&self) -> (Role, OrgId) {
+        match self {
+            Statement::Custody { relay, .. } | Statement::NonDelivery { relay, .. } => {
+                (Role::Relay, relay.clone())
+            }
+            Statement::Status { by, .. } => (Role::Office, by.clone()),
+        }
+    }
+
     /// A one-line description for people.
     pub fn describe(&self) -> String {
         match self {
@@ -273,6 +296,11 @@ pub fn append_receipt(envelope: &mut Envelope, jws: &Jws) -> Result<String, Erro
         .max()
         .unwrap_or(0)
         + 1;
+    if number > crate::layout::MAX_SEQUENCE {
+        return Err(Error::Refused(format!(
+            "receipt number {number} does not fit the four-digit entry names of the format"
+        )));
+    }
     let entry = receipt_entry(number);
     let bytes = serde_json::to_vec(jws)
         .map_err(|e| Error::Format(format!("cannot encode the receipt: {e}")))?;
@@ -300,6 +328,49 @@ pub fn parse_receipt(
         return Err(malformed("x5c is empty".into()));
     }
     Ok((header, alg, statement, payload))
+}
+
+/// A receipt whose signature and certificate have been checked.
+#[derive(Clone, Debug)]
+pub struct VerifiedReceipt {
+    /// What it states.
+    pub statement: Statement,
+    /// Who signed it.
+    pub signer: Certificate,
+    /// When it says it was made.
+    pub time: OffsetDateTime,
+}
+
+/// Checks a receipt on its own: the JWS signature, and that the signer's
+/// certificate was valid at the receipt's time for the role and office the
+/// statement requires. Whether it is about a given dispatch is the caller's
+/// check. The error says why a receipt is not to be trusted.
+pub fn verify_receipt(
+    jws: &Jws,
+    entry: &str,
+    trust: &TrustStore,
+) -> Result<VerifiedReceipt, String> {
+    let (header, alg, statement, payload) = parse_receipt(jws, entry).map_err(|e| e.to_string())?;
+    let certs = decode_x5c(&header.x5c, entry).map_err(|e| e.to_string())?;
+    let signer = &certs[0];
+    let signature = jws.signature_bytes(entry).map_err(|e| e.to_string())?;
+    verify_signature(alg, signer, &jws.signing_input(&payload), &signature)
+        .map_err(|_| "the receipt's signature does not verify".to_string())?;
+    let time = OffsetDateTime::parse(statement.time(), &Rfc3339)
+        .map_err(|e| format!("bad time {:?}: {e}", statement.time()))?;
+    let (role, org) = statement.required_signer();
+    let purpose = Purpose {
+        role: Some(role),
+        org: Some(org),
+    };
+    trust
+        .validate(signer, &certs[1..], &purpose, time)
+        .map_err(|e| format!("the receipt's certificate is not valid: {e}"))?;
+    Ok(VerifiedReceipt {
+        statement,
+        signer: signer.clone(),
+        time,
+    })
 }
 
 /// The current time as receipts write it.

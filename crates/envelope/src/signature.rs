@@ -103,6 +103,9 @@ pub struct ProtectedHeader {
     /// Content type of the detached payload.
     pub cty: String,
     /// The signing certificate first, then its CA chain (standard base64 DER).
+    /// Read as empty when absent, so that a verifier can report a missing
+    /// signing certificate as such rather than as unreadable JSON.
+    #[serde(default)]
     pub x5c: Vec<String>,
     /// Claimed signing time (JAdES `sigT`), UTC, RFC 3339.
     #[serde(rename = "sigT")]
@@ -206,6 +209,13 @@ pub fn sign_dispatch(
 /// Appends a ready-made signature to the dispatch file, without any check:
 /// the primitive under [`sign_dispatch`]. Returns the entry name.
 pub fn append_signature(envelope: &mut Envelope, jws: &Jws) -> Result<String, Error> {
+    let max = envelope.limits().max_signatures;
+    if envelope.signatures().len() >= max {
+        return Err(Error::Refused(format!(
+            "the dispatch already carries {} signatures, the most a reader accepts ({max})",
+            envelope.signatures().len()
+        )));
+    }
     let number = envelope
         .signatures()
         .iter()
@@ -213,6 +223,11 @@ pub fn append_signature(envelope: &mut Envelope, jws: &Jws) -> Result<String, Er
         .max()
         .unwrap_or(0)
         + 1;
+    if number > crate::layout::MAX_SEQUENCE {
+        return Err(Error::Refused(format!(
+            "signature number {number} does not fit the four-digit entry names of the format"
+        )));
+    }
     let entry = signature_entry(number);
     let bytes = serde_json::to_vec(jws)
         .map_err(|e| Error::Format(format!("cannot encode the signature: {e}")))?;
@@ -259,6 +274,22 @@ pub fn make_signature(
 
 /// Parses and checks the shape of a stored signature's protected header.
 pub fn parse_header(jws: &Jws, entry: &str) -> Result<(ProtectedHeader, Algorithm), Error> {
+    let (header, alg) = parse_header_fields(jws, entry)?;
+    if header.x5c.is_empty() {
+        return Err(Error::MalformedJws {
+            entry: entry.to_string(),
+            problem: "x5c is missing or empty; the signing certificate must be included".into(),
+        });
+    }
+    Ok((header, alg))
+}
+
+/// [`parse_header`] without the `x5c` check, for the verifier, which
+/// reports a missing signing certificate under its own sub-indication.
+pub(crate) fn parse_header_fields(
+    jws: &Jws,
+    entry: &str,
+) -> Result<(ProtectedHeader, Algorithm), Error> {
     let bytes = jws.protected_bytes(entry)?;
     let header: ProtectedHeader =
         serde_json::from_slice(&bytes).map_err(|e| Error::MalformedJws {
@@ -269,12 +300,6 @@ pub fn parse_header(jws: &Jws, entry: &str) -> Result<(ProtectedHeader, Algorith
         entry: entry.to_string(),
         problem: format!("unsupported algorithm {:?}", header.alg),
     })?;
-    if header.x5c.is_empty() {
-        return Err(Error::MalformedJws {
-            entry: entry.to_string(),
-            problem: "x5c is empty; the signing certificate must be included".into(),
-        });
-    }
     Ok((header, alg))
 }
 

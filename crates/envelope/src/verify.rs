@@ -1,15 +1,15 @@
 //! Verifying a dispatch: every signature, attachment and receipt.
 
-use congvan_sign::{verify_signature, Certificate, Purpose, Role, TrustStore};
+use congvan_sign::{verify_signature, Certificate, Purpose, TrustStore};
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::receipt::{parse_receipt, Statement};
+use crate::receipt::{parse_receipt, verify_receipt, Statement};
 use crate::report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,
 };
-use crate::signature::{decode_x5c, parse_header, ProtectedHeader};
+use crate::signature::{decode_x5c, parse_header_fields, ProtectedHeader};
 use crate::{Envelope, Error, SignatureRole};
 
 /// How far a claimed signing time may lie in the future (clock skew).
@@ -21,8 +21,9 @@ const MAX_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 /// certificate is validated for its role and office at the claimed signing
 /// time, and every attachment is streamed through SHA-256. Custody receipts
 /// from trusted relays serve as proof of existence: they keep a signature
-/// valid after its certificate expires or is revoked, provided the receipt
-/// predates that.
+/// valid after its certificate expires, provided the receipt predates the
+/// expiry. (They are not yet accepted as proof against a later revocation:
+/// that stays INDETERMINATE/REVOKED_NO_POE.)
 pub fn verify_dispatch(
     envelope: &mut Envelope,
     trust: &TrustStore,
@@ -139,7 +140,7 @@ fn check_signature(
     let failed = |sub, detail: String| (Indication::Failed, sub, detail);
     let indeterminate = |sub, detail: String| (Indication::Indeterminate, sub, detail);
 
-    let (header, alg) = parse_header(jws, entry)
+    let (header, alg) = parse_header_fields(jws, entry)
         .map_err(|e| failed(SubIndication::FormatFailure, e.to_string()))?;
     let ProtectedHeader {
         x5c,
@@ -152,6 +153,15 @@ fn check_signature(
     result.signing_time = Some(sig_t.clone());
     result.covers = congvan.covers.len();
 
+    // x5c[0] is the only way a signature names its certificate, so a
+    // missing, empty or unreadable x5c all mean the same thing (ETSI EN 319
+    // 102-1 §5.2.3): the signing certificate cannot be identified.
+    if x5c.is_empty() {
+        return Err(indeterminate(
+            SubIndication::NoSigningCertificateFound,
+            format!("{entry}: the protected header has no x5c, so the signing certificate is missing and the signature cannot be checked"),
+        ));
+    }
     let certs = decode_x5c(&x5c, entry)
         .map_err(|e| indeterminate(SubIndication::NoSigningCertificateFound, e.to_string()))?;
     let signer = &certs[0];
@@ -395,48 +405,22 @@ fn check_receipt(
     dispatch_id: &str,
     result: &mut ReceiptResult,
 ) -> Result<(Statement, OffsetDateTime), String> {
-    let (header, alg, statement, payload) =
-        parse_receipt(&stored.jws, &stored.entry).map_err(|e| e.to_string())?;
-    result.kind = match &statement {
-        Statement::Custody { .. } => "custody",
-        Statement::Status { .. } => "status",
-        Statement::NonDelivery { .. } => "non_delivery",
+    // Describe what the receipt claims even when it turns out invalid.
+    if let Ok((_, _, statement, _)) = parse_receipt(&stored.jws, &stored.entry) {
+        result.kind = statement.kind().to_string();
+        if let Statement::Status { code, .. } = &statement {
+            result.code = Some(code.code().to_string());
+        }
+        result.time = Some(statement.time().to_string());
+        result.description = statement.describe();
     }
-    .to_string();
-    if let Statement::Status { code, .. } = &statement {
-        result.code = Some(code.code().to_string());
-    }
-    result.time = Some(statement.time().to_string());
-    result.description = statement.describe();
-
-    let certs = decode_x5c(&header.x5c, &stored.entry).map_err(|e| e.to_string())?;
-    let signer = &certs[0];
-    result.signed_by = Some(signer.display_name().to_string());
-    let signature = stored
-        .jws
-        .signature_bytes(&stored.entry)
-        .map_err(|e| e.to_string())?;
-    verify_signature(alg, signer, &stored.jws.signing_input(&payload), &signature)
-        .map_err(|_| "the receipt's signature does not verify".to_string())?;
+    let verified = verify_receipt(&stored.jws, &stored.entry, trust)?;
+    result.signed_by = Some(verified.signer.display_name().to_string());
+    let statement = verified.statement;
     if statement.dispatch_id() != dispatch_id || statement.manifest_sha256() != manifest_digest {
         return Err("the receipt is about another dispatch or another version of it".into());
     }
-    let time = OffsetDateTime::parse(statement.time(), &Rfc3339)
-        .map_err(|e| format!("bad time {:?}: {e}", statement.time()))?;
-    let (role, org) = match &statement {
-        Statement::Custody { relay, .. } | Statement::NonDelivery { relay, .. } => {
-            (Role::Relay, relay.clone())
-        }
-        Statement::Status { by, .. } => (Role::Office, by.clone()),
-    };
-    let purpose = Purpose {
-        role: Some(role),
-        org: Some(org),
-    };
-    trust
-        .validate(signer, &certs[1..], &purpose, time)
-        .map_err(|e| format!("the receipt's certificate is not valid: {e}"))?;
-    Ok((statement, time))
+    Ok((statement, verified.time))
 }
 
 /// Derives the overall indication from the parts.

@@ -24,6 +24,7 @@ pub struct Purpose {
 /// signature during validation.
 pub struct Crl {
     list: CertRevocationList<'static>,
+    der: Vec<u8>,
 }
 
 impl Crl {
@@ -51,7 +52,13 @@ impl Crl {
             .map_err(|e| Error::malformed(origin, format!("not a valid CRL: {e:?}")))?;
         Ok(Crl {
             list: CertRevocationList::Owned(list),
+            der: der.to_vec(),
         })
+    }
+
+    /// The DER encoding, e.g. for a TLS stack that checks revocation itself.
+    pub fn der(&self) -> &[u8] {
+        &self.der
     }
 }
 

@@ -1,0 +1,188 @@
+//! The clerk's commands: send, inbox, fetch, ack, track.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use congvan_envelope::{
+    make_receipt, receipt_time, verify_dispatch, Envelope, Indication, Statement, StatusCode,
+};
+use congvan_relay::api::Ack;
+use congvan_relay::{client_config, RelayClient, TlsTrust};
+use congvan_sign::{Certificate, Credential, Crl};
+use time::OffsetDateTime;
+
+use crate::args::Connection;
+use crate::failure::{Failure, EXIT_INDETERMINATE, EXIT_REFUSED};
+
+struct Session {
+    identity: Credential,
+    client: RelayClient,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn connect(conn: &Connection) -> Result<Session, Failure> {
+    let password = crate::pki::read_password(conn.password_file.as_deref())?;
+    let identity = Credential::load(&conn.identity, password.as_deref())?;
+    let mut roots = Vec::new();
+    for path in &conn.trust {
+        roots.extend(Certificate::load_all(path)?);
+    }
+    let mut crls = Vec::new();
+    for path in &conn.crl {
+        crls.extend(Crl::load_all(path)?.iter().map(|c| c.der().to_vec()));
+    }
+    let trust = TlsTrust::new(&roots, crls)?;
+    let tls = client_config(&identity, &trust)?;
+    let client = RelayClient::new(&conn.relay, tls, None)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
+    Ok(Session {
+        identity,
+        client,
+        runtime,
+    })
+}
+
+/// `congvan send FILE.cvd`.
+pub fn send(file: &Path, conn: &Connection) -> Result<ExitCode, Failure> {
+    // Fail early, locally, on a file that is not a dispatch.
+    let envelope = Envelope::open(file)?;
+    let id = envelope.metadata().id.clone();
+    drop(envelope);
+    let session = connect(conn)?;
+    let accepted = session.runtime.block_on(session.client.send_file(file))?;
+    println!("{} {}: {}", accepted.status, id, file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `congvan inbox`.
+pub fn inbox(conn: &Connection, json: bool) -> Result<ExitCode, Failure> {
+    let session = connect(conn)?;
+    let items = session.runtime.block_on(session.client.inbox())?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&items).map_err(|e| Failure::input(e.to_string()))?;
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if items.is_empty() {
+        println!("The inbox is empty.");
+    }
+    for item in items {
+        let urgency = congvan_envelope::metadata::Urgency::from_code(item.urgency)
+            .and_then(|u| u.mark())
+            .map(|m| format!("[{m}] "))
+            .unwrap_or_default();
+        let subject = if item.secret {
+            "(MẬT: mở bằng congvan fetch)".to_string()
+        } else {
+            item.subject.clone()
+        };
+        let status = item
+            .status
+            .as_deref()
+            .map(|s| format!("  status {s}"))
+            .unwrap_or_default();
+        println!(
+            "{}  {urgency}{}  {}  from {}{status}",
+            item.id, item.number, subject, item.from
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `congvan fetch ID --out FILE.cvd`: download, then verify.
+pub fn fetch(id: &str, conn: &Connection, out: &Path) -> Result<ExitCode, Failure> {
+    if out.exists() {
+        return Err(Failure::input(format!(
+            "{} already exists; choose another --out",
+            out.display()
+        )));
+    }
+    let session = connect(conn)?;
+    let bytes = session.runtime.block_on(session.client.fetch(id, out))?;
+    let store = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl)?;
+    let mut envelope = Envelope::open(out)?;
+    let report = verify_dispatch(
+        &mut envelope,
+        &store,
+        OffsetDateTime::now_utc(),
+        &mut |_| {},
+    )?;
+    println!("{} written ({bytes} bytes)", out.display());
+    print!("{}", report.to_text());
+    Ok(match report.indication {
+        Indication::Passed => ExitCode::SUCCESS,
+        Indication::Failed => ExitCode::from(EXIT_REFUSED),
+        Indication::Indeterminate => ExitCode::from(EXIT_INDETERMINATE),
+    })
+}
+
+/// `congvan ack ID --status 03`: sign a status with the office key and send it.
+pub fn ack(
+    id: &str,
+    status: &str,
+    note: Option<String>,
+    conn: &Connection,
+) -> Result<ExitCode, Failure> {
+    let code: StatusCode = status.parse().map_err(Failure::input)?;
+    if code == StatusCode::RecallRequested {
+        return Err(Failure::input(
+            "13 (recall requested) is sent by the sender, not with ack",
+        ));
+    }
+    let session = connect(conn)?;
+    let by = session
+        .identity
+        .cert()
+        .org()
+        .cloned()
+        .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
+    // The status names the manifest it is about: fetch it to learn the digest.
+    let temp = tempfile_path(id);
+    session.runtime.block_on(session.client.fetch(id, &temp))?;
+    let manifest_sha256 = {
+        let envelope = Envelope::open(&temp)?;
+        congvan_envelope::sha256_hex(envelope.manifest_bytes())
+    };
+    if let Err(e) = std::fs::remove_file(&temp) {
+        eprintln!("congvan: could not remove {}: {e}", temp.display());
+    }
+    let statement = Statement::Status {
+        dispatch_id: id.to_string(),
+        manifest_sha256,
+        code,
+        by,
+        time: receipt_time(OffsetDateTime::now_utc()),
+        note,
+    };
+    let receipt = make_receipt(&statement, &session.identity)?;
+    session
+        .runtime
+        .block_on(session.client.ack(id, &Ack { receipt }))?;
+    println!("status {code} sent for {id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tempfile_path(id: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("congvan-ack-{}-{id}.cvd", std::process::id()))
+}
+
+/// `congvan track ID`.
+pub fn track(id: &str, conn: &Connection, json: bool) -> Result<ExitCode, Failure> {
+    let session = connect(conn)?;
+    let events = session.runtime.block_on(session.client.track(id))?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&events).map_err(|e| Failure::input(e.to_string()))?;
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Timeline of {id}");
+    for event in events {
+        println!("  {}  {:<12} {}", event.time, event.kind, event.description);
+    }
+    Ok(ExitCode::SUCCESS)
+}

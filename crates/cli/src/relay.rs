@@ -1,0 +1,113 @@
+//! `congvan relay init | run`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use congvan_org::OrgId;
+use congvan_relay::{init_config, InitRequest, RelayConfig};
+
+use crate::args::RelayCommand;
+use crate::failure::Failure;
+
+/// Runs one `relay` subcommand.
+pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        RelayCommand::Init {
+            org,
+            listen,
+            tls,
+            trust,
+            crl,
+            parent,
+            pull,
+            child,
+            data,
+            registry,
+        } => {
+            let registry = match registry
+                .or_else(|| std::env::var_os("CONGVAN_REGISTRY").map(PathBuf::from))
+            {
+                Some(r) => r,
+                None => return Err(Failure::input(
+                    "name the organization registry with --registry FILE (or $CONGVAN_REGISTRY)",
+                )),
+            };
+            let mut child_urls = Vec::new();
+            for spec in child {
+                let (name, url) = spec
+                    .split_once('=')
+                    .ok_or_else(|| Failure::input(format!("--child {spec:?} must be NAME=URL")))?;
+                child_urls.push((name.to_string(), url.to_string()));
+            }
+            let request = InitRequest {
+                org: OrgId::parse(&org)?,
+                listen,
+                tls,
+                trust,
+                crl,
+                parent_url: parent,
+                pull,
+                data: data.clone(),
+                registry,
+                child_urls,
+            };
+            let config = init_config(&request)?;
+            std::fs::create_dir_all(&data)
+                .map_err(|e| Failure::input(format!("{}: cannot create: {e}", data.display())))?;
+            let path = data.join("relay.toml");
+            if path.exists() {
+                return Err(Failure::input(format!(
+                    "{} already exists; edit it or remove it first",
+                    path.display()
+                )));
+            }
+            config.save(&path)?;
+            println!(
+                "{} written for relay {} ({})",
+                path.display(),
+                config.name,
+                config.org
+            );
+            if let Some(parent) = &config.parent {
+                println!(
+                    "  parent: {} at {} ({:?})",
+                    parent.name, parent.url, parent.mode
+                );
+            }
+            for child in &config.children {
+                println!("  child:  {} ({:?})", child.name, child.mode);
+            }
+            println!(
+                "start it with: congvan relay run --config {}",
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        RelayCommand::Run { config } => {
+            init_logging();
+            let config = RelayConfig::load(&config)?;
+            let runtime = tokio::runtime::Runtime::new()
+                .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
+            runtime.block_on(congvan_relay::run(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Structured logs on stderr; `RUST_LOG` adjusts the level, and
+/// `CONGVAN_LOG_JSON=1` switches to JSON lines.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = if std::env::var_os("CONGVAN_LOG_JSON").is_some() {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    if installed.is_err() {
+        eprintln!("congvan: logging was already set up");
+    }
+}

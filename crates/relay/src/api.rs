@@ -1,0 +1,41 @@
+//! The JSON bodies of the relay's HTTP API, shared by server and client.
+
+use congvan_envelope::Jws;
+use serde::{Deserialize, Serialize};
+
+/// The answer to a dispatch upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// The dispatch id.
+    pub id: String,
+    /// `accepted` (new and durable) or `duplicate` (already held).
+    pub status: String,
+}
+
+/// A receipt travelling back towards the office that sent a dispatch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptMessage {
+    /// The office it is for: the dispatch's sender.
+    pub dest: String,
+    /// The signed receipt.
+    pub receipt: Jws,
+}
+
+/// A status sent by a recipient office about a dispatch in its inbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    /// The signed status receipt.
+    pub receipt: Jws,
+}
+
+/// An error answer: what went wrong, in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The reason.
+    pub error: String,
+}
+
+/// HTTP header naming what a pulled item is (`dispatch` or `receipt`).
+pub const PULL_KIND_HEADER: &str = "x-congvan-kind";
+/// HTTP header carrying a pulled item's queue position, to confirm it.
+pub const PULL_SEQ_HEADER: &str = "x-congvan-seq";

@@ -1,0 +1,373 @@
+//! Talking to a relay over mutual TLS: used by relays (push, pull) and by
+//! the clerk commands (send, inbox, fetch, ack, track).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use congvan_org::OrgId;
+use congvan_sign::{Certificate, Role};
+use http_body_util::BodyExt;
+use hyper::http::{Method, Request, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::ServerName;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADER};
+use crate::store::{InboxItem, TrackEvent};
+use crate::Error;
+
+/// Time allowed to connect and finish the TLS handshake.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Something pulled from a parent relay.
+#[derive(Debug)]
+pub enum Pulled {
+    /// A dispatch file, with its queue position.
+    Dispatch {
+        /// Queue position, to confirm with [`RelayClient::pull_done`].
+        seq: i64,
+        /// The `.cvd` bytes.
+        bytes: Bytes,
+    },
+    /// A receipt message, with its queue position.
+    Receipt {
+        /// Queue position.
+        seq: i64,
+        /// The message.
+        message: ReceiptMessage,
+    },
+}
+
+/// A client for one relay.
+#[derive(Clone)]
+pub struct RelayClient {
+    url: String,
+    host: String,
+    port: u16,
+    tls: Arc<rustls::ClientConfig>,
+    expect_org: Option<OrgId>,
+    timeout: Duration,
+}
+
+impl RelayClient {
+    /// A client for `url` (`https://host:port`). When `expect_org` is set,
+    /// the server's relay certificate must bind that organization.
+    pub fn new(
+        url: &str,
+        tls: Arc<rustls::ClientConfig>,
+        expect_org: Option<OrgId>,
+    ) -> Result<RelayClient, Error> {
+        let uri: Uri = url.parse().map_err(|e| Error::Unreachable {
+            url: url.to_string(),
+            problem: format!("not a URL: {e}"),
+        })?;
+        if uri.scheme_str() != Some("https") {
+            return Err(Error::Unreachable {
+                url: url.to_string(),
+                problem: "relays speak HTTPS only; use https://HOST:PORT".into(),
+            });
+        }
+        let Some(host) = uri.host().map(|h| h.trim_matches(['[', ']']).to_string()) else {
+            return Err(Error::Unreachable {
+                url: url.to_string(),
+                problem: "the URL has no host".into(),
+            });
+        };
+        Ok(RelayClient {
+            url: url.trim_end_matches('/').to_string(),
+            host,
+            port: uri.port_u16().unwrap_or(443),
+            tls,
+            expect_org,
+            timeout: Duration::from_secs(600),
+        })
+    }
+
+    /// Sets the time allowed for one whole request.
+    pub fn with_timeout(mut self, timeout: Duration) -> RelayClient {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The relay's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn unreachable(&self, problem: impl std::fmt::Display) -> Error {
+        Error::Unreachable {
+            url: self.url.clone(),
+            problem: problem.to_string(),
+        }
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body,
+        content_type: &str,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, Error> {
+        let server_name = ServerName::try_from(self.host.clone())
+            .map_err(|e| self.unreachable(format!("bad host name: {e}")))?;
+        let connect = async {
+            let tcp = TcpStream::connect((self.host.as_str(), self.port))
+                .await
+                .map_err(|e| self.unreachable(e))?;
+            tcp.set_nodelay(true).map_err(|e| self.unreachable(e))?;
+            let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+            connector
+                .connect(server_name, tcp)
+                .await
+                .map_err(|e| self.unreachable(format!("TLS: {e}")))
+        };
+        let tls = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| self.unreachable("connection timed out"))??;
+        self.check_server(tls.get_ref().1.peer_certificates().unwrap_or(&[]))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "client connection ended");
+            }
+        });
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.host.as_str())
+            .header("content-type", content_type)
+            .body(body)
+            .map_err(|e| self.unreachable(e))?;
+        tokio::time::timeout(self.timeout, sender.send_request(request))
+            .await
+            .map_err(|_| self.unreachable("the request timed out"))?
+            .map_err(|e| self.unreachable(e))
+    }
+
+    fn check_server(&self, peer: &[rustls_pki_types::CertificateDer<'_>]) -> Result<(), Error> {
+        let leaf = peer
+            .first()
+            .ok_or_else(|| self.unreachable("the server presented no certificate"))?;
+        let cert = Certificate::from_der(leaf.as_ref(), "server certificate".as_ref())?;
+        if cert.role() != Some(Role::Relay) {
+            return Err(self.unreachable("the server's certificate is not a relay certificate"));
+        }
+        if let Some(expected) = &self.expect_org {
+            if cert.org() != Some(expected) {
+                return Err(self.unreachable(format!(
+                    "the server is relay {}, not the expected {expected}",
+                    cert.org()
+                        .map_or("of no organization".to_string(), |o| o.to_string())
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_body(
+        &self,
+        response: hyper::Response<hyper::body::Incoming>,
+    ) -> Result<(StatusCode, hyper::HeaderMap, Bytes), Error> {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = tokio::time::timeout(self.timeout, response.into_body().collect())
+            .await
+            .map_err(|_| self.unreachable("the answer timed out"))?
+            .map_err(|e| self.unreachable(e))?
+            .to_bytes();
+        Ok((status, headers, body))
+    }
+
+    fn refused(&self, status: StatusCode, body: &[u8]) -> Error {
+        let reason = serde_json::from_slice::<crate::api::Refusal>(body)
+            .map(|r| r.error)
+            .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
+        Error::Refused {
+            url: self.url.clone(),
+            status: status.as_u16(),
+            reason,
+        }
+    }
+
+    async fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body,
+    ) -> Result<T, Error> {
+        let response = self.request(method, path, body, "application/json").await?;
+        let (status, _, bytes) = self.read_body(response).await?;
+        if !status.is_success() {
+            return Err(self.refused(status, &bytes));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
+            url: self.url.clone(),
+            problem: e.to_string(),
+        })
+    }
+
+    async fn call_empty(&self, method: Method, path: &str, body: Body) -> Result<(), Error> {
+        let response = self.request(method, path, body, "application/json").await?;
+        let (status, _, bytes) = self.read_body(response).await?;
+        if !status.is_success() {
+            return Err(self.refused(status, &bytes));
+        }
+        Ok(())
+    }
+
+    /// Uploads a dispatch file, streaming it.
+    pub async fn send_file(&self, path: &Path) -> Result<Accepted, Error> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| Error::io(path, e))?;
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        self.send_body(Body::from_stream(stream)).await
+    }
+
+    /// Uploads dispatch bytes.
+    pub async fn send_bytes(&self, bytes: Bytes) -> Result<Accepted, Error> {
+        self.send_body(Body::from(bytes)).await
+    }
+
+    async fn send_body(&self, body: Body) -> Result<Accepted, Error> {
+        let response = self
+            .request(
+                Method::POST,
+                "/v1/dispatches",
+                body,
+                "application/vnd.congvan.dispatch+zip",
+            )
+            .await?;
+        let (status, _, bytes) = self.read_body(response).await?;
+        if !status.is_success() {
+            return Err(self.refused(status, &bytes));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
+            url: self.url.clone(),
+            problem: e.to_string(),
+        })
+    }
+
+    /// Forwards a receipt towards the sender's relay.
+    pub async fn send_receipt(&self, message: &ReceiptMessage) -> Result<(), Error> {
+        let body = serde_json::to_vec(message).map_err(|e| self.unreachable(e))?;
+        self.call_empty(Method::POST, "/v1/receipts", Body::from(body))
+            .await
+    }
+
+    /// The calling office's inbox.
+    pub async fn inbox(&self) -> Result<Vec<InboxItem>, Error> {
+        self.call_json(Method::GET, "/v1/inbox", Body::empty())
+            .await
+    }
+
+    /// Downloads a dispatch into `out` (written whole, then renamed).
+    pub async fn fetch(&self, id: &str, out: &Path) -> Result<u64, Error> {
+        let response = self
+            .request(
+                Method::GET,
+                &format!("/v1/dispatches/{id}"),
+                Body::empty(),
+                "application/json",
+            )
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            let (status, _, bytes) = self.read_body(response).await?;
+            return Err(self.refused(status, &bytes));
+        }
+        let partial = out.with_extension("partial");
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|e| Error::io(&partial, e))?;
+        let mut body = response.into_body();
+        let mut total = 0u64;
+        while let Some(frame) = tokio::time::timeout(self.timeout, body.frame())
+            .await
+            .map_err(|_| self.unreachable("the download timed out"))?
+        {
+            let frame = frame.map_err(|e| self.unreachable(e))?;
+            if let Ok(data) = frame.into_data() {
+                total += data.len() as u64;
+                file.write_all(&data)
+                    .await
+                    .map_err(|e| Error::io(&partial, e))?;
+            }
+        }
+        file.sync_all().await.map_err(|e| Error::io(&partial, e))?;
+        tokio::fs::rename(&partial, out)
+            .await
+            .map_err(|e| Error::io(out, e))?;
+        Ok(total)
+    }
+
+    /// Sends a recipient's signed status for a dispatch.
+    pub async fn ack(&self, id: &str, ack: &Ack) -> Result<(), Error> {
+        let body = serde_json::to_vec(ack).map_err(|e| self.unreachable(e))?;
+        self.call_empty(
+            Method::POST,
+            &format!("/v1/dispatches/{id}/ack"),
+            Body::from(body),
+        )
+        .await
+    }
+
+    /// The timeline of a dispatch this office sent.
+    pub async fn track(&self, id: &str) -> Result<Vec<TrackEvent>, Error> {
+        self.call_json(
+            Method::GET,
+            &format!("/v1/dispatches/{id}/track"),
+            Body::empty(),
+        )
+        .await
+    }
+
+    /// Long-polls the parent for the next item queued for this relay.
+    pub async fn pull(&self, wait_secs: u64) -> Result<Option<Pulled>, Error> {
+        let response = self
+            .request(
+                Method::GET,
+                &format!("/v1/pull?wait={wait_secs}"),
+                Body::empty(),
+                "application/json",
+            )
+            .await?;
+        let (status, headers, bytes) = self.read_body(response).await?;
+        if status == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(self.refused(status, &bytes));
+        }
+        let protocol = |problem: &str| Error::Protocol {
+            url: self.url.clone(),
+            problem: problem.to_string(),
+        };
+        let seq: i64 = headers
+            .get(PULL_SEQ_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| protocol("a pulled item has no sequence number"))?;
+        match headers.get(PULL_KIND_HEADER).and_then(|v| v.to_str().ok()) {
+            Some("dispatch") => Ok(Some(Pulled::Dispatch { seq, bytes })),
+            Some("receipt") => {
+                let message =
+                    serde_json::from_slice(&bytes).map_err(|e| protocol(&e.to_string()))?;
+                Ok(Some(Pulled::Receipt { seq, message }))
+            }
+            _ => Err(protocol("a pulled item of unknown kind")),
+        }
+    }
+
+    /// Confirms a pulled item is durable here, so the parent drops it.
+    pub async fn pull_done(&self, seq: i64) -> Result<(), Error> {
+        self.call_empty(Method::POST, &format!("/v1/pull/{seq}/done"), Body::empty())
+            .await
+    }
+}

@@ -1,0 +1,283 @@
+//! The relay's configuration file (`relay.toml`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use congvan_org::OrgId;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// How a peer relay exchanges traffic with this one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerMode {
+    /// This relay connects to the peer and posts to it.
+    Push,
+    /// The peer connects here and long-polls for its traffic (behind NAT,
+    /// or on a poor link); this relay never dials it.
+    Pull,
+}
+
+/// The parent relay, one level up the tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentConfig {
+    /// The parent relay's name in the registry.
+    pub name: String,
+    /// The organization its certificate must bind.
+    pub org: OrgId,
+    /// Its HTTPS address, e.g. `https://127.0.0.1:7443`.
+    pub url: String,
+    /// `push`: post to the parent. `pull`: also long-poll the parent for
+    /// traffic coming down (use it when the parent cannot reach this relay).
+    #[serde(default = "default_push")]
+    pub mode: PeerMode,
+}
+
+/// A child relay, one level down.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildConfig {
+    /// The child relay's name in the registry.
+    pub name: String,
+    /// The organization its certificate must bind.
+    pub org: OrgId,
+    /// Its HTTPS address; required for `push`, unused for `pull`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `push` (default) or `pull` (the child long-polls this relay).
+    #[serde(default = "default_push")]
+    pub mode: PeerMode,
+}
+
+fn default_push() -> PeerMode {
+    PeerMode::Push
+}
+
+/// Delivery timing: retries and expiry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// First retry delay in milliseconds; doubles each attempt, with jitter.
+    #[serde(default = "default_retry_initial")]
+    pub retry_initial_ms: u64,
+    /// Longest retry delay in milliseconds.
+    #[serde(default = "default_retry_max")]
+    pub retry_max_ms: u64,
+    /// Seconds an undelivered dispatch may wait, by urgency 0..=4, before a
+    /// non-delivery notice goes back to its sender.
+    #[serde(default = "default_expiry")]
+    pub expiry_secs: [u64; 5],
+    /// Most dispatches committed in one store transaction (one fsync).
+    #[serde(default = "default_batch")]
+    pub batch_max: usize,
+    /// Seconds a pulling child waits on one long-poll.
+    #[serde(default = "default_long_poll")]
+    pub long_poll_secs: u64,
+}
+
+fn default_retry_initial() -> u64 {
+    500
+}
+fn default_retry_max() -> u64 {
+    60_000
+}
+fn default_expiry() -> [u64; 5] {
+    // Thường 7 days, Khẩn 2 days, Thượng khẩn 1 day, Hỏa tốc 4 h, hẹn giờ 4 h.
+    [7 * 86_400, 2 * 86_400, 86_400, 4 * 3_600, 4 * 3_600]
+}
+fn default_batch() -> usize {
+    256
+}
+fn default_long_poll() -> u64 {
+    25
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            retry_initial_ms: default_retry_initial(),
+            retry_max_ms: default_retry_max(),
+            expiry_secs: default_expiry(),
+            batch_max: default_batch(),
+            long_poll_secs: default_long_poll(),
+        }
+    }
+}
+
+/// Limits that protect the relay from hostile or broken clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest dispatch accepted, in bytes.
+    #[serde(default = "default_max_dispatch")]
+    pub max_dispatch_bytes: u64,
+    /// Seconds allowed for the TLS handshake and the request headers.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_secs: u64,
+    /// Seconds allowed for a whole request body.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_secs: u64,
+    /// Most connections served at once.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_max_dispatch() -> u64 {
+    2 * 1024 * 1024 * 1024
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_body_timeout() -> u64 {
+    600
+}
+fn default_max_connections() -> usize {
+    512
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_dispatch_bytes: default_max_dispatch(),
+            header_timeout_secs: default_header_timeout(),
+            body_timeout_secs: default_body_timeout(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+/// How long delivered dispatches are kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days a fully delivered dispatch stays in the store before clean-up
+    /// removes its blob (its events stay for `track`).
+    #[serde(default = "default_retention_days")]
+    pub delivered_days: u64,
+}
+
+fn default_retention_days() -> u64 {
+    90
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            delivered_days: default_retention_days(),
+        }
+    }
+}
+
+/// Everything a relay needs to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    /// This relay's name in the organization registry.
+    pub name: String,
+    /// The organization this relay belongs to (its certificate binds it).
+    pub org: OrgId,
+    /// The HTTPS address to listen on, e.g. `127.0.0.1:7443`.
+    pub listen: SocketAddr,
+    /// Plain-HTTP address for `/metrics`; keep it on loopback.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// The state directory: SQLite store and blobs.
+    pub data: PathBuf,
+    /// The relay's credential directory (cert.pem, key.pem, chain.pem).
+    pub tls: PathBuf,
+    /// Trusted root certificates.
+    pub trust: Vec<PathBuf>,
+    /// CRLs (reloaded at start).
+    #[serde(default)]
+    pub crl: Vec<PathBuf>,
+    /// The organization registry file.
+    pub registry: PathBuf,
+    /// The parent relay, absent at the top of the tree.
+    #[serde(default)]
+    pub parent: Option<ParentConfig>,
+    /// Child relays.
+    #[serde(default, rename = "child")]
+    pub children: Vec<ChildConfig>,
+    /// Retry and expiry timing.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    /// Protective limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Retention of delivered dispatches.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+impl RelayConfig {
+    /// Reads and checks a configuration file. Relative paths inside it are
+    /// resolved against the file's folder.
+    pub fn load(path: &Path) -> Result<RelayConfig, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut config: RelayConfig = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
+        if let Some(base) = path.parent() {
+            config.resolve_paths(base);
+        }
+        config.check().map_err(|problem| Error::Config {
+            path: path.to_path_buf(),
+            problem,
+        })?;
+        Ok(config)
+    }
+
+    /// Writes the configuration as TOML.
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        let text = toml::to_string_pretty(self).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.data);
+        fix(&mut self.tls);
+        fix(&mut self.registry);
+        self.trust.iter_mut().for_each(fix);
+        self.crl.iter_mut().for_each(fix);
+    }
+
+    /// Checks what serde cannot: names unique, URLs present where needed.
+    pub fn check(&self) -> Result<(), String> {
+        if self.trust.is_empty() {
+            return Err("`trust` must name at least one root certificate".into());
+        }
+        let mut names = HashMap::new();
+        for child in &self.children {
+            if names.insert(child.name.clone(), ()).is_some() {
+                return Err(format!("child relay {:?} is listed twice", child.name));
+            }
+            if child.mode == PeerMode::Push && child.url.is_none() {
+                return Err(format!(
+                    "child relay {:?} is in push mode but has no `url`; give its address or set mode = \"pull\"",
+                    child.name
+                ));
+            }
+        }
+        if let Some(parent) = &self.parent {
+            if names.contains_key(&parent.name) {
+                return Err(format!("{:?} is both parent and child", parent.name));
+            }
+        }
+        if self.delivery.batch_max == 0 {
+            return Err("delivery.batch_max must be at least 1".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! Starting and stopping a relay: the listener and every background task.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::caller::Caller;
+use crate::client::RelayClient;
+use crate::config::{PeerMode, RelayConfig};
+use crate::delivery::{expiry_sweeper, pull_worker, push_worker};
+use crate::state::RelayState;
+use crate::Error;
+
+/// A relay running inside this process.
+pub struct RunningRelay {
+    /// The HTTPS address it listens on (useful when configured with port 0).
+    pub addr: SocketAddr,
+    /// The plain-HTTP metrics address, if configured.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Shared state, for tests and embedding.
+    pub state: Arc<RelayState>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningRelay {
+    /// Stops accepting, lets tasks finish their current step, and waits.
+    pub async fn stop(self) {
+        if self.shutdown.send(true).is_err() {
+            tracing::debug!("relay tasks had already stopped");
+        }
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::warn!(error = %e, "a relay task ended abnormally");
+            }
+        }
+    }
+}
+
+/// Opens the store, binds the listener and starts every task.
+pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::io(format!("listen address {}", config.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("listener", e))?;
+    let metrics_listener = match config.metrics_listen {
+        Some(m) => Some(
+            TcpListener::bind(m)
+                .await
+                .map_err(|e| Error::io(format!("metrics address {m}"), e))?,
+        ),
+        None => None,
+    };
+    let state = Arc::new(tokio::task::block_in_place(|| RelayState::open(config))?);
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+
+    let serving = state.clone();
+    let serve_rx = rx.clone();
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = crate::server::serve(serving, listener, serve_rx).await {
+            tracing::error!(error = %e, "the HTTPS server stopped");
+        }
+    }));
+
+    if let Some(parent) = state.config.parent.clone() {
+        let client = RelayClient::new(
+            &parent.url,
+            state.client_tls.clone(),
+            Some(parent.org.clone()),
+        )?;
+        tasks.push(tokio::spawn(push_worker(
+            state.clone(),
+            parent.name.clone(),
+            client.clone(),
+            rx.clone(),
+        )));
+        if parent.mode == PeerMode::Pull {
+            let as_caller = Caller::Relay {
+                org: parent.org.clone(),
+                name: parent.name.clone(),
+            };
+            tasks.push(tokio::spawn(pull_worker(
+                state.clone(),
+                client,
+                as_caller,
+                rx.clone(),
+            )));
+        }
+    }
+    for child in state.config.children.clone() {
+        if let (PeerMode::Push, Some(url)) = (child.mode, &child.url) {
+            let client = RelayClient::new(url, state.client_tls.clone(), Some(child.org.clone()))?;
+            tasks.push(tokio::spawn(push_worker(
+                state.clone(),
+                child.name.clone(),
+                client,
+                rx.clone(),
+            )));
+        }
+    }
+    tasks.push(tokio::spawn(expiry_sweeper(state.clone(), rx.clone())));
+
+    let mut metrics_addr = None;
+    if let Some(listener) = metrics_listener {
+        metrics_addr = listener.local_addr().ok();
+        let metrics_state = state.clone();
+        let mut metrics_rx = rx.clone();
+        let app = axum::Router::new().route(
+            "/metrics",
+            get(move || {
+                let state = metrics_state.clone();
+                async move {
+                    let depth = state.store.queue_depth().unwrap_or(-1);
+                    state.metrics.render(&state.config.name, depth)
+                }
+            }),
+        );
+        tasks.push(tokio::spawn(async move {
+            let stop = async move {
+                if metrics_rx.changed().await.is_err() {
+                    tracing::debug!("metrics server: relay gone");
+                }
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+            {
+                tracing::error!(error = %e, "the metrics server stopped");
+            }
+        }));
+    }
+    tracing::info!(relay = %state.config.name, %addr, "relay started");
+    Ok(RunningRelay {
+        addr,
+        metrics_addr,
+        state,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Runs a relay until SIGINT or SIGTERM.
+pub async fn run(config: RelayConfig) -> Result<(), Error> {
+    let relay = start(config).await?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Error::io("signal handler", e))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping");
+    relay.stop().await;
+    Ok(())
+}

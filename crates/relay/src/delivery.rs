@@ -1,0 +1,264 @@
+//! Moving queued traffic on: push to peers, pull from a parent, expire.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use congvan_envelope::Jws;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::api::ReceiptMessage;
+use crate::caller::Caller;
+use crate::client::{Pulled, RelayClient};
+use crate::ingest::{give_up, ingest_dispatch, ingest_receipt, transfer_done, unix_ms};
+use crate::metrics::Metrics;
+use crate::state::RelayState;
+use crate::store::OutboxEntry;
+use crate::Error;
+
+/// Exponential backoff with jitter: `initial * 2^attempt`, capped, then a
+/// random value between half and all of it, so peers coming back are not
+/// hit by every relay at once.
+pub fn backoff(initial_ms: u64, max_ms: u64, attempt: u32) -> Duration {
+    let exp = initial_ms
+        .saturating_mul(1u64 << attempt.min(20))
+        .min(max_ms);
+    let jitter = crate::store::random_fraction();
+    Duration::from_millis(exp / 2 + ((exp / 2) as f64 * jitter) as u64)
+}
+
+/// Sends everything queued for one peer, most urgent first, until shutdown.
+///
+/// A peer that cannot be reached stops the whole queue for that peer (with
+/// backoff), so that when it returns the backlog drains in urgency order.
+pub async fn push_worker(
+    state: Arc<RelayState>,
+    hop: String,
+    client: RelayClient,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let delivery = state.config.delivery.clone();
+    let waker = state.waker(&hop);
+    let mut failures: u32 = 0;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = unix_ms(OffsetDateTime::now_utc());
+        let batch = match state.store.due(&hop, now, 64) {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!(%hop, error = %e, "cannot read the queue");
+                Vec::new()
+            }
+        };
+        let mut stalled = false;
+        for entry in &batch {
+            match send(&state, &client, entry).await {
+                Ok(()) => {
+                    failures = 0;
+                    if let Err(e) = transfer_done(&state, entry).await {
+                        tracing::error!(%hop, error = %e, "cannot record a finished transfer");
+                    }
+                }
+                Err(Error::Refused { status, reason, .. })
+                    if (400..500).contains(&status) && status != 408 && status != 429 =>
+                {
+                    tracing::warn!(%hop, seq = entry.seq, status, %reason, "next hop refused a transfer");
+                    if entry.kind == "dispatch" {
+                        let why = format!("relay {hop} refused it: {reason}");
+                        if let Err(e) =
+                            give_up(&state, entry.seq, &entry.reference, &hop, &why).await
+                        {
+                            tracing::error!(%hop, error = %e, "cannot record a refusal");
+                        }
+                    } else if let Err(e) = transfer_done(&state, entry).await {
+                        tracing::error!(%hop, error = %e, "cannot drop a refused receipt");
+                    }
+                }
+                Err(e) => {
+                    Metrics::inc(&state.metrics.retried);
+                    tracing::info!(%hop, attempt = failures + 1, error = %e, "transfer failed; will retry");
+                    failures = failures.saturating_add(1);
+                    stalled = true;
+                    break;
+                }
+            }
+        }
+        let pause = if stalled {
+            backoff(
+                delivery.retry_initial_ms,
+                delivery.retry_max_ms,
+                failures.saturating_sub(1),
+            )
+        } else if batch.is_empty() {
+            Duration::from_secs(1)
+        } else {
+            continue;
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = async { match &waker { Some(w) if !stalled => w.notified().await, _ => std::future::pending().await } } => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn send(state: &RelayState, client: &RelayClient, entry: &OutboxEntry) -> Result<(), Error> {
+    if entry.kind == "dispatch" {
+        let record = state
+            .store
+            .dispatch(&entry.reference)?
+            .ok_or_else(|| Error::Protocol {
+                url: client.url().to_string(),
+                problem: format!(
+                    "queued dispatch {} is missing from the store",
+                    entry.reference
+                ),
+            })?;
+        match state.store.blob(&record.blob)? {
+            Some(Some(bytes)) => client.send_bytes(bytes.into()).await?,
+            Some(None) => {
+                client
+                    .send_file(&state.store.blobs().path(&record.blob))
+                    .await?
+            }
+            None => {
+                return Err(Error::Protocol {
+                    url: client.url().to_string(),
+                    problem: format!("the file of dispatch {} is gone", record.id),
+                })
+            }
+        };
+        Ok(())
+    } else {
+        let (_, dest, jws) =
+            state
+                .store
+                .message(&entry.reference)?
+                .ok_or_else(|| Error::Protocol {
+                    url: client.url().to_string(),
+                    problem: "queued receipt is missing".into(),
+                })?;
+        let receipt: Jws = serde_json::from_str(&jws).map_err(|e| Error::Protocol {
+            url: client.url().to_string(),
+            problem: e.to_string(),
+        })?;
+        client.send_receipt(&ReceiptMessage { dest, receipt }).await
+    }
+}
+
+/// Long-polls the parent for traffic coming down, for a relay the parent
+/// cannot reach (behind NAT, or on a poor link).
+pub async fn pull_worker(
+    state: Arc<RelayState>,
+    client: RelayClient,
+    parent: Caller,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let delivery = state.config.delivery.clone();
+    let mut failures: u32 = 0;
+    loop {
+        let pulled = tokio::select! {
+            pulled = client.pull(delivery.long_poll_secs) => pulled,
+            _ = shutdown.changed() => return,
+        };
+        let result = match pulled {
+            Ok(None) => Ok(()),
+            Ok(Some(item)) => take(&state, &client, &parent, item).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => failures = 0,
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                Metrics::inc(&state.metrics.retried);
+                tracing::info!(parent = client.url(), error = %e, "pull failed; will retry");
+                let pause = backoff(
+                    delivery.retry_initial_ms,
+                    delivery.retry_max_ms,
+                    failures - 1,
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+async fn take(
+    state: &Arc<RelayState>,
+    client: &RelayClient,
+    parent: &Caller,
+    item: Pulled,
+) -> Result<(), Error> {
+    let seq = match item {
+        Pulled::Dispatch { seq, bytes } => {
+            let (path, file) = state.store.blobs().temp_file()?;
+            drop(file);
+            tokio::fs::write(&path, &bytes)
+                .await
+                .map_err(|e| Error::io(&path, e))?;
+            match ingest_dispatch(state, parent, path).await {
+                Ok(_) => {}
+                // Refused here means it can never be accepted: confirm it so
+                // the parent stops offering it; the refusal is logged.
+                Err(refusal) if refusal.status != 503 => {
+                    tracing::warn!(seq, reason = %refusal.reason, "refused a pulled dispatch");
+                }
+                Err(refusal) => {
+                    return Err(Error::Protocol {
+                        url: client.url().to_string(),
+                        problem: refusal.reason,
+                    });
+                }
+            }
+            seq
+        }
+        Pulled::Receipt { seq, message } => {
+            if let Err(refusal) =
+                ingest_receipt(state, parent, &message.dest, message.receipt).await
+            {
+                if refusal.status == 503 {
+                    return Err(Error::Protocol {
+                        url: client.url().to_string(),
+                        problem: refusal.reason,
+                    });
+                }
+                tracing::warn!(seq, reason = %refusal.reason, "refused a pulled receipt");
+            }
+            seq
+        }
+    };
+    client.pull_done(seq).await
+}
+
+/// Gives up on dispatches that waited past their expiry, sending signed
+/// non-delivery notices to their senders.
+pub async fn expiry_sweeper(state: Arc<RelayState>, mut shutdown: watch::Receiver<bool>) {
+    let tick = Duration::from_millis(500);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => return,
+        }
+        let now = unix_ms(OffsetDateTime::now_utc());
+        let expired = match state.store.expired(now) {
+            Ok(expired) => expired,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read expired transfers");
+                continue;
+            }
+        };
+        for entry in expired {
+            let waited = (now - entry.created_at) / 1000;
+            let reason = format!("relay {} could not be reached for {waited} s", entry.hop);
+            if let Err(e) = give_up(&state, entry.seq, &entry.reference, &entry.hop, &reason).await
+            {
+                tracing::error!(error = %e, "cannot expire a transfer");
+            }
+        }
+    }
+}

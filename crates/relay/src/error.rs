@@ -1,0 +1,78 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the relay.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file cannot be read or is invalid.
+    #[error("relay configuration {path}: {problem}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The SQLite store failed.
+    #[error("relay store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// TLS could not be set up (bad certificate, key or trust anchors).
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    /// A peer could not be reached or broke off.
+    #[error("cannot reach {url}: {problem}")]
+    Unreachable {
+        /// The peer URL.
+        url: String,
+        /// What happened.
+        problem: String,
+    },
+    /// A peer answered with a refusal.
+    #[error("{url} refused: {status} {reason}")]
+    Refused {
+        /// The peer URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// The reason the peer gave.
+        reason: String,
+    },
+    /// A peer's answer could not be understood.
+    #[error("{url}: unexpected answer: {problem}")]
+    Protocol {
+        /// The peer URL.
+        url: String,
+        /// What was wrong with it.
+        problem: String,
+    },
+    /// The signing library failed (loading the relay's credential, CRLs).
+    #[error(transparent)]
+    Sign(#[from] congvan_sign::Error),
+    /// The envelope library failed (opening, verifying, appending receipts).
+    #[error(transparent)]
+    Envelope(#[from] congvan_envelope::Error),
+    /// The organization registry failed.
+    #[error(transparent)]
+    Org(#[from] congvan_org::Error),
+    /// The store's writer has stopped (the relay is shutting down or its store failed).
+    #[error("the relay store is unavailable (shutting down, or the disk failed); try again later")]
+    ShuttingDown,
+    /// A batch commit failed, so nothing in it was stored.
+    #[error("the relay could not commit to its store (disk full or failing?); nothing was stored, try again later")]
+    CommitFailed,
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

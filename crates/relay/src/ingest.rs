@@ -1,0 +1,661 @@
+//! Accepting a dispatch or a receipt: verify, authorize, store durably, route.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use congvan_envelope::{
+    append_receipt, make_receipt, receipt_time, verify_dispatch, verify_receipt, Envelope,
+    Indication, Jws, Statement,
+};
+use congvan_org::OrgId;
+use rusqlite::{params, OptionalExtension, Transaction};
+use time::OffsetDateTime;
+
+use crate::caller::Caller;
+use crate::metrics::Metrics;
+use crate::routing::Route;
+use crate::state::RelayState;
+use crate::store::{BlobRef, INLINE_BLOB_LIMIT};
+use crate::Error;
+
+/// Why a request was refused, with the HTTP status that says so.
+#[derive(Debug)]
+pub struct Refusal {
+    /// HTTP status code.
+    pub status: u16,
+    /// The reason, for the caller.
+    pub reason: String,
+}
+
+impl Refusal {
+    pub(crate) fn new(status: u16, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Refusal {
+        tracing::error!(error = %e, "relay failure while handling a request");
+        Refusal::new(503, e.to_string())
+    }
+}
+
+/// What became of an upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// New, stored durably, routed.
+    Accepted,
+    /// Already held; nothing changed (idempotent receive).
+    Duplicate,
+}
+
+/// Accepts the dispatch file at `temp` (an upload already on disk) from
+/// `caller`. The file is consumed: adopted as a blob, or removed.
+///
+/// Refused, with a reason, and nothing stored: a dispatch that does not
+/// verify, an office sending as another office or not served here, and a
+/// recipient the registry does not know.
+pub async fn ingest_dispatch(
+    state: &Arc<RelayState>,
+    caller: &Caller,
+    temp: PathBuf,
+) -> Result<(String, Outcome), Refusal> {
+    let mut guard = TempGuard(Some(temp.clone()));
+    let prepared = {
+        let state = state.clone();
+        let caller = caller.clone();
+        tokio::task::spawn_blocking(move || prepare(&state, &caller, &temp))
+            .await
+            .map_err(|e| Refusal::new(500, format!("verification task failed: {e}")))??
+    };
+    let prepared = match prepared {
+        Prepared::Duplicate(id) => {
+            Metrics::inc(&state.metrics.duplicates);
+            return Ok((id, Outcome::Duplicate));
+        }
+        Prepared::New(p) => p,
+    };
+    if let (BlobRef::File, Some(path)) = (&prepared.blob, guard.0.take()) {
+        // Large: the upload becomes the content-addressed blob, synced
+        // before the commit that refers to it.
+        state.store.blobs().adopt(&path, &prepared.blob_sha256)?;
+    }
+    let id = prepared.id.clone();
+    let hops = prepared.hops();
+    let local_count = prepared.local.len();
+    let router = state.router.clone();
+    let my_name = state.config.name.clone();
+    let outcome = state
+        .writer
+        .write(move |txn| record_dispatch(txn, &prepared, &router, &my_name))
+        .await?;
+    drop(guard); // an inline upload is in the database now; remove the file
+    match outcome {
+        Outcome::Accepted => {
+            Metrics::inc(&state.metrics.accepted);
+            for _ in 0..local_count {
+                Metrics::inc(&state.metrics.delivered);
+            }
+            for hop in hops {
+                state.wake(&hop);
+            }
+            tracing::info!(dispatch = %id, "accepted");
+        }
+        Outcome::Duplicate => Metrics::inc(&state.metrics.duplicates),
+    }
+    Ok((id, outcome))
+}
+
+/// Removes an upload unless ownership moved on.
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            if path.exists() {
+                if let Err(e) = std::fs::remove_file(&path) {
+                    tracing::warn!(path = %path.display(), error = %e, "could not remove a refused upload");
+                }
+            }
+        }
+    }
+}
+
+/// The result of the blocking part of ingest.
+enum Prepared {
+    /// Already held.
+    Duplicate(String),
+    /// Verified and ready to record.
+    New(Box<NewDispatch>),
+}
+
+/// A verified dispatch ready to be recorded.
+struct NewDispatch {
+    id: String,
+    blob: BlobRef,
+    blob_sha256: String,
+    blob_size: u64,
+    manifest_sha256: String,
+    sender: OrgId,
+    number: String,
+    subject: String,
+    urgency: u8,
+    secret: bool,
+    due: Option<String>,
+    now_ms: i64,
+    expires_ms: i64,
+    local: Vec<OrgId>,
+    forwarded: Vec<(OrgId, String)>,
+    custody: Jws,
+    custody_digest: String,
+    custody_time: String,
+    custody_text: String,
+}
+
+impl NewDispatch {
+    fn hops(&self) -> Vec<String> {
+        let mut hops: Vec<String> = self.forwarded.iter().map(|(_, h)| h.clone()).collect();
+        hops.sort();
+        hops.dedup();
+        hops
+    }
+}
+
+/// The CPU and file work of ingest, on a blocking thread.
+fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared, Refusal> {
+    let mut envelope = Envelope::open(temp)
+        .map_err(|e| Refusal::new(422, format!("not a valid dispatch: {e}")))?;
+    let metadata = envelope.metadata().clone();
+    let id = metadata.id.clone();
+    let sender = metadata.from.id.clone();
+
+    // An office may only send as itself, and only through its own relay.
+    if let Caller::Office { org } = caller {
+        if org != &sender {
+            return Err(Refusal::new(
+                403,
+                format!("this office ({org}) may not send a dispatch issued by {sender}"),
+            ));
+        }
+        if !state.router.serves(org) {
+            return Err(Refusal::new(
+                403,
+                format!("office {org} is not served by this relay; send through its own relay"),
+            ));
+        }
+    }
+
+    if state.store.dispatch(&id)?.is_some() {
+        return Ok(Prepared::Duplicate(id));
+    }
+
+    let now = OffsetDateTime::now_utc();
+    let report = verify_dispatch(&mut envelope, &state.trust, now, &mut |_| {})
+        .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
+    if report.indication != Indication::Passed {
+        Metrics::inc(&state.metrics.rejected);
+        let sub = report.sub_indication.map_or("", |s| s.name());
+        return Err(Refusal::new(
+            422,
+            format!(
+                "verification {} {sub}: {}",
+                report.indication.name(),
+                report.summary
+            ),
+        ));
+    }
+
+    let mut local = Vec::new();
+    let mut forwarded = Vec::new();
+    for recipient in &metadata.to {
+        match state.router.route(&recipient.id) {
+            Some(Route::Local) => local.push(recipient.id.clone()),
+            Some(Route::Hop(hop)) => forwarded.push((recipient.id.clone(), hop)),
+            None => {
+                Metrics::inc(&state.metrics.rejected);
+                return Err(Refusal::new(
+                    422,
+                    format!(
+                        "recipient {} is unknown to the registry or unreachable from this relay",
+                        recipient.id
+                    ),
+                ));
+            }
+        }
+    }
+
+    // Take custody: sign a receipt and append it to the file we keep.
+    let manifest_sha256 = congvan_envelope::sha256_hex(envelope.manifest_bytes());
+    let mut signatures = Vec::new();
+    for stored in envelope.signatures() {
+        signatures.push(
+            stored
+                .jws
+                .signature_digest(&stored.entry)
+                .map_err(|e| Refusal::new(422, e.to_string()))?,
+        );
+    }
+    let custody_time = receipt_time(now);
+    let statement = Statement::Custody {
+        dispatch_id: id.clone(),
+        manifest_sha256: manifest_sha256.clone(),
+        signatures,
+        relay: state.config.org.clone(),
+        relay_name: state.config.name.clone(),
+        time: custody_time.clone(),
+    };
+    let custody_text = statement.describe();
+    let custody = make_receipt(&statement, &state.credential).map_err(Error::from)?;
+    append_receipt(&mut envelope, &custody).map_err(Error::from)?;
+    let custody_digest = custody.signature_digest("custody").map_err(Error::from)?;
+    drop(envelope);
+
+    let (blob_size, blob_sha256) = hash_file(temp)?;
+    let blob = if blob_size <= INLINE_BLOB_LIMIT {
+        BlobRef::Inline(std::fs::read(temp).map_err(|e| Error::io(temp, e))?)
+    } else {
+        BlobRef::File
+    };
+    let now_ms = unix_ms(now);
+    let urgency = metadata.urgency.code();
+    let expiry_secs = state.config.delivery.expiry_secs[usize::from(urgency.min(4))];
+    Ok(Prepared::New(Box::new(NewDispatch {
+        id,
+        blob,
+        blob_sha256,
+        blob_size,
+        manifest_sha256,
+        sender,
+        number: metadata.number.clone(),
+        subject: metadata.subject.clone(),
+        urgency,
+        secret: metadata.secrecy.is_some(),
+        due: metadata.due.map(|d| d.to_string()),
+        now_ms,
+        expires_ms: now_ms + (expiry_secs as i64) * 1000,
+        local,
+        forwarded,
+        custody,
+        custody_digest,
+        custody_time,
+        custody_text,
+    })))
+}
+
+/// Records an accepted dispatch in one savepoint of the batch.
+fn record_dispatch(
+    txn: &Transaction<'_>,
+    p: &NewDispatch,
+    router: &crate::routing::Router,
+    my_name: &str,
+) -> Result<Outcome, Error> {
+    let exists: Option<i64> = txn
+        .query_row(
+            "SELECT 1 FROM dispatches WHERE id = ?1",
+            params![p.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_some() {
+        return Ok(Outcome::Duplicate);
+    }
+    let data = match &p.blob {
+        BlobRef::Inline(bytes) => Some(bytes.as_slice()),
+        BlobRef::File => None,
+    };
+    txn.execute(
+        "INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?1, ?2, ?3)",
+        params![p.blob_sha256, p.blob_size as i64, data],
+    )?;
+    txn.execute(
+        "INSERT INTO dispatches (id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![p.id, p.blob_sha256, p.manifest_sha256, p.sender.to_string(), p.number, p.subject, p.urgency, p.secret, p.due, p.now_ms],
+    )?;
+    for office in &p.local {
+        txn.execute(
+            "INSERT INTO recipients (dispatch_id, org, route, state) VALUES (?1, ?2, 'local', 'delivered')",
+            params![p.id, office.to_string()],
+        )?;
+        txn.execute(
+            "INSERT OR IGNORE INTO inbox (office, dispatch_id, delivered_at) VALUES (?1, ?2, ?3)",
+            params![office.to_string(), p.id, p.now_ms],
+        )?;
+    }
+    for (office, hop) in &p.forwarded {
+        txn.execute(
+            "INSERT INTO recipients (dispatch_id, org, route, state) VALUES (?1, ?2, ?3, 'queued')",
+            params![p.id, office.to_string(), hop],
+        )?;
+        txn.execute(
+            "INSERT OR IGNORE INTO outbox (kind, ref, hop, urgency, created_at, expires_at, next_attempt_at)
+             VALUES ('dispatch', ?1, ?2, ?3, ?4, ?5, 0)",
+            params![p.id, hop, p.urgency, p.now_ms, p.expires_ms],
+        )?;
+    }
+    let jws_text = serde_json::to_string(&p.custody).map_err(|e| Error::Protocol {
+        url: "local".into(),
+        problem: e.to_string(),
+    })?;
+    route_receipt_in(
+        txn,
+        router,
+        &ReceiptRow {
+            digest: p.custody_digest.clone(),
+            dispatch_id: p.id.clone(),
+            dest: p.sender.clone(),
+            kind: "custody".into(),
+            time: p.custody_time.clone(),
+            actor: my_name.to_string(),
+            code: None,
+            description: p.custody_text.clone(),
+            jws: jws_text,
+            urgency: p.urgency,
+            now_ms: p.now_ms,
+        },
+    )?;
+    Ok(Outcome::Accepted)
+}
+
+/// A receipt on its way to the sender's relay, or arrived there.
+pub(crate) struct ReceiptRow {
+    pub digest: String,
+    pub dispatch_id: String,
+    pub dest: OrgId,
+    pub kind: String,
+    pub time: String,
+    pub actor: String,
+    pub code: Option<String>,
+    pub description: String,
+    pub jws: String,
+    pub urgency: u8,
+    pub now_ms: i64,
+}
+
+/// Records a receipt as a timeline event when its destination office is
+/// served here, or queues it towards that office. Idempotent by digest.
+/// Returns the hop it was queued for, if any.
+pub(crate) fn route_receipt_in(
+    txn: &Transaction<'_>,
+    router: &crate::routing::Router,
+    row: &ReceiptRow,
+) -> Result<Option<String>, Error> {
+    match router.route(&row.dest) {
+        Some(Route::Local) => {
+            txn.execute(
+                "INSERT OR IGNORE INTO events (digest, dispatch_id, kind, time, actor, code, description, jws)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![row.digest, row.dispatch_id, row.kind, row.time, row.actor, row.code, row.description, row.jws],
+            )?;
+            Ok(None)
+        }
+        Some(Route::Hop(hop)) => {
+            let new = txn.execute(
+                "INSERT OR IGNORE INTO messages (digest, dispatch_id, dest, jws, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![row.digest, row.dispatch_id, row.dest.to_string(), row.jws, row.now_ms],
+            )?;
+            if new > 0 {
+                txn.execute(
+                    "INSERT OR IGNORE INTO outbox (kind, ref, hop, urgency, created_at, expires_at, next_attempt_at)
+                     VALUES ('receipt', ?1, ?2, ?3, ?4, ?5, 0)",
+                    params![row.digest, hop, row.urgency, row.now_ms, i64::MAX],
+                )?;
+            }
+            Ok(Some(hop))
+        }
+        None => {
+            tracing::warn!(dispatch = %row.dispatch_id, dest = %row.dest, "receipt for an office with no route; dropped");
+            Ok(None)
+        }
+    }
+}
+
+/// Accepts a receipt travelling back to a sender (from a peer relay).
+pub async fn ingest_receipt(
+    state: &Arc<RelayState>,
+    caller: &Caller,
+    dest: &str,
+    jws: Jws,
+) -> Result<(), Refusal> {
+    if !matches!(caller, Caller::Relay { .. }) {
+        return Err(Refusal::new(
+            403,
+            "only relays forward receipts; offices use /ack",
+        ));
+    }
+    let dest = OrgId::parse(dest).map_err(|e| Refusal::new(400, e.to_string()))?;
+    let row = checked_receipt_row(state, &jws, dest, None)?;
+    store_receipt(state, row).await
+}
+
+/// Accepts a status (ack) from a recipient office for a dispatch in its inbox.
+pub async fn ingest_ack(
+    state: &Arc<RelayState>,
+    caller: &Caller,
+    dispatch_id: &str,
+    jws: Jws,
+) -> Result<(), Refusal> {
+    let Caller::Office { org } = caller else {
+        return Err(Refusal::new(
+            403,
+            "only a recipient office can acknowledge a dispatch",
+        ));
+    };
+    if !state.store.in_inbox(&org.to_string(), dispatch_id)? {
+        return Err(Refusal::new(
+            404,
+            format!("dispatch {dispatch_id} is not in the inbox of {org}"),
+        ));
+    }
+    let record = state
+        .store
+        .dispatch(dispatch_id)?
+        .ok_or_else(|| Refusal::new(404, "no such dispatch"))?;
+    let sender = OrgId::parse(&record.sender).map_err(Error::from)?;
+    let row = checked_receipt_row(
+        state,
+        &jws,
+        sender,
+        Some((org, dispatch_id, &record.manifest_sha256)),
+    )?;
+    let code = row.code.clone();
+    let office = org.to_string();
+    let id = dispatch_id.to_string();
+    state
+        .writer
+        .write(move |txn| {
+            txn.execute(
+                "UPDATE inbox SET status = ?1 WHERE office = ?2 AND dispatch_id = ?3",
+                params![code, office, id],
+            )?;
+            Ok(())
+        })
+        .await?;
+    store_receipt(state, row).await
+}
+
+fn checked_receipt_row(
+    state: &RelayState,
+    jws: &Jws,
+    dest: OrgId,
+    ack_from: Option<(&OrgId, &str, &str)>,
+) -> Result<ReceiptRow, Refusal> {
+    let verified = verify_receipt(jws, "receipt", &state.trust)
+        .map_err(|e| Refusal::new(422, format!("receipt refused: {e}")))?;
+    let statement = &verified.statement;
+    if let Some((office, id, manifest)) = ack_from {
+        match statement {
+            Statement::Status { by, .. } if by == office => {}
+            _ => {
+                return Err(Refusal::new(
+                    403,
+                    format!("an acknowledgement must be a status signed by {office}"),
+                ))
+            }
+        }
+        if statement.dispatch_id() != id || statement.manifest_sha256() != manifest {
+            return Err(Refusal::new(
+                422,
+                "the status is about another dispatch or another version of it",
+            ));
+        }
+    }
+    let code = match statement {
+        Statement::Status { code, .. } => Some(code.code().to_string()),
+        _ => None,
+    };
+    let urgency = state
+        .store
+        .dispatch(statement.dispatch_id())?
+        .map_or(0, |d| d.urgency);
+    Ok(ReceiptRow {
+        digest: jws
+            .signature_digest("receipt")
+            .map_err(|e| Refusal::new(400, e.to_string()))?,
+        dispatch_id: statement.dispatch_id().to_string(),
+        dest,
+        kind: statement.kind().to_string(),
+        time: statement.time().to_string(),
+        actor: verified.signer.display_name().to_string(),
+        code,
+        description: statement.describe(),
+        jws: serde_json::to_string(jws).map_err(|e| Refusal::new(400, e.to_string()))?,
+        urgency,
+        now_ms: unix_ms(OffsetDateTime::now_utc()),
+    })
+}
+
+async fn store_receipt(state: &Arc<RelayState>, row: ReceiptRow) -> Result<(), Refusal> {
+    let router = state.router.clone();
+    let hop = state
+        .writer
+        .write(move |txn| route_receipt_in(txn, &router, &row))
+        .await?;
+    Metrics::inc(&state.metrics.receipts);
+    if let Some(hop) = hop {
+        state.wake(&hop);
+    }
+    Ok(())
+}
+
+/// Makes and routes a non-delivery notice for recipients a relay gave up on.
+pub async fn give_up(
+    state: &Arc<RelayState>,
+    seq: i64,
+    dispatch_id: &str,
+    hop: &str,
+    reason: &str,
+) -> Result<(), Error> {
+    let Some(record) = state.store.dispatch(dispatch_id)? else {
+        return Ok(());
+    };
+    let undelivered: Vec<OrgId> = state
+        .store
+        .queued_recipients(dispatch_id, hop)?
+        .iter()
+        .filter_map(|o| OrgId::parse(o).ok())
+        .collect();
+    let now = OffsetDateTime::now_utc();
+    let statement = Statement::NonDelivery {
+        dispatch_id: dispatch_id.to_string(),
+        manifest_sha256: record.manifest_sha256.clone(),
+        relay: state.config.org.clone(),
+        undelivered: undelivered.clone(),
+        reason: reason.to_string(),
+        time: receipt_time(now),
+    };
+    let jws = make_receipt(&statement, &state.credential)?;
+    let row = ReceiptRow {
+        digest: jws.signature_digest("non-delivery")?,
+        dispatch_id: dispatch_id.to_string(),
+        dest: OrgId::parse(&record.sender)?,
+        kind: "non_delivery".into(),
+        time: statement.time().to_string(),
+        actor: state.config.name.clone(),
+        code: None,
+        description: statement.describe(),
+        jws: serde_json::to_string(&jws).map_err(|e| Error::Protocol {
+            url: "local".into(),
+            problem: e.to_string(),
+        })?,
+        urgency: record.urgency,
+        now_ms: unix_ms(now),
+    };
+    let router = state.router.clone();
+    let id = dispatch_id.to_string();
+    let hop_name = hop.to_string();
+    let next = state
+        .writer
+        .write(move |txn| {
+            txn.execute("DELETE FROM outbox WHERE seq = ?1", params![seq])?;
+            txn.execute(
+                "UPDATE recipients SET state = 'expired' WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued'",
+                params![id, hop_name],
+            )?;
+            route_receipt_in(txn, &router, &row)
+        })
+        .await?;
+    Metrics::inc(&state.metrics.expired);
+    tracing::warn!(dispatch = %dispatch_id, hop, "gave up; non-delivery notice sent to the sender");
+    if let Some(next) = next {
+        state.wake(&next);
+    }
+    Ok(())
+}
+
+/// Marks a transfer done after the next hop confirmed it.
+pub async fn transfer_done(
+    state: &Arc<RelayState>,
+    entry: &crate::store::OutboxEntry,
+) -> Result<(), Error> {
+    let seq = entry.seq;
+    let id = entry.reference.clone();
+    let hop = entry.hop.clone();
+    let is_dispatch = entry.kind == "dispatch";
+    state
+        .writer
+        .write(move |txn| {
+            txn.execute("DELETE FROM outbox WHERE seq = ?1", params![seq])?;
+            if is_dispatch {
+                txn.execute(
+                    "UPDATE recipients SET state = 'forwarded' WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued'",
+                    params![id, hop],
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    Metrics::inc(&state.metrics.forwarded);
+    if is_dispatch {
+        let waited = unix_ms(OffsetDateTime::now_utc()) - entry.created_at;
+        state
+            .metrics
+            .observe_hop_latency(waited.max(0) as f64 / 1000.0);
+    }
+    Ok(())
+}
+
+fn hash_file(path: &Path) -> Result<(u64, String), Error> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total, congvan_envelope::hex(ctx.finish().as_ref())))
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn unix_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -1,0 +1,38 @@
+//! The congvan store-and-forward relay.
+//!
+//! One relay runs at each office level. It accepts signed dispatches over
+//! mutual TLS, verifies them, stores them durably (SQLite in WAL mode plus
+//! content-addressed blobs, group-committed), and moves them along the
+//! organization tree: into a local inbox, down to a child relay, or up to
+//! the parent. Transfers are at-least-once and receipt is idempotent by
+//! dispatch id, so each inbox sees a dispatch exactly once. Every hop signs
+//! a custody receipt; recipients' status messages and non-delivery notices
+//! travel back to the sender's relay for `track`.
+#![forbid(unsafe_code)]
+
+pub mod api;
+mod caller;
+pub mod client;
+pub mod config;
+mod daemon;
+mod delivery;
+mod error;
+mod ingest;
+mod init;
+pub mod metrics;
+mod routing;
+mod server;
+mod state;
+pub mod store;
+mod tls;
+
+pub use caller::Caller;
+pub use client::{Pulled, RelayClient};
+pub use config::RelayConfig;
+pub use daemon::{run, start, RunningRelay};
+pub use delivery::backoff;
+pub use error::Error;
+pub use init::{init_config, InitRequest};
+pub use routing::{Route, Router};
+pub use state::RelayState;
+pub use tls::{client_config, server_config, TlsTrust};

@@ -1,0 +1,436 @@
+//! The HTTPS API: mutual TLS, timeouts against slow clients, and handlers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use http_body_util::BodyExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tower::ServiceExt;
+
+use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADER};
+use crate::caller::Caller;
+use crate::ingest::{ingest_ack, ingest_dispatch, ingest_receipt, transfer_done, Outcome, Refusal};
+use crate::state::RelayState;
+use crate::Error;
+
+/// Who the TLS handshake says is calling, or why they may not.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub Result<Caller, String>);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(crate::api::Refusal { error: self.reason })).into_response()
+    }
+}
+
+fn caller(auth: &Authenticated) -> Result<Caller, Refusal> {
+    auth.0.clone().map_err(|reason| Refusal::new(403, reason))
+}
+
+/// The API routes.
+pub fn routes(state: Arc<RelayState>) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/dispatches", post(upload))
+        .route("/v1/receipts", post(receipt))
+        .route("/v1/inbox", get(inbox))
+        .route("/v1/dispatches/{id}", get(fetch))
+        .route("/v1/dispatches/{id}/ack", post(ack))
+        .route("/v1/dispatches/{id}/track", get(track))
+        .route("/v1/pull", get(pull))
+        .route("/v1/pull/{seq}/done", post(pull_done))
+        .with_state(state)
+}
+
+/// Serves HTTPS with mutual TLS on `listener` until `shutdown` turns true.
+pub async fn serve(
+    state: Arc<RelayState>,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let tls = crate::tls::server_config(&state.credential, &state.tls_trust)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let limits = state.config.limits.clone();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let router = routes(state.clone());
+    loop {
+        let (tcp, peer_addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return Ok(()),
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer_addr, "too many connections; closing a new one");
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let state = state.clone();
+        let header_timeout = Duration::from_secs(limits.header_timeout_secs);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let tls = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::info!(%peer_addr, error = %e, "TLS handshake refused");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(%peer_addr, "TLS handshake too slow; closed");
+                    return;
+                }
+            };
+            let auth = {
+                let (_, conn) = tls.get_ref();
+                let peer = conn.peer_certificates().unwrap_or(&[]);
+                Authenticated(Caller::from_tls(peer, &state.trust))
+            };
+            if let Err(reason) = &auth.0 {
+                tracing::info!(%peer_addr, reason, "caller not authorized");
+            }
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let mut req = req.map(Body::new);
+                    req.extensions_mut().insert(auth.clone());
+                    router.clone().oneshot(req)
+                });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(tls), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer_addr, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn health(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+) -> Result<Response, Refusal> {
+    let caller = caller(&auth)?;
+    Ok(Json(serde_json::json!({"relay": state.config.name, "org": state.config.org.to_string(), "caller": caller.org().to_string()})).into_response())
+}
+
+async fn upload(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    request: Request,
+) -> Result<Response, Refusal> {
+    let caller = caller(&auth)?;
+    if let Caller::Relay { org, .. } = &caller {
+        if !state.is_peer(org) {
+            return Err(Refusal::new(
+                403,
+                format!("relay {org} is not a configured peer of this relay"),
+            ));
+        }
+    }
+    let temp = receive_body(&state, request.into_body()).await?;
+    let (id, outcome) = ingest_dispatch(&state, &caller, temp).await?;
+    let status = match outcome {
+        Outcome::Accepted => "accepted",
+        Outcome::Duplicate => "duplicate",
+    };
+    Ok(Json(Accepted {
+        id,
+        status: status.into(),
+    })
+    .into_response())
+}
+
+/// Streams a request body into a temporary file, enforcing the size limit,
+/// a per-chunk idle timeout (slow senders) and a total time limit.
+async fn receive_body(state: &RelayState, body: Body) -> Result<PathBuf, Refusal> {
+    let limits = &state.config.limits;
+    let (path, file) = state.store.blobs().temp_file()?;
+    let mut file = tokio::fs::File::from_std(file);
+    let mut guard = RemoveOnDrop(Some(path.clone()));
+    let mut body = body;
+    let idle = Duration::from_secs(limits.header_timeout_secs.max(1) * 3);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(limits.body_timeout_secs);
+    let mut total = 0u64;
+    loop {
+        let next = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + idle),
+            body.frame(),
+        )
+        .await;
+        let frame = match next {
+            Err(_) => {
+                return Err(Refusal::new(
+                    408,
+                    "the upload was too slow; send the dispatch again",
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err(Refusal::new(400, format!("the upload broke off: {e}")))
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            total += data.len() as u64;
+            if total > limits.max_dispatch_bytes {
+                return Err(Refusal::new(
+                    413,
+                    format!(
+                        "the dispatch is larger than this relay accepts ({} bytes)",
+                        limits.max_dispatch_bytes
+                    ),
+                ));
+            }
+            file.write_all(&data)
+                .await
+                .map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    file.sync_all().await.map_err(|e| Error::io(&path, e))?;
+    guard.0 = None;
+    Ok(path)
+}
+
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove a partial upload");
+            }
+        }
+    }
+}
+
+async fn receipt(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let caller = caller(&auth)?;
+    let bytes = axum::body::to_bytes(body, 1024 * 1024)
+        .await
+        .map_err(|e| Refusal::new(413, format!("receipt too large or broken: {e}")))?;
+    let message: ReceiptMessage = serde_json::from_slice(&bytes)
+        .map_err(|e| Refusal::new(400, format!("bad receipt message: {e}")))?;
+    ingest_receipt(&state, &caller, &message.dest, message.receipt).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn office(caller: &Caller) -> Result<String, Refusal> {
+    match caller {
+        Caller::Office { org } => Ok(org.to_string()),
+        Caller::Relay { .. } => Err(Refusal::new(
+            403,
+            "this is for offices; connect with an office certificate",
+        )),
+    }
+}
+
+async fn inbox(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+) -> Result<Response, Refusal> {
+    let office = office(&caller(&auth)?)?;
+    Ok(Json(state.store.inbox(&office)?).into_response())
+}
+
+async fn fetch(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
+    let office = office(&caller(&auth)?)?;
+    let record = state.store.dispatch(&id)?;
+    let allowed = match &record {
+        Some(r) => r.sender == office || state.store.in_inbox(&office, &id)?,
+        None => false,
+    };
+    let Some(record) = record.filter(|_| allowed) else {
+        return Err(Refusal::new(
+            404,
+            format!("dispatch {id} is not in the inbox of {office}"),
+        ));
+    };
+    blob_response(&state, &record.blob, HeaderMap::new()).await
+}
+
+async fn blob_response(
+    state: &RelayState,
+    sha256: &str,
+    mut headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/vnd.congvan.dispatch+zip"),
+    );
+    match state.store.blob(sha256)? {
+        Some(Some(bytes)) => Ok((headers, bytes).into_response()),
+        Some(None) => {
+            let path = state.store.blobs().path(sha256);
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| Error::io(&path, e))?;
+            let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+            Ok((headers, Body::from_stream(stream)).into_response())
+        }
+        None => Err(Refusal::new(
+            410,
+            "the dispatch file is no longer kept here",
+        )),
+    }
+}
+
+async fn ack(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let caller = caller(&auth)?;
+    let bytes = axum::body::to_bytes(body, 1024 * 1024)
+        .await
+        .map_err(|e| Refusal::new(413, format!("ack too large or broken: {e}")))?;
+    let ack: Ack =
+        serde_json::from_slice(&bytes).map_err(|e| Refusal::new(400, format!("bad ack: {e}")))?;
+    ingest_ack(&state, &caller, &id, ack.receipt).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn track(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
+    let office = office(&caller(&auth)?)?;
+    let record = state.store.dispatch(&id)?;
+    match record {
+        Some(r) if r.sender == office => Ok(Json(state.store.events(&id)?).into_response()),
+        _ => Err(Refusal::new(
+            404,
+            format!("{office} sent no dispatch {id} through this relay"),
+        )),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PullQuery {
+    wait: Option<u64>,
+}
+
+async fn pull(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Query(query): Query<PullQuery>,
+) -> Result<Response, Refusal> {
+    let Caller::Relay { org, .. } = caller(&auth)? else {
+        return Err(Refusal::new(403, "only child relays pull"));
+    };
+    let child = state
+        .pulling_child(&org)
+        .ok_or_else(|| {
+            Refusal::new(
+                403,
+                format!("relay {org} is not configured to pull from this relay"),
+            )
+        })?
+        .name
+        .clone();
+    let wait = Duration::from_secs(
+        query
+            .wait
+            .unwrap_or(0)
+            .min(state.config.delivery.long_poll_secs),
+    );
+    let deadline = tokio::time::Instant::now() + wait;
+    let waker = state.waker(&child);
+    loop {
+        let now = crate::ingest::unix_ms(time::OffsetDateTime::now_utc());
+        if let Some(entry) = state.store.due(&child, now, 1)?.into_iter().next() {
+            // Lease it so a concurrent pull does not get it too; if the child
+            // never confirms, it is offered again when the lease runs out.
+            let seq = entry.seq;
+            state
+                .writer
+                .write(move |txn| {
+                    txn.execute(
+                        "UPDATE outbox SET next_attempt_at = ?1 WHERE seq = ?2",
+                        rusqlite::params![now + 60_000, seq],
+                    )?;
+                    Ok(())
+                })
+                .await?;
+            let mut headers = HeaderMap::new();
+            headers.insert(PULL_SEQ_HEADER, HeaderValue::from(seq));
+            if entry.kind == "dispatch" {
+                headers.insert(PULL_KIND_HEADER, HeaderValue::from_static("dispatch"));
+                let record = state
+                    .store
+                    .dispatch(&entry.reference)?
+                    .ok_or_else(|| Refusal::new(500, "queued dispatch is missing"))?;
+                return blob_response(&state, &record.blob, headers).await;
+            }
+            headers.insert(PULL_KIND_HEADER, HeaderValue::from_static("receipt"));
+            let (_, dest, jws) = state
+                .store
+                .message(&entry.reference)?
+                .ok_or_else(|| Refusal::new(500, "queued receipt is missing"))?;
+            let receipt =
+                serde_json::from_str(&jws).map_err(|e| Refusal::new(500, e.to_string()))?;
+            return Ok((headers, Json(ReceiptMessage { dest, receipt })).into_response());
+        }
+        let Some(waker) = &waker else {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        };
+        if tokio::time::timeout_at(deadline, waker.notified())
+            .await
+            .is_err()
+        {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+    }
+}
+
+async fn pull_done(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Path(seq): Path<i64>,
+) -> Result<Response, Refusal> {
+    let Caller::Relay { org, .. } = caller(&auth)? else {
+        return Err(Refusal::new(403, "only child relays pull"));
+    };
+    let child = state
+        .pulling_child(&org)
+        .ok_or_else(|| {
+            Refusal::new(
+                403,
+                format!("relay {org} is not configured to pull from this relay"),
+            )
+        })?
+        .name
+        .clone();
+    match state.store.outbox_entry(seq)? {
+        Some(entry) if entry.hop == child => transfer_done(&state, &entry).await?,
+        Some(_) => return Err(Refusal::new(403, "that queue entry is for another relay")),
+        None => tracing::debug!(seq, "pull confirmation for an entry already done"),
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,119 @@
+//! The relay's shared context: configuration, identity, trust, store.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use congvan_org::Registry;
+use congvan_sign::{Certificate, Credential, Crl, TrustStore};
+use tokio::sync::Notify;
+
+use crate::config::{PeerMode, RelayConfig};
+use crate::metrics::Metrics;
+use crate::routing::Router;
+use crate::store::{Store, Writer};
+use crate::tls::{self, TlsTrust};
+use crate::Error;
+
+/// Everything the relay's tasks share.
+pub struct RelayState {
+    /// The configuration it runs with.
+    pub config: RelayConfig,
+    /// The relay's own certificate and key: TLS and receipt signatures.
+    pub credential: Credential,
+    /// Trust anchors and CRLs for verifying dispatches and peers.
+    pub trust: TrustStore,
+    /// The same trust for rustls.
+    pub tls_trust: TlsTrust,
+    /// Routing decisions.
+    pub router: Router,
+    /// Reads.
+    pub store: Store,
+    /// Writes (batched).
+    pub writer: Writer,
+    /// Counters.
+    pub metrics: Metrics,
+    /// TLS client configuration for talking to peers.
+    pub client_tls: Arc<rustls::ClientConfig>,
+    wakers: HashMap<String, Arc<Notify>>,
+}
+
+impl RelayState {
+    /// Loads the credential, trust and registry, and opens the store.
+    pub fn open(config: RelayConfig) -> Result<RelayState, Error> {
+        let credential = Credential::load(&config.tls, None)?;
+        let mut roots = Vec::new();
+        for path in &config.trust {
+            roots.extend(Certificate::load_all(path)?);
+        }
+        let mut trust = TrustStore::new(roots.clone())?;
+        let mut crl_ders = Vec::new();
+        for path in &config.crl {
+            let crls = Crl::load_all(path)?;
+            crl_ders.extend(crls.iter().map(|c| c.der().to_vec()));
+            trust.add_crls(crls);
+        }
+        let tls_trust = TlsTrust::new(&roots, crl_ders)?;
+        let client_tls = tls::client_config(&credential, &tls_trust)?;
+        let registry = Registry::load(&config.registry)?;
+        let router = Router::new(&config, registry);
+        let (store, writer) = Store::open(&config.data, config.delivery.batch_max)?;
+        let removed = store.blobs().clean_temp()?;
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "removed unfinished uploads left by an earlier stop"
+            );
+        }
+        let mut wakers = HashMap::new();
+        for child in &config.children {
+            wakers.insert(child.name.clone(), Arc::new(Notify::new()));
+        }
+        if let Some(parent) = &config.parent {
+            wakers.insert(parent.name.clone(), Arc::new(Notify::new()));
+        }
+        Ok(RelayState {
+            config,
+            credential,
+            trust,
+            tls_trust,
+            router,
+            store,
+            writer,
+            metrics: Metrics::default(),
+            client_tls,
+            wakers,
+        })
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Registry {
+        self.router.registry()
+    }
+
+    /// Wakes whoever sends to `hop` (a push worker or a waiting pull).
+    pub fn wake(&self, hop: &str) {
+        if let Some(notify) = self.wakers.get(hop) {
+            notify.notify_waiters();
+            notify.notify_one();
+        }
+    }
+
+    /// The notifier for `hop`.
+    pub fn waker(&self, hop: &str) -> Option<Arc<Notify>> {
+        self.wakers.get(hop).cloned()
+    }
+
+    /// The child relay configured for an organization and pulling from us.
+    pub fn pulling_child(&self, org: &congvan_org::OrgId) -> Option<&crate::config::ChildConfig> {
+        self.config
+            .children
+            .iter()
+            .find(|c| &c.org == org && c.mode == PeerMode::Pull)
+    }
+
+    /// True when a relay certificate for `org` belongs to a configured peer.
+    pub fn is_peer(&self, org: &congvan_org::OrgId) -> bool {
+        self.config.children.iter().any(|c| &c.org == org)
+            || self.config.parent.as_ref().is_some_and(|p| &p.org == org)
+    }
+}

@@ -1,0 +1,337 @@
+//! The relay's durable state: SQLite (WAL) for records, content-addressed
+//! blobs for dispatch files.
+//!
+//! Every write goes through one writer thread that commits whatever is
+//! queued in a single transaction: one fsync covers a whole batch of
+//! accepted dispatches, so throughput is not capped at one fsync each.
+//! A caller is answered only after the commit that holds its write.
+
+mod blobs;
+mod schema;
+mod writer;
+
+pub(crate) use blobs::random_fraction;
+pub use blobs::{BlobRef, Blobs, INLINE_BLOB_LIMIT};
+pub use writer::Writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::Error;
+
+/// What the relay stores about a dispatch, besides its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DispatchRecord {
+    /// Dispatch id.
+    pub id: String,
+    /// SHA-256 of the stored file.
+    pub blob: String,
+    /// SHA-256 of its manifest (receipts name it).
+    pub manifest_sha256: String,
+    /// The issuing office.
+    pub sender: String,
+    /// Number and notation.
+    pub number: String,
+    /// Subject excerpt; withheld from listings when `secret`.
+    pub subject: String,
+    /// Urgency code 0..=4.
+    pub urgency: u8,
+    /// True for Mật and above.
+    pub secret: bool,
+    /// Due date, if any.
+    pub due: Option<String>,
+    /// When this relay accepted it (Unix ms).
+    pub received_at: i64,
+}
+
+/// One line of an office's inbox.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InboxItem {
+    /// Dispatch id.
+    pub id: String,
+    /// The issuing office.
+    pub from: String,
+    /// Number and notation.
+    pub number: String,
+    /// Subject excerpt.
+    pub subject: String,
+    /// Urgency code 0..=4.
+    pub urgency: u8,
+    /// True for Mật and above.
+    pub secret: bool,
+    /// Due date, if any.
+    pub due: Option<String>,
+    /// When it reached the inbox (Unix ms).
+    pub delivered_at: i64,
+    /// The last status code this office sent for it, if any.
+    pub status: Option<String>,
+}
+
+/// One entry of a dispatch's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TrackEvent {
+    /// `custody`, `status` or `non_delivery`.
+    pub kind: String,
+    /// When (RFC 3339).
+    pub time: String,
+    /// Who: the relay or office that signed it.
+    pub actor: String,
+    /// The status code, for status events.
+    pub code: Option<String>,
+    /// What happened, for people.
+    pub description: String,
+    /// The signed receipt itself (JWS JSON), so the sender can check it.
+    pub receipt: String,
+}
+
+/// One queued transfer to a next hop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Queue position (also the pull token).
+    pub seq: i64,
+    /// `dispatch` or `receipt`.
+    pub kind: String,
+    /// The dispatch id or the receipt digest.
+    pub reference: String,
+    /// The next hop's relay name.
+    pub hop: String,
+    /// Urgency; higher goes first.
+    pub urgency: u8,
+    /// When it was queued (Unix ms).
+    pub created_at: i64,
+}
+
+/// The relay store: a read connection here, writes through the [`Writer`].
+#[derive(Clone)]
+pub struct Store {
+    reader: Arc<Mutex<Connection>>,
+    blobs: Blobs,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, and starts the writer.
+    pub fn open(dir: &Path, batch_max: usize) -> Result<(Store, Writer), Error> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let path = dir.join("relay.sqlite");
+        let conn = schema::open(&path)?;
+        let writer = Writer::start(conn, batch_max)?;
+        let reader = schema::open(&path)?;
+        let blobs = Blobs::open(&dir.join("blobs"))?;
+        Ok((
+            Store {
+                reader: Arc::new(Mutex::new(reader)),
+                blobs,
+                path,
+            },
+            writer,
+        ))
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &Blobs {
+        &self.blobs
+    }
+
+    /// The SQLite file, for operators' backups.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+        let conn = self.reader.lock().map_err(|_| Error::ShuttingDown)?;
+        Ok(f(&conn)?)
+    }
+
+    /// The stored dispatch with this id.
+    pub fn dispatch(&self, id: &str) -> Result<Option<DispatchRecord>, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at
+                 FROM dispatches WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok(DispatchRecord {
+                        id: r.get(0)?,
+                        blob: r.get(1)?,
+                        manifest_sha256: r.get(2)?,
+                        sender: r.get(3)?,
+                        number: r.get(4)?,
+                        subject: r.get(5)?,
+                        urgency: r.get(6)?,
+                        secret: r.get(7)?,
+                        due: r.get(8)?,
+                        received_at: r.get(9)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    /// True when `office` has the dispatch in its inbox.
+    pub fn in_inbox(&self, office: &str, id: &str) -> Result<bool, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT 1 FROM inbox WHERE office = ?1 AND dispatch_id = ?2",
+                params![office, id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+        })
+    }
+
+    /// An office's inbox, newest first.
+    pub fn inbox(&self, office: &str) -> Result<Vec<InboxItem>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT d.id, d.sender, d.number, d.subject, d.urgency, d.secret, d.due, i.delivered_at, i.status
+                 FROM inbox i JOIN dispatches d ON d.id = i.dispatch_id
+                 WHERE i.office = ?1 ORDER BY d.urgency DESC, i.delivered_at DESC",
+            )?;
+            let rows = stmt.query_map(params![office], |r| {
+                Ok(InboxItem {
+                    id: r.get(0)?,
+                    from: r.get(1)?,
+                    number: r.get(2)?,
+                    subject: r.get(3)?,
+                    urgency: r.get(4)?,
+                    secret: r.get(5)?,
+                    due: r.get(6)?,
+                    delivered_at: r.get(7)?,
+                    status: r.get(8)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// The timeline of a dispatch, oldest first.
+    pub fn events(&self, id: &str) -> Result<Vec<TrackEvent>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT kind, time, actor, code, description, jws FROM events
+                 WHERE dispatch_id = ?1 ORDER BY time, rowid",
+            )?;
+            let rows = stmt.query_map(params![id], |r| {
+                Ok(TrackEvent {
+                    kind: r.get(0)?,
+                    time: r.get(1)?,
+                    actor: r.get(2)?,
+                    code: r.get(3)?,
+                    description: r.get(4)?,
+                    receipt: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// The next queued transfers for `hop`, most urgent first.
+    pub fn due(&self, hop: &str, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT seq, kind, ref, hop, urgency, created_at FROM outbox
+                 WHERE hop = ?1 AND next_attempt_at <= ?2
+                 ORDER BY urgency DESC, seq ASC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![hop, now_ms, limit as i64], |r| {
+                Ok(OutboxEntry {
+                    seq: r.get(0)?,
+                    kind: r.get(1)?,
+                    reference: r.get(2)?,
+                    hop: r.get(3)?,
+                    urgency: r.get(4)?,
+                    created_at: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// One queued transfer by its queue position.
+    pub fn outbox_entry(&self, seq: i64) -> Result<Option<OutboxEntry>, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT seq, kind, ref, hop, urgency, created_at FROM outbox WHERE seq = ?1",
+                params![seq],
+                |r| {
+                    Ok(OutboxEntry {
+                        seq: r.get(0)?,
+                        kind: r.get(1)?,
+                        reference: r.get(2)?,
+                        hop: r.get(3)?,
+                        urgency: r.get(4)?,
+                        created_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    /// Queued dispatch transfers whose expiry has passed.
+    pub fn expired(&self, now_ms: i64) -> Result<Vec<OutboxEntry>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT seq, kind, ref, hop, urgency, created_at FROM outbox
+                 WHERE kind = 'dispatch' AND expires_at <= ?1 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![now_ms], |r| {
+                Ok(OutboxEntry {
+                    seq: r.get(0)?,
+                    kind: r.get(1)?,
+                    reference: r.get(2)?,
+                    hop: r.get(3)?,
+                    urgency: r.get(4)?,
+                    created_at: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Recipients of a dispatch routed through `hop` and not yet handed on.
+    pub fn queued_recipients(&self, id: &str, hop: &str) -> Result<Vec<String>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT org FROM recipients WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued' ORDER BY org",
+            )?;
+            let rows = stmt.query_map(params![id, hop], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// A receipt message in transit: its destination office and JWS.
+    pub fn message(&self, digest: &str) -> Result<Option<(String, String, String)>, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT dispatch_id, dest, jws FROM messages WHERE digest = ?1",
+                params![digest],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// A blob's bytes when stored inline, `Ok(Some(None))` when it is a
+    /// file (see [`Blobs::path`]), `Ok(None)` when unknown.
+    pub fn blob(&self, sha256: &str) -> Result<Option<Option<Vec<u8>>>, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT data FROM blobs WHERE sha256 = ?1",
+                params![sha256],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()
+        })
+    }
+
+    /// Number of queued transfers, for metrics.
+    pub fn queue_depth(&self) -> Result<i64, Error> {
+        self.read(|c| c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)))
+    }
+}

@@ -1,0 +1,84 @@
+//! Opening the SQLite file and creating its tables.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::Error;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    data BLOB                       -- NULL when the blob is a file on disk
+);
+CREATE TABLE IF NOT EXISTS dispatches (
+    id TEXT PRIMARY KEY,
+    blob TEXT NOT NULL REFERENCES blobs(sha256),
+    manifest_sha256 TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    number TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    urgency INTEGER NOT NULL,
+    secret INTEGER NOT NULL,
+    due TEXT,
+    received_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    dispatch_id TEXT NOT NULL REFERENCES dispatches(id),
+    org TEXT NOT NULL,
+    route TEXT NOT NULL,            -- 'local' or the next hop's relay name
+    state TEXT NOT NULL,            -- queued, forwarded, delivered, expired, refused
+    PRIMARY KEY (dispatch_id, org)
+);
+CREATE TABLE IF NOT EXISTS inbox (
+    office TEXT NOT NULL,
+    dispatch_id TEXT NOT NULL REFERENCES dispatches(id),
+    delivered_at INTEGER NOT NULL,
+    status TEXT,
+    PRIMARY KEY (office, dispatch_id)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    digest TEXT PRIMARY KEY,
+    dispatch_id TEXT NOT NULL,
+    dest TEXT NOT NULL,
+    jws TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,             -- 'dispatch' or 'receipt'
+    ref TEXT NOT NULL,
+    hop TEXT NOT NULL,
+    urgency INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL, -- leases for pulled entries
+    UNIQUE (kind, ref, hop)
+);
+CREATE INDEX IF NOT EXISTS outbox_by_hop ON outbox (hop, urgency DESC, seq);
+CREATE TABLE IF NOT EXISTS events (
+    digest TEXT PRIMARY KEY,
+    dispatch_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    code TEXT,
+    description TEXT NOT NULL,
+    jws TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_dispatch ON events (dispatch_id, time);
+";
+
+/// Opens the database in WAL mode with full fsync on commit.
+pub(crate) fn open(path: &Path) -> Result<Connection, Error> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: the WAL is fsynced at every commit, so "accepted" means durable.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}

@@ -1,0 +1,103 @@
+//! The single writer thread and its group commit.
+
+use std::sync::mpsc;
+
+use rusqlite::{Connection, Transaction};
+use tokio::sync::oneshot;
+
+use crate::Error;
+
+type Job = Box<dyn FnOnce(&Transaction<'_>) -> Box<dyn FnOnce(bool) + Send> + Send>;
+
+/// Sends writes to the writer thread, which commits them in batches.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(crate) fn start(mut conn: Connection, batch_max: usize) -> Result<Writer, Error> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("congvan-store-writer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < batch_max {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    commit_batch(&mut conn, batch);
+                }
+            })
+            .map_err(|e| Error::io("writer thread", e))?;
+        Ok(Writer { jobs })
+    }
+
+    /// Runs `work` inside the next batch transaction and returns its result
+    /// once that transaction is committed (durable). A failing `work` is
+    /// rolled back on its own savepoint; other work in the batch commits.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, Error>>();
+        let job: Job = Box::new(move |txn: &Transaction<'_>| {
+            let outcome = run_in_savepoint(txn, work);
+            Box::new(move |committed: bool| {
+                let result = match (committed, outcome) {
+                    (true, outcome) => outcome,
+                    (false, _) => Err(Error::CommitFailed),
+                };
+                // The caller may have gone away (client disconnected): the
+                // write stands regardless, which is what at-least-once needs.
+                if tx.send(result).is_err() {
+                    tracing::debug!("a store write finished after its caller left");
+                }
+            })
+        });
+        self.jobs.send(job).map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+}
+
+fn run_in_savepoint<T>(
+    txn: &Transaction<'_>,
+    work: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    txn.execute_batch("SAVEPOINT job")?;
+    match work(txn) {
+        Ok(value) => {
+            txn.execute_batch("RELEASE job")?;
+            Ok(value)
+        }
+        Err(e) => {
+            txn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(e)
+        }
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
+    let txn = match conn.transaction() {
+        Ok(txn) => txn,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start a store transaction");
+            return;
+        }
+    };
+    let finishers: Vec<_> = batch.into_iter().map(|job| job(&txn)).collect();
+    let committed = match txn.commit() {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "store commit failed");
+            false
+        }
+    };
+    for finish in finishers {
+        finish(committed);
+    }
+}
