@@ -88,6 +88,10 @@ impl OrgId {
     }
 
     /// The QCVN 102:2016 form, when the id has at most four levels that fit it.
+    ///
+    /// A level fits when it has exactly the group's width in digits and is not
+    /// all zeros, so the QCVN form parses back to this same id. Padding would
+    /// not: `H99.1` and `H99.01` are different ids, and `H99.00` is not `H99`.
     pub fn to_qcvn(&self) -> Option<String> {
         let widths = [3usize, 2, 2, 3];
         if self.segments.len() > 4 || !is_level1(&self.segments[0]) {
@@ -97,8 +101,12 @@ impl OrgId {
         for (level, width) in (0..4).zip(widths.iter().rev()) {
             let group = match self.segments.get(level) {
                 Some(seg) if level == 0 => seg.clone(),
-                Some(seg) if seg.len() <= *width && seg.chars().all(|c| c.is_ascii_digit()) => {
-                    format!("{seg:0>width$}", width = *width)
+                Some(seg)
+                    if seg.len() == *width
+                        && seg.bytes().all(|b| b.is_ascii_digit())
+                        && !seg.bytes().all(|b| b == b'0') =>
+                {
+                    seg.clone()
                 }
                 Some(_) => return None,
                 None => "0".repeat(*width),
@@ -202,6 +210,12 @@ mod tests {
     fn qcvn_round_trip() {
         assert_eq!(id("000.03.15.H99").to_qcvn().unwrap(), "000.03.15.H99");
         assert_eq!(id("H99.151.01").to_qcvn(), None);
+        assert_eq!(id("H99.15").to_qcvn().unwrap(), "000.00.15.H99");
+        // Found by fuzzing (fuzz/fuzz_targets/metadata.rs): padding or an
+        // all-zero level gave the QCVN form of a different office.
+        for no_form in ["H99.1.01", "H99.15.3", "H99.00", "H99.00.05", "H99.15.00"] {
+            assert_eq!(id(no_form).to_qcvn(), None, "{no_form}");
+        }
     }
 
     #[test]

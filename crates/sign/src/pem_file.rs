@@ -26,7 +26,22 @@ pub(crate) fn read_blocks(path: &Path) -> Result<Vec<pem::Pem>, Error> {
             "no PEM block (-----BEGIN ...-----) found",
         ));
     }
-    pem::parse_many(text).map_err(|e| Error::malformed(path, format!("malformed PEM: {e}")))
+    let blocks =
+        pem::parse_many(text).map_err(|e| Error::malformed(path, format!("malformed PEM: {e}")))?;
+    // The pem crate skips a block that has no END line, so a file cut short
+    // would otherwise read as holding fewer blocks (or none) without a word.
+    let begins = text.matches("-----BEGIN ").count();
+    if blocks.len() < begins {
+        return Err(Error::malformed(
+            path,
+            format!(
+                "truncated PEM: {begins} BEGIN line(s) but only {} complete block(s); \
+                 the file was cut short or damaged",
+                blocks.len()
+            ),
+        ));
+    }
+    Ok(blocks)
 }
 
 pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {

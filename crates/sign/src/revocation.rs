@@ -95,8 +95,31 @@ impl RevocationRecord {
             return Ok(RevocationRecord::default());
         }
         let bytes = pem_file::read_bounded(&path)?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::malformed(&path, format!("bad revocation record: {e}")))
+        let record: RevocationRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::malformed(&path, format!("bad revocation record: {e}")))?;
+        // Check every entry now, so that a damaged record is reported against
+        // its file rather than later, when a CRL is issued from it.
+        for entry in &record.revoked {
+            if parse_hex(&entry.serial).is_none_or(|serial| serial.is_empty()) {
+                return Err(Error::malformed(
+                    &path,
+                    format!(
+                        "bad revocation record: serial {:?} is not a hex serial number",
+                        entry.serial
+                    ),
+                ));
+            }
+            if OffsetDateTime::parse(&entry.revoked_at, &Rfc3339).is_err() {
+                return Err(Error::malformed(
+                    &path,
+                    format!(
+                        "bad revocation record: revoked_at {:?} of serial {} is not an RFC 3339 time",
+                        entry.revoked_at, entry.serial
+                    ),
+                ));
+            }
+        }
+        Ok(record)
     }
 
     /// Writes the record back into the CA directory.

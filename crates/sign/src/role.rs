@@ -125,6 +125,7 @@ impl FromStr for Role {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

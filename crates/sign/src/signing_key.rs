@@ -70,9 +70,14 @@ impl SigningKey {
                 ))
             }
         };
+        // A DER file (`openssl pkcs8 -outform DER`) has no tag saying whether
+        // it is encrypted: an EncryptedPrivateKeyInfo parses as one.
+        let encrypted_der = block.tag() == "DER"
+            && pkcs8::EncryptedPrivateKeyInfo::from_der(block.contents()).is_ok();
         match block.tag() {
             "PRIVATE KEY" => SigningKey::from_pkcs8_der(block.contents(), path),
-            "ENCRYPTED PRIVATE KEY" => {
+            "DER" if !encrypted_der => SigningKey::from_pkcs8_der(block.contents(), path),
+            "ENCRYPTED PRIVATE KEY" | "DER" => {
                 let password = password.ok_or_else(|| Error::PasswordRequired {
                     path: path.to_path_buf(),
                 })?;

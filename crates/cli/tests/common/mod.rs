@@ -1,0 +1,103 @@
+//! Helpers shared by the CLI integration tests: run the built `congvan`
+//! binary (or any other program) and capture what it did.
+//!
+//! Nothing here holds state between tests: every test makes its own
+//! temporary directory, so tests run in parallel.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::Path;
+use std::process::Command;
+
+/// What a finished command did.
+pub struct Run {
+    /// The command line, for failure messages.
+    pub command: String,
+    /// The exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Everything written to stdout.
+    pub stdout: String,
+    /// Everything written to stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics, showing everything, unless the command exited with `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, Some(code), "unexpected exit code\n{self}");
+        self
+    }
+
+    /// Panics unless the command exited with 0.
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Run {
+        self.assert_code(0)
+    }
+
+    /// stdout and stderr together.
+    pub fn output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "$ {}\nexit: {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs a command to completion and captures its exit code and output.
+pub fn run(cmd: &mut Command) -> Run {
+    let command = format!("{cmd:?}");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {command}: {e}"));
+    Run {
+        command,
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The `congvan` binary cargo built for these tests.
+pub fn congvan_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_congvan"))
+}
+
+/// Runs `congvan ARGS...` without any key password from the environment.
+pub fn congvan<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run(Command::new(congvan_bin())
+        .args(args)
+        .env_remove("CONGVAN_KEY_PASSWORD"))
+}
+
+/// Runs `openssl ARGS...` in `dir` and panics unless it succeeds.
+#[track_caller]
+pub fn openssl<I, S>(dir: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let done = run(Command::new("openssl").current_dir(dir).args(args));
+    assert_eq!(done.code, Some(0), "openssl failed\n{done}");
+    done
+}
+
+/// A fresh temporary directory, removed when dropped.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("congvan-test-")
+        .tempdir()
+        .expect("cannot create a temporary directory")
+}
