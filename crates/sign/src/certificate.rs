@@ -41,6 +41,7 @@ pub struct Certificate {
     key_usage: Option<KeyUsageBits>,
     extended_key_usages: Vec<String>,
     is_ca: bool,
+    path_len: Option<u32>,
     serial: Vec<u8>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
@@ -127,6 +128,10 @@ impl Certificate {
             _ => None,
         };
 
+        let path_len = cert
+            .basic_constraints()
+            .map_err(bad_ext)?
+            .and_then(|bc| bc.value.path_len_constraint);
         let position = cert
             .subject()
             .iter_attributes()
@@ -145,6 +150,7 @@ impl Certificate {
             key_usage,
             extended_key_usages,
             is_ca: cert.is_ca(),
+            path_len,
             serial: cert.raw_serial().to_vec(),
             not_before: cert.validity().not_before.to_datetime(),
             not_after: cert.validity().not_after.to_datetime(),
@@ -253,6 +259,11 @@ impl Certificate {
     /// True for a CA certificate (basicConstraints cA).
     pub fn is_ca(&self) -> bool {
         self.is_ca
+    }
+
+    /// A CA's pathLenConstraint: how many CA levels may sit below it.
+    pub fn path_len(&self) -> Option<u32> {
+        self.path_len
     }
 
     /// The serial number bytes.

@@ -81,6 +81,12 @@ pub fn issue_ca_at(
     not_before: OffsetDateTime,
 ) -> Result<Credential, Error> {
     check_can_issue_for(issuer, org)?;
+    if issuer.cert().path_len() == Some(0) {
+        return Err(Error::Refused(format!(
+            "\"{}\" may not issue CA certificates (its pathLenConstraint is 0); issue the CA from the root",
+            issuer.cert().display_name()
+        )));
+    }
     let mut params = base_params(name, Some(org), days, not_before)?;
     params.not_after = params.not_after.min(issuer.cert().not_after());
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));

@@ -243,7 +243,7 @@ impl TrustStore {
                     ca: false,
                     serial: cert.serial_hex(),
                     revoked_at,
-                    reason: entry.reason_code.map(|r| format!("{r:?}")),
+                    reason: entry.reason_code.map(rfc5280_reason),
                 };
             }
         }
@@ -352,4 +352,22 @@ fn check_org(chain: &[Certificate], purpose: &Purpose) -> Result<(), Error> {
         });
     }
     Ok(())
+}
+
+/// The RFC 5280 name of a CRL reason code, as operators know it.
+fn rfc5280_reason(reason: webpki::RevocationReason) -> String {
+    use webpki::RevocationReason as R;
+    match reason {
+        R::Unspecified => "unspecified",
+        R::KeyCompromise => "keyCompromise",
+        R::CaCompromise => "cACompromise",
+        R::AffiliationChanged => "affiliationChanged",
+        R::Superseded => "superseded",
+        R::CessationOfOperation => "cessationOfOperation",
+        R::CertificateHold => "certificateHold",
+        R::RemoveFromCrl => "removeFromCRL",
+        R::PrivilegeWithdrawn => "privilegeWithdrawn",
+        R::AaCompromise => "aACompromise",
+    }
+    .to_string()
 }

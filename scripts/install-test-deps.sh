@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond the Rust toolchain, idempotently:
+#   openssl        certificate interop tests
+#   poppler-utils  pdftotext / pdftoppm for the PDF tests
+#   qpdf           qpdf --check for the PDF tests
+#   python3 + jwcrypto   independent JOSE verification of signatures
+#   aiosmtpd       a real SMTP server for the mail tests
+set -euo pipefail
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "install-test-deps: need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+missing=()
+command -v openssl   >/dev/null || missing+=(openssl)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+command -v pdftoppm  >/dev/null || missing+=(poppler-utils)
+command -v qpdf      >/dev/null || missing+=(qpdf)
+command -v python3   >/dev/null || missing+=(python3 python3-pip)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-test-deps: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+pip_install() {
+  python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+}
+python3 -c 'import jwcrypto' 2>/dev/null || pip_install jwcrypto
+python3 -c 'import aiosmtpd' 2>/dev/null || pip_install aiosmtpd
+echo "install-test-deps: ready"
