@@ -74,6 +74,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print an office's daily or weekly exchange figures from a relay's store.
+    Stats {
+        /// The relay's configuration file.
+        #[arg(long, value_name = "relay.toml")]
+        config: PathBuf,
+        /// The office (organization id).
+        #[arg(long)]
+        office: String,
+        /// day or week.
+        #[arg(long, default_value = "week")]
+        period: String,
+        /// The (last) day covered, YYYY-MM-DD, Vietnam time (default: today).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Also queue the digest for e-mail to the office's configured addresses.
+        #[arg(long)]
+        send: bool,
+    },
     /// Run a province, a district and a commune relay on loopback and send
     /// signed dispatches through them (nothing needs to be installed).
     Demo {
@@ -107,38 +128,7 @@ pub struct Connection {
 #[derive(Debug, Subcommand)]
 pub enum RelayCommand {
     /// Write a working relay.toml into the data folder.
-    Init {
-        /// The office whose relay this is.
-        #[arg(long)]
-        org: String,
-        /// HTTPS listen address, e.g. 127.0.0.1:7443.
-        #[arg(long)]
-        listen: std::net::SocketAddr,
-        /// The relay's credential folder.
-        #[arg(long, value_name = "DIR")]
-        tls: PathBuf,
-        /// Trusted root certificate(s).
-        #[arg(long, value_name = "ROOT.pem", required = true)]
-        trust: Vec<PathBuf>,
-        /// CRLs (repeatable).
-        #[arg(long, value_name = "CRL.pem")]
-        crl: Vec<PathBuf>,
-        /// The parent relay's URL.
-        #[arg(long)]
-        parent: Option<String>,
-        /// Long-poll the parent for traffic coming down (behind NAT).
-        #[arg(long)]
-        pull: bool,
-        /// A child relay that accepts pushes: NAME=URL (repeatable); other children pull.
-        #[arg(long, value_name = "NAME=URL")]
-        child: Vec<String>,
-        /// The state folder; relay.toml is written there.
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
-        /// The organization registry (default $CONGVAN_REGISTRY).
-        #[arg(long, value_name = "FILE")]
-        registry: Option<PathBuf>,
-    },
+    Init(Box<InitArgs>),
     /// Run the relay until interrupted.
     Run {
         /// The configuration file.
@@ -495,4 +485,39 @@ impl RoleArg {
             RoleArg::Relay => congvan_sign::Role::Relay,
         }
     }
+}
+
+/// `congvan relay init` arguments.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The office whose relay this is.
+    #[arg(long)]
+    pub org: String,
+    /// HTTPS listen address, e.g. 127.0.0.1:7443.
+    #[arg(long)]
+    pub listen: std::net::SocketAddr,
+    /// The relay's credential folder.
+    #[arg(long, value_name = "DIR")]
+    pub tls: PathBuf,
+    /// Trusted root certificate(s).
+    #[arg(long, value_name = "ROOT.pem", required = true)]
+    pub trust: Vec<PathBuf>,
+    /// CRLs (repeatable).
+    #[arg(long, value_name = "CRL.pem")]
+    pub crl: Vec<PathBuf>,
+    /// The parent relay's URL.
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Long-poll the parent for traffic coming down (behind NAT).
+    #[arg(long)]
+    pub pull: bool,
+    /// A child relay that accepts pushes: NAME=URL (repeatable); other children pull.
+    #[arg(long, value_name = "NAME=URL")]
+    pub child: Vec<String>,
+    /// The state folder; relay.toml is written there.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The organization registry (default $CONGVAN_REGISTRY).
+    #[arg(long, value_name = "FILE")]
+    pub registry: Option<PathBuf>,
 }

@@ -195,6 +195,7 @@ async fn start_relay(
         },
         limits: LimitsConfig::default(),
         retention: RetentionConfig::default(),
+        mail: None,
     };
     Ok(congvan_relay::start(config).await?)
 }

@@ -37,6 +37,14 @@ fn main() -> ExitCode {
         } => clerk::ack(&id, &status, note, &conn),
         Command::Track { id, conn, json } => clerk::track(&id, &conn, json),
         Command::Demo { dir } => demo::run(dir),
+        Command::Stats {
+            config,
+            office,
+            period,
+            date,
+            json,
+            send,
+        } => relay::stats(&config, &office, &period, date.as_deref(), json, send),
     };
     match outcome {
         Ok(code) => code,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use congvan_org::OrgId;
-use congvan_relay::{init_config, InitRequest, RelayConfig};
+use congvan_relay::{init_config, InitRequest, RelayConfig, RelayState};
 
 use crate::args::RelayCommand;
 use crate::failure::Failure;
@@ -12,18 +12,19 @@ use crate::failure::Failure;
 /// Runs one `relay` subcommand.
 pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
     match cmd {
-        RelayCommand::Init {
-            org,
-            listen,
-            tls,
-            trust,
-            crl,
-            parent,
-            pull,
-            child,
-            data,
-            registry,
-        } => {
+        RelayCommand::Init(args) => {
+            let crate::args::InitArgs {
+                org,
+                listen,
+                tls,
+                trust,
+                crl,
+                parent,
+                pull,
+                child,
+                data,
+                registry,
+            } = *args;
             let registry = match registry
                 .or_else(|| std::env::var_os("CONGVAN_REGISTRY").map(PathBuf::from))
             {
@@ -110,4 +111,69 @@ pub fn init_logging() {
     if installed.is_err() {
         eprintln!("congvan: logging was already set up");
     }
+}
+
+/// `congvan stats`: the digest of an office, from the relay's store.
+pub fn stats(
+    config: &std::path::Path,
+    office: &str,
+    period: &str,
+    date: Option<&str>,
+    json: bool,
+    send: bool,
+) -> Result<ExitCode, Failure> {
+    let period = match period {
+        "day" => congvan_notify::Period::Day,
+        "week" => congvan_notify::Period::Week,
+        other => {
+            return Err(Failure::input(format!(
+                "--period {other:?}: use day or week"
+            )))
+        }
+    };
+    let office = OrgId::parse(office)?.to_string();
+    let day = match date {
+        Some(text) => {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(text, &format).map_err(|e| {
+                Failure::input(format!(
+                    "--date {text:?} is not a date like 2026-01-05: {e}"
+                ))
+            })?
+        }
+        None => time::OffsetDateTime::now_utc()
+            .to_offset(congvan_relay::notices::VIETNAM)
+            .date(),
+    };
+    let config = RelayConfig::load(config)?;
+    let state = std::sync::Arc::new(RelayState::open(config)?);
+    let name = state
+        .registry()
+        .get(&OrgId::parse(&office)?)
+        .map_or_else(|| office.clone(), |o| o.name.clone());
+    let digest = state.store.digest(&office, &name, period, day)?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&digest).map_err(|e| Failure::input(e.to_string()))?;
+        println!("{text}");
+    } else {
+        let (subject, body) = digest.render();
+        println!("{subject}\n\n{body}");
+    }
+    if send {
+        if state.config.mail.is_none() {
+            return Err(Failure::input(
+                "the relay configuration has no [mail] section; nothing can be sent",
+            ));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
+        runtime.block_on(congvan_relay::notices::queue_digest(
+            &state, &office, period, day,
+        ))?;
+        eprintln!("queued for e-mail; the running relay sends it");
+    }
+    Ok(ExitCode::SUCCESS)
 }

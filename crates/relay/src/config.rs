@@ -210,6 +210,9 @@ pub struct RelayConfig {
     /// Retention of delivered dispatches.
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// E-mail notices and digests; absent means no mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<congvan_notify::MailConfig>,
 }
 
 impl RelayConfig {

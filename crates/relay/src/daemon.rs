@@ -57,7 +57,16 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
         ),
         None => None,
     };
-    let state = Arc::new(tokio::task::block_in_place(|| RelayState::open(config))?);
+    let state = Arc::new(RelayState::open(config)?);
+    // Only the daemon may do this: a tool opening the same store (stats)
+    // must not touch uploads the running relay has in flight.
+    let removed = state.store.blobs().clean_temp()?;
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed unfinished uploads left by an earlier stop"
+        );
+    }
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
 
@@ -106,6 +115,21 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
         }
     }
     tasks.push(tokio::spawn(expiry_sweeper(state.clone(), rx.clone())));
+    if let Some(mail) = &state.config.mail {
+        let mailer = congvan_notify::Mailer::new(mail).map_err(|e| Error::Config {
+            path: "[mail]".into(),
+            problem: e.to_string(),
+        })?;
+        tasks.push(tokio::spawn(crate::notices::mail_worker(
+            state.clone(),
+            mailer,
+            rx.clone(),
+        )));
+        tasks.push(tokio::spawn(crate::notices::scheduler(
+            state.clone(),
+            rx.clone(),
+        )));
+    }
 
     let mut metrics_addr = None;
     if let Some(listener) = metrics_listener {

@@ -153,6 +153,10 @@ struct NewDispatch {
     custody_digest: String,
     custody_time: String,
     custody_text: String,
+    relay_org: String,
+    sender_name: String,
+    created_ms: i64,
+    notify: bool,
 }
 
 impl NewDispatch {
@@ -282,6 +286,14 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         custody_digest,
         custody_time,
         custody_text,
+        relay_org: state.config.org.to_string(),
+        sender_name: metadata.from.name.clone(),
+        created_ms: OffsetDateTime::parse(
+            &metadata.created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_or(now_ms, unix_ms),
+        notify: state.config.mail.is_some(),
     })))
 }
 
@@ -311,9 +323,9 @@ fn record_dispatch(
         params![p.blob_sha256, p.blob_size as i64, data],
     )?;
     txn.execute(
-        "INSERT INTO dispatches (id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![p.id, p.blob_sha256, p.manifest_sha256, p.sender.to_string(), p.number, p.subject, p.urgency, p.secret, p.due, p.now_ms],
+        "INSERT INTO dispatches (id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at, sender_name, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![p.id, p.blob_sha256, p.manifest_sha256, p.sender.to_string(), p.number, p.subject, p.urgency, p.secret, p.due, p.now_ms, p.sender_name, p.created_ms],
     )?;
     for office in &p.local {
         txn.execute(
@@ -324,6 +336,9 @@ fn record_dispatch(
             "INSERT OR IGNORE INTO inbox (office, dispatch_id, delivered_at) VALUES (?1, ?2, ?3)",
             params![office.to_string(), p.id, p.now_ms],
         )?;
+        if p.notify {
+            crate::notices::queue_arrival(txn, &p.id, &office.to_string(), p.now_ms)?;
+        }
     }
     for (office, hop) in &p.forwarded {
         txn.execute(
@@ -348,6 +363,8 @@ fn record_dispatch(
             dispatch_id: p.id.clone(),
             dest: p.sender.clone(),
             kind: "custody".into(),
+            office: p.relay_org.clone(),
+            mail: None,
             time: p.custody_time.clone(),
             actor: my_name.to_string(),
             code: None,
@@ -366,6 +383,10 @@ pub(crate) struct ReceiptRow {
     pub dispatch_id: String,
     pub dest: OrgId,
     pub kind: String,
+    /// Who made the statement: the recipient office for a status, the relay for the rest.
+    pub office: String,
+    /// What to tell the sender's clerks by e-mail, when mail is on.
+    pub mail: Option<crate::notices::MailHint>,
     pub time: String,
     pub actor: String,
     pub code: Option<String>,
@@ -385,11 +406,14 @@ pub(crate) fn route_receipt_in(
 ) -> Result<Option<String>, Error> {
     match router.route(&row.dest) {
         Some(Route::Local) => {
-            txn.execute(
-                "INSERT OR IGNORE INTO events (digest, dispatch_id, kind, time, actor, code, description, jws)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![row.digest, row.dispatch_id, row.kind, row.time, row.actor, row.code, row.description, row.jws],
+            let new = txn.execute(
+                "INSERT OR IGNORE INTO events (digest, dispatch_id, kind, office, time, actor, code, description, jws)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![row.digest, row.dispatch_id, row.kind, row.office, row.time, row.actor, row.code, row.description, row.jws],
             )?;
+            if let (true, Some(hint)) = (new > 0, &row.mail) {
+                crate::notices::queue_event_notice(txn, row, hint)?;
+            }
             Ok(None)
         }
         Some(Route::Hop(hop)) => {
@@ -471,6 +495,12 @@ pub async fn ingest_ack(
                 "UPDATE inbox SET status = ?1 WHERE office = ?2 AND dispatch_id = ?3",
                 params![code, office, id],
             )?;
+            if let Some(code) = &code {
+                txn.execute(
+                    "INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, ?3, ?4)",
+                    params![office, id, code, unix_ms(OffsetDateTime::now_utc())],
+                )?;
+            }
             Ok(())
         })
         .await?;
@@ -518,6 +548,8 @@ fn checked_receipt_row(
         dispatch_id: statement.dispatch_id().to_string(),
         dest,
         kind: statement.kind().to_string(),
+        office: statement.required_signer().1.to_string(),
+        mail: crate::notices::MailHint::for_statement(statement, state.config.mail.is_some()),
         time: statement.time().to_string(),
         actor: verified.signer.display_name().to_string(),
         code,
@@ -573,6 +605,8 @@ pub async fn give_up(
         dispatch_id: dispatch_id.to_string(),
         dest: OrgId::parse(&record.sender)?,
         kind: "non_delivery".into(),
+        office: state.config.org.to_string(),
+        mail: crate::notices::MailHint::for_statement(&statement, state.config.mail.is_some()),
         time: statement.time().to_string(),
         actor: state.config.name.clone(),
         code: None,

@@ -128,5 +128,6 @@ pub fn init_config(request: &InitRequest) -> Result<RelayConfig, Error> {
         delivery: DeliveryConfig::default(),
         limits: LimitsConfig::default(),
         retention: RetentionConfig::default(),
+        mail: None,
     })
 }

@@ -20,6 +20,7 @@ mod error;
 mod ingest;
 mod init;
 pub mod metrics;
+pub mod notices;
 mod routing;
 mod server;
 mod state;

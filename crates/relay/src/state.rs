@@ -57,13 +57,6 @@ impl RelayState {
         let registry = Registry::load(&config.registry)?;
         let router = Router::new(&config, registry);
         let (store, writer) = Store::open(&config.data, config.delivery.batch_max)?;
-        let removed = store.blobs().clean_temp()?;
-        if removed > 0 {
-            tracing::info!(
-                removed,
-                "removed unfinished uploads left by an earlier stop"
-            );
-        }
         let mut wakers = HashMap::new();
         for child in &config.children {
             wakers.insert(child.name.clone(), Arc::new(Notify::new()));

@@ -7,6 +7,7 @@
 //! A caller is answered only after the commit that holds its write.
 
 mod blobs;
+mod digest;
 mod schema;
 mod writer;
 

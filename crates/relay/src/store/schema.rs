@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS dispatches (
     urgency INTEGER NOT NULL,
     secret INTEGER NOT NULL,
     due TEXT,
-    received_at INTEGER NOT NULL
+    received_at INTEGER NOT NULL,
+    sender_name TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL DEFAULT 0   -- the dispatch's own creation time (Unix ms)
 );
 CREATE TABLE IF NOT EXISTS recipients (
     dispatch_id TEXT NOT NULL REFERENCES dispatches(id),
@@ -62,6 +64,7 @@ CREATE TABLE IF NOT EXISTS events (
     digest TEXT PRIMARY KEY,
     dispatch_id TEXT NOT NULL,
     kind TEXT NOT NULL,
+    office TEXT NOT NULL DEFAULT '',  -- who made the statement (status: the recipient)
     time TEXT NOT NULL,
     actor TEXT NOT NULL,
     code TEXT,
@@ -69,6 +72,24 @@ CREATE TABLE IF NOT EXISTS events (
     jws TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_dispatch ON events (dispatch_id, time);
+CREATE TABLE IF NOT EXISTS statuses (
+    office TEXT NOT NULL,
+    dispatch_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    PRIMARY KEY (office, dispatch_id, code)
+);
+CREATE TABLE IF NOT EXISTS mail_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedup TEXT NOT NULL UNIQUE,     -- a notice is queued once, whatever restarts
+    office TEXT NOT NULL,
+    notice TEXT NOT NULL,           -- JSON congvan_notify::Notice
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    sent_at INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS mail_unsent ON mail_outbox (sent_at, id);
 ";
 
 /// Opens the database in WAL mode with full fsync on commit.
