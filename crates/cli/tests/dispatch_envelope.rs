@@ -305,19 +305,20 @@ fn hostile_containers_are_refused_and_nothing_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let good = std::fs::read(repo().join("fixtures/valid-cong-van-pdf.cvd")).unwrap();
 
-    let mut cases: Vec<(&str, Vec<u8>, &str)> = Vec::new();
-    cases.push((
-        "truncated.cvd",
-        good[..good.len() / 2].to_vec(),
-        "not a readable dispatch container",
-    ));
-    cases.push(("empty.cvd", Vec::new(), "not a readable dispatch container"));
-    cases.push((
-        "garbage.cvd",
-        b"PK\x03\x04 this is not a zip at all".to_vec(),
-        "not a readable dispatch container",
-    ));
-    cases.push(("duplicate.cvd", duplicate_entries(), "duplicate entry"));
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated.cvd",
+            good[..good.len() / 2].to_vec(),
+            "not a readable dispatch container",
+        ),
+        ("empty.cvd", Vec::new(), "not a readable dispatch container"),
+        (
+            "garbage.cvd",
+            b"PK\x03\x04 this is not a zip at all".to_vec(),
+            "not a readable dispatch container",
+        ),
+        ("duplicate.cvd", duplicate_entries(), "duplicate entry"),
+    ];
     let big = format!("{{\"subject\": \"{}\"}}", "a".repeat(10 * 1024 * 1024));
     cases.push((
         "big-metadata.cvd",
@@ -490,4 +491,25 @@ fn with_metadata(metadata: &[u8]) -> Vec<u8> {
     zip.start_file("metadata.json", deflated).unwrap();
     zip.write_all(metadata).unwrap();
     zip.finish().unwrap().into_inner()
+}
+
+/// docs/verify-by-hand.sh checks every signature with openssl alone, as the
+/// auditor section of the README describes.
+#[test]
+fn signatures_verify_by_hand_with_openssl() {
+    let script = repo().join("docs/verify-by-hand.sh");
+    let root = repo().join("certs/root/cert.pem");
+    let out = run(std::process::Command::new("bash")
+        .arg(&script)
+        .arg(fixture("valid-quyet-dinh-signed-sealed.cvd"))
+        .arg(&root));
+    out.assert_ok();
+    assert_eq!(out.stdout.matches("Verified OK").count(), 2, "{out}");
+    for broken in ["tampered-metadata.cvd", "removed-signature.cvd"] {
+        let out = run(std::process::Command::new("bash")
+            .arg(&script)
+            .arg(fixture(broken))
+            .arg(&root));
+        out.assert_code(1);
+    }
 }

@@ -195,14 +195,19 @@ async fn arrival_secret_and_expiry_notices_reach_the_clerks() {
             .unwrap();
     }
 
-    let all = eventually("four notices", Duration::from_secs(30), || {
+    let first = eventually("four notices", Duration::from_secs(30), || {
         let all = smtp.messages();
         async move { (all.len() >= 4).then_some(all) }
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let all = smtp.messages();
-    assert_eq!(all.len(), 4, "exactly four notices: {all:#?}");
+    assert_eq!(
+        all.len(),
+        4,
+        "exactly four notices, none repeated: {all:#?} (first seen: {})",
+        first.len()
+    );
 
     // Hỏa tốc arrival at both recipient offices, subject marked and decoded.
     for address in ["vanthu@ubnd-h99.test", "vanthu@stttt-h99.test"] {

@@ -157,6 +157,13 @@ pub struct RetentionConfig {
     /// removes its blob (its events stay for `track`).
     #[serde(default = "default_retention_days")]
     pub delivered_days: u64,
+    /// Seconds between clean-up passes.
+    #[serde(default = "default_sweep_secs")]
+    pub sweep_secs: u64,
+}
+
+fn default_sweep_secs() -> u64 {
+    3600
 }
 
 fn default_retention_days() -> u64 {
@@ -167,6 +174,7 @@ impl Default for RetentionConfig {
     fn default() -> Self {
         RetentionConfig {
             delivered_days: default_retention_days(),
+            sweep_secs: default_sweep_secs(),
         }
     }
 }

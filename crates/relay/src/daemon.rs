@@ -115,6 +115,10 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
         }
     }
     tasks.push(tokio::spawn(expiry_sweeper(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(crate::delivery::retention_sweeper(
+        state.clone(),
+        rx.clone(),
+    )));
     if let Some(mail) = &state.config.mail {
         let mailer = congvan_notify::Mailer::new(mail).map_err(|e| Error::Config {
             path: "[mail]".into(),

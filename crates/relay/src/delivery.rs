@@ -235,6 +235,52 @@ async fn take(
     client.pull_done(seq).await
 }
 
+/// Removes the files of dispatches delivered longer ago than the retention
+/// period. Records (inbox rows, timelines) stay, so `track` keeps working;
+/// a fetch of a cleaned-up dispatch answers 410 Gone.
+pub async fn retention_sweeper(state: Arc<RelayState>, mut shutdown: watch::Receiver<bool>) {
+    let retention = state.config.retention.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(retention.sweep_secs.max(1))) => {}
+            _ = shutdown.changed() => return,
+        }
+        let cutoff =
+            unix_ms(OffsetDateTime::now_utc()) - (retention.delivered_days as i64) * 86_400_000;
+        let blobs = match state.store.expired_blobs(cutoff) {
+            Ok(blobs) => blobs,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot find blobs to clean up");
+                continue;
+            }
+        };
+        for sha in blobs {
+            let key = sha.clone();
+            let marked = state
+                .writer
+                .write(move |txn| {
+                    txn.execute(
+                        "UPDATE blobs SET data = NULL, purged = 1 WHERE sha256 = ?1",
+                        rusqlite::params![key],
+                    )?;
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = marked {
+                tracing::error!(error = %e, "cannot record a clean-up");
+                continue;
+            }
+            let path = state.store.blobs().path(&sha);
+            if path.exists() {
+                if let Err(e) = std::fs::remove_file(&path) {
+                    tracing::warn!(path = %path.display(), error = %e, "could not remove a cleaned-up blob");
+                }
+            }
+            tracing::info!(blob = %sha, "retention: removed a delivered dispatch's file");
+        }
+    }
+}
+
 /// Gives up on dispatches that waited past their expiry, sending signed
 /// non-delivery notices to their senders.
 pub async fn expiry_sweeper(state: Arc<RelayState>, mut shutdown: watch::Receiver<bool>) {

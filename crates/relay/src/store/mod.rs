@@ -319,15 +319,30 @@ impl Store {
     }
 
     /// A blob's bytes when stored inline, `Ok(Some(None))` when it is a
-    /// file (see [`Blobs::path`]), `Ok(None)` when unknown.
+    /// file (see [`Blobs::path`]), `Ok(None)` when unknown or cleaned up.
     pub fn blob(&self, sha256: &str) -> Result<Option<Option<Vec<u8>>>, Error> {
         self.read(|c| {
             c.query_row(
-                "SELECT data FROM blobs WHERE sha256 = ?1",
+                "SELECT data FROM blobs WHERE sha256 = ?1 AND purged = 0",
                 params![sha256],
                 |r| r.get::<_, Option<Vec<u8>>>(0),
             )
             .optional()
+        })
+    }
+
+    /// Blobs whose every dispatch was received before `cutoff_ms` and is no
+    /// longer queued anywhere: what retention may remove.
+    pub fn expired_blobs(&self, cutoff_ms: i64) -> Result<Vec<String>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT b.sha256 FROM blobs b WHERE b.purged = 0
+                 AND NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.blob = b.sha256
+                     AND (d.received_at >= ?1
+                          OR EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'dispatch' AND o.ref = d.id)))",
+            )?;
+            let rows = stmt.query_map(params![cutoff_ms], |r| r.get(0))?;
+            rows.collect()
         })
     }
 

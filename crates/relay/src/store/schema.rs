@@ -11,7 +11,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
-    data BLOB                       -- NULL when the blob is a file on disk
+    data BLOB,                      -- NULL when the blob is a file on disk
+    purged INTEGER NOT NULL DEFAULT 0 -- removed by retention clean-up
 );
 CREATE TABLE IF NOT EXISTS dispatches (
     id TEXT PRIMARY KEY,
