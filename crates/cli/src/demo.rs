@@ -10,8 +10,8 @@ use congvan_envelope::metadata::{
     AuthorityPrefix, DocumentType, Metadata, Organization, SignerBlock, SteeringType, Urgency,
 };
 use congvan_envelope::{
-    create_dispatch, make_receipt, receipt_time, sign_dispatch, verify_dispatch, AttachmentSource,
-    Envelope, SignatureRole, Statement, StatusCode,
+    issue_dispatch, make_receipt, receipt_time, verify_dispatch, AttachmentSource, Envelope,
+    Statement, StatusCode,
 };
 use congvan_org::OrgId;
 use congvan_relay::api::Ack;
@@ -265,25 +265,13 @@ fn compose(dir: &Path, pki: &Path, c: Compose<'_>) -> DemoResult<PathBuf> {
         .into_iter()
         .map(AttachmentSource::file)
         .collect();
-    create_dispatch(&metadata, &attachments, &out, &mut |_| {})?;
-    let mut envelope = Envelope::open(&out)?;
-    let now = OffsetDateTime::now_utc();
-    sign_dispatch(
-        &mut envelope,
+    issue_dispatch(
+        &metadata,
+        &attachments,
+        &out,
         &official,
-        &[],
-        SignatureRole::Signer,
-        now,
-        &mut |_| {},
-    )?;
-    let mut envelope = Envelope::open(&out)?;
-    sign_dispatch(
-        &mut envelope,
-        &office,
-        &[],
-        SignatureRole::Seal,
-        now,
-        &mut |_| {},
+        Some(&office),
+        OffsetDateTime::now_utc(),
     )?;
     println!(
         "   {} {} — signed by {} and sealed by {}",

@@ -62,7 +62,7 @@ impl AttachmentSource {
 ///
 /// The metadata must validate. Attachments are streamed from disk through
 /// SHA-256 into the container (stored, not recompressed), so memory stays
-/// flat however large they are. The file appears at `out` only when
+/// flat however large they are; the JSON entries are stored too. The file appears at `out` only when
 /// complete; a failure leaves nothing behind.
 pub fn create_dispatch(
     metadata: &Metadata,
@@ -100,15 +100,17 @@ pub fn create_dispatch(
     let temp = TempOutput::new(out)?;
     let file = File::create(&temp.path).map_err(|e| Error::io(&temp.path, e))?;
     let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
+    // Everything is stored, JSON included: metadata, manifest, signatures and
+    // receipts are a few KB, and inflating them cost a verifier more time
+    // than their compression saved (readers still accept deflate).
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
-    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
     let zip_err =
         |e: zip::result::ZipError| Error::Format(format!("cannot write {}: {e}", out.display()));
     let io_err = |e: std::io::Error| Error::io(out, e);
 
     zip.start_file(MIMETYPE_ENTRY, stored).map_err(zip_err)?;
     zip.write_all(MIMETYPE.as_bytes()).map_err(io_err)?;
-    zip.start_file(METADATA_ENTRY, deflated).map_err(zip_err)?;
+    zip.start_file(METADATA_ENTRY, stored).map_err(zip_err)?;
     zip.write_all(&metadata_bytes).map_err(io_err)?;
 
     let mut entries = Vec::with_capacity(resolved.len());
@@ -139,7 +141,7 @@ pub fn create_dispatch(
         },
         attachments: entries,
     };
-    zip.start_file(MANIFEST_ENTRY, deflated).map_err(zip_err)?;
+    zip.start_file(MANIFEST_ENTRY, stored).map_err(zip_err)?;
     zip.write_all(&manifest.canonical_bytes()?)
         .map_err(io_err)?;
     let writer = zip.finish().map_err(zip_err)?;
@@ -177,9 +179,10 @@ pub(crate) fn append_entries(
         let entry = archive.by_index_raw(index).map_err(zip_err)?;
         zip.raw_copy_file(entry).map_err(zip_err)?;
     }
-    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    // Stored, like every JSON entry (see `create_dispatch`).
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     for (name, bytes) in additions {
-        zip.start_file(name.as_str(), deflated).map_err(zip_err)?;
+        zip.start_file(name.as_str(), stored).map_err(zip_err)?;
         zip.write_all(bytes).map_err(|e| Error::io(&out, e))?;
     }
     let writer = zip.finish().map_err(zip_err)?;

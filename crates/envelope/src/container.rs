@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use zip::{CompressionMethod, ZipArchive};
@@ -48,6 +48,65 @@ pub struct AttachmentCheck {
     pub problem: Option<String>,
 }
 
+/// The container file as the ZIP reader sees it.
+///
+/// Reading a ZIP means seeking: to the end-of-central-directory record, the
+/// central directory, each entry's local header. Through a `BufReader` each
+/// seek throws the buffer away and the next read refills it, so a small
+/// dispatch cost dozens of `lseek`/`read` calls per open. A file no larger
+/// than the streaming buffer (which a `BufReader` would allocate anyway) is
+/// therefore read whole, once, and served from memory; a larger one goes
+/// through a buffer of that size as before, so memory stays flat.
+pub(crate) enum ContainerReader {
+    /// The whole file, read at open.
+    Memory(Cursor<Vec<u8>>),
+    /// A file larger than [`crate::digest::STREAM_BUFFER`].
+    File(BufReader<File>),
+}
+
+impl ContainerReader {
+    fn open(path: &Path) -> io::Result<ContainerReader> {
+        let mut file = File::open(path)?;
+        let limit = crate::digest::STREAM_BUFFER as u64;
+        let len = file.metadata()?.len();
+        if len <= limit {
+            let mut bytes = Vec::with_capacity(len as usize + 1);
+            (&mut file).take(limit + 1).read_to_end(&mut bytes)?;
+            if bytes.len() as u64 <= limit {
+                return Ok(ContainerReader::Memory(Cursor::new(bytes)));
+            }
+            // It grew while being read: stream it instead.
+            file.seek(SeekFrom::Start(0))?;
+        }
+        // The buffer matches the streaming buffer: hashing reads bypass it
+        // (their requests are as large), and the zip crate's raw copy when a
+        // signature or receipt is appended (8 KB requests) is served from it
+        // instead of costing one read(2) per 8 KB.
+        Ok(ContainerReader::File(BufReader::with_capacity(
+            crate::digest::STREAM_BUFFER,
+            file,
+        )))
+    }
+}
+
+impl Read for ContainerReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            ContainerReader::Memory(cursor) => cursor.read(buf),
+            ContainerReader::File(reader) => reader.read(buf),
+        }
+    }
+}
+
+impl Seek for ContainerReader {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self {
+            ContainerReader::Memory(cursor) => cursor.seek(pos),
+            ContainerReader::File(reader) => reader.seek(pos),
+        }
+    }
+}
+
 /// An opened dispatch container whose structure has been checked.
 ///
 /// Opening reads the ZIP directory, refuses anything outside the closed
@@ -57,7 +116,7 @@ pub struct AttachmentCheck {
 /// extracted, so opening costs the same for a 1 KB and a 1 GB dispatch.
 pub struct Envelope {
     path: PathBuf,
-    archive: ZipArchive<BufReader<File>>,
+    archive: ZipArchive<ContainerReader>,
     metadata: Metadata,
     metadata_bytes: Vec<u8>,
     manifest: Manifest,
@@ -76,12 +135,7 @@ impl Envelope {
 
     /// Opens and structure-checks a container.
     pub fn open_with(path: &Path, limits: &Limits) -> Result<Envelope, Error> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        // The buffer matches the streaming buffer: hashing reads bypass it
-        // (their requests are as large), and the zip crate's raw copy when a
-        // signature or receipt is appended (8 KB requests) is served from it
-        // instead of costing one read(2) per 8 KB.
-        let mut reader = BufReader::with_capacity(crate::digest::STREAM_BUFFER, file);
+        let mut reader = ContainerReader::open(path).map_err(|e| Error::io(path, e))?;
         let declared = declared_entries(&mut reader).map_err(|e| Error::io(path, e))?;
         let mut archive = ZipArchive::new(reader).map_err(|e| Error::NotAContainer {
             path: path.to_path_buf(),
@@ -208,7 +262,7 @@ impl Envelope {
         )?;
         let manifest = Manifest::parse(&manifest_bytes)?;
 
-        let read_jws = |archive: &mut ZipArchive<BufReader<File>>,
+        let read_jws = |archive: &mut ZipArchive<ContainerReader>,
                         entries: Vec<(usize, u32, String)>|
          -> Result<Vec<StoredJws>, Error> {
             let mut out = Vec::with_capacity(entries.len());
@@ -475,7 +529,7 @@ impl Envelope {
     }
 
     /// Gives the raw ZIP archive to code that rewrites the container.
-    pub(crate) fn archive_mut(&mut self) -> &mut ZipArchive<BufReader<File>> {
+    pub(crate) fn archive_mut(&mut self) -> &mut ZipArchive<ContainerReader> {
         &mut self.archive
     }
 }
@@ -490,7 +544,7 @@ fn corrupt(path: &Path, entry: &str, e: zip::result::ZipError) -> Error {
 /// Reads a whole small entry, refusing it past `limit` bytes whatever its
 /// header claims (a deflate bomb stops at the limit).
 fn read_entry(
-    archive: &mut ZipArchive<BufReader<File>>,
+    archive: &mut ZipArchive<ContainerReader>,
     index: usize,
     name: &str,
     limit: u64,

@@ -23,6 +23,9 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Size of the buffer attachments are streamed through.
 pub(crate) const STREAM_BUFFER: usize = 256 * 1024;
 
+/// The buffer [`copy_hashing`] starts with.
+const SMALL_BUFFER: usize = 16 * 1024;
+
 /// Copies `reader` to `writer` while hashing, reporting progress in bytes.
 /// Returns the byte count and the hex SHA-256.
 pub(crate) fn copy_hashing(
@@ -31,7 +34,10 @@ pub(crate) fn copy_hashing(
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<(u64, String)> {
     let mut ctx = Context::new(&SHA256);
-    let mut buf = vec![0u8; STREAM_BUFFER];
+    // Start small, so that hashing a 2 KB attachment does not zero a
+    // 256 KiB buffer (which cost more than the hashing); grow to the full
+    // buffer as soon as a read fills the small one.
+    let mut buf = vec![0u8; SMALL_BUFFER];
     let mut total = 0u64;
     loop {
         let n = match reader.read(&mut buf) {
@@ -44,6 +50,9 @@ pub(crate) fn copy_hashing(
         writer.write_all(&buf[..n])?;
         total += n as u64;
         progress(n as u64);
+        if n == buf.len() && buf.len() < STREAM_BUFFER {
+            buf.resize(STREAM_BUFFER, 0);
+        }
     }
     Ok((total, hex(ctx.finish().as_ref())))
 }

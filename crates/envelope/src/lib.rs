@@ -44,7 +44,8 @@ pub use report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,
 };
 pub use signature::{
-    append_signature, make_signature, parse_header, sign_dispatch, signing_time_text,
-    CongvanHeader, ProtectedHeader, SignatureRole, SignatureSummary, MANIFEST_MEDIA_TYPE,
+    append_signature, issue_dispatch, make_signature, parse_header, sign_dispatch,
+    signing_time_text, CongvanHeader, ProtectedHeader, SignatureRole, SignatureSummary,
+    MANIFEST_MEDIA_TYPE,
 };
 pub use verify::verify_dispatch;

@@ -351,7 +351,7 @@ pub fn verify_receipt(
     trust: &TrustStore,
 ) -> Result<VerifiedReceipt, String> {
     let (header, alg, statement, payload) = parse_receipt(jws, entry).map_err(|e| e.to_string())?;
-    let certs = decode_x5c(&header.x5c, entry).map_err(|e| e.to_string())?;
+    let certs = decode_x5c(&header.x5c, entry, Some(trust)).map_err(|e| e.to_string())?;
     let signer = &certs[0];
     let signature = jws.signature_bytes(entry).map_err(|e| e.to_string())?;
     verify_signature(alg, signer, &jws.signing_input(&payload), &signature)

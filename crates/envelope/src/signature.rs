@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use congvan_sign::{Algorithm, Certificate, Credential, Role};
+use congvan_sign::{Algorithm, Certificate, Credential, Role, TrustStore};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -117,20 +117,29 @@ pub struct ProtectedHeader {
 impl ProtectedHeader {
     /// Decodes the `x5c` chain: the signing certificate first.
     pub fn certificates(&self, entry: &str) -> Result<Vec<Certificate>, Error> {
-        decode_x5c(&self.x5c, entry)
+        decode_x5c(&self.x5c, entry, None)
     }
 }
 
 /// Decodes an `x5c` array into certificates; `entry` names it in errors.
-pub(crate) fn decode_x5c(x5c: &[String], entry: &str) -> Result<Vec<Certificate>, Error> {
+/// With a trust store, certificates it has parsed before are taken from its
+/// cache ([`TrustStore::parse_certificate`]), which gives the same result.
+pub(crate) fn decode_x5c(
+    x5c: &[String],
+    entry: &str,
+    trust: Option<&TrustStore>,
+) -> Result<Vec<Certificate>, Error> {
     let mut certs = Vec::with_capacity(x5c.len());
     for (i, encoded) in x5c.iter().enumerate() {
         let der = crate::jws::b64_std_decode(encoded, entry, "x5c")?;
-        let cert = Certificate::from_der(&der, std::path::Path::new(entry)).map_err(|e| {
-            Error::MalformedJws {
-                entry: entry.to_string(),
-                problem: format!("x5c[{i}] is not a readable certificate: {e}"),
-            }
+        let origin = std::path::Path::new(entry);
+        let parsed = match trust {
+            Some(trust) => trust.parse_certificate(&der, origin),
+            None => Certificate::from_der(&der, origin),
+        };
+        let cert = parsed.map_err(|e| Error::MalformedJws {
+            entry: entry.to_string(),
+            problem: format!("x5c[{i}] is not a readable certificate: {e}"),
         })?;
         certs.push(cert);
     }
@@ -204,6 +213,39 @@ pub fn sign_dispatch(
         signing_time: sig_t,
         covers: covers_count,
     })
+}
+
+/// Issues a dispatch the usual way: writes it, signs it as the official
+/// (`signer`) and, when given, seals it as the office (`seal`), all at `at`.
+pub fn issue_dispatch(
+    metadata: &crate::metadata::Metadata,
+    attachments: &[crate::AttachmentSource],
+    out: &std::path::Path,
+    official: &Credential,
+    office: Option<&Credential>,
+    at: OffsetDateTime,
+) -> Result<crate::Manifest, Error> {
+    let manifest = crate::create_dispatch(metadata, attachments, out, &mut |_| {})?;
+    let mut envelope = Envelope::open(out)?;
+    sign_dispatch(
+        &mut envelope,
+        official,
+        &[],
+        SignatureRole::Signer,
+        at,
+        &mut |_| {},
+    )?;
+    if let Some(office) = office {
+        sign_dispatch(
+            &mut envelope,
+            office,
+            &[],
+            SignatureRole::Seal,
+            at,
+            &mut |_| {},
+        )?;
+    }
+    Ok(manifest)
 }
 
 /// Appends a ready-made signature to the dispatch file, without any check:

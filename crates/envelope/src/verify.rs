@@ -162,7 +162,7 @@ fn check_signature(
             format!("{entry}: the protected header has no x5c, so the signing certificate is missing and the signature cannot be checked"),
         ));
     }
-    let certs = decode_x5c(&x5c, entry)
+    let certs = decode_x5c(&x5c, entry, Some(trust))
         .map_err(|e| indeterminate(SubIndication::NoSigningCertificateFound, e.to_string()))?;
     let signer = &certs[0];
     result.signer = Some(signer.display_name().to_string());

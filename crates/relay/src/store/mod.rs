@@ -239,16 +239,7 @@ impl Store {
                  WHERE hop = ?1 AND next_attempt_at <= ?2
                  ORDER BY urgency DESC, seq ASC LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![hop, now_ms, limit as i64], |r| {
-                Ok(OutboxEntry {
-                    seq: r.get(0)?,
-                    kind: r.get(1)?,
-                    reference: r.get(2)?,
-                    hop: r.get(3)?,
-                    urgency: r.get(4)?,
-                    created_at: r.get(5)?,
-                })
-            })?;
+            let rows = stmt.query_map(params![hop, now_ms, limit as i64], outbox_row)?;
             rows.collect()
         })
     }
@@ -259,16 +250,7 @@ impl Store {
             c.query_row(
                 "SELECT seq, kind, ref, hop, urgency, created_at FROM outbox WHERE seq = ?1",
                 params![seq],
-                |r| {
-                    Ok(OutboxEntry {
-                        seq: r.get(0)?,
-                        kind: r.get(1)?,
-                        reference: r.get(2)?,
-                        hop: r.get(3)?,
-                        urgency: r.get(4)?,
-                        created_at: r.get(5)?,
-                    })
-                },
+                outbox_row,
             )
             .optional()
         })
@@ -281,16 +263,7 @@ impl Store {
                 "SELECT seq, kind, ref, hop, urgency, created_at FROM outbox
                  WHERE kind = 'dispatch' AND expires_at <= ?1 ORDER BY seq",
             )?;
-            let rows = stmt.query_map(params![now_ms], |r| {
-                Ok(OutboxEntry {
-                    seq: r.get(0)?,
-                    kind: r.get(1)?,
-                    reference: r.get(2)?,
-                    hop: r.get(3)?,
-                    urgency: r.get(4)?,
-                    created_at: r.get(5)?,
-                })
-            })?;
+            let rows = stmt.query_map(params![now_ms], outbox_row)?;
             rows.collect()
         })
     }
@@ -350,4 +323,16 @@ impl Store {
     pub fn queue_depth(&self) -> Result<i64, Error> {
         self.read(|c| c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)))
     }
+}
+
+/// Maps a `SELECT seq, kind, ref, hop, urgency, created_at FROM outbox` row.
+fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        seq: r.get(0)?,
+        kind: r.get(1)?,
+        reference: r.get(2)?,
+        hop: r.get(3)?,
+        urgency: r.get(4)?,
+        created_at: r.get(5)?,
+    })
 }
