@@ -1,0 +1,427 @@
+//! A dispatch with a large attachment: time and peak memory of every step,
+//! next to `sha256sum` of the same attachment.
+//!
+//! ```text
+//! cargo run --release -p congvan --example bench_large -- --size-mb 1024 --dir /tmp/cvd-large
+//! ```
+//!
+//! It builds the release `congvan` binary, writes an attachment of
+//! pseudo-random bytes (`--size-mb` MiB), times `sha256sum` of it with the
+//! page cache warm (run twice, the second counts), and `openssl dgst -sha256`
+//! the same way when OpenSSL is installed (shown, not checked), then runs `congvan pki
+//! demo`, `dispatch new --attach`, `dispatch sign` (signer), `dispatch sign`
+//! (seal) and `dispatch verify` (twice; the second counts) each under
+//! `/usr/bin/time -v`, and prints wall time, CPU time, the ratio to
+//! `sha256sum` and peak RSS per step.
+//!
+//! Requirements checked (exit status 1 when one fails):
+//! - `dispatch verify` takes at most 1.3x the wall time of `sha256sum`;
+//! - every step's peak RSS stays under 64 MB.
+//!
+//! The big files are deleted at the end unless `--keep` is given. Needs
+//! `/usr/bin/time` (Debian package `time`).
+
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+
+/// Largest accepted verify / sha256sum wall-time ratio.
+const MAX_VERIFY_RATIO: f64 = 1.3;
+/// Peak RSS every step must stay under, in MB (10^6 bytes).
+const MAX_RSS_MB: f64 = 64.0;
+const TIME: &str = "/usr/bin/time";
+
+struct Options {
+    size_mb: u64,
+    dir: PathBuf,
+    keep: bool,
+}
+
+fn parse_args() -> Result<Options> {
+    let mut options = Options {
+        size_mb: 1024,
+        dir: std::env::temp_dir().join("congvan-bench-large"),
+        keep: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--size-mb" => {
+                let value = args.next().context("--size-mb needs a number")?;
+                options.size_mb = value
+                    .parse()
+                    .with_context(|| format!("--size-mb {value:?} is not a number"))?;
+            }
+            "--dir" => options.dir = PathBuf::from(args.next().context("--dir needs a path")?),
+            "--keep" => options.keep = true,
+            "-h" | "--help" => {
+                println!("usage: bench_large [--size-mb N] [--dir DIR] [--keep]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}; see --help"),
+        }
+    }
+    Ok(options)
+}
+
+/// What `/usr/bin/time -v` reported for one command.
+struct Measured {
+    step: String,
+    wall_s: f64,
+    cpu_s: f64,
+    rss_mb: f64,
+    /// Whether the step counts against the verify ratio / is a baseline.
+    role: Role,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Info,
+    Baseline,
+    Checked,
+}
+
+/// Runs `program args` under `/usr/bin/time -v`, failing if it fails.
+fn measure(step: &str, role: Role, program: &Path, args: &[&str]) -> Result<Measured> {
+    let output = Command::new(TIME)
+        .arg("-v")
+        .arg(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run {TIME}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        bail!(
+            "{step} failed ({}):\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            stderr
+        );
+    }
+    let field = |name: &str| -> Result<&str> {
+        stderr
+            .lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(name))
+            .map(|rest| rest.rsplit(": ").next().unwrap_or(rest).trim())
+            .with_context(|| format!("{TIME} -v printed no {name:?} for {step}:\n{stderr}"))
+    };
+    let wall_s = parse_elapsed(field("Elapsed (wall clock) time")?)?;
+    let cpu_s = field("User time (seconds)")?.parse::<f64>()?
+        + field("System time (seconds)")?.parse::<f64>()?;
+    let rss_kb: f64 = field("Maximum resident set size (kbytes)")?.parse()?;
+    let measured = Measured {
+        step: step.to_string(),
+        wall_s,
+        cpu_s,
+        rss_mb: rss_kb * 1024.0 / 1e6,
+        role,
+    };
+    println!(
+        "  {step}: {:.2} s wall, {:.2} s CPU, {:.1} MB peak RSS",
+        measured.wall_s, measured.cpu_s, measured.rss_mb
+    );
+    Ok(measured)
+}
+
+/// `h:mm:ss` or `m:ss.ss` into seconds.
+fn parse_elapsed(text: &str) -> Result<f64> {
+    let mut seconds = 0.0;
+    for part in text.split(':') {
+        seconds = seconds * 60.0
+            + part
+                .parse::<f64>()
+                .with_context(|| format!("bad elapsed time {text:?}"))?;
+    }
+    Ok(seconds)
+}
+
+/// Writes `size_mb` MiB of xorshift64* bytes in 1 MiB chunks.
+fn write_random_file(path: &Path, size_mb: u64) -> Result<()> {
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut chunk = vec![0u8; 1 << 20];
+    for _ in 0..size_mb {
+        for word in chunk.chunks_exact_mut(8) {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            word.copy_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+        }
+        file.write_all(&chunk)?;
+    }
+    file.into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Builds the release binary and returns its path.
+fn build_congvan() -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["build", "--release", "-p", "congvan", "--bin", "congvan"])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("cargo build --release -p congvan failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let binary = target.join("release/congvan");
+    if !binary.is_file() {
+        bail!("{} was not built", binary.display());
+    }
+    Ok(binary)
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str()
+        .with_context(|| format!("{} is not valid UTF-8", path.display()))
+}
+
+fn run(options: &Options) -> Result<bool> {
+    if !Path::new(TIME).is_file() {
+        bail!("{TIME} is missing; install it with `apt-get install -y time`");
+    }
+    let congvan = build_congvan()?;
+    let dir = &options.dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let pki = dir.join("pki");
+    let attachment = dir.join("attachment.bin");
+    let cvd = dir.join("large.cvd");
+    for old in [&attachment, &cvd] {
+        if old.exists() {
+            std::fs::remove_file(old)?;
+        }
+    }
+    if pki.exists() {
+        std::fs::remove_dir_all(&pki)?;
+    }
+    // Removes the big files however this function ends.
+    let _cleanup = Cleanup {
+        dir: dir.clone(),
+        files: vec![attachment.clone(), cvd.clone()],
+        pki: pki.clone(),
+        keep: options.keep,
+    };
+
+    println!(
+        "writing {} MiB of pseudo-random bytes to {}",
+        options.size_mb,
+        attachment.display()
+    );
+    write_random_file(&attachment, options.size_mb)?;
+
+    let sha256sum = which("sha256sum")?;
+    let (a, c) = (path_str(&attachment)?, path_str(&cvd)?);
+    let pki_s = path_str(&pki)?.to_string();
+    let at = |rel: &str| format!("{pki_s}/{rel}");
+
+    let mut results = Vec::new();
+    println!("sha256sum, twice (the second, with the page cache warm, is the baseline):");
+    measure("sha256sum (1st)", Role::Info, &sha256sum, &[a])?;
+    results.push(measure("sha256sum", Role::Baseline, &sha256sum, &[a])?);
+    // coreutils' sha256sum may not use the CPU's SHA extensions; OpenSSL
+    // does, so it is the stricter yardstick (shown, not checked).
+    if let Ok(openssl) = which("openssl") {
+        let args = ["dgst", "-sha256", a];
+        measure("openssl dgst -sha256 (1st)", Role::Info, &openssl, &args)?;
+        results.push(measure(
+            "openssl dgst -sha256",
+            Role::Info,
+            &openssl,
+            &args,
+        )?);
+    }
+
+    println!("congvan:");
+    results.push(measure(
+        "pki demo",
+        Role::Info,
+        &congvan,
+        &["pki", "demo", "--out", &pki_s],
+    )?);
+    results.push(measure(
+        "dispatch new --attach",
+        Role::Info,
+        &congvan,
+        &[
+            "dispatch",
+            "new",
+            "--registry",
+            &at("registry.toml"),
+            "--from",
+            "H99.01",
+            "--to",
+            "H99.01.01",
+            "--type",
+            "cong-van",
+            "--number",
+            "05/UBND-VP",
+            "--subject",
+            "Về việc gửi hồ sơ dung lượng lớn (đo hiệu năng)",
+            "--signer-cert",
+            &at("H99.01/official/cert.pem"),
+            "--attach",
+            a,
+            "--out",
+            c,
+        ],
+    )?);
+    for (role, who) in [("signer", "official"), ("seal", "office")] {
+        results.push(measure(
+            &format!("dispatch sign --role {role}"),
+            Role::Info,
+            &congvan,
+            &[
+                "dispatch",
+                "sign",
+                c,
+                "--key",
+                &at(&format!("H99.01/{who}/key.pem")),
+                "--cert",
+                &at(&format!("H99.01/{who}/cert.pem")),
+                "--role",
+                role,
+            ],
+        )?);
+    }
+    let verify_args = ["dispatch", "verify", c, "--trust", &at("root/cert.pem")];
+    results.push(measure(
+        "dispatch verify (1st)",
+        Role::Info,
+        &congvan,
+        &verify_args,
+    )?);
+    results.push(measure(
+        "dispatch verify",
+        Role::Checked,
+        &congvan,
+        &verify_args,
+    )?);
+
+    let cvd_len = std::fs::metadata(&cvd)?.len();
+
+    let baseline = results
+        .iter()
+        .find(|m| m.role == Role::Baseline)
+        .map(|m| (m.wall_s, m.cpu_s))
+        .context("no baseline")?;
+    println!();
+    println!(
+        "{} MiB attachment, {} bytes .cvd; ratios are to sha256sum (warm cache) in this run",
+        options.size_mb, cvd_len
+    );
+    println!(
+        "| {:<28} | {:>8} | {:>8} | {:>10} | {:>9} | {:>13} |",
+        "step", "wall s", "CPU s", "wall ratio", "CPU ratio", "peak RSS MB"
+    );
+    println!(
+        "|{:-<30}|{:->10}|{:->10}|{:->12}|{:->11}|{:->15}|",
+        "", "", "", "", "", ""
+    );
+    let mut ok = true;
+    for m in &results {
+        let ratio = m.wall_s / baseline.0;
+        let cpu_ratio = m.cpu_s / baseline.1;
+        println!(
+            "| {:<28} | {:>8.2} | {:>8.2} | {:>9.2}x | {:>8.2}x | {:>13.1} |",
+            m.step, m.wall_s, m.cpu_s, ratio, cpu_ratio, m.rss_mb
+        );
+        if m.role == Role::Checked && ratio > MAX_VERIFY_RATIO {
+            println!(
+                "FAIL: {} takes {ratio:.2}x sha256sum (limit {MAX_VERIFY_RATIO}x)",
+                m.step
+            );
+            ok = false;
+        }
+        if m.role != Role::Baseline && m.rss_mb >= MAX_RSS_MB {
+            println!(
+                "FAIL: {} peaks at {:.1} MB RSS (limit {MAX_RSS_MB} MB)",
+                m.step, m.rss_mb
+            );
+            ok = false;
+        }
+    }
+    let wall_of = |step: &str| results.iter().find(|m| m.step == step).map(|m| m.wall_s);
+    if let (Some(verify), Some(openssl)) =
+        (wall_of("dispatch verify"), wall_of("openssl dgst -sha256"))
+    {
+        println!(
+            "dispatch verify / openssl dgst -sha256 (wall): {:.2}x (informational)",
+            verify / openssl
+        );
+    }
+    if ok {
+        println!(
+            "PASS: verify ≤ {MAX_VERIFY_RATIO}x sha256sum and every step under {MAX_RSS_MB} MB RSS"
+        );
+    }
+    Ok(ok)
+}
+
+/// Deletes the files this run made, unless asked to keep them.
+struct Cleanup {
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+    pki: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if self.keep {
+            println!("kept the files in {}", self.dir.display());
+            return;
+        }
+        for file in &self.files {
+            if file.exists() {
+                if let Err(e) = std::fs::remove_file(file) {
+                    eprintln!("bench_large: cannot remove {}: {e}", file.display());
+                }
+            }
+        }
+        if self.pki.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&self.pki) {
+                eprintln!("bench_large: cannot remove {}: {e}", self.pki.display());
+            }
+        }
+        // Removes the folder only when nothing else is in it.
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+fn which(name: &str) -> Result<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .with_context(|| format!("{name} is not on PATH"))
+}
+
+fn main() -> ExitCode {
+    let result = parse_args().and_then(|options| run(&options));
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("bench_large: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
