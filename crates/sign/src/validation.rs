@@ -1,4 +1,7 @@
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use congvan_org::OrgId;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
@@ -82,11 +85,43 @@ impl ValidatedChain {
 /// Chain building, signatures, validity periods, basic constraints and CRLs
 /// are checked by rustls-webpki. keyUsage, the congvan role and the
 /// organization subtree are checked here, since webpki does not look at them.
+///
+/// Successful validations are remembered (see [`TrustStore::validate`] for
+/// why that is sound), so a store kept for the life of a relay or an audit
+/// run verifies the same signers' chains once, not once per dispatch. The
+/// store is `Send + Sync`: share one behind an `Arc`.
 pub struct TrustStore {
     anchors: Vec<Certificate>,
     webpki_anchors: Vec<TrustAnchor<'static>>,
     intermediates: Vec<Certificate>,
     crls: Vec<Crl>,
+    cache: Mutex<HashMap<CacheKey, CachedChain>>,
+    cache_hits: AtomicU64,
+    parsed: Mutex<HashMap<CacheKey, Certificate>>,
+}
+
+/// The most validations a store remembers; past it the cache starts over.
+/// An entry is a few KB (the chain's certificates), so this bounds the cache
+/// at a few tens of MB, and only chains that validated under this store's
+/// anchors can get in.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// The most parsed certificates a store remembers (see
+/// [`TrustStore::parse_certificate`]); past it that cache starts over.
+const PARSED_CAPACITY: usize = 10_000;
+
+/// SHA-256 of everything a validation's outcome depends on besides the time
+/// and the store's own contents: see [`cache_key`].
+type CacheKey = [u8; 32];
+
+/// A remembered successful validation.
+struct CachedChain {
+    chain: ValidatedChain,
+    /// The latest notBefore (Unix seconds) of the certificates whose
+    /// validity rustls-webpki checked: the end entity and the intermediates.
+    valid_from: i64,
+    /// The earliest notAfter of the same certificates.
+    valid_until: i64,
 }
 
 impl TrustStore {
@@ -108,21 +143,81 @@ impl TrustStore {
             webpki_anchors,
             intermediates: Vec::new(),
             crls: Vec::new(),
+            cache: Mutex::new(HashMap::new()),
+            cache_hits: AtomicU64::new(0),
+            parsed: Mutex::new(HashMap::new()),
         })
     }
 
     /// Adds CA certificates that may be used to build chains (not trusted by themselves).
+    ///
+    /// Forgets every remembered validation: with more candidate issuers,
+    /// path building may take another route.
     pub fn add_intermediates(&mut self, certs: impl IntoIterator<Item = Certificate>) {
         for cert in certs {
             if !self.intermediates.contains(&cert) && !self.anchors.contains(&cert) {
                 self.intermediates.push(cert);
             }
         }
+        self.clear_cache();
     }
 
     /// Adds revocation lists.
+    ///
+    /// Forgets every remembered validation, so that a certificate the new
+    /// lists revoke is refused from now on even if it validated before.
     pub fn add_crls(&mut self, crls: impl IntoIterator<Item = Crl>) {
         self.crls.extend(crls);
+        self.clear_cache();
+    }
+
+    /// How many successful validations the store currently remembers.
+    pub fn cached_validations(&self) -> usize {
+        self.lock_cache().len()
+    }
+
+    /// Parses a DER certificate exactly as [`Certificate::from_der`] does,
+    /// remembering the certificates parsed before: the same signers' x5c
+    /// chains come back in dispatch after dispatch, and parsing one with
+    /// x509-parser costs more than a look-up.
+    ///
+    /// Sound because parsing is a pure function of the DER bytes (`origin`
+    /// only names the source in an error): a remembered certificate is
+    /// returned only for the very same bytes (found by SHA-256 and then
+    /// compared byte for byte), and failures are never remembered. Anchors,
+    /// intermediates and CRLs play no part, so adding them keeps this cache.
+    /// It holds at most 10,000 certificates (it is emptied when full).
+    pub fn parse_certificate(&self, der: &[u8], origin: &Path) -> Result<Certificate, Error> {
+        let key: CacheKey = sha256(der);
+        if let Some(cert) = lock_or_reset(&self.parsed).get(&key) {
+            if cert.der() == der {
+                return Ok(cert.clone());
+            }
+        }
+        let cert = Certificate::from_der(der, origin)?;
+        let mut parsed = lock_or_reset(&self.parsed);
+        if parsed.len() >= PARSED_CAPACITY {
+            parsed.clear();
+        }
+        parsed.insert(key, cert.clone());
+        Ok(cert)
+    }
+
+    /// How many validations were answered from the cache so far (e.g. for
+    /// metrics, or to see that a long-lived store is doing its job).
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits.load(Ordering::Relaxed)
+    }
+
+    fn clear_cache(&mut self) {
+        match self.cache.get_mut() {
+            Ok(cache) => cache.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
+        }
+    }
+
+    fn lock_cache(&self) -> MutexGuard<'_, HashMap<CacheKey, CachedChain>> {
+        lock_or_reset(&self.cache)
     }
 
     /// The trusted roots.
@@ -134,6 +229,55 @@ impl TrustStore {
     /// `presented` (e.g. a signature's x5c) as extra intermediates.
     ///
     /// Every refusal names its reason in the returned error.
+    ///
+    /// # The validation cache, and why it is sound
+    ///
+    /// A success is remembered under a SHA-256 of (the end entity's DER,
+    /// the DER of every presented certificate in order, the purpose's role
+    /// and organization), together with the window
+    /// `[latest notBefore, earliest notAfter]` of the end entity and the
+    /// intermediates of the path that validated. A later call with the same
+    /// key and a time inside that window returns the remembered chain without
+    /// validating again; any other call validates in full. Failures are never
+    /// remembered, so every refusal is computed (and explained) afresh.
+    ///
+    /// This returns what a full validation would, because the outcome depends
+    /// on the time only through validity periods:
+    ///
+    /// - Everything else is fixed by the key and the store: the anchors
+    ///   never change, and [`add_intermediates`](Self::add_intermediates) and
+    ///   [`add_crls`](Self::add_crls) empty the cache, so the candidate
+    ///   issuers and the CRLs are the ones the remembered validation used.
+    /// - rustls-webpki reads the time in exactly two places: each path
+    ///   certificate's validity (`not_before <= t <= not_after`, whole Unix
+    ///   seconds, end entity and intermediates; a trust anchor's own dates
+    ///   are not checked) and a CRL's nextUpdate, which it only checks under
+    ///   `ExpirationPolicy::Enforce`. This store never sets the policy, and
+    ///   the default is `ExpirationPolicy::Ignore`, so a stale CRL is used
+    ///   as is, at any time. Signatures, basic constraints, path length,
+    ///   EKU parsing and the CRL look-ups (serial in the list, the list's
+    ///   signature and its issuer's cRLSign) do not involve the time.
+    /// - The checks made here on top (keyUsage, role and EKU, organization
+    ///   subtree) read only the certificates, the purpose and the chain.
+    ///
+    /// So the remembered path, with its signatures, constraints and
+    /// revocation status, is a valid path at every time in its window, and
+    /// only there: outside it some certificate of that path is expired or
+    /// not yet valid, and the call validates in full (failing with
+    /// [`Error::Expired`] or [`Error::NotYetValid`] if no other path exists).
+    /// The window is computed from the same DER dates webpki reads (parsed by
+    /// x509-parser; both read RFC 5280 UTCTime/GeneralizedTime to the same
+    /// second, and a date webpki cannot parse never validates, so never gets
+    /// cached), and compared with the same whole-second time webpki is given.
+    ///
+    /// One difference is possible, and harmless: when several paths exist,
+    /// webpki at another time might have found a different one first; the
+    /// remembered one is still a valid path that passed every check.
+    ///
+    /// The key is a collision-resistant hash, so no other certificate or
+    /// chain can pose as a remembered one. The cache holds at most
+    /// 10,000 entries (it is emptied when full) and is locked
+    /// only to look up or insert, never during a validation.
     pub fn validate(
         &self,
         cert: &Certificate,
@@ -141,6 +285,55 @@ impl TrustStore {
         purpose: &Purpose,
         at: OffsetDateTime,
     ) -> Result<ValidatedChain, Error> {
+        // The time exactly as webpki is given it: whole seconds, not before 1970.
+        let seconds = at.unix_timestamp().max(0);
+        let key = cache_key(cert, presented, purpose);
+        if let Some(hit) = self.lock_cache().get(&key) {
+            if hit.valid_from <= seconds && seconds <= hit.valid_until {
+                self.cache_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(hit.chain.clone());
+            }
+        }
+        let (chain, checked) = self.validate_uncached(cert, presented, purpose, seconds, at)?;
+        let valid_from = checked
+            .iter()
+            .map(|c| c.not_before().unix_timestamp())
+            .max();
+        let valid_until = checked.iter().map(|c| c.not_after().unix_timestamp()).min();
+        // Remember only a window that contains the time just validated: a
+        // disagreement between the two date parsers keeps the result out.
+        if let (Some(valid_from), Some(valid_until)) = (valid_from, valid_until) {
+            if !(valid_from <= seconds && seconds <= valid_until) {
+                return Ok(chain);
+            }
+            let mut cache = self.lock_cache();
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(
+                key,
+                CachedChain {
+                    chain: chain.clone(),
+                    valid_from,
+                    valid_until,
+                },
+            );
+        }
+        Ok(chain)
+    }
+
+    /// The full validation. Also returns the certificates whose validity
+    /// webpki checked (the end entity and the path's intermediates), or an
+    /// empty list when they cannot all be named, which keeps the result out
+    /// of the cache (an empty list has no window).
+    fn validate_uncached(
+        &self,
+        cert: &Certificate,
+        presented: &[Certificate],
+        purpose: &Purpose,
+        seconds: i64,
+        at: OffsetDateTime,
+    ) -> Result<(ValidatedChain, Vec<Certificate>), Error> {
         let ee_der = CertificateDer::from(cert.der());
         let ee = EndEntityCert::try_from(&ee_der)
             .map_err(|e| Error::ChainRejected(format!("unusable certificate: {e:?}")))?;
@@ -162,8 +355,9 @@ impl TrustStore {
                     .with_status_policy(UnknownStatusPolicy::Allow)
                     .build()
             });
-        let seconds = u64::try_from(at.unix_timestamp()).unwrap_or(0);
-        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(seconds).unwrap_or(0),
+        ));
 
         let path = ee
             .verify_for_usage(
@@ -178,12 +372,17 @@ impl TrustStore {
             .map_err(|e| self.explain(e, cert, at))?;
 
         let mut chain = vec![cert.clone()];
+        let mut all_named = true;
         for inter in path.intermediate_certificates() {
             let der = inter.der();
             if let Some(found) = candidates.iter().find(|c| c.der() == der.as_ref()) {
                 chain.push((*found).clone());
+            } else {
+                all_named = false;
             }
         }
+        // The certificates webpki checked the validity of (not the anchor).
+        let checked = if all_named { chain.clone() } else { Vec::new() };
         let anchor_spki = path.anchor().subject_public_key_info.as_ref();
         if let Some(anchor) = self
             .anchors
@@ -198,9 +397,12 @@ impl TrustStore {
         check_key_usage(cert, purpose)?;
         check_role(cert, purpose)?;
         check_org(&chain, purpose)?;
-        Ok(ValidatedChain {
-            certificates: chain,
-        })
+        Ok((
+            ValidatedChain {
+                certificates: chain,
+            },
+            checked,
+        ))
     }
 
     fn explain(&self, e: webpki::Error, cert: &Certificate, at: OffsetDateTime) -> Error {
@@ -254,6 +456,48 @@ impl TrustStore {
             reason: None,
         }
     }
+}
+
+/// A cache, even after a panic elsewhere while it was locked: every
+/// operation on one is a single `HashMap` call, so it is never left half
+/// updated; it is emptied anyway, to be safe.
+fn lock_or_reset<V>(cache: &Mutex<HashMap<CacheKey, V>>) -> MutexGuard<'_, HashMap<CacheKey, V>> {
+    cache.lock().unwrap_or_else(|poisoned| {
+        let mut cache = poisoned.into_inner();
+        cache.clear();
+        cache
+    })
+}
+
+fn sha256(bytes: &[u8]) -> CacheKey {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    key
+}
+
+/// The cache key of a validation: SHA-256 over the end entity's DER, the
+/// presented certificates' DER in order and the purpose, each part length-
+/// prefixed (or tagged) so that no two different inputs share an encoding.
+fn cache_key(cert: &Certificate, presented: &[Certificate], purpose: &Purpose) -> CacheKey {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut put = |bytes: &[u8]| {
+        ctx.update(&(bytes.len() as u64).to_be_bytes());
+        ctx.update(bytes);
+    };
+    put(b"congvan validation cache v1");
+    put(cert.der());
+    put(&(presented.len() as u64).to_be_bytes());
+    for c in presented {
+        put(c.der());
+    }
+    put(purpose.role.map_or("", Role::name).as_bytes());
+    match &purpose.org {
+        Some(org) => put(format!("org:{org}").as_bytes()),
+        None => put(b"any org"),
+    }
+    let mut key = [0u8; 32];
+    key.copy_from_slice(ctx.finish().as_ref());
+    key
 }
 
 /// Lets webpki accept any extended key usage: congvan checks roles itself.
