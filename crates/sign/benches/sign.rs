@@ -7,7 +7,8 @@
 //!   `UnparsedPublicKey::verify`. Read the ratio off each group: the library
 //!   may add at most 10% over ring.
 //! - `validate`: `TrustStore::validate` of a demo official's certificate
-//!   through the provincial CA to the root, without and with a CRL.
+//!   through the provincial CA to the root, without and with a CRL, cold
+//!   (a fresh store: every signature checked) and warm (validation cache hit).
 //!
 //! ring cannot generate RSA keys, so the RSA-2048 key is made once per run
 //! by `openssl genpkey` in a temporary directory (RSA is skipped, with a
@@ -24,7 +25,7 @@ use congvan_sign::{
     build_demo, init_root, verify_signature, Algorithm, Certificate, Credential, Crl, Purpose,
     RevocationReason, RevocationRecord, Role, SigningKey, TrustStore,
 };
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ring::rand::SystemRandom;
 use ring::signature::{self as rs, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair, UnparsedPublicKey};
 use time::OffsetDateTime;
@@ -255,7 +256,48 @@ fn validation(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("validate");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("official via provincial CA to root", |b| {
+    // Cold: a fresh store each time (built outside the timing), so every
+    // certificate signature in the chain is checked: the real cost of a
+    // chain seen for the first time.
+    let fresh = |crl: bool| {
+        let mut store = TrustStore::new(vec![plain.anchors()[0].clone()]).unwrap();
+        store.add_intermediates([ca.cert().clone()]);
+        if crl {
+            store.add_crls(Crl::load_all(&crl_path).unwrap());
+        }
+        store
+    };
+    group.bench_function("cold: official via provincial CA to root", |b| {
+        b.iter_batched(
+            || fresh(false),
+            |store| {
+                store
+                    .validate(black_box(&leaf), &[], &purpose, now)
+                    .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function(
+        format!(
+            "cold: official via provincial CA to root, CRL of {} entries",
+            record.revoked.len()
+        ),
+        |b| {
+            b.iter_batched(
+                || fresh(true),
+                |store| {
+                    store
+                        .validate(black_box(&leaf), &[], &purpose, now)
+                        .unwrap()
+                },
+                BatchSize::SmallInput,
+            )
+        },
+    );
+    // Warm: the same store again, as a relay or auditor verifying many
+    // dispatches from the same offices sees it (the validation cache hits).
+    group.bench_function("warm: official via provincial CA to root", |b| {
         b.iter(|| {
             plain
                 .validate(black_box(&leaf), &[], &purpose, now)
@@ -264,7 +306,7 @@ fn validation(c: &mut Criterion) {
     });
     group.bench_function(
         format!(
-            "official via provincial CA to root, CRL of {} entries",
+            "warm: official via provincial CA to root, CRL of {} entries",
             record.revoked.len()
         ),
         |b| {
