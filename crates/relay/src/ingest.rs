@@ -36,6 +36,18 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    /// Counts a refused dispatch in the `rejected` metric (a refusal for
+    /// something the sender did; not this relay's own failures, 5xx) and
+    /// passes the refusal on.
+    pub(crate) fn counted(self, state: &RelayState) -> Refusal {
+        if (400..500).contains(&self.status) {
+            Metrics::inc(&state.metrics.rejected);
+        }
+        self
+    }
+}
+
 impl From<Error> for Refusal {
     fn from(e: Error) -> Refusal {
         tracing::error!(error = %e, "relay failure while handling a request");
@@ -69,8 +81,9 @@ pub async fn ingest_dispatch(
         let caller = caller.clone();
         tokio::task::spawn_blocking(move || prepare(&state, &caller, &temp))
             .await
-            .map_err(|e| Refusal::new(500, format!("verification task failed: {e}")))??
-    };
+            .map_err(|e| Refusal::new(500, format!("verification task failed: {e}")))?
+    }
+    .map_err(|refusal| refusal.counted(state))?;
     let prepared = match prepared {
         Prepared::Duplicate(id) => {
             Metrics::inc(&state.metrics.duplicates);
@@ -78,10 +91,13 @@ pub async fn ingest_dispatch(
         }
         Prepared::New(p) => p,
     };
-    if let (BlobRef::File, Some(path)) = (&prepared.blob, guard.0.take()) {
-        // Large: the upload becomes the content-addressed blob, synced
-        // before the commit that refers to it.
-        state.store.blobs().adopt(&path, &prepared.blob_sha256)?;
+    if matches!(prepared.blob, BlobRef::File) {
+        if let Some(path) = guard.0.take() {
+            // Large: the upload becomes the content-addressed blob, synced
+            // before the commit that refers to it. (A small one stays in the
+            // guard, which removes it once the commit holds its bytes.)
+            state.store.blobs().adopt(&path, &prepared.blob_sha256)?;
+        }
     }
     let id = prepared.id.clone();
     let hops = prepared.hops();
@@ -200,7 +216,6 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     let report = verify_dispatch(&mut envelope, &state.trust, now, &mut |_| {})
         .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
     if report.indication != Indication::Passed {
-        Metrics::inc(&state.metrics.rejected);
         let sub = report.sub_indication.map_or("", |s| s.name());
         return Err(Refusal::new(
             422,
@@ -219,7 +234,6 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
             Some(Route::Local) => local.push(recipient.id.clone()),
             Some(Route::Hop(hop)) => forwarded.push((recipient.id.clone(), hop)),
             None => {
-                Metrics::inc(&state.metrics.rejected);
                 return Err(Refusal::new(
                     422,
                     format!(

@@ -76,6 +76,13 @@ pub async fn serve(
             },
             _ = shutdown.changed() => return Ok(()),
         };
+        // Without it, Nagle holds back a small write (the rest of the TLS
+        // flight, the session tickets, the answer) until the peer ACKs the
+        // previous one, and the peer delays that ACK by up to 40 ms: seen as
+        // ~30-40 ms stalls on most hops (examples/relay_load, part b).
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(%peer_addr, error = %e, "cannot set TCP_NODELAY");
+        }
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::warn!(%peer_addr, "too many connections; closing a new one");
             continue;
@@ -135,17 +142,40 @@ async fn upload(
     State(state): State<Arc<RelayState>>,
     request: Request,
 ) -> Result<Response, Refusal> {
-    let caller = caller(&auth)?;
+    let caller = caller(&auth).map_err(|r| r.counted(&state))?;
     if let Caller::Relay { org, .. } = &caller {
         if !state.is_peer(org) {
             return Err(Refusal::new(
                 403,
                 format!("relay {org} is not a configured peer of this relay"),
-            ));
+            )
+            .counted(&state));
         }
     }
-    let temp = receive_body(&state, request.into_body()).await?;
-    let (id, outcome) = ingest_dispatch(&state, &caller, temp).await?;
+    // Refusals from ingest are counted there (it also serves pulled
+    // dispatches); these are the upload's own: too large, too slow. An
+    // upload that broke off (400: the sender went away) refused nothing.
+    let temp = receive_body(&state, request.into_body())
+        .await
+        .map_err(|r| {
+            if r.status == 400 {
+                r
+            } else {
+                r.counted(&state)
+            }
+        })?;
+    // Ingest runs to the end in its own task: if the caller goes away while
+    // the dispatch is being committed (a peer relay killed mid-transfer),
+    // the commit still happens, and so must what follows it (the metrics,
+    // waking the next hop's worker). Dropping the handler's future there
+    // left a stored dispatch uncounted and its next hop unwoken.
+    let (id, outcome) = {
+        let state = state.clone();
+        let caller = caller.clone();
+        tokio::spawn(async move { ingest_dispatch(&state, &caller, temp).await })
+            .await
+            .map_err(|e| Refusal::new(500, format!("the ingest task failed: {e}")))??
+    };
     let status = match outcome {
         Outcome::Accepted => "accepted",
         Outcome::Duplicate => "duplicate",
@@ -190,6 +220,7 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<PathBuf, Refusal
         if let Ok(data) = frame.into_data() {
             total += data.len() as u64;
             if total > limits.max_dispatch_bytes {
+                drain(&mut body, idle, deadline).await;
                 return Err(Refusal::new(
                     413,
                     format!(
@@ -213,6 +244,32 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<PathBuf, Refusal
     drop(file);
     guard.0 = None;
     Ok(path)
+}
+
+/// Most of an oversized upload read (and dropped) before answering 413.
+const DRAIN_MAX: u64 = 16 * 1024 * 1024;
+
+/// Reads and discards what is left of a refused upload, up to `DRAIN_MAX`
+/// bytes or the upload's time limits, so that the sender is reading when
+/// the refusal comes: closing a connection with unread data resets it, and
+/// the sender then sees a broken connection instead of the reason.
+async fn drain(body: &mut Body, idle: Duration, deadline: tokio::time::Instant) {
+    let mut drained = 0u64;
+    while drained <= DRAIN_MAX {
+        let next = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + idle),
+            body.frame(),
+        )
+        .await;
+        match next {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    drained += data.len() as u64;
+                }
+            }
+            _ => return,
+        }
+    }
 }
 
 struct RemoveOnDrop(Option<PathBuf>);

@@ -1,6 +1,7 @@
 //! The single writer thread and its group commit.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 
 use rusqlite::{Connection, Transaction};
 use tokio::sync::oneshot;
@@ -13,11 +14,21 @@ type Job = Box<dyn FnOnce(&Transaction<'_>) -> Box<dyn FnOnce(bool) + Send> + Se
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    stats: Arc<Stats>,
+}
+
+/// How well group commit batches: writes run and transactions committed.
+#[derive(Debug, Default)]
+struct Stats {
+    writes: AtomicU64,
+    commits: AtomicU64,
 }
 
 impl Writer {
     pub(crate) fn start(mut conn: Connection, batch_max: usize) -> Result<Writer, Error> {
         let (jobs, rx) = mpsc::channel::<Job>();
+        let stats = Arc::new(Stats::default());
+        let counted = stats.clone();
         std::thread::Builder::new()
             .name("congvan-store-writer".into())
             .spawn(move || {
@@ -29,11 +40,24 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    commit_batch(&mut conn, batch);
+                    let size = batch.len() as u64;
+                    if commit_batch(&mut conn, batch) {
+                        counted.writes.fetch_add(size, Ordering::Relaxed);
+                        counted.commits.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             })
             .map_err(|e| Error::io("writer thread", e))?;
-        Ok(Writer { jobs })
+        Ok(Writer { jobs, stats })
+    }
+
+    /// Writes committed and transactions (each one fsync of the WAL) that
+    /// committed them, since start: their ratio is the mean batch size.
+    pub fn committed(&self) -> (u64, u64) {
+        (
+            self.stats.writes.load(Ordering::Relaxed),
+            self.stats.commits.load(Ordering::Relaxed),
+        )
     }
 
     /// Runs `work` inside the next batch transaction and returns its result
@@ -81,12 +105,13 @@ fn run_in_savepoint<T>(
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
+/// Runs and commits one batch; true when it committed.
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
     let txn = match conn.transaction() {
         Ok(txn) => txn,
         Err(e) => {
             tracing::error!(error = %e, "cannot start a store transaction");
-            return;
+            return false;
         }
     };
     let finishers: Vec<_> = batch.into_iter().map(|job| job(&txn)).collect();
@@ -100,4 +125,5 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
     for finish in finishers {
         finish(committed);
     }
+    committed
 }
