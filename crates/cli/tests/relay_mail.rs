@@ -121,6 +121,7 @@ fn mail_config(port: u16) -> MailConfig {
         offices,
         digest_hour: 99, // never: digests are queued by hand in these tests
         retry_secs: 1,
+        check_secs: 1,
     }
 }
 
@@ -503,6 +504,104 @@ async fn weekly_digest_figures_match_the_store() {
         text.stdout
     );
 
+    district.stop().await;
+    province.stop().await;
+}
+
+/// The sender's clerks hear when a recipient rejects a dispatch (status 02)
+/// and when a dispatch passes its due date without completion (06).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_and_overdue_notices_reach_the_sender() {
+    let tmp = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(tmp.path(), free_port());
+    let (province_cfg, district_cfg) = configs(tmp.path(), smtp.port);
+    let province = congvan_relay::start(province_cfg).await.unwrap();
+    let district = congvan_relay::start(district_cfg).await.unwrap();
+    let author = Author::new("H99.01").without_seal();
+    let dir = tmp.path().join("out");
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(congvan_relay::notices::VIETNAM)
+        .date();
+    let rejected = author.write(
+        &dir,
+        &["H99"],
+        Urgency::Thuong,
+        "Về việc đề nghị cấp kinh phí",
+    );
+    let late = author.write_custom(
+        &dir,
+        &["H99"],
+        Urgency::Thuong,
+        "Về việc báo cáo quá hạn",
+        |m| {
+            m.date = today - time::Duration::days(10);
+            m.due = Some(today - time::Duration::days(1));
+        },
+    );
+    for d in [&rejected, &late] {
+        client(&url(district.addr), "H99.01")
+            .send_file(&d.path)
+            .await
+            .unwrap();
+        wait_inbox(&url(province.addr), "H99", &d.id, Duration::from_secs(20)).await;
+    }
+    clerk(
+        "ack",
+        &url(province.addr),
+        "H99",
+        &[
+            rejected.id.as_str(),
+            "--status",
+            "02",
+            "--note",
+            "Hồ sơ thiếu dự toán chi tiết",
+        ],
+    )
+    .await
+    .assert_ok();
+
+    let sender = "vanthu@ubnd-h99-01.test";
+    let got = eventually(
+        "the rejected and overdue notices",
+        Duration::from_secs(30),
+        || {
+            let all = smtp.messages();
+            async move { (messages_to(&all, sender).len() >= 2).then_some(all) }
+        },
+    )
+    .await;
+    let to_sender = messages_to(&got, sender);
+    let rejection = to_sender
+        .iter()
+        .find(|m| m["body"].as_str().unwrap().contains(&rejected.id))
+        .expect("rejection notice");
+    assert_eq!(
+        rejection["subject"],
+        "Văn bản bị từ chối: 15/CV-UBND - Về việc đề nghị cấp kinh phí"
+    );
+    assert!(
+        rejection["body"]
+            .as_str()
+            .unwrap()
+            .contains("Lý do: Hồ sơ thiếu dự toán chi tiết"),
+        "{rejection:#}"
+    );
+    let overdue = to_sender
+        .iter()
+        .find(|m| m["body"].as_str().unwrap().contains(&late.id))
+        .expect("overdue notice");
+    assert_eq!(
+        overdue["subject"],
+        "Văn bản quá hạn xử lý: 15/CV-UBND - Về việc báo cáo quá hạn"
+    );
+    assert!(
+        overdue["body"].as_str().unwrap().contains("H99"),
+        "{overdue:#}"
+    );
+    // Sent once, although the check runs every second.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let again = smtp.messages();
+    assert_eq!(messages_to(&again, sender).len(), 2, "{again:#?}");
     district.stop().await;
     province.stop().await;
 }

@@ -148,7 +148,7 @@ pub fn create_dispatch(
     let file = writer
         .into_inner()
         .map_err(|e| Error::io(&temp.path, e.into_error()))?;
-    temp.commit(file)?;
+    temp.commit(file, Durability::Synced)?;
     Ok(manifest)
 }
 
@@ -159,6 +159,7 @@ pub fn create_dispatch(
 pub(crate) fn append_entries(
     envelope: &mut crate::Envelope,
     additions: &[(String, Vec<u8>)],
+    durability: Durability,
 ) -> Result<(), Error> {
     let out = envelope.path().to_path_buf();
     let limits = *envelope.limits();
@@ -189,11 +190,21 @@ pub(crate) fn append_entries(
     let file = writer
         .into_inner()
         .map_err(|e| Error::io(&temp.path, e.into_error()))?;
-    temp.commit(file)?;
+    temp.commit(file, durability)?;
     // The file on disk has changed: read it again, or a second append
     // through the same `Envelope` would copy the replaced file and number
     // its entry as if the first had never happened, losing it.
     envelope.reopen()
+}
+
+/// Whether a rewritten file is fsynced before it replaces the original.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync the file and its folder: the file itself is the durable copy.
+    Synced,
+    /// Only rename into place: for callers that make the result durable
+    /// themselves (a relay stores it in its database or syncs it as a blob).
+    Unsynced,
 }
 
 /// A temporary file beside the destination, renamed into place on commit
@@ -219,11 +230,16 @@ impl TempOutput {
         })
     }
 
-    fn commit(mut self, file: File) -> Result<(), Error> {
-        file.sync_all().map_err(|e| Error::io(&self.path, e))?;
+    fn commit(mut self, file: File, durability: Durability) -> Result<(), Error> {
+        if durability == Durability::Synced {
+            file.sync_all().map_err(|e| Error::io(&self.path, e))?;
+        }
         drop(file);
         std::fs::rename(&self.path, &self.target).map_err(|e| Error::io(&self.target, e))?;
         self.committed = true;
+        if durability == Durability::Unsynced {
+            return Ok(());
+        }
         if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
             // Make the rename itself durable.
             File::open(dir)

@@ -29,7 +29,7 @@ mod report;
 mod signature;
 mod verify;
 
-pub use builder::{create_dispatch, guess_media_type, AttachmentSource};
+pub use builder::{create_dispatch, guess_media_type, AttachmentSource, Durability};
 pub use container::{AttachmentCheck, Envelope, StoredAttachment, StoredJws};
 pub use digest::{hex, sha256_hex};
 pub use error::Error;
@@ -37,8 +37,8 @@ pub use jws::Jws;
 pub use limits::Limits;
 pub use manifest::{Manifest, ManifestEntry, MANIFEST_FORMAT};
 pub use receipt::{
-    append_receipt, make_receipt, parse_receipt, receipt_time, verify_receipt, ReceiptHeader,
-    Statement, StatusCode, VerifiedReceipt, RECEIPT_MEDIA_TYPE,
+    append_receipt, append_receipt_with, make_receipt, parse_receipt, receipt_time, verify_receipt,
+    ReceiptHeader, Statement, StatusCode, VerifiedReceipt, RECEIPT_MEDIA_TYPE,
 };
 pub use report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,

@@ -287,8 +287,18 @@ pub fn make_receipt(statement: &Statement, credential: &Credential) -> Result<Jw
     Ok(jws)
 }
 
-/// Appends a signed receipt to the dispatch file. Returns the entry name.
+/// Appends a signed receipt to the dispatch file, durably. Returns the entry name.
 pub fn append_receipt(envelope: &mut Envelope, jws: &Jws) -> Result<String, Error> {
+    append_receipt_with(envelope, jws, crate::Durability::Synced)
+}
+
+/// [`append_receipt`] choosing whether the rewritten file is fsynced: a
+/// relay that stores the result in its own durable store skips it.
+pub fn append_receipt_with(
+    envelope: &mut Envelope,
+    jws: &Jws,
+    durability: crate::Durability,
+) -> Result<String, Error> {
     let number = envelope
         .receipts()
         .iter()
@@ -304,7 +314,7 @@ pub fn append_receipt(envelope: &mut Envelope, jws: &Jws) -> Result<String, Erro
     let entry = receipt_entry(number);
     let bytes = serde_json::to_vec(jws)
         .map_err(|e| Error::Format(format!("cannot encode the receipt: {e}")))?;
-    crate::builder::append_entries(envelope, &[(entry.clone(), bytes)])?;
+    crate::builder::append_entries(envelope, &[(entry.clone(), bytes)], durability)?;
     Ok(entry)
 }
 

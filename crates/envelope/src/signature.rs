@@ -273,7 +273,11 @@ pub fn append_signature(envelope: &mut Envelope, jws: &Jws) -> Result<String, Er
     let entry = signature_entry(number);
     let bytes = serde_json::to_vec(jws)
         .map_err(|e| Error::Format(format!("cannot encode the signature: {e}")))?;
-    crate::builder::append_entries(envelope, &[(entry.clone(), bytes)])?;
+    crate::builder::append_entries(
+        envelope,
+        &[(entry.clone(), bytes)],
+        crate::Durability::Synced,
+    )?;
     Ok(entry)
 }
 

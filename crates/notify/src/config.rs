@@ -48,6 +48,13 @@ pub struct MailConfig {
     /// Seconds between attempts to deliver queued mail while the server is down.
     #[serde(default = "default_retry_secs")]
     pub retry_secs: u64,
+    /// Seconds between checks for overdue dispatches and due digests.
+    #[serde(default = "default_check_secs")]
+    pub check_secs: u64,
+}
+
+fn default_check_secs() -> u64 {
+    60
 }
 
 fn default_digest_hour() -> u8 {

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use congvan_envelope::{
-    append_receipt, make_receipt, receipt_time, verify_dispatch, verify_receipt, Envelope,
-    Indication, Jws, Statement,
+    append_receipt_with, make_receipt, receipt_time, verify_dispatch, verify_receipt, Durability,
+    Envelope, Indication, Jws, Statement,
 };
 use congvan_org::OrgId;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -186,8 +186,13 @@ impl NewDispatch {
 
 /// The CPU and file work of ingest, on a blocking thread.
 fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared, Refusal> {
-    let mut envelope = Envelope::open(temp)
-        .map_err(|e| Refusal::new(422, format!("not a valid dispatch: {e}")))?;
+    let mut envelope = Envelope::open(temp).map_err(|e| {
+        // Name the problem, not the relay's temporary file.
+        let text = e
+            .to_string()
+            .replace(&temp.display().to_string(), "the upload");
+        Refusal::new(422, format!("not a valid dispatch: {text}"))
+    })?;
     let metadata = envelope.metadata().clone();
     let id = metadata.id.clone();
     let sender = metadata.from.id.clone();
@@ -208,10 +213,6 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         }
     }
 
-    if state.store.dispatch(&id)?.is_some() {
-        return Ok(Prepared::Duplicate(id));
-    }
-
     let now = OffsetDateTime::now_utc();
     let report = verify_dispatch(&mut envelope, &state.trust, now, &mut |_| {})
         .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
@@ -225,6 +226,11 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
                 report.summary
             ),
         ));
+    }
+    // Verified first, so a forged copy of a dispatch already held is
+    // refused rather than answered "duplicate".
+    if state.store.dispatch(&id)?.is_some() {
+        return Ok(Prepared::Duplicate(id));
     }
 
     let mut local = Vec::new();
@@ -267,7 +273,9 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     };
     let custody_text = statement.describe();
     let custody = make_receipt(&statement, &state.credential).map_err(Error::from)?;
-    append_receipt(&mut envelope, &custody).map_err(Error::from)?;
+    // No fsync here: a small dispatch becomes durable in the batch commit,
+    // a large one when it is adopted as a blob (synced before its commit).
+    append_receipt_with(&mut envelope, &custody, Durability::Unsynced).map_err(Error::from)?;
     let custody_digest = custody.signature_digest("custody").map_err(Error::from)?;
     drop(envelope);
 
@@ -565,7 +573,11 @@ fn checked_receipt_row(
         office: statement.required_signer().1.to_string(),
         mail: crate::notices::MailHint::for_statement(statement, state.config.mail.is_some()),
         time: statement.time().to_string(),
-        actor: verified.signer.display_name().to_string(),
+        actor: match statement {
+            // Relays are named as the registry names them, everywhere.
+            Statement::Custody { relay_name, .. } => relay_name.clone(),
+            _ => verified.signer.display_name().to_string(),
+        },
         code,
         description: statement.describe(),
         jws: serde_json::to_string(jws).map_err(|e| Refusal::new(400, e.to_string()))?,

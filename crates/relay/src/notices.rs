@@ -264,7 +264,7 @@ pub async fn scheduler(state: Arc<RelayState>, mut shutdown: watch::Receiver<boo
             }
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = tokio::time::sleep(Duration::from_secs(config.check_secs.max(1))) => {}
             _ = shutdown.changed() => return,
         }
     }
