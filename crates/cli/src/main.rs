@@ -20,6 +20,7 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     // clap exits with 2 on usage errors and 0 for --help.
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -53,4 +54,22 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// Output piped into a reader that stops early (`congvan inbox | head -1`)
+/// is not an error worth a panic message: exit as a Unix tool does (141,
+/// SIGPIPE). Any other panic is reported as an internal error.
+fn quiet_broken_pipe() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        eprintln!("congvan: internal error ({info}); please report it with the command you ran");
+    }));
 }
