@@ -60,12 +60,16 @@ pub fn init_config(request: &InitRequest) -> Result<RelayConfig, Error> {
                 .ancestry(&request.org)
                 .into_iter()
                 .skip(1)
-                .find(|o| o.relay.as_ref().is_some_and(|r| r != &name))
+                .find_map(|o| match &o.relay {
+                    Some(relay) if relay != &name => Some((o, relay.clone())),
+                    _ => None,
+                })
                 .ok_or_else(|| {
                     config_error(format!("no relay above {} in the registry", request.org))
                 })?;
+            let (above, above_relay) = above;
             Some(ParentConfig {
-                name: above.relay.clone().unwrap_or_default(),
+                name: above_relay,
                 org: above.code.clone(),
                 url: url.clone(),
                 mode: if request.pull {

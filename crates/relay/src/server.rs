@@ -400,24 +400,28 @@ struct PullQuery {
     wait: Option<u64>,
 }
 
-async fn pull(
-    Extension(auth): Extension<Authenticated>,
-    State(state): State<Arc<RelayState>>,
-    Query(query): Query<PullQuery>,
-) -> Result<Response, Refusal> {
-    let Caller::Relay { org, .. } = caller(&auth)? else {
+/// The name of the pulling child relay making this request, or why it may not pull.
+fn pulling_child_name(auth: &Authenticated, state: &RelayState) -> Result<String, Refusal> {
+    let Caller::Relay { org, .. } = caller(auth)? else {
         return Err(Refusal::new(403, "only child relays pull"));
     };
-    let child = state
+    state
         .pulling_child(&org)
+        .map(|c| c.name.clone())
         .ok_or_else(|| {
             Refusal::new(
                 403,
                 format!("relay {org} is not configured to pull from this relay"),
             )
-        })?
-        .name
-        .clone();
+        })
+}
+
+async fn pull(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Query(query): Query<PullQuery>,
+) -> Result<Response, Refusal> {
+    let child = pulling_child_name(&auth, &state)?;
     let wait = Duration::from_secs(
         query
             .wait
@@ -478,19 +482,7 @@ async fn pull_done(
     State(state): State<Arc<RelayState>>,
     Path(seq): Path<i64>,
 ) -> Result<Response, Refusal> {
-    let Caller::Relay { org, .. } = caller(&auth)? else {
-        return Err(Refusal::new(403, "only child relays pull"));
-    };
-    let child = state
-        .pulling_child(&org)
-        .ok_or_else(|| {
-            Refusal::new(
-                403,
-                format!("relay {org} is not configured to pull from this relay"),
-            )
-        })?
-        .name
-        .clone();
+    let child = pulling_child_name(&auth, &state)?;
     match state.store.outbox_entry(seq)? {
         Some(entry) if entry.hop == child => transfer_done(&state, &entry).await?,
         Some(_) => return Err(Refusal::new(403, "that queue entry is for another relay")),

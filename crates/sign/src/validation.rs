@@ -514,6 +514,8 @@ impl ExtendedKeyUsageValidator for AnyPurpose {
 }
 
 fn check_key_usage(cert: &Certificate, purpose: &Purpose) -> Result<(), Error> {
+    // No keyUsage extension at all grants no signing bit here: congvan
+    // certificates always carry one, and a signing key must say so.
     let bits = cert.key_usage().unwrap_or_default();
     if !bits.digital_signature {
         return Err(Error::MissingKeyUsage {
