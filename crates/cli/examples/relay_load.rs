@@ -57,9 +57,7 @@ use congvan_envelope::metadata::{
 };
 use congvan_envelope::{create_dispatch, sign_dispatch, AttachmentSource, Envelope, SignatureRole};
 use congvan_org::OrgId;
-use congvan_relay::config::{
-    ChildConfig, DeliveryConfig, LimitsConfig, ParentConfig, PeerMode, RetentionConfig,
-};
+use congvan_relay::config::{ChildConfig, DeliveryConfig, ParentConfig, PeerMode};
 use congvan_relay::{client_config, RelayClient, RelayConfig, RunningRelay, TlsTrust};
 use congvan_sign::{Algorithm, Certificate, Credential};
 use time::OffsetDateTime;
@@ -655,47 +653,39 @@ async fn start_relay(
 ) -> Result<RunningRelay> {
     let code = OrgId::parse(org)?;
     let name = congvan_sign::demo_relay_name(&code);
-    let config = RelayConfig {
+    let mut config = RelayConfig::new(
         name,
-        org: code,
-        listen: "127.0.0.1:0".parse()?,
-        metrics_listen: None,
-        data: data.to_path_buf(),
-        tls: pki.join(org).join("relay"),
-        trust: vec![pki.join("root/cert.pem")],
-        crl: Vec::new(),
-        registry: registry.to_path_buf(),
-        // Up: pushed to the parent. Down (custody receipts on their way back
-        // to the sender): long-polled, so no fixed ports are needed.
-        parent: match parent {
-            Some((url, parent_org)) => Some(ParentConfig {
-                name: congvan_sign::demo_relay_name(&OrgId::parse(parent_org)?),
-                org: OrgId::parse(parent_org)?,
-                url: url.to_string(),
-                mode: PeerMode::Pull,
-            }),
-            None => None,
-        },
-        children: children
-            .iter()
-            .map(|c| {
-                let org = OrgId::parse(c)?;
-                Ok(ChildConfig {
-                    name: congvan_sign::demo_relay_name(&org),
-                    org,
-                    url: None,
-                    mode: PeerMode::Pull,
-                })
-            })
-            .collect::<Result<_>>()?,
-        delivery: DeliveryConfig {
-            retry_initial_ms: 100,
-            retry_max_ms: 2_000,
-            ..DeliveryConfig::default()
-        },
-        limits: LimitsConfig::default(),
-        retention: RetentionConfig::default(),
-        mail: None,
+        code,
+        "127.0.0.1:0".parse()?,
+        data.to_path_buf(),
+        pki.join(org).join("relay"),
+        vec![pki.join("root/cert.pem")],
+        registry.to_path_buf(),
+    );
+    // Up: pushed to the parent. Down (custody receipts on their way back
+    // to the sender): long-polled, so no fixed ports are needed.
+    if let Some((url, parent_org)) = parent {
+        let parent_org = OrgId::parse(parent_org)?;
+        config.parent = Some(ParentConfig {
+            name: congvan_sign::demo_relay_name(&parent_org),
+            org: parent_org,
+            url: url.to_string(),
+            mode: PeerMode::Pull,
+        });
+    }
+    for child in children {
+        let org = OrgId::parse(child)?;
+        config.children.push(ChildConfig {
+            name: congvan_sign::demo_relay_name(&org),
+            org,
+            url: None,
+            mode: PeerMode::Pull,
+        });
+    }
+    config.delivery = DeliveryConfig {
+        retry_initial_ms: 100,
+        retry_max_ms: 2_000,
+        ..DeliveryConfig::default()
     };
     Ok(congvan_relay::start(config).await?)
 }

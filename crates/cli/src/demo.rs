@@ -15,9 +15,7 @@ use congvan_envelope::{
 };
 use congvan_org::OrgId;
 use congvan_relay::api::Ack;
-use congvan_relay::config::{
-    ChildConfig, DeliveryConfig, LimitsConfig, ParentConfig, PeerMode, RetentionConfig,
-};
+use congvan_relay::config::{ChildConfig, DeliveryConfig, ParentConfig, PeerMode};
 use congvan_relay::{client_config, RelayClient, RelayConfig, RunningRelay, TlsTrust};
 use congvan_sign::{Algorithm, Certificate, Credential, TrustStore};
 use time::OffsetDateTime;
@@ -153,49 +151,42 @@ async fn start_relay(
 ) -> DemoResult<RunningRelay> {
     let code = OrgId::parse(org)?;
     let name = congvan_sign::demo_relay_name(&code);
-    let config = RelayConfig {
-        name: name.clone(),
-        org: code.clone(),
-        listen: "127.0.0.1:0"
-            .parse()
-            .map_err(|e| Failure::input(format!("{e}")))?,
-        metrics_listen: None,
-        data: dir.join("relays").join(&name),
-        tls: pki.join(org).join("relay"),
-        trust: vec![pki.join("root/cert.pem")],
-        crl: Vec::new(),
-        registry: pki.join("registry.toml"),
-        // Children pull traffic coming down, so the demo needs no fixed ports.
-        parent: match parent {
-            Some((url, parent_org)) => Some(ParentConfig {
-                name: congvan_sign::demo_relay_name(&OrgId::parse(parent_org)?),
-                org: OrgId::parse(parent_org)?,
-                url: url.to_string(),
-                mode: PeerMode::Pull,
-            }),
-            None => None,
-        },
-        children: children
-            .iter()
-            .map(|c| {
-                let org = OrgId::parse(c)?;
-                Ok(ChildConfig {
-                    name: congvan_sign::demo_relay_name(&org),
-                    org,
-                    url: None,
-                    mode: PeerMode::Pull,
-                })
-            })
-            .collect::<Result<_, congvan_org::Error>>()?,
-        delivery: DeliveryConfig {
-            retry_initial_ms: 100,
-            retry_max_ms: 2_000,
-            long_poll_secs: 10,
-            ..DeliveryConfig::default()
-        },
-        limits: LimitsConfig::default(),
-        retention: RetentionConfig::default(),
-        mail: None,
+    let listen = "127.0.0.1:0"
+        .parse()
+        .map_err(|e| Failure::input(format!("{e}")))?;
+    let mut config = RelayConfig::new(
+        name.clone(),
+        code.clone(),
+        listen,
+        dir.join("relays").join(&name),
+        pki.join(org).join("relay"),
+        vec![pki.join("root/cert.pem")],
+        pki.join("registry.toml"),
+    );
+    // Children pull traffic coming down, so the demo needs no fixed ports.
+    if let Some((url, parent_org)) = parent {
+        let parent_org = OrgId::parse(parent_org)?;
+        config.parent = Some(ParentConfig {
+            name: congvan_sign::demo_relay_name(&parent_org),
+            org: parent_org,
+            url: url.to_string(),
+            mode: PeerMode::Pull,
+        });
+    }
+    for child in children {
+        let org = OrgId::parse(child)?;
+        config.children.push(ChildConfig {
+            name: congvan_sign::demo_relay_name(&org),
+            org,
+            url: None,
+            mode: PeerMode::Pull,
+        });
+    }
+    config.delivery = DeliveryConfig {
+        retry_initial_ms: 100,
+        retry_max_ms: 2_000,
+        long_poll_secs: 10,
+        ..DeliveryConfig::default()
     };
     Ok(congvan_relay::start(config).await?)
 }

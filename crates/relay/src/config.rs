@@ -224,6 +224,36 @@ pub struct RelayConfig {
 }
 
 impl RelayConfig {
+    /// A configuration with every optional part at its default: no peers,
+    /// no CRLs, no metrics listener, no mail, default timing and limits.
+    pub fn new(
+        name: impl Into<String>,
+        org: OrgId,
+        listen: SocketAddr,
+        data: PathBuf,
+        tls: PathBuf,
+        trust: Vec<PathBuf>,
+        registry: PathBuf,
+    ) -> RelayConfig {
+        RelayConfig {
+            name: name.into(),
+            org,
+            listen,
+            metrics_listen: None,
+            data,
+            tls,
+            trust,
+            crl: Vec::new(),
+            registry,
+            parent: None,
+            children: Vec::new(),
+            delivery: DeliveryConfig::default(),
+            limits: LimitsConfig::default(),
+            retention: RetentionConfig::default(),
+            mail: None,
+        }
+    }
+
     /// Reads and checks a configuration file. Relative paths inside it are
     /// resolved against the file's folder.
     pub fn load(path: &Path) -> Result<RelayConfig, Error> {

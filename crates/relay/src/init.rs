@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use congvan_org::{OrgId, Registry};
 
-use crate::config::{
-    ChildConfig, DeliveryConfig, LimitsConfig, ParentConfig, PeerMode, RelayConfig, RetentionConfig,
-};
+use crate::config::{ChildConfig, ParentConfig, PeerMode, RelayConfig};
 use crate::Error;
 
 /// What `relay init` is told.
@@ -117,21 +115,17 @@ pub fn init_config(request: &InitRequest) -> Result<RelayConfig, Error> {
     }
 
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    Ok(RelayConfig {
+    let mut config = RelayConfig::new(
         name,
-        org: request.org.clone(),
-        listen: request.listen,
-        metrics_listen: None,
-        data: absolute(&request.data),
-        tls: absolute(&request.tls),
-        trust: request.trust.iter().map(|p| absolute(p)).collect(),
-        crl: request.crl.iter().map(|p| absolute(p)).collect(),
-        registry: absolute(&request.registry),
-        parent,
-        children,
-        delivery: DeliveryConfig::default(),
-        limits: LimitsConfig::default(),
-        retention: RetentionConfig::default(),
-        mail: None,
-    })
+        request.org.clone(),
+        request.listen,
+        absolute(&request.data),
+        absolute(&request.tls),
+        request.trust.iter().map(|p| absolute(p)).collect(),
+        absolute(&request.registry),
+    );
+    config.crl = request.crl.iter().map(|p| absolute(p)).collect();
+    config.parent = parent;
+    config.children = children;
+    Ok(config)
 }
