@@ -5,6 +5,10 @@
 //! so "05"); the notation is the type abbreviation, then the issuing body and,
 //! optionally, the drafting unit, joined by hyphens. A công văn or thư công
 //! has no type abbreviation: `05/UBND-VP`.
+//!
+//! Legal normative documents (Law 80/2015/QH13, art. 8) also carry the year
+//! between number and notation: `15/2024/QĐ-UBND`. That form is accepted for
+//! types with an abbreviation; a công văn never has it.
 
 use super::document_type::DocumentType;
 use super::text::fold_abbreviation;
@@ -58,12 +62,32 @@ pub(crate) fn check(number: &str, doc_type: DocumentType) -> Option<String> {
     let Some((digits, notation)) = split(number) else {
         return Some(format!("has no \"/\"; it {shape}"));
     };
-    if notation.contains('/') {
-        return Some(format!(
-            "has more than one \"/\"; an administrative document's number {shape} \
-             (the year belongs in the date, not the number)"
-        ));
-    }
+    let notation = match notation.split_once('/') {
+        None => notation,
+        Some((year, rest)) => {
+            if rest.contains('/') {
+                return Some(format!("has more than two \"/\"; it {shape}, or <number>/<year>/<notation> for a legal normative document"));
+            }
+            if doc_type.abbreviation().is_none() {
+                return Some(format!(
+                    "has a year between number and notation, which only legal normative \
+                     documents carry; a {}'s number {shape}",
+                    doc_type.name()
+                ));
+            }
+            let valid_year = year.len() == 4
+                && year.bytes().all(|b| b.is_ascii_digit())
+                && (1945..=2200).contains(&year.parse::<u32>().unwrap_or(0));
+            if !valid_year {
+                return Some(format!(
+                    "has {year:?} where the year goes; write <number>/<year>/<notation>, \
+                     e.g. 15/2024/{}-UBND",
+                    doc_type.abbreviation().unwrap_or("QĐ")
+                ));
+            }
+            rest
+        }
+    };
     if digits.is_empty()
         || digits.len() > MAX_NUMBER_DIGITS
         || !digits.bytes().all(|b| b.is_ascii_digit())
@@ -174,7 +198,11 @@ mod tests {
         bad("15/UBND-VP", T::QuyetDinh, "\"QĐ-\"");
         bad("15 /QĐ-UBND", T::QuyetDinh, "spaces");
         bad("15-QĐ-UBND", T::QuyetDinh, "no \"/\"");
-        bad("15/2024/QĐ-UBND", T::QuyetDinh, "more than one");
+        ok("15/2024/QĐ-UBND", T::QuyetDinh);
+        bad("15/2024/2025/QĐ-UBND", T::QuyetDinh, "more than two");
+        bad("15/24/QĐ-UBND", T::QuyetDinh, "where the year goes");
+        bad("15/2024/TB-UBND", T::QuyetDinh, "abbreviation");
+        bad("05/2024/UBND-VP", T::CongVan, "only legal normative");
         bad("1234567/QĐ-UBND", T::QuyetDinh, "1-6");
         bad("A5/QĐ-UBND", T::QuyetDinh, "1-6");
         bad("/QĐ-UBND", T::QuyetDinh, "1-6");
