@@ -65,6 +65,12 @@ pub(crate) fn hash_reader(
     copy_hashing(reader, &mut io::sink(), progress)
 }
 
+/// Size and lowercase hex SHA-256 of a file, streamed.
+pub fn sha256_file(path: &std::path::Path) -> io::Result<(u64, String)> {
+    let mut file = std::fs::File::open(path)?;
+    hash_reader(&mut file, &mut |_| {})
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -31,7 +31,7 @@ mod verify;
 
 pub use builder::{create_dispatch, guess_media_type, AttachmentSource, Durability};
 pub use container::{AttachmentCheck, Envelope, StoredAttachment, StoredJws};
-pub use digest::{hex, sha256_hex};
+pub use digest::{hex, sha256_file, sha256_hex};
 pub use error::Error;
 pub use jws::Jws;
 pub use limits::Limits;

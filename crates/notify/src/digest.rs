@@ -75,16 +75,8 @@ impl Digest {
             self.office_name, self.office, self.from, self.to, self.sent, self.received
         );
         for row in &self.by_urgency {
-            let name = [
-                "Thường",
-                "Khẩn",
-                "Thượng khẩn",
-                "Hỏa tốc",
-                "Hỏa tốc hẹn giờ",
-            ]
-            .get(usize::from(row.urgency))
-            .copied()
-            .unwrap_or("?");
+            let name = congvan_envelope::metadata::Urgency::from_code(row.urgency)
+                .map_or("?", |u| u.name());
             body.push_str(&format!("  {name}: {} / {}\n", row.sent, row.received));
         }
         body.push_str("\nTỷ lệ văn bản đến đã báo trạng thái:\n");

@@ -1,5 +1,6 @@
 //! Notices to clerks, and how they read in Vietnamese.
 
+use congvan_envelope::metadata::Urgency;
 use serde::{Deserialize, Serialize};
 
 /// What a notice says about the dispatch it concerns.
@@ -64,24 +65,18 @@ pub enum Notice {
     },
 }
 
+/// The urgency as the envelope defines it; an unknown code reads as Thường,
+/// since a notice must still go out.
+fn urgency(code: u8) -> Urgency {
+    Urgency::from_code(code).unwrap_or(Urgency::Thuong)
+}
+
 fn urgency_mark(code: u8) -> Option<&'static str> {
-    match code {
-        1 => Some("KHẨN"),
-        2 => Some("THƯỢNG KHẨN"),
-        3 => Some("HỎA TỐC"),
-        4 => Some("HỎA TỐC HẸN GIỜ"),
-        _ => None,
-    }
+    urgency(code).mark()
 }
 
 fn urgency_name(code: u8) -> &'static str {
-    match code {
-        1 => "Khẩn",
-        2 => "Thượng khẩn",
-        3 => "Hỏa tốc",
-        4 => "Hỏa tốc hẹn giờ",
-        _ => "Thường",
-    }
+    urgency(code).name()
 }
 
 fn prefix(d: &DispatchSummary) -> String {

@@ -279,11 +279,19 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     let custody_digest = custody.signature_digest("custody").map_err(Error::from)?;
     drop(envelope);
 
-    let (blob_size, blob_sha256) = hash_file(temp)?;
-    let blob = if blob_size <= INLINE_BLOB_LIMIT {
-        BlobRef::Inline(std::fs::read(temp).map_err(|e| Error::io(temp, e))?)
+    // A small file is read once, hashed and kept in memory for the
+    // database; a large one is hashed as a stream.
+    let size = std::fs::metadata(temp)
+        .map_err(|e| Error::io(temp, e))?
+        .len();
+    let (blob, blob_size, blob_sha256) = if size <= INLINE_BLOB_LIMIT {
+        let bytes = std::fs::read(temp).map_err(|e| Error::io(temp, e))?;
+        let digest = congvan_envelope::sha256_hex(&bytes);
+        let len = bytes.len() as u64;
+        (BlobRef::Inline(bytes), len, digest)
     } else {
-        BlobRef::File
+        let (len, digest) = congvan_envelope::sha256_file(temp).map_err(|e| Error::io(temp, e))?;
+        (BlobRef::File, len, digest)
     };
     let now_ms = unix_ms(now);
     let urgency = metadata.urgency.code();
@@ -696,23 +704,6 @@ pub async fn transfer_done(
             .observe_hop_latency(waited.max(0) as f64 / 1000.0);
     }
     Ok(())
-}
-
-fn hash_file(path: &Path) -> Result<(u64, String), Error> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        ctx.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((total, congvan_envelope::hex(ctx.finish().as_ref())))
 }
 
 /// Milliseconds since the Unix epoch.
