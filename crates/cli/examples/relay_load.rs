@@ -57,7 +57,7 @@ use congvan_envelope::metadata::{
 };
 use congvan_envelope::{create_dispatch, sign_dispatch, AttachmentSource, Envelope, SignatureRole};
 use congvan_org::OrgId;
-use congvan_relay::config::{ChildConfig, DeliveryConfig, ParentConfig, PeerMode};
+use congvan_relay::config::{DeliveryConfig, PeerMode};
 use congvan_relay::{client_config, RelayClient, RelayConfig, RunningRelay, TlsTrust};
 use congvan_sign::{Algorithm, Certificate, Credential};
 use time::OffsetDateTime;
@@ -651,36 +651,16 @@ async fn start_relay(
     parent: Option<(&str, &str)>,
     children: &[&str],
 ) -> Result<RunningRelay> {
-    let code = OrgId::parse(org)?;
-    let name = congvan_sign::demo_relay_name(&code);
-    let mut config = RelayConfig::new(
-        name,
-        code,
-        "127.0.0.1:0".parse()?,
-        data.to_path_buf(),
-        pki.join(org).join("relay"),
-        vec![pki.join("root/cert.pem")],
-        registry.to_path_buf(),
-    );
+    let mut config = RelayConfig::for_demo_pki(pki, &OrgId::parse(org)?, data.to_path_buf());
+    // This run's own registry (e.g. 500 communes for the fan-out).
+    config.registry = registry.to_path_buf();
     // Up: pushed to the parent. Down (custody receipts on their way back
     // to the sender): long-polled, so no fixed ports are needed.
     if let Some((url, parent_org)) = parent {
-        let parent_org = OrgId::parse(parent_org)?;
-        config.parent = Some(ParentConfig {
-            name: congvan_sign::demo_relay_name(&parent_org),
-            org: parent_org,
-            url: url.to_string(),
-            mode: PeerMode::Pull,
-        });
+        config = config.with_demo_parent(&OrgId::parse(parent_org)?, url, PeerMode::Pull);
     }
     for child in children {
-        let org = OrgId::parse(child)?;
-        config.children.push(ChildConfig {
-            name: congvan_sign::demo_relay_name(&org),
-            org,
-            url: None,
-            mode: PeerMode::Pull,
-        });
+        config = config.with_demo_pulling_child(&OrgId::parse(child)?);
     }
     config.delivery = DeliveryConfig {
         retry_initial_ms: 100,

@@ -15,7 +15,7 @@ use congvan_envelope::{
 };
 use congvan_org::OrgId;
 use congvan_relay::api::Ack;
-use congvan_relay::config::{ChildConfig, DeliveryConfig, ParentConfig, PeerMode};
+use congvan_relay::config::{DeliveryConfig, PeerMode};
 use congvan_relay::{client_config, RelayClient, RelayConfig, RunningRelay, TlsTrust};
 use congvan_sign::{Algorithm, Certificate, Credential, TrustStore};
 use time::OffsetDateTime;
@@ -150,37 +150,16 @@ async fn start_relay(
     children: &[&str],
 ) -> DemoResult<RunningRelay> {
     let code = OrgId::parse(org)?;
-    let name = congvan_sign::demo_relay_name(&code);
-    let listen = "127.0.0.1:0"
-        .parse()
-        .map_err(|e| Failure::input(format!("{e}")))?;
-    let mut config = RelayConfig::new(
-        name.clone(),
-        code.clone(),
-        listen,
-        dir.join("relays").join(&name),
-        pki.join(org).join("relay"),
-        vec![pki.join("root/cert.pem")],
-        pki.join("registry.toml"),
-    );
+    let data = dir
+        .join("relays")
+        .join(congvan_sign::demo_relay_name(&code));
+    let mut config = RelayConfig::for_demo_pki(pki, &code, data);
     // Children pull traffic coming down, so the demo needs no fixed ports.
     if let Some((url, parent_org)) = parent {
-        let parent_org = OrgId::parse(parent_org)?;
-        config.parent = Some(ParentConfig {
-            name: congvan_sign::demo_relay_name(&parent_org),
-            org: parent_org,
-            url: url.to_string(),
-            mode: PeerMode::Pull,
-        });
+        config = config.with_demo_parent(&OrgId::parse(parent_org)?, url, PeerMode::Pull);
     }
     for child in children {
-        let org = OrgId::parse(child)?;
-        config.children.push(ChildConfig {
-            name: congvan_sign::demo_relay_name(&org),
-            org,
-            url: None,
-            mode: PeerMode::Pull,
-        });
+        config = config.with_demo_pulling_child(&OrgId::parse(child)?);
     }
     config.delivery = DeliveryConfig {
         retry_initial_ms: 100,

@@ -254,6 +254,43 @@ impl RelayConfig {
         }
     }
 
+    /// The relay of office `org` in a PKI made by `congvan pki demo` (its
+    /// layout: `<org>/relay`, `root/cert.pem`, `registry.toml`), listening on
+    /// a free loopback port, with its state in `data`.
+    pub fn for_demo_pki(pki: &Path, org: &OrgId, data: PathBuf) -> RelayConfig {
+        RelayConfig::new(
+            congvan_sign::demo_relay_name(org),
+            org.clone(),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            data,
+            pki.join(org.to_string()).join("relay"),
+            vec![pki.join("root/cert.pem")],
+            pki.join("registry.toml"),
+        )
+    }
+
+    /// Sets the parent relay (named as the demo registry names relays).
+    pub fn with_demo_parent(mut self, org: &OrgId, url: &str, mode: PeerMode) -> RelayConfig {
+        self.parent = Some(ParentConfig {
+            name: congvan_sign::demo_relay_name(org),
+            org: org.clone(),
+            url: url.to_string(),
+            mode,
+        });
+        self
+    }
+
+    /// Adds a child relay that pulls its traffic (named as the demo registry names relays).
+    pub fn with_demo_pulling_child(mut self, org: &OrgId) -> RelayConfig {
+        self.children.push(ChildConfig {
+            name: congvan_sign::demo_relay_name(org),
+            org: org.clone(),
+            url: None,
+            mode: PeerMode::Pull,
+        });
+        self
+    }
+
     /// Reads and checks a configuration file. Relative paths inside it are
     /// resolved against the file's folder.
     pub fn load(path: &Path) -> Result<RelayConfig, Error> {
