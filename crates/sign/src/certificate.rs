@@ -1,4 +1,5 @@
 use std::path::Path;
+use std::sync::Arc;
 
 use ::time::OffsetDateTime;
 use congvan_org::OrgId;
@@ -26,11 +27,20 @@ pub struct KeyUsageBits {
 
 /// A parsed X.509 certificate with the facts congvan reads from it.
 ///
-/// Parsing happens once, when the certificate is loaded; every field is owned
-/// so the value can be kept and shared freely.
+/// Parsing happens once, when the certificate is loaded. The facts are
+/// immutable and shared, so cloning a certificate (into a validated chain, a
+/// cache, a report) costs a reference count, not a copy of every field.
 #[derive(Clone, Debug)]
 pub struct Certificate {
+    facts: Arc<CertificateFacts>,
+}
+
+/// What [`Certificate`] shares between its clones.
+#[derive(Debug)]
+struct CertificateFacts {
     der: Vec<u8>,
+    /// SHA-256 of `der`, computed once: the certificate's identity in caches.
+    fingerprint: [u8; 32],
     subject: String,
     issuer: String,
     common_name: Option<String>,
@@ -138,8 +148,11 @@ impl Certificate {
             .find(|a| a.attr_type().to_id_string() == "2.5.4.12")
             .and_then(|a| a.as_str().ok())
             .map(str::to_string);
-        Ok(Certificate {
+        let mut fingerprint = [0u8; 32];
+        fingerprint.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, der).as_ref());
+        let facts = CertificateFacts {
             der: der.to_vec(),
+            fingerprint,
             subject: cert.subject().to_string(),
             issuer: cert.issuer().to_string(),
             common_name: first_attr(cert.subject().iter_common_name()),
@@ -156,6 +169,9 @@ impl Certificate {
             not_after: cert.validity().not_after.to_datetime(),
             public_key: spki.subject_public_key.data.to_vec(),
             key_algorithm,
+        };
+        Ok(Certificate {
+            facts: Arc::new(facts),
         })
     }
 
@@ -198,113 +214,122 @@ impl Certificate {
 
     /// The DER encoding.
     pub fn der(&self) -> &[u8] {
-        &self.der
+        &self.facts.der
     }
 
     /// The PEM encoding.
     pub fn to_pem(&self) -> String {
-        ::pem::encode(&::pem::Pem::new("CERTIFICATE", self.der.clone()))
+        ::pem::encode(&::pem::Pem::new("CERTIFICATE", self.facts.der.clone()))
     }
 
     /// The subject distinguished name, as text.
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.facts.subject
     }
 
     /// The issuer distinguished name, as text.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.facts.issuer
     }
 
     /// The subject common name: the office's or person's name.
     pub fn common_name(&self) -> Option<&str> {
-        self.common_name.as_deref()
+        self.facts.common_name.as_deref()
     }
 
     /// The subject organization name (O).
     pub fn organization_name(&self) -> Option<&str> {
-        self.organization_name.as_deref()
+        self.facts.organization_name.as_deref()
     }
 
     /// An official's position (subject title), e.g. "Chủ tịch".
     pub fn position(&self) -> Option<&str> {
-        self.position.as_deref()
+        self.facts.position.as_deref()
     }
 
     /// A display name: the common name, or the whole subject if it has none.
     pub fn display_name(&self) -> &str {
-        self.common_name.as_deref().unwrap_or(&self.subject)
+        self.facts
+            .common_name
+            .as_deref()
+            .unwrap_or(&self.facts.subject)
     }
 
     /// The organization this certificate is bound to, if any.
     pub fn org(&self) -> Option<&OrgId> {
-        self.org.as_ref()
+        self.facts.org.as_ref()
     }
 
     /// The congvan role the certificate was issued for, if any.
     pub fn role(&self) -> Option<Role> {
-        self.role
+        self.facts.role
     }
 
     /// The keyUsage bits, or `None` when the extension is absent.
     pub fn key_usage(&self) -> Option<KeyUsageBits> {
-        self.key_usage
+        self.facts.key_usage
     }
 
     /// The extended key usages by name (dotted OIDs for unknown ones).
     pub fn extended_key_usages(&self) -> &[String] {
-        &self.extended_key_usages
+        &self.facts.extended_key_usages
     }
 
     /// True for a CA certificate (basicConstraints cA).
     pub fn is_ca(&self) -> bool {
-        self.is_ca
+        self.facts.is_ca
     }
 
     /// A CA's pathLenConstraint: how many CA levels may sit below it.
     pub fn path_len(&self) -> Option<u32> {
-        self.path_len
+        self.facts.path_len
     }
 
     /// The serial number bytes.
     pub fn serial(&self) -> &[u8] {
-        &self.serial
+        &self.facts.serial
     }
 
     /// The serial number as lowercase hex.
     pub fn serial_hex(&self) -> String {
-        hex(&self.serial)
+        hex(&self.facts.serial)
     }
 
     /// Start of validity.
     pub fn not_before(&self) -> OffsetDateTime {
-        self.not_before
+        self.facts.not_before
     }
 
     /// End of validity.
     pub fn not_after(&self) -> OffsetDateTime {
-        self.not_after
+        self.facts.not_after
     }
 
     /// The subjectPublicKey bits, in the form ring verifies with.
     pub fn public_key(&self) -> &[u8] {
-        &self.public_key
+        &self.facts.public_key
     }
 
     /// The signature algorithm the public key is for, when congvan supports it.
     pub fn key_algorithm(&self) -> Option<Algorithm> {
-        self.key_algorithm
+        self.facts.key_algorithm
     }
 
-    /// SHA-256 of the DER, the usual certificate fingerprint.
+    /// SHA-256 of the DER, the usual certificate fingerprint, as hex.
     pub fn sha256_fingerprint(&self) -> String {
-        hex(ring::digest::digest(&ring::digest::SHA256, &self.der).as_ref())
+        hex(&self.facts.fingerprint)
+    }
+
+    /// SHA-256 of the DER, as bytes: a collision-resistant identity for
+    /// caches keyed by certificate.
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.facts.fingerprint
     }
 }
 
 impl PartialEq for Certificate {
     fn eq(&self, other: &Self) -> bool {
-        self.der == other.der
+        Arc::ptr_eq(&self.facts, &other.facts) || self.facts.der == other.facts.der
     }
 }
 

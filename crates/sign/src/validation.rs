@@ -12,6 +12,10 @@ use webpki::{
 };
 
 use crate::revocation::rfc3339;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::parse_cache::ParseCache;
 use crate::{pem_file, Certificate, Error, Role};
 
 /// What a certificate must be good for.
@@ -97,7 +101,8 @@ pub struct TrustStore {
     crls: Vec<Crl>,
     cache: Mutex<HashMap<CacheKey, CachedChain>>,
     cache_hits: AtomicU64,
-    parsed: Mutex<HashMap<CacheKey, Certificate>>,
+    parsed_der: ParseCache,
+    parsed_x5c: ParseCache,
 }
 
 /// The most validations a store remembers; past it the cache starts over.
@@ -105,10 +110,6 @@ pub struct TrustStore {
 /// at a few tens of MB, and only chains that validated under this store's
 /// anchors can get in.
 const CACHE_CAPACITY: usize = 10_000;
-
-/// The most parsed certificates a store remembers (see
-/// [`TrustStore::parse_certificate`]); past it that cache starts over.
-const PARSED_CAPACITY: usize = 10_000;
 
 /// SHA-256 of everything a validation's outcome depends on besides the time
 /// and the store's own contents: see [`cache_key`].
@@ -145,7 +146,8 @@ impl TrustStore {
             crls: Vec::new(),
             cache: Mutex::new(HashMap::new()),
             cache_hits: AtomicU64::new(0),
-            parsed: Mutex::new(HashMap::new()),
+            parsed_der: ParseCache::new(),
+            parsed_x5c: ParseCache::new(),
         })
     }
 
@@ -183,24 +185,26 @@ impl TrustStore {
     ///
     /// Sound because parsing is a pure function of the DER bytes (`origin`
     /// only names the source in an error): a remembered certificate is
-    /// returned only for the very same bytes (found by SHA-256 and then
-    /// compared byte for byte), and failures are never remembered. Anchors,
-    /// intermediates and CRLs play no part, so adding them keeps this cache.
-    /// It holds at most 10,000 certificates (it is emptied when full).
+    /// returned only for the very same bytes, compared byte for byte, and
+    /// failures are never remembered. Anchors, intermediates and CRLs play
+    /// no part, so adding them keeps this cache. It holds at most 10,000
+    /// certificates (it is emptied when full).
     pub fn parse_certificate(&self, der: &[u8], origin: &Path) -> Result<Certificate, Error> {
-        let key: CacheKey = sha256(der);
-        if let Some(cert) = lock_or_reset(&self.parsed).get(&key) {
-            if cert.der() == der {
-                return Ok(cert.clone());
-            }
-        }
-        let cert = Certificate::from_der(der, origin)?;
-        let mut parsed = lock_or_reset(&self.parsed);
-        if parsed.len() >= PARSED_CAPACITY {
-            parsed.clear();
-        }
-        parsed.insert(key, cert.clone());
-        Ok(cert)
+        self.parsed_der
+            .get_or_parse(der, || Certificate::from_der(der, origin))
+    }
+
+    /// Parses one entry of a JWS `x5c` header (standard base64 of the DER,
+    /// RFC 7515 §4.1.6), remembered like [`parse_certificate`](Self::parse_certificate)
+    /// but by its base64 text, so that a certificate seen before costs
+    /// neither the base64 decoding nor the parse.
+    pub fn parse_x5c(&self, base64_der: &str, origin: &Path) -> Result<Certificate, Error> {
+        self.parsed_x5c.get_or_parse(base64_der.as_bytes(), || {
+            let der = STANDARD.decode(base64_der).map_err(|e| {
+                Error::malformed(origin, format!("the x5c entry is not valid base64: {e}"))
+            })?;
+            Certificate::from_der(&der, origin)
+        })
     }
 
     /// How many validations were answered from the cache so far (e.g. for
@@ -232,9 +236,9 @@ impl TrustStore {
     ///
     /// # The validation cache, and why it is sound
     ///
-    /// A success is remembered under a SHA-256 of (the end entity's DER,
-    /// the DER of every presented certificate in order, the purpose's role
-    /// and organization), together with the window
+    /// A success is remembered under a SHA-256 of (the end entity's
+    /// fingerprint, the fingerprint of every presented certificate in order,
+    /// the purpose's role and organization), together with the window
     /// `[latest notBefore, earliest notAfter]` of the end entity and the
     /// intermediates of the path that validated. A later call with the same
     /// key and a time inside that window returns the remembered chain without
@@ -469,26 +473,22 @@ fn lock_or_reset<V>(cache: &Mutex<HashMap<CacheKey, V>>) -> MutexGuard<'_, HashM
     })
 }
 
-fn sha256(bytes: &[u8]) -> CacheKey {
-    let mut key = [0u8; 32];
-    key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
-    key
-}
-
-/// The cache key of a validation: SHA-256 over the end entity's DER, the
-/// presented certificates' DER in order and the purpose, each part length-
-/// prefixed (or tagged) so that no two different inputs share an encoding.
+/// The cache key of a validation: SHA-256 over the end entity's
+/// fingerprint (the SHA-256 of its DER), the presented certificates'
+/// fingerprints in order and the purpose, each part length-prefixed (or
+/// tagged) so that no two different inputs share an encoding. A hash of
+/// collision-resistant hashes is as collision-resistant as one over the DER.
 fn cache_key(cert: &Certificate, presented: &[Certificate], purpose: &Purpose) -> CacheKey {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     let mut put = |bytes: &[u8]| {
         ctx.update(&(bytes.len() as u64).to_be_bytes());
         ctx.update(bytes);
     };
-    put(b"congvan validation cache v1");
-    put(cert.der());
+    put(b"congvan validation cache v2");
+    put(cert.fingerprint());
     put(&(presented.len() as u64).to_be_bytes());
     for c in presented {
-        put(c.der());
+        put(c.fingerprint());
     }
     put(purpose.role.map_or("", Role::name).as_bytes());
     match &purpose.org {
