@@ -35,7 +35,7 @@ pub use digest::{hex, sha256_file, sha256_hex};
 pub use error::Error;
 pub use jws::Jws;
 pub use limits::Limits;
-pub use manifest::{Manifest, ManifestEntry, MANIFEST_FORMAT};
+pub use manifest::{Manifest, ManifestEntry, MANIFEST_FORMAT, MAX_CANONICAL_INTEGER};
 pub use receipt::{
     append_receipt, append_receipt_with, make_receipt, parse_receipt, receipt_time, verify_receipt,
     ReceiptHeader, Statement, StatusCode, VerifiedReceipt, RECEIPT_MEDIA_TYPE,

@@ -6,18 +6,25 @@ use crate::Error;
 /// do not understand.
 pub const MANIFEST_FORMAT: &str = "congvan-dispatch/1";
 
+/// The largest integer an RFC 8785 number holds exactly (2^53 - 1): JCS
+/// numbers are IEEE 754 doubles, so a larger size has no canonical form.
+pub const MAX_CANONICAL_INTEGER: u64 = (1 << 53) - 1;
+
 /// One part of the dispatch as the manifest lists it.
+///
+/// The fields are declared in the order RFC 8785 sorts their names; see
+/// [`Manifest::canonical_bytes`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestEntry {
-    /// The entry's name inside the container.
-    pub name: String,
     /// Its media type (e.g. `application/pdf`).
     pub media_type: String,
-    /// Its size in bytes.
-    pub size: u64,
+    /// The entry's name inside the container.
+    pub name: String,
     /// Its SHA-256, lowercase hex.
     pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 /// What the signatures cover: the metadata's digest and every attachment's
@@ -26,23 +33,45 @@ pub struct ManifestEntry {
 /// It is serialised as RFC 8785 canonical JSON, so the same manifest always
 /// has the same bytes, and any JSON library can reproduce them. Attachments
 /// are therefore hashed once and never loaded whole to sign or verify.
+///
+/// The fields here and in [`ManifestEntry`] are declared in the order
+/// RFC 8785 sorts their names, because that is the order they are written in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    /// Always [`MANIFEST_FORMAT`].
-    pub format: String,
-    /// The dispatch id, as in the metadata.
-    pub dispatch_id: String,
-    /// The metadata entry.
-    pub metadata: ManifestEntry,
     /// The attachments, in container order.
     pub attachments: Vec<ManifestEntry>,
+    /// The dispatch id, as in the metadata.
+    pub dispatch_id: String,
+    /// Always [`MANIFEST_FORMAT`].
+    pub format: String,
+    /// The metadata entry.
+    pub metadata: ManifestEntry,
 }
 
 impl Manifest {
     /// The canonical (RFC 8785) bytes: what is written and signed.
+    ///
+    /// For this fixed shape, compact `serde_json` output is the JCS form:
+    /// the members are declared in JCS's sorted order, strings are escaped
+    /// the way both specify (`\"`, `\\`, the five short control escapes,
+    /// other control characters as lowercase `\u00xx`, everything else as
+    /// raw UTF-8), and the only numbers are sizes, integers that JCS writes
+    /// as plain digits up to [`MAX_CANONICAL_INTEGER`]; a larger one has no
+    /// canonical form and is refused. `tests/manifest_is_rfc8785_canonical.rs`
+    /// checks the equivalence against an independent JCS implementation.
+    /// Verifying every dispatch re-encodes its manifest, so this is on the
+    /// hot path.
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, Error> {
-        serde_json_canonicalizer::to_vec(self)
+        for entry in std::iter::once(&self.metadata).chain(&self.attachments) {
+            if entry.size > MAX_CANONICAL_INTEGER {
+                return Err(Error::Format(format!(
+                    "the manifest lists {} with {} bytes, more than RFC 8785 numbers hold exactly ({MAX_CANONICAL_INTEGER})",
+                    entry.name, entry.size
+                )));
+            }
+        }
+        serde_json::to_vec(self)
             .map_err(|e| Error::Format(format!("cannot encode the manifest: {e}")))
     }
 

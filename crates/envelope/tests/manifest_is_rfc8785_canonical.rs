@@ -128,3 +128,93 @@ fn unknown_fields_and_other_format_tags_are_refused() {
     let err = Manifest::parse(&serde_json_canonicalizer::to_vec(&value).unwrap()).unwrap_err();
     assert!(err.to_string().contains("unknown field"), "{err}");
 }
+
+/// `Manifest::canonical_bytes` writes JCS by field order and serde_json's
+/// escaping; an independent JCS implementation must agree on every string
+/// that can reach a manifest, including control characters, quotes,
+/// backslashes, non-BMP characters, U+2028 and DEL, and on every size.
+#[test]
+fn canonical_bytes_agree_with_an_independent_jcs_implementation() {
+    use congvan_envelope::{ManifestEntry, MAX_CANONICAL_INTEGER};
+    const PIECES: &[&str] = &[
+        "a",
+        "Tờ trình",
+        "\"",
+        "\\",
+        "/",
+        "\u{0}",
+        "\u{1}",
+        "\u{8}",
+        "\t",
+        "\n",
+        "\u{b}",
+        "\u{c}",
+        "\r",
+        "\u{1f}",
+        " ",
+        "\u{7f}",
+        "\u{80}",
+        "\u{2028}",
+        "\u{2029}",
+        "\u{feff}",
+        "😀",
+        "€",
+        "ệ",
+        "e\u{302}\u{323}",
+        "<>&'",
+    ];
+    const SIZES: &[u64] = &[
+        0,
+        1,
+        9,
+        10,
+        1_000_000,
+        u32::MAX as u64,
+        MAX_CANONICAL_INTEGER,
+    ];
+    // A small deterministic generator, so that a failure reproduces.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let text = |next: &mut dyn FnMut(usize) -> usize| -> String {
+        (0..next(6)).map(|_| PIECES[next(PIECES.len())]).collect()
+    };
+    for _ in 0..2_000 {
+        let entry = |next: &mut dyn FnMut(usize) -> usize| ManifestEntry {
+            media_type: text(next),
+            name: format!("attachments/{}", text(next)),
+            sha256: text(next),
+            size: SIZES[next(SIZES.len())],
+        };
+        let manifest = Manifest {
+            attachments: (0..next(3)).map(|_| entry(&mut next)).collect(),
+            dispatch_id: text(&mut next),
+            format: MANIFEST_FORMAT.to_string(),
+            metadata: entry(&mut next),
+        };
+        let ours = manifest.canonical_bytes().unwrap();
+        let theirs = serde_json_canonicalizer::to_vec(&manifest).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs)
+        );
+        assert_eq!(Manifest::parse(&ours).unwrap(), manifest);
+    }
+}
+
+#[test]
+fn sizes_beyond_exact_json_numbers_are_refused() {
+    let (_demo, _file, bytes) = sample_manifest_bytes();
+    let mut manifest = Manifest::parse(&bytes).unwrap();
+    manifest.attachments[0].size = congvan_envelope::MAX_CANONICAL_INTEGER + 1;
+    let err = manifest.canonical_bytes().unwrap_err();
+    assert!(err.to_string().contains("RFC 8785"), "{err}");
+    // Parsing such a manifest fails the same way, naming the entry.
+    let text = serde_json::to_vec(&manifest).unwrap();
+    let err = Manifest::parse(&text).unwrap_err();
+    assert!(err.to_string().contains("attachments/"), "{err}");
+}
