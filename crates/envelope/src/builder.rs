@@ -120,7 +120,7 @@ pub fn create_dispatch(
         zip.start_file(entry_name.as_str(), options)
             .map_err(zip_err)?;
         let mut input = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
-        let (size, sha256) = crate::digest::copy_hashing(&mut input, &mut zip, progress)
+        let (size, sha256) = crate::digest::copy_hashing(&mut input, &mut zip, Some(len), progress)
             .map_err(|e| Error::io(&source.path, e))?;
         entries.push(ManifestEntry {
             name: entry_name,
@@ -163,7 +163,7 @@ pub(crate) fn append_entries(
 ) -> Result<(), Error> {
     let out = envelope.path().to_path_buf();
     let limits = *envelope.limits();
-    let entries = envelope.archive_mut().len() + additions.len();
+    let entries = envelope.archive_mut()?.len() + additions.len();
     if entries > limits.max_entries {
         return Err(Error::Refused(format!(
             "the dispatch would have {entries} entries; readers accept at most {}",
@@ -175,7 +175,7 @@ pub(crate) fn append_entries(
     let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
     let zip_err =
         |e: zip::result::ZipError| Error::Format(format!("cannot write {}: {e}", out.display()));
-    let archive = envelope.archive_mut();
+    let archive = envelope.archive_mut()?;
     for index in 0..archive.len() {
         let entry = archive.by_index_raw(index).map_err(zip_err)?;
         zip.raw_copy_file(entry).map_err(zip_err)?;

@@ -1,13 +1,12 @@
 //! Reading a `.cvd` container: structure checks first, content on demand.
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use zip::{CompressionMethod, ZipArchive};
 
-use crate::central_directory::declared_entries;
+use crate::archive::{Archive, ContainerReader};
 use crate::digest::hash_reader;
 use crate::jws::Jws;
 use crate::layout::{classify, EntryKind, MANIFEST_ENTRY, METADATA_ENTRY, MIMETYPE};
@@ -48,65 +47,6 @@ pub struct AttachmentCheck {
     pub problem: Option<String>,
 }
 
-/// The container file as the ZIP reader sees it.
-///
-/// Reading a ZIP means seeking: to the end-of-central-directory record, the
-/// central directory, each entry's local header. Through a `BufReader` each
-/// seek throws the buffer away and the next read refills it, so a small
-/// dispatch cost dozens of `lseek`/`read` calls per open. A file no larger
-/// than the streaming buffer (which a `BufReader` would allocate anyway) is
-/// therefore read whole, once, and served from memory; a larger one goes
-/// through a buffer of that size as before, so memory stays flat.
-pub(crate) enum ContainerReader {
-    /// The whole file, read at open.
-    Memory(Cursor<Vec<u8>>),
-    /// A file larger than [`crate::digest::STREAM_BUFFER`].
-    File(BufReader<File>),
-}
-
-impl ContainerReader {
-    fn open(path: &Path) -> io::Result<ContainerReader> {
-        let mut file = File::open(path)?;
-        let limit = crate::digest::STREAM_BUFFER as u64;
-        let len = file.metadata()?.len();
-        if len <= limit {
-            let mut bytes = Vec::with_capacity(len as usize + 1);
-            (&mut file).take(limit + 1).read_to_end(&mut bytes)?;
-            if bytes.len() as u64 <= limit {
-                return Ok(ContainerReader::Memory(Cursor::new(bytes)));
-            }
-            // It grew while being read: stream it instead.
-            file.seek(SeekFrom::Start(0))?;
-        }
-        // The buffer matches the streaming buffer: hashing reads bypass it
-        // (their requests are as large), and the zip crate's raw copy when a
-        // signature or receipt is appended (8 KB requests) is served from it
-        // instead of costing one read(2) per 8 KB.
-        Ok(ContainerReader::File(BufReader::with_capacity(
-            crate::digest::STREAM_BUFFER,
-            file,
-        )))
-    }
-}
-
-impl Read for ContainerReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            ContainerReader::Memory(cursor) => cursor.read(buf),
-            ContainerReader::File(reader) => reader.read(buf),
-        }
-    }
-}
-
-impl Seek for ContainerReader {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        match self {
-            ContainerReader::Memory(cursor) => cursor.seek(pos),
-            ContainerReader::File(reader) => reader.seek(pos),
-        }
-    }
-}
-
 /// An opened dispatch container whose structure has been checked.
 ///
 /// Opening reads the ZIP directory, refuses anything outside the closed
@@ -116,7 +56,7 @@ impl Seek for ContainerReader {
 /// extracted, so opening costs the same for a 1 KB and a 1 GB dispatch.
 pub struct Envelope {
     path: PathBuf,
-    archive: ZipArchive<ContainerReader>,
+    archive: Archive,
     metadata: Metadata,
     metadata_bytes: Vec<u8>,
     manifest: Manifest,
@@ -135,20 +75,7 @@ impl Envelope {
 
     /// Opens and structure-checks a container.
     pub fn open_with(path: &Path, limits: &Limits) -> Result<Envelope, Error> {
-        let mut reader = ContainerReader::open(path).map_err(|e| Error::io(path, e))?;
-        let declared = declared_entries(&mut reader).map_err(|e| Error::io(path, e))?;
-        let mut archive = ZipArchive::new(reader).map_err(|e| Error::NotAContainer {
-            path: path.to_path_buf(),
-            problem: e.to_string(),
-        })?;
-        if let Some(declared) = declared {
-            if declared != archive.len() as u64 {
-                return Err(Error::DuplicateEntry(format!(
-                    "the central directory lists {declared} entries but only {} distinct names",
-                    archive.len()
-                )));
-            }
-        }
+        let mut archive = Archive::open(path)?;
         if archive.len() > limits.max_entries {
             return Err(Error::Format(format!(
                 "the container has {} entries; at most {} are accepted",
@@ -157,33 +84,28 @@ impl Envelope {
             )));
         }
 
-        let mut seen = HashSet::new();
+        let mut has_mimetype = false;
         let mut metadata_index = None;
         let mut manifest_index = None;
         let mut signature_entries = Vec::new();
         let mut receipt_entries = Vec::new();
         let mut attachments = Vec::new();
         for index in 0..archive.len() {
-            let entry = archive
-                .by_index_raw(index)
-                .map_err(|e| Error::NotAContainer {
-                    path: path.to_path_buf(),
-                    problem: e.to_string(),
-                })?;
-            let name = std::str::from_utf8(entry.name_raw())
-                .map_err(|_| Error::UnexpectedEntry("an entry name is not valid UTF-8".into()))?
-                .to_string();
-            if !seen.insert(name.clone()) {
-                return Err(Error::DuplicateEntry(name));
-            }
-            if entry.is_dir() {
+            let entry = archive.info(index).map_err(|e| Error::NotAContainer {
+                path: path.to_path_buf(),
+                problem: e.to_string(),
+            })?;
+            let name = entry
+                .name
+                .ok_or_else(|| Error::UnexpectedEntry("an entry name is not valid UTF-8".into()))?;
+            if name.ends_with('/') {
                 return Err(Error::UnexpectedEntry(format!(
                     "{name:?} is a folder entry"
                 )));
             }
             let kind = classify(&name).map_err(Error::UnexpectedEntry)?;
-            let method = entry.compression();
-            let size = entry.size();
+            let method = entry.method;
+            let size = entry.size;
             let stored = method == CompressionMethod::Stored;
             if !stored && method != CompressionMethod::Deflated {
                 return Err(Error::Format(format!(
@@ -198,6 +120,7 @@ impl Envelope {
                                 .into(),
                         ));
                     }
+                    has_mimetype = true;
                 }
                 EntryKind::Metadata => metadata_index = Some((index, size)),
                 EntryKind::Manifest => manifest_index = Some((index, size)),
@@ -207,7 +130,7 @@ impl Envelope {
                             "attachment {att:?} is compressed; attachments are stored as they are"
                         )));
                     }
-                    if size > limits.max_attachment || entry.compressed_size() != size {
+                    if size > limits.max_attachment || entry.compressed_size != size {
                         return Err(Error::TooLarge {
                             entry: name,
                             limit: limits.max_attachment,
@@ -223,8 +146,10 @@ impl Envelope {
                 EntryKind::Receipt(n) => receipt_entries.push((index, n, name)),
             }
         }
-        if !seen.contains(crate::layout::MIMETYPE_ENTRY) {
-            return Err(Error::Format("the mimetype entry is missing".into()));
+        if !has_mimetype {
+            return Err(Error::Format(
+                "the mimetype entry is missing: a container starts with it".into(),
+            ));
         }
         let mimetype = read_entry(&mut archive, 0, crate::layout::MIMETYPE_ENTRY, 256)?;
         if mimetype != MIMETYPE.as_bytes() {
@@ -262,7 +187,7 @@ impl Envelope {
         )?;
         let manifest = Manifest::parse(&manifest_bytes)?;
 
-        let read_jws = |archive: &mut ZipArchive<ContainerReader>,
+        let read_jws = |archive: &mut Archive,
                         entries: Vec<(usize, u32, String)>|
          -> Result<Vec<StoredJws>, Error> {
             let mut out = Vec::with_capacity(entries.len());
@@ -425,9 +350,9 @@ impl Envelope {
             } else {
                 let mut entry = self
                     .archive
-                    .by_index(stored.index)
+                    .entry(stored.index)
                     .map_err(|e| corrupt(&self.path, &listed.name, e))?;
-                let hashed = match hash_reader(&mut entry, progress) {
+                let hashed = match hash_reader(&mut entry, Some(stored.size), progress) {
                     Ok(hashed) => Some(hashed),
                     // The stored bytes no longer match the ZIP's own CRC-32:
                     // the attachment was altered in place (or damaged). That
@@ -498,10 +423,11 @@ impl Envelope {
             .ok_or_else(|| Error::MissingAttachment(name.to_string()))?;
         let mut entry = self
             .archive
-            .by_index(stored.index)
+            .entry(stored.index)
             .map_err(|e| corrupt(&self.path, &listed.name, e))?;
-        let (size, digest) = crate::digest::copy_hashing(&mut entry, writer, progress)
-            .map_err(|e| Error::Format(format!("cannot copy {}: {e}", listed.name)))?;
+        let (size, digest) =
+            crate::digest::copy_hashing(&mut entry, writer, Some(stored.size), progress)
+                .map_err(|e| Error::Format(format!("cannot copy {}: {e}", listed.name)))?;
         if size != listed.size || digest != listed.sha256 {
             return Err(Error::AttachmentMismatch {
                 name: name.to_string(),
@@ -528,9 +454,13 @@ impl Envelope {
         Ok(())
     }
 
-    /// Gives the raw ZIP archive to code that rewrites the container.
-    pub(crate) fn archive_mut(&mut self) -> &mut ZipArchive<ContainerReader> {
-        &mut self.archive
+    /// Gives the ZIP archive, as the `zip` crate reads it, to code that
+    /// rewrites the container.
+    pub(crate) fn archive_mut(&mut self) -> Result<&mut ZipArchive<ContainerReader>, Error> {
+        let path = self.path.clone();
+        self.archive
+            .zip_mut()
+            .map_err(|e| corrupt(&path, "the ZIP directory", e))
     }
 }
 
@@ -544,13 +474,13 @@ fn corrupt(path: &Path, entry: &str, e: zip::result::ZipError) -> Error {
 /// Reads a whole small entry, refusing it past `limit` bytes whatever its
 /// header claims (a deflate bomb stops at the limit).
 fn read_entry(
-    archive: &mut ZipArchive<ContainerReader>,
+    archive: &mut Archive,
     index: usize,
     name: &str,
     limit: u64,
 ) -> Result<Vec<u8>, Error> {
     let entry = archive
-        .by_index(index)
+        .entry(index)
         .map_err(|e| Error::Format(format!("{name}: {e}")))?;
     if entry.size() > limit {
         return Err(Error::TooLarge {

@@ -30,10 +30,17 @@ impl Jws {
 
     /// The bytes that were signed: `protected || '.' || BASE64URL(payload)`.
     pub fn signing_input(&self, payload: &[u8]) -> Vec<u8> {
-        let mut input = Vec::with_capacity(self.protected.len() + 1 + payload.len() * 4 / 3 + 4);
+        self.signing_input_encoded(&URL_SAFE_NO_PAD.encode(payload))
+    }
+
+    /// [`signing_input`](Self::signing_input) for a payload already
+    /// BASE64URL-encoded: a verifier checking several signatures over the
+    /// same manifest encodes it once.
+    pub fn signing_input_encoded(&self, encoded_payload: &str) -> Vec<u8> {
+        let mut input = Vec::with_capacity(self.protected.len() + 1 + encoded_payload.len());
         input.extend_from_slice(self.protected.as_bytes());
         input.push(b'.');
-        input.extend_from_slice(URL_SAFE_NO_PAD.encode(payload).as_bytes());
+        input.extend_from_slice(encoded_payload.as_bytes());
         input
     }
 

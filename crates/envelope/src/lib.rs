@@ -14,6 +14,7 @@
 //! - [`make_receipt`] and [`append_receipt`] add custody and status receipts.
 #![forbid(unsafe_code)]
 
+mod archive;
 mod builder;
 mod central_directory;
 mod container;
@@ -27,6 +28,7 @@ pub mod metadata;
 mod receipt;
 mod report;
 mod signature;
+mod stored_zip;
 mod verify;
 
 pub use builder::{create_dispatch, guess_media_type, AttachmentSource, Durability};

@@ -30,7 +30,9 @@ pub fn verify_dispatch(
     now: OffsetDateTime,
     progress: &mut dyn FnMut(u64),
 ) -> Result<VerificationReport, Error> {
-    let metadata = envelope.metadata().clone();
+    let metadata = envelope.metadata();
+    let dispatch_id = metadata.id.clone();
+    let issuer = metadata.from.id.clone();
     let mut report = VerificationReport {
         file: envelope.path().display().to_string(),
         dispatch_id: Some(metadata.id.clone()),
@@ -69,9 +71,10 @@ pub fn verify_dispatch(
         .iter()
         .map(|s| s.jws.signature_digest(&s.entry).ok())
         .collect();
-    let poe = check_receipts(envelope, trust, &manifest_digest, &metadata.id, &mut report);
+    let poe = check_receipts(envelope, trust, &manifest_digest, &dispatch_id, &mut report);
 
-    let manifest_bytes = envelope.manifest_bytes().to_vec();
+    // Every signature's payload: the manifest, BASE64URL-encoded once.
+    let payload = crate::jws::b64url(envelope.manifest_bytes());
     for (index, stored) in envelope.signatures().iter().enumerate() {
         let mut result = SignatureResult {
             entry: stored.entry.clone(),
@@ -98,8 +101,8 @@ pub fn verify_dispatch(
         let outcome = check_signature(
             &stored.jws,
             &stored.entry,
-            &manifest_bytes,
-            &metadata.from.id,
+            &payload,
+            &issuer,
             hash_problem.as_deref(),
             &others,
             trust,
@@ -128,7 +131,7 @@ type Verdict = (Indication, SubIndication, String);
 fn check_signature(
     jws: &crate::Jws,
     entry: &str,
-    manifest_bytes: &[u8],
+    encoded_payload: &str,
     issuer: &congvan_org::OrgId,
     hash_problem: Option<&str>,
     other_signatures: &[&String],
@@ -182,7 +185,8 @@ fn check_signature(
     let signature = jws
         .signature_bytes(entry)
         .map_err(|e| failed(SubIndication::FormatFailure, e.to_string()))?;
-    verify_signature(alg, signer, &jws.signing_input(manifest_bytes), &signature).map_err(|_| {
+    let signing_input = jws.signing_input_encoded(encoded_payload);
+    verify_signature(alg, signer, &signing_input, &signature).map_err(|_| {
         failed(
             SubIndication::SigCryptoFailure,
             "the signature value does not verify over the manifest with the signer's key: the manifest or the signature was altered".into(),
