@@ -138,27 +138,26 @@ async fn kill_9_the_district_relay_while_1000_dispatches_flow() {
         })
         .collect();
 
-    // Kill -9 the district at random moments while traffic flows through it.
+    // Kill -9 the district at random moments while traffic flows through it:
+    // kill k falls at a random point in the k-th of KILLS equal stretches of
+    // the flow (counted in dispatches the province has accepted), so the
+    // kills spread over the whole flow however fast it runs.
     let accepted = |relay: &congvan_relay::RunningRelay| {
         relay.state.metrics.accepted.load(Ordering::Relaxed) as usize
     };
+    let stretch = COUNT / (KILLS + 1);
     let mut kills = Vec::new();
-    while kills.len() < KILLS {
-        let before = accepted(&province);
-        if before >= COUNT {
-            break;
-        }
-        // Only kill while dispatches are moving through the district.
+    for k in 0..KILLS {
+        let threshold = stretch * k + rng.range(stretch as u64 / 4, stretch as u64) as usize;
         eventually(
             "traffic through the district",
-            Duration::from_secs(60),
+            Duration::from_secs(120),
             || {
                 let now = accepted(&province);
-                async move { (now > before).then_some(()) }
+                async move { (now >= threshold).then_some(()) }
             },
         )
         .await;
-        tokio::time::sleep(Duration::from_millis(rng.range(200, 3_000))).await;
         let at = accepted(&province);
         if at >= COUNT {
             break;
