@@ -338,7 +338,11 @@ fn bench_envelope(c: &mut Criterion) {
         b.iter(|| {
             for header in &headers {
                 for encoded in &header.x5c {
-                    black_box(trust.parse_x5c(black_box(encoded), "bench".as_ref()).unwrap());
+                    black_box(
+                        trust
+                            .parse_x5c(black_box(encoded), "bench".as_ref())
+                            .unwrap(),
+                    );
                 }
             }
         })
