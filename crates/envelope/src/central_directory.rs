@@ -3,8 +3,9 @@
 //! The `zip` crate indexes entries by name, so two entries with the same
 //! name silently collapse into one. A signed container must never be
 //! ambiguous, so the reader compares the crate's count with the count the
-//! end-of-central-directory record declares. This is the only ZIP parsing
-//! done by hand; it reads two fixed records and nothing else.
+//! end-of-central-directory record declares. It reads two fixed records and
+//! nothing else. (Small containers in congvan's own layout skip the crate
+//! altogether: see `stored_zip.rs`, which refuses duplicates itself.)
 
 use std::io::{self, Read, Seek, SeekFrom};
 
