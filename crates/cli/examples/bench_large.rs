@@ -23,6 +23,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
+#[path = "support/binary.rs"]
+mod binary;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -163,31 +166,6 @@ fn write_random_file(path: &Path, size_mb: u64) -> Result<()> {
     Ok(())
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Builds the release binary and returns its path.
-fn build_congvan() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(workspace_root())
-        .args(["build", "--release", "-p", "congvan", "--bin", "congvan"])
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("cargo build --release -p congvan failed");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let binary = target.join("release/congvan");
-    if !binary.is_file() {
-        bail!("{} was not built", binary.display());
-    }
-    Ok(binary)
-}
-
 fn path_str(path: &Path) -> Result<&str> {
     path.to_str()
         .with_context(|| format!("{} is not valid UTF-8", path.display()))
@@ -197,7 +175,7 @@ fn run(options: &Options) -> Result<bool> {
     if !Path::new(TIME).is_file() {
         bail!("{TIME} is missing; install it with `apt-get install -y time`");
     }
-    let congvan = build_congvan()?;
+    let congvan = binary::build_congvan()?;
     let dir = &options.dir;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let pki = dir.join("pki");

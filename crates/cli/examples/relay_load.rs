@@ -48,6 +48,9 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "support/probes.rs"]
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -397,7 +400,7 @@ async fn throughput(o: &Options, pki: &Path) -> Result<Throughput> {
 /// The raw fsync and verify rates, printed.
 fn limits(data: &Path) -> Result<(f64, f64)> {
     let fsyncs = fsync_rate(data)?;
-    let verifies = verify_rate()?;
+    let verifies = support::verify_rate(PROBE)?;
     println!(
         "limits: raw fsync {fsyncs:.0}/s (200 B append + sync_data in {}), \
          raw ECDSA P-256 verify {verifies:.0}/s (one thread)",
@@ -612,37 +615,6 @@ fn fsync_rate(dir: &Path) -> Result<f64> {
     drop(file);
     std::fs::remove_file(&path)?;
     Ok(rate)
-}
-
-fn verify_rate() -> Result<f64> {
-    use ring::signature::{
-        EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
-        ECDSA_P256_SHA256_FIXED_SIGNING,
-    };
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-        .map_err(|_| anyhow::anyhow!("key generation failed"))?;
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-        .map_err(|_| anyhow::anyhow!("key parse failed"))?;
-    // About the size of a JWS signing input (protected header + payload).
-    let message = vec![0x41u8; 600];
-    let signature = pair
-        .sign(&rng, &message)
-        .map_err(|_| anyhow::anyhow!("signing failed"))?;
-    let key = UnparsedPublicKey::new(
-        &ECDSA_P256_SHA256_FIXED,
-        pair.public_key().as_ref().to_vec(),
-    );
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < PROBE {
-        for _ in 0..16 {
-            key.verify(std::hint::black_box(&message), signature.as_ref())
-                .map_err(|_| anyhow::anyhow!("verify failed"))?;
-        }
-        n += 16;
-    }
-    Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
 // ---- relays and clients ------------------------------------------------------

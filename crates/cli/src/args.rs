@@ -165,9 +165,10 @@ pub enum DispatchCommand {
     },
     /// Verify every signature, attachment and receipt.
     Verify {
-        /// The dispatch.
-        #[arg(value_name = "FILE.cvd")]
-        file: PathBuf,
+        /// The dispatch; several (an archive folder's `*.cvd`) are verified
+        /// with one trust store, one line each, then the totals.
+        #[arg(value_name = "FILE.cvd", required = true)]
+        files: Vec<PathBuf>,
         /// Trusted root certificate(s).
         #[arg(long, value_name = "ROOT.pem", required = true)]
         trust: Vec<PathBuf>,
@@ -183,7 +184,7 @@ pub enum DispatchCommand {
         /// Machine-readable report on stdout.
         #[arg(long)]
         json: bool,
-        /// Also write a one-page PDF verification report for auditors.
+        /// Also write a one-page PDF verification report for auditors (one dispatch only).
         #[arg(long, value_name = "REPORT.pdf")]
         report_pdf: Option<PathBuf>,
     },

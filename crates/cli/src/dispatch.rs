@@ -78,22 +78,28 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         DispatchCommand::Verify {
-            file,
+            files,
             trust,
             chain,
             crl,
             at,
             json,
             report_pdf,
-        } => verify(
-            &file,
-            &trust,
-            &chain,
-            &crl,
-            at.as_deref(),
-            json,
-            report_pdf.as_deref(),
-        ),
+        } => match files.as_slice() {
+            [file] => verify(
+                file,
+                &trust,
+                &chain,
+                &crl,
+                at.as_deref(),
+                json,
+                report_pdf.as_deref(),
+            ),
+            _ if report_pdf.is_some() => Err(Failure::input(
+                "--report-pdf writes the report of one dispatch; give one file with it",
+            )),
+            _ => crate::verify_many::verify_many(&files, &trust, &chain, &crl, at.as_deref(), json),
+        },
         DispatchCommand::Render {
             file,
             out,

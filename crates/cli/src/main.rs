@@ -12,6 +12,7 @@ mod failure;
 mod pki;
 mod progress;
 mod relay;
+mod verify_many;
 
 use std::process::ExitCode;
 

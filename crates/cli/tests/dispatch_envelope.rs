@@ -513,3 +513,105 @@ fn signatures_verify_by_hand_with_openssl() {
         out.assert_code(1);
     }
 }
+
+/// An auditor's run over many files: one line per file with the verdict the
+/// fixture promises, the totals, and an exit code for the worst finding.
+#[test]
+fn verify_many_files_gives_one_line_each_and_the_worst_exit_code() {
+    let root = repo().join("certs/root/cert.pem").display().to_string();
+    let crl = repo()
+        .join("fixtures/pki/ca-h99.crl.pem")
+        .display()
+        .to_string();
+    let verify = |files: &[String], extra: &[&str]| {
+        let mut args = vec!["dispatch", "verify", "--trust", &root, "--crl", &crl];
+        args.extend(files.iter().map(String::as_str));
+        args.extend(extra);
+        congvan(args)
+    };
+    let valid: Vec<String> = [
+        "valid-cong-van-pdf.cvd",
+        "valid-quyet-dinh-signed-sealed.cvd",
+        "valid-hoa-toc-thong-bao.cvd",
+    ]
+    .map(fixture)
+    .to_vec();
+
+    let all_valid = verify(&valid, &[]);
+    all_valid.assert_ok();
+    for file in &valid {
+        assert!(
+            all_valid
+                .stdout
+                .contains(&format!("PASSED         {file}: 2 valid signatures")),
+            "{all_valid}"
+        );
+    }
+    assert!(
+        all_valid.stdout.contains("3 dispatches at ")
+            && all_valid
+                .stdout
+                .contains(": 3 passed, 0 failed, 0 indeterminate, 0 unreadable."),
+        "{all_valid}"
+    );
+
+    // The worst finding decides the exit code: FAILED 1, then unreadable 2,
+    // then INDETERMINATE 3.
+    let missing = repo().join("fixtures/no-such.cvd").display().to_string();
+    let other_office = fixture("other-office-signer.cvd");
+    let tampered = fixture("tampered-attachment.cvd");
+    let with = |more: &[&String]| {
+        let mut files = valid.clone();
+        files.extend(more.iter().map(|f| (*f).clone()));
+        files
+    };
+    let indeterminate = verify(&with(&[&other_office]), &[]);
+    indeterminate.assert_code(3);
+    assert!(
+        indeterminate.stdout.contains(&format!(
+            "INDETERMINATE/SIG_CONSTRAINTS_FAILURE  {other_office}: "
+        )),
+        "{indeterminate}"
+    );
+    let unreadable = verify(&with(&[&other_office, &missing]), &[]);
+    unreadable.assert_code(2);
+    assert!(
+        unreadable
+            .stdout
+            .contains(&format!("UNREADABLE     {missing}: ")),
+        "{unreadable}"
+    );
+    let failed = verify(&with(&[&other_office, &missing, &tampered]), &[]);
+    failed.assert_code(1);
+    assert!(
+        failed
+            .stdout
+            .contains(&format!("FAILED/HASH_FAILURE  {tampered}: ")),
+        "{failed}"
+    );
+    assert!(
+        failed
+            .stdout
+            .contains(": 3 passed, 1 failed, 1 indeterminate, 1 unreadable."),
+        "{failed}"
+    );
+
+    // --json: every report, the unreadable file, the totals.
+    let json = verify(&with(&[&other_office, &missing, &tampered]), &["--json"]);
+    json.assert_code(1);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["passed"], 3);
+    assert_eq!(value["failed"], 1);
+    assert_eq!(value["indeterminate"], 1);
+    assert_eq!(value["reports"].as_array().unwrap().len(), 5);
+    assert_eq!(value["reports"][4]["sub_indication"], "HASH_FAILURE");
+    assert_eq!(value["unreadable"][0]["file"], missing.as_str());
+
+    // A PDF report is for one dispatch.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.pdf");
+    let pdf = verify(&valid, &["--report-pdf", report.to_str().unwrap()]);
+    pdf.assert_code(2);
+    assert!(pdf.stderr.contains("--report-pdf"), "{pdf}");
+    assert!(!report.exists());
+}

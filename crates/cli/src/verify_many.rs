@@ -1,0 +1,148 @@
+//! `congvan dispatch verify` over many files: an auditor's archive run.
+//!
+//! One trust store serves every file, so each signer's certificate chain is
+//! validated once (then answered from the store's cache) instead of once per
+//! process, and every file is judged at the same reference time. Each file
+//! gets one line; `congvan dispatch verify FILE` gives a file's full report.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use congvan_envelope::{verify_dispatch, Envelope, Indication, VerificationReport};
+use congvan_sign::TrustStore;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::failure::{Failure, EXIT_INDETERMINATE, EXIT_INPUT, EXIT_REFUSED};
+use crate::progress::ByteProgress;
+
+/// A file that could not be read at all (missing, unreadable): no verdict.
+#[derive(Serialize)]
+struct Unreadable {
+    file: String,
+    error: String,
+}
+
+/// What `--json` prints: every report, the unreadable files, the totals.
+#[derive(Serialize)]
+struct ArchiveReport {
+    at: String,
+    passed: usize,
+    failed: usize,
+    indeterminate: usize,
+    reports: Vec<VerificationReport>,
+    unreadable: Vec<Unreadable>,
+}
+
+/// Verifies `files` with one trust store, at one reference time.
+///
+/// Exit code: 1 if any dispatch FAILED (the strongest finding: something was
+/// altered or forged), else 2 if any file could not be read, else 3 if any is
+/// INDETERMINATE, else 0.
+pub fn verify_many(
+    files: &[PathBuf],
+    trust: &[PathBuf],
+    chain: &[PathBuf],
+    crl: &[PathBuf],
+    at: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let store = crate::dispatch::trust_store(trust, chain, crl)?;
+    let now = match at {
+        Some(text) => crate::pki::parse_time("--at", text)?,
+        None => OffsetDateTime::now_utc(),
+    };
+    let mut archive = ArchiveReport {
+        at: congvan_envelope::signing_time_text(now),
+        passed: 0,
+        failed: 0,
+        indeterminate: 0,
+        reports: Vec::with_capacity(files.len()),
+        unreadable: Vec::new(),
+    };
+    for file in files {
+        match verify_one(file, &store, now) {
+            Ok(report) => {
+                match report.indication {
+                    Indication::Passed => archive.passed += 1,
+                    Indication::Failed => archive.failed += 1,
+                    Indication::Indeterminate => archive.indeterminate += 1,
+                }
+                if !json {
+                    println!("{}", line(&report));
+                }
+                archive.reports.push(report);
+            }
+            Err(error) => {
+                if !json {
+                    // The error names the file.
+                    println!("{:<13}  {error}", "UNREADABLE");
+                }
+                archive.unreadable.push(Unreadable {
+                    file: file.display().to_string(),
+                    error,
+                });
+            }
+        }
+    }
+    if json {
+        let text = serde_json::to_string_pretty(&archive)
+            .map_err(|e| Failure::input(format!("cannot encode the report: {e}")))?;
+        println!("{text}");
+    } else {
+        println!(
+            "\n{} dispatches at {}: {} passed, {} failed, {} indeterminate, {} unreadable.",
+            files.len(),
+            archive.at,
+            archive.passed,
+            archive.failed,
+            archive.indeterminate,
+            archive.unreadable.len()
+        );
+        if archive.passed < files.len() {
+            println!("For the full report on one: congvan dispatch verify FILE.cvd --trust ...");
+        }
+    }
+    Ok(ExitCode::from(if archive.failed > 0 {
+        EXIT_REFUSED
+    } else if !archive.unreadable.is_empty() {
+        EXIT_INPUT
+    } else if archive.indeterminate > 0 {
+        EXIT_INDETERMINATE
+    } else {
+        0
+    }))
+}
+
+/// One file's report; `Err` only when the file cannot be read at all. A
+/// file that is not a valid container gets a FAILED report, as it does when
+/// verified alone.
+fn verify_one(
+    file: &Path,
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<VerificationReport, String> {
+    let name = file.display().to_string();
+    match Envelope::open(file) {
+        Ok(mut envelope) => {
+            let mut bar = ByteProgress::start("verifying", envelope.attachment_bytes());
+            let verified = verify_dispatch(&mut envelope, store, now, &mut |n| bar.advance(n));
+            bar.finish();
+            verified.or_else(|e| match e {
+                congvan_envelope::Error::Io { .. } => Err(e.to_string()),
+                other => Ok(VerificationReport::unreadable(&name, &other.to_string())),
+            })
+        }
+        Err(e @ congvan_envelope::Error::Io { .. }) => Err(e.to_string()),
+        Err(e) => Ok(VerificationReport::unreadable(&name, &e.to_string())),
+    }
+}
+
+/// `PASSED         path: summary`, with the sub-indication when not passed.
+fn line(report: &VerificationReport) -> String {
+    let verdict = match report.sub_indication {
+        Some(sub) => format!("{}/{}", report.indication.name(), sub.name()),
+        None => report.indication.name().to_string(),
+    };
+    format!("{verdict:<13}  {}: {}", report.file, report.summary)
+}
