@@ -124,15 +124,14 @@ impl ProtectedHeader {
 /// Decodes an `x5c` array into certificates; `entry` names it in errors.
 /// With a trust store, certificates it has parsed before are taken from its
 /// cache ([`TrustStore::parse_x5c`]), which gives the same result.
-pub(crate) fn decode_x5c<S: AsRef<str>>(
-    x5c: &[S],
+pub(crate) fn decode_x5c(
+    x5c: &[String],
     entry: &str,
     trust: Option<&TrustStore>,
 ) -> Result<Vec<Certificate>, Error> {
     let origin = std::path::Path::new(entry);
     let mut certs = Vec::with_capacity(x5c.len());
     for (i, encoded) in x5c.iter().enumerate() {
-        let encoded = encoded.as_ref();
         let parsed = match trust {
             Some(trust) => trust.parse_x5c(encoded, origin),
             None => {

@@ -101,7 +101,6 @@ pub struct TrustStore {
     crls: Vec<Crl>,
     cache: Mutex<HashMap<CacheKey, CachedChain>>,
     cache_hits: AtomicU64,
-    parsed_der: ParseCache,
     parsed_x5c: ParseCache,
 }
 
@@ -146,7 +145,6 @@ impl TrustStore {
             crls: Vec::new(),
             cache: Mutex::new(HashMap::new()),
             cache_hits: AtomicU64::new(0),
-            parsed_der: ParseCache::new(),
             parsed_x5c: ParseCache::new(),
         })
     }
@@ -178,26 +176,19 @@ impl TrustStore {
         self.lock_cache().len()
     }
 
-    /// Parses a DER certificate exactly as [`Certificate::from_der`] does,
-    /// remembering the certificates parsed before: the same signers' x5c
-    /// chains come back in dispatch after dispatch, and parsing one with
-    /// x509-parser costs more than a look-up.
-    ///
-    /// Sound because parsing is a pure function of the DER bytes (`origin`
-    /// only names the source in an error): a remembered certificate is
-    /// returned only for the very same bytes, compared byte for byte, and
-    /// failures are never remembered. Anchors, intermediates and CRLs play
-    /// no part, so adding them keeps this cache. It holds at most 10,000
-    /// certificates (it is emptied when full).
-    pub fn parse_certificate(&self, der: &[u8], origin: &Path) -> Result<Certificate, Error> {
-        self.parsed_der
-            .get_or_parse(der, || Certificate::from_der(der, origin))
-    }
-
     /// Parses one entry of a JWS `x5c` header (standard base64 of the DER,
-    /// RFC 7515 §4.1.6), remembered like [`parse_certificate`](Self::parse_certificate)
-    /// but by its base64 text, so that a certificate seen before costs
-    /// neither the base64 decoding nor the parse.
+    /// RFC 7515 §4.1.6) exactly as base64 decoding and
+    /// [`Certificate::from_der`] do, remembering the certificates parsed
+    /// before: the same signers' x5c chains come back in dispatch after
+    /// dispatch, and a certificate seen before then costs neither the base64
+    /// decoding nor the x509-parser run.
+    ///
+    /// Sound because parsing is a pure function of the text (`origin` only
+    /// names the source in an error): a remembered certificate is returned
+    /// only for the very same text, compared byte for byte, and failures are
+    /// never remembered. Anchors, intermediates and CRLs play no part, so
+    /// adding them keeps this cache. It holds at most 10,000 certificates
+    /// (it is emptied when full).
     pub fn parse_x5c(&self, base64_der: &str, origin: &Path) -> Result<Certificate, Error> {
         self.parsed_x5c.get_or_parse(base64_der.as_bytes(), || {
             let der = STANDARD.decode(base64_der).map_err(|e| {

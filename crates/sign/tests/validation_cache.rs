@@ -290,29 +290,50 @@ fn shared_store_answers_the_same_from_every_thread() {
 }
 
 #[test]
-fn parse_certificate_returns_what_from_der_returns() {
+fn parse_x5c_returns_what_from_der_returns() {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
     let t0 = start();
     let (root, ca, official_cred) = hierarchy(t0, t0, 30);
     let store = TrustStore::new(vec![root.cert().clone()]).unwrap();
     for cert in [official_cred.cert(), ca.cert(), official_cred.cert()] {
         let direct = Certificate::from_der(cert.der(), "<direct>".as_ref()).unwrap();
+        let encoded = STANDARD.encode(cert.der());
         for _ in 0..2 {
-            let parsed = store
-                .parse_certificate(cert.der(), "<cached>".as_ref())
-                .unwrap();
+            let parsed = store.parse_x5c(&encoded, "<cached>".as_ref()).unwrap();
             assert_eq!(parsed.der(), direct.der());
             assert_eq!(parsed.subject(), direct.subject());
             assert_eq!(parsed.org(), direct.org());
             assert_eq!(parsed.role(), direct.role());
             assert_eq!(parsed.not_after(), direct.not_after());
             assert_eq!(parsed.public_key(), direct.public_key());
+            assert_eq!(parsed.fingerprint(), direct.fingerprint());
         }
     }
-    // Bad DER is refused every time, with the caller's origin in the error.
+    // Bad DER and bad base64 are refused every time, with the caller's
+    // origin in the error.
     let mut bad = official_cred.cert().der().to_vec();
     bad.truncate(bad.len() - 10);
+    let truncated = STANDARD.encode(&bad);
     for origin in ["first", "second"] {
-        let err = store.parse_certificate(&bad, origin.as_ref()).unwrap_err();
+        let err = store.parse_x5c(&truncated, origin.as_ref()).unwrap_err();
         assert!(err.to_string().contains(origin), "{err}");
+        let err = store.parse_x5c("not base64!", origin.as_ref()).unwrap_err();
+        assert!(err.to_string().contains("base64"), "{err}");
     }
+    // A certificate whose encoding ends like another's (the cache's index)
+    // is still parsed from its own bytes: the look-alike replaces the slot.
+    let official = STANDARD.encode(official_cred.cert().der());
+    let ca_text = STANDARD.encode(ca.cert().der());
+    let tail = &official[official.len() - 48..];
+    let look_alike = format!("{}{}", &ca_text[..ca_text.len() - 48], tail);
+    assert_ne!(look_alike, official);
+    // It may or may not parse (the signature bytes are not checked here),
+    // but never as the remembered official certificate.
+    if let Ok(parsed) = store.parse_x5c(&look_alike, "x".as_ref()) {
+        assert_eq!(parsed.der(), STANDARD.decode(&look_alike).unwrap());
+        assert_ne!(parsed.der(), official_cred.cert().der());
+    }
+    let again = store.parse_x5c(&official, "x".as_ref()).unwrap();
+    assert_eq!(again.der(), official_cred.cert().der());
 }
