@@ -300,14 +300,25 @@ pub fn cert_of(cred: &Credential) -> Certificate {
 pub fn rewrite_container(
     src: &Path,
     dst: &Path,
+    change: impl FnMut(&str, Vec<u8>) -> Option<Vec<u8>>,
+) {
+    rewrite_container_with(src, dst, change, |_, method| method);
+}
+
+/// [`rewrite_container`], choosing each entry's compression from its name
+/// and original method.
+pub fn rewrite_container_with(
+    src: &Path,
+    dst: &Path,
     mut change: impl FnMut(&str, Vec<u8>) -> Option<Vec<u8>>,
+    compression: impl Fn(&str, zip::CompressionMethod) -> zip::CompressionMethod,
 ) {
     let mut archive = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
     let mut writer = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).unwrap();
-        let method = entry.compression();
         let name = entry.name().to_string();
+        let method = compression(&name, entry.compression());
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).unwrap();
         if let Some(bytes) = change(&name, bytes) {

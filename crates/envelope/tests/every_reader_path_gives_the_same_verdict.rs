@@ -1,0 +1,136 @@
+//! A container is read by one of three paths: small and laid out as congvan
+//! writes it (read by hand from memory), small in any other valid layout
+//! (the zip crate, from memory), or larger than the 256 KiB read buffer (the
+//! zip crate, streamed from the file). The verdict must not depend on which.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use congvan_envelope::{Envelope, Error, Indication, SignatureRole, SubIndication};
+use zip::CompressionMethod;
+
+/// A signed and sealed dispatch with one attachment of `attachment_len` bytes.
+fn signed(demo: &Demo, file: &str, attachment_len: usize) -> std::path::PathBuf {
+    let content: Vec<u8> = (0..attachment_len).map(|i| (i % 251) as u8).collect();
+    let path = new_dispatch(
+        demo.tmp.path(),
+        file,
+        &metadata(),
+        &[("so-lieu.bin", content.as_slice())],
+    );
+    sign(
+        &path,
+        &demo.cred("H99.01", "official"),
+        SignatureRole::Signer,
+    );
+    sign(&path, &demo.cred("H99.01", "office"), SignatureRole::Seal);
+    path
+}
+
+/// The JSON entries deflated, as other writers (and older congvan) make them.
+fn deflated_copy(demo: &Demo, src: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let dst = demo.path(name);
+    rewrite_container_with(
+        src,
+        &dst,
+        |_, bytes| Some(bytes),
+        |entry, method| {
+            if entry.ends_with(".json") {
+                CompressionMethod::Deflated
+            } else {
+                method
+            }
+        },
+    );
+    dst
+}
+
+/// Flips one byte of the attachment's data in place (a CRC-32 mismatch).
+fn flip_attachment_byte(path: &std::path::Path, marker: &[u8]) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("attachment bytes present");
+    bytes[at + marker.len()] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn stored_deflated_and_large_containers_verify_alike() {
+    let demo = Demo::new();
+    let trust = demo.trust();
+    let small = signed(&demo, "small.cvd", 2_000);
+    let small_deflated = deflated_copy(&demo, &small, "small-deflated.cvd");
+    let large = signed(&demo, "large.cvd", 300 * 1024);
+    let large_deflated = deflated_copy(&demo, &large, "large-deflated.cvd");
+    assert!(std::fs::metadata(&large).unwrap().len() > 256 * 1024);
+
+    for file in [&small, &small_deflated, &large, &large_deflated] {
+        let report = verify(file, &trust);
+        assert_eq!(
+            overall(&report),
+            (Indication::Passed, None),
+            "{}: {}",
+            file.display(),
+            report.summary
+        );
+        assert_eq!(report.signatures.len(), 2);
+        assert_eq!(Envelope::open(file).unwrap().attachments().len(), 1);
+    }
+    // A deflated copy reads as the same dispatch: the same signed manifest.
+    for (original, copy) in [(&small, &small_deflated), (&large, &large_deflated)] {
+        let a = Envelope::open(original).unwrap();
+        let b = Envelope::open(copy).unwrap();
+        assert_eq!(a.manifest_bytes(), b.manifest_bytes());
+        assert_eq!(a.metadata_bytes(), b.metadata_bytes());
+    }
+}
+
+#[test]
+fn an_altered_attachment_is_a_hash_failure_on_every_path() {
+    let demo = Demo::new();
+    let trust = demo.trust();
+    // The attachment's bytes start 0, 1, 2, ...: flip the byte after 0..16.
+    let marker: Vec<u8> = (0..16).collect();
+    let small = signed(&demo, "small.cvd", 2_000);
+    let small_deflated = deflated_copy(&demo, &small, "small-deflated.cvd");
+    let large = signed(&demo, "large.cvd", 300 * 1024);
+    for file in [&small, &small_deflated, &large] {
+        flip_attachment_byte(file, &marker);
+        let report = verify(file, &trust);
+        assert_eq!(
+            overall(&report),
+            (Indication::Failed, Some(SubIndication::HashFailure)),
+            "{}: {}",
+            file.display(),
+            report.summary
+        );
+        let problem = report.attachments[0].problem.as_deref().unwrap_or("");
+        assert!(problem.contains("altered or damaged"), "{problem}");
+    }
+}
+
+#[test]
+fn bytes_before_the_archive_are_refused_on_every_path() {
+    let demo = Demo::new();
+    let small = signed(&demo, "small.cvd", 2_000);
+    let large = signed(&demo, "large.cvd", 300 * 1024);
+    for file in [&small, &large] {
+        let prefixed = demo.path("prefixed.cvd");
+        let bytes = std::fs::read(file).unwrap();
+        std::fs::write(
+            &prefixed,
+            [b"#!/bin/sh\nexit 0\n".as_slice(), &bytes].concat(),
+        )
+        .unwrap();
+        match Envelope::open(&prefixed) {
+            Err(Error::NotAContainer { problem, .. }) => {
+                assert!(!problem.is_empty(), "{}", file.display())
+            }
+            Err(other) => panic!("{}: unexpected error {other}", file.display()),
+            Ok(_) => panic!("{}: a prefixed container was accepted", file.display()),
+        }
+    }
+}
