@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::{congvan, run};
+use common::{cli_dispatch, congvan, run};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -194,56 +194,21 @@ fn signed_dispatch(dir: &Path, pki: &Path) -> PathBuf {
     std::fs::write(&body, "Đề nghị các xã báo cáo.\r\nTrân trọng.\n").unwrap();
     let attachment = dir.join("bao-cao.pdf");
     std::fs::write(&attachment, vec![7u8; 100_000]).unwrap();
-    let p = |s: &str| pki.join(s).display().to_string();
-    congvan([
-        "dispatch",
-        "new",
-        "--registry",
-        &p("registry.toml"),
-        "--from",
-        "H99.01",
-        "--to",
+    cli_dispatch(
+        pki,
+        &file,
         "H99.01.01,H99.01.02",
-        "--type",
-        "cong-van",
-        "--number",
         "07/UBND-VP",
-        "--subject",
-        "Về việc báo cáo số liệu",
-        "--body",
-        body.to_str().unwrap(),
-        "--attach",
-        attachment.to_str().unwrap(),
-        "--signer-cert",
-        &p("H99.01/official/cert.pem"),
-        "--out",
-        file.to_str().unwrap(),
-    ])
-    .assert_ok();
-    congvan([
-        "dispatch",
-        "sign",
-        file.to_str().unwrap(),
-        "--key",
-        &p("H99.01/official/key.pem"),
-        "--cert",
-        &p("H99.01/official/cert.pem"),
-        "--role",
-        "signer",
-    ])
-    .assert_ok();
-    congvan([
-        "dispatch",
-        "sign",
-        file.to_str().unwrap(),
-        "--key",
-        &p("H99.01/office/key.pem"),
-        "--cert",
-        &p("H99.01/office/cert.pem"),
-        "--role",
-        "seal",
-    ])
-    .assert_ok();
+        &[
+            "--subject",
+            "Về việc báo cáo số liệu",
+            "--body",
+            body.to_str().unwrap(),
+            "--attach",
+            attachment.to_str().unwrap(),
+        ],
+        &["signer", "seal"],
+    );
     file
 }
 

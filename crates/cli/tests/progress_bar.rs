@@ -22,42 +22,19 @@ fn large_signed_dispatch(dir: &Path) -> (PathBuf, PathBuf) {
     let attachment = dir.join("so-lieu.bin");
     std::fs::write(&attachment, vec![0x5a; ATTACHMENT_BYTES]).unwrap();
     let file = dir.join("large.cvd");
-    let p = |s: &str| pki.join(s).display().to_string();
-    congvan([
-        "dispatch",
-        "new",
-        "--registry",
-        &p("registry.toml"),
-        "--from",
-        "H99.01",
-        "--to",
+    cli_dispatch(
+        &pki,
+        &file,
         "H99.01.01",
-        "--type",
-        "cong-van",
-        "--number",
         "09/UBND-VP",
-        "--subject",
-        "Về việc gửi số liệu",
-        "--attach",
-        attachment.to_str().unwrap(),
-        "--signer-cert",
-        &p("H99.01/official/cert.pem"),
-        "--out",
-        file.to_str().unwrap(),
-    ])
-    .assert_ok();
-    congvan([
-        "dispatch",
-        "sign",
-        file.to_str().unwrap(),
-        "--key",
-        &p("H99.01/official/key.pem"),
-        "--cert",
-        &p("H99.01/official/cert.pem"),
-        "--role",
-        "signer",
-    ])
-    .assert_ok();
+        &[
+            "--subject",
+            "Về việc gửi số liệu",
+            "--attach",
+            attachment.to_str().unwrap(),
+        ],
+        &["signer"],
+    );
     (file, pki.join("root/cert.pem"))
 }
 

@@ -101,3 +101,58 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .expect("cannot create a temporary directory")
 }
+
+/// Writes `out` with `congvan dispatch new`: a công văn numbered `number`
+/// from office H99.01 of the demo PKI in `pki` to `to` (ids, comma-separated),
+/// plus `extra` arguments (`--subject` is required; `--attach`, `--body`...),
+/// then signs it with `congvan dispatch sign` in each of `roles` in turn:
+/// `signer` by H99.01's official, `seal` by its office.
+pub fn cli_dispatch(
+    pki: &Path,
+    out: &Path,
+    to: &str,
+    number: &str,
+    extra: &[&str],
+    roles: &[&str],
+) {
+    let p = |s: &str| pki.join(s).display().to_string();
+    let out_text = out.to_str().unwrap();
+    let mut args = vec![
+        "dispatch".to_string(),
+        "new".into(),
+        "--registry".into(),
+        p("registry.toml"),
+        "--from".into(),
+        "H99.01".into(),
+        "--to".into(),
+        to.into(),
+        "--type".into(),
+        "cong-van".into(),
+        "--number".into(),
+        number.into(),
+        "--signer-cert".into(),
+        p("H99.01/official/cert.pem"),
+        "--out".into(),
+        out_text.into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    congvan(&args).assert_ok();
+    for role in roles {
+        let holder = match *role {
+            "signer" | "countersign" => "H99.01/official",
+            _ => "H99.01/office",
+        };
+        congvan([
+            "dispatch",
+            "sign",
+            out_text,
+            "--key",
+            &p(&format!("{holder}/key.pem")),
+            "--cert",
+            &p(&format!("{holder}/cert.pem")),
+            "--role",
+            role,
+        ])
+        .assert_ok();
+    }
+}
