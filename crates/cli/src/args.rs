@@ -61,6 +61,10 @@ pub enum Command {
         /// A note (reason for a rejection, who handles it, ...).
         #[arg(long)]
         note: Option<String>,
+        /// The copy of the dispatch already fetched: the status names its
+        /// manifest, so nothing is downloaded again.
+        #[arg(long, value_name = "FILE.cvd")]
+        file: Option<PathBuf>,
         #[command(flatten)]
         conn: Connection,
     },

@@ -125,6 +125,7 @@ pub fn ack(
     id: &str,
     status: &str,
     note: Option<String>,
+    file: Option<&Path>,
     conn: &Connection,
 ) -> Result<ExitCode, Failure> {
     let code: StatusCode = status.parse().map_err(Failure::input)?;
@@ -140,16 +141,20 @@ pub fn ack(
         .org()
         .cloned()
         .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
-    // The status names the manifest it is about: fetch it to learn the digest.
-    let temp = tempfile_path(id);
-    session.runtime.block_on(session.client.fetch(id, &temp))?;
-    let manifest_sha256 = {
-        let envelope = Envelope::open(&temp)?;
-        congvan_envelope::sha256_hex(envelope.manifest_bytes())
+    // The status names the manifest it is about: read it from the copy the
+    // office holds, or fetch the dispatch to learn it.
+    let manifest_sha256 = match file {
+        Some(path) => manifest_digest_of(path, id)?,
+        None => {
+            let temp = tempfile_path(id);
+            session.runtime.block_on(session.client.fetch(id, &temp))?;
+            let digest = manifest_digest_of(&temp, id);
+            if let Err(e) = std::fs::remove_file(&temp) {
+                eprintln!("congvan: could not remove {}: {e}", temp.display());
+            }
+            digest?
+        }
     };
-    if let Err(e) = std::fs::remove_file(&temp) {
-        eprintln!("congvan: could not remove {}: {e}", temp.display());
-    }
     let statement = Statement::Status {
         dispatch_id: id.to_string(),
         manifest_sha256,
@@ -164,6 +169,19 @@ pub fn ack(
         .block_on(session.client.ack(id, &Ack { receipt }))?;
     println!("status {code} sent for {id}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// SHA-256 of the manifest of the dispatch in `path`, which must be `id`.
+fn manifest_digest_of(path: &Path, id: &str) -> Result<String, Failure> {
+    let envelope = Envelope::open(path)?;
+    let held = &envelope.metadata().id;
+    if held != id {
+        return Err(Failure::input(format!(
+            "{} holds dispatch {held}, not {id}; give the file fetched for {id}",
+            path.display()
+        )));
+    }
+    Ok(congvan_envelope::sha256_hex(envelope.manifest_bytes()))
 }
 
 fn tempfile_path(id: &str) -> std::path::PathBuf {

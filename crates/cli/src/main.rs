@@ -43,8 +43,9 @@ fn main() -> ExitCode {
             id,
             status,
             note,
+            file,
             conn,
-        } => clerk::ack(&id, &status, note, &conn),
+        } => clerk::ack(&id, &status, note, file.as_deref(), &conn),
         Command::Track { id, conn, json } => clerk::track(&id, &conn, json),
         Command::Demo { dir } => demo::run(dir),
         Command::Stats {

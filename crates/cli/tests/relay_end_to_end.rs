@@ -129,17 +129,52 @@ async fn run_flow(dir: &Path, flow: Flow) {
     fetched.assert_ok();
     assert!(fetched.stdout.contains("PASSED"), "{fetched}");
 
-    // ack 01 (arrived) then 03 (accepted)
-    for code in ["01", "03"] {
-        let acked = clerk(
-            "ack",
-            &flow.to_url,
-            flow.to,
-            &[id, "--status", code, "--note", "đã nhận"],
-        )
-        .await;
-        acked.assert_ok();
-    }
+    // ack 01 (arrived), learning the manifest by fetching again, then 03
+    // (accepted) from the copy already fetched; a copy of another dispatch
+    // is refused before anything is sent.
+    let acked = clerk(
+        "ack",
+        &flow.to_url,
+        flow.to,
+        &[id, "--status", "01", "--note", "đã nhận"],
+    )
+    .await;
+    acked.assert_ok();
+    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/valid-cong-van-pdf.cvd");
+    let wrong = clerk(
+        "ack",
+        &flow.to_url,
+        flow.to,
+        &[
+            OsStr::new(id),
+            OsStr::new("--status"),
+            OsStr::new("03"),
+            OsStr::new("--file"),
+            other.as_os_str(),
+        ],
+    )
+    .await;
+    wrong.assert_code(2);
+    assert!(
+        wrong.stderr.contains("not ") && wrong.stderr.contains(id),
+        "{wrong}"
+    );
+    let acked = clerk(
+        "ack",
+        &flow.to_url,
+        flow.to,
+        &[
+            OsStr::new(id),
+            OsStr::new("--status"),
+            OsStr::new("03"),
+            OsStr::new("--note"),
+            OsStr::new("đã nhận"),
+            OsStr::new("--file"),
+            out.as_os_str(),
+        ],
+    )
+    .await;
+    acked.assert_ok();
 
     // track: a signed custody receipt from every hop, and both statuses
     let expected: HashSet<String> = flow.path.iter().map(|c| relay_name(c)).collect();
