@@ -169,8 +169,8 @@ pub enum DispatchCommand {
     },
     /// Verify every signature, attachment and receipt.
     Verify {
-        /// The dispatch; several (an archive folder's `*.cvd`) are verified
-        /// with one trust store, one line each, then the totals.
+        /// The dispatch. Several, or a folder (every `*.cvd` below it), are
+        /// verified with one trust store: one line each, then the totals.
         #[arg(value_name = "FILE.cvd", required = true)]
         files: Vec<PathBuf>,
         /// Trusted root certificate(s).

@@ -86,7 +86,7 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             json,
             report_pdf,
         } => match files.as_slice() {
-            [file] => verify(
+            [file] if !file.is_dir() => verify(
                 file,
                 &trust,
                 &chain,

@@ -34,7 +34,8 @@ struct ArchiveReport {
     unreadable: Vec<Unreadable>,
 }
 
-/// Verifies `files` with one trust store, at one reference time.
+/// Verifies `files` with one trust store, at one reference time. A folder
+/// stands for every `*.cvd` file below it, in name order.
 ///
 /// Exit code: 1 if any dispatch FAILED (the strongest finding: something was
 /// altered or forged), else 2 if any file could not be read, else 3 if any is
@@ -47,6 +48,8 @@ pub fn verify_many(
     at: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, Failure> {
+    let files = expand_folders(files)?;
+    let files = files.as_slice();
     let store = crate::dispatch::trust_store(trust, chain, crl)?;
     let now = match at {
         Some(text) => crate::pki::parse_time("--at", text)?,
@@ -112,6 +115,51 @@ pub fn verify_many(
     } else {
         0
     }))
+}
+
+/// `paths` with each folder replaced by the `*.cvd` files below it (sorted,
+/// recursively; symbolic links to folders are not followed, so a link loop
+/// cannot trap the walk). A folder without any is an error: an audit of
+/// nothing should not pass.
+fn expand_folders(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let before = files.len();
+        let mut folders = vec![path.clone()];
+        let mut found = Vec::new();
+        while let Some(folder) = folders.pop() {
+            let entries = std::fs::read_dir(&folder).map_err(|e| {
+                Failure::input(format!("{}: cannot list the folder: {e}", folder.display()))
+            })?;
+            for entry in entries {
+                let entry = entry.map_err(|e| {
+                    Failure::input(format!("{}: cannot list the folder: {e}", folder.display()))
+                })?;
+                let kind = entry
+                    .file_type()
+                    .map_err(|e| Failure::input(format!("{}: {e}", entry.path().display())))?;
+                let entry_path = entry.path();
+                if kind.is_dir() {
+                    folders.push(entry_path);
+                } else if entry_path.extension().is_some_and(|ext| ext == "cvd") {
+                    found.push(entry_path);
+                }
+            }
+        }
+        found.sort();
+        files.extend(found);
+        if files.len() == before {
+            return Err(Failure::input(format!(
+                "{}: no .cvd file in this folder or below it",
+                path.display()
+            )));
+        }
+    }
+    Ok(files)
 }
 
 /// One file's report; `Err` only when the file cannot be read at all. A

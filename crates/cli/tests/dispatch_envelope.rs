@@ -580,3 +580,56 @@ fn verify_many_files_gives_one_line_each_and_the_worst_exit_code() {
     assert!(pdf.stderr.contains("--report-pdf"), "{pdf}");
     assert!(!report.exists());
 }
+
+/// A folder stands for every `*.cvd` below it, in name order; other files
+/// are left alone, and a folder without any dispatch is an error.
+#[test]
+fn verify_a_folder_walks_it_for_dispatches() {
+    let root = repo().join("certs/root/cert.pem").display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir_all(archive.join("2026/11")).unwrap();
+    for (name, to) in [
+        ("valid-cong-van-pdf.cvd", "2026/11/b.cvd"),
+        ("valid-quyet-dinh-signed-sealed.cvd", "2026/a.cvd"),
+        ("valid-hoa-toc-thong-bao.cvd", "c.cvd"),
+    ] {
+        std::fs::copy(fixture(name), archive.join(to)).unwrap();
+    }
+    std::fs::write(archive.join("2026/notes.txt"), "not a dispatch").unwrap();
+    let folder = archive.display().to_string();
+
+    let run = congvan(["dispatch", "verify", "--trust", &root, &folder]);
+    run.assert_ok();
+    let order: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("PASSED"))
+        .map(|l| l.split_whitespace().nth(1).unwrap().trim_end_matches(':'))
+        .collect();
+    let expected: Vec<String> = ["2026/11/b.cvd", "2026/a.cvd", "c.cvd"]
+        .iter()
+        .map(|f| archive.join(f).display().to_string())
+        .collect();
+    assert_eq!(order, expected, "{run}");
+    assert!(!run.stdout.contains("notes.txt"), "{run}");
+    assert!(run.stdout.contains(": 3 passed, 0 failed"), "{run}");
+
+    // With a file besides the folder.
+    let tampered = fixture("tampered-attachment.cvd");
+    let mixed = congvan(["dispatch", "verify", "--trust", &root, &folder, &tampered]);
+    mixed.assert_code(1);
+    assert!(mixed.stdout.contains("4 dispatches at "), "{mixed}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let nothing = congvan([
+        "dispatch",
+        "verify",
+        "--trust",
+        &root,
+        empty.to_str().unwrap(),
+    ]);
+    nothing.assert_code(2);
+    assert!(nothing.stderr.contains("no .cvd file"), "{nothing}");
+}
