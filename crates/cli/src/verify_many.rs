@@ -5,6 +5,7 @@
 //! process, and every file is judged at the same reference time. Each file
 //! gets one line; `congvan dispatch verify FILE` gives a file's full report.
 
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -23,19 +24,23 @@ struct Unreadable {
     error: String,
 }
 
-/// What `--json` prints: every report, the unreadable files, the totals.
-#[derive(Serialize)]
-struct ArchiveReport {
-    at: String,
+/// The counts and the unreadable files: all the run keeps. Reports are
+/// written as they are made and dropped, so memory stays flat however many
+/// dispatches an archive holds.
+#[derive(Default)]
+struct Totals {
     passed: usize,
     failed: usize,
     indeterminate: usize,
-    reports: Vec<VerificationReport>,
     unreadable: Vec<Unreadable>,
 }
 
 /// Verifies `files` with one trust store, at one reference time. A folder
 /// stands for every `*.cvd` file below it, in name order.
+///
+/// Text: one line per file, then the totals. `--json`: one document,
+/// `{"at", "reports": [...], "unreadable": [...], "passed", "failed",
+/// "indeterminate"}`, streamed report by report.
 ///
 /// Exit code: 1 if any dispatch FAILED (the strongest finding: something was
 /// altered or forged), else 2 if any file could not be read, else 3 if any is
@@ -49,39 +54,73 @@ pub fn verify_many(
     json: bool,
 ) -> Result<ExitCode, Failure> {
     let files = expand_folders(files)?;
-    let files = files.as_slice();
     let store = crate::dispatch::trust_store(trust, chain, crl)?;
     let now = match at {
         Some(text) => crate::pki::parse_time("--at", text)?,
         None => OffsetDateTime::now_utc(),
     };
-    let mut archive = ArchiveReport {
-        at: congvan_envelope::signing_time_text(now),
-        passed: 0,
-        failed: 0,
-        indeterminate: 0,
-        reports: Vec::with_capacity(files.len()),
-        unreadable: Vec::new(),
-    };
+    let at = congvan_envelope::signing_time_text(now);
+    // Buffered, but a person watching a terminal sees each line as it comes.
+    let watched = std::io::stdout().is_terminal();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let totals = write_reports(&mut out, &files, &store, now, &at, json, watched)
+        .and_then(|totals| out.flush().map(|()| totals))
+        .map_err(|e| Failure::input(format!("cannot write the report: {e}")))?;
+    Ok(ExitCode::from(if totals.failed > 0 {
+        EXIT_REFUSED
+    } else if !totals.unreadable.is_empty() {
+        EXIT_INPUT
+    } else if totals.indeterminate > 0 {
+        EXIT_INDETERMINATE
+    } else {
+        0
+    }))
+}
+
+/// Verifies each file and writes its finding as it goes; then the totals.
+fn write_reports(
+    out: &mut impl Write,
+    files: &[PathBuf],
+    store: &TrustStore,
+    now: OffsetDateTime,
+    at: &str,
+    json: bool,
+    watched: bool,
+) -> std::io::Result<Totals> {
+    let mut totals = Totals::default();
+    if json {
+        write!(
+            out,
+            "{{\n  \"at\": {},\n  \"reports\": [",
+            serde_json::to_string(at)?
+        )?;
+    }
+    let mut first = true;
     for file in files {
-        match verify_one(file, &store, now) {
+        match verify_one(file, store, now) {
             Ok(report) => {
                 match report.indication {
-                    Indication::Passed => archive.passed += 1,
-                    Indication::Failed => archive.failed += 1,
-                    Indication::Indeterminate => archive.indeterminate += 1,
+                    Indication::Passed => totals.passed += 1,
+                    Indication::Failed => totals.failed += 1,
+                    Indication::Indeterminate => totals.indeterminate += 1,
                 }
-                if !json {
-                    println!("{}", line(&report));
+                if json {
+                    let separator = if first { "\n" } else { ",\n" };
+                    write!(out, "{separator}{}", serde_json::to_string(&report)?)?;
+                    first = false;
+                } else {
+                    writeln!(out, "{}", line(&report))?;
                 }
-                archive.reports.push(report);
+                if watched {
+                    out.flush()?;
+                }
             }
             Err(error) => {
                 if !json {
                     // The error names the file.
-                    println!("{:<13}  {error}", "UNREADABLE");
+                    writeln!(out, "{:<13}  {error}", "UNREADABLE")?;
                 }
-                archive.unreadable.push(Unreadable {
+                totals.unreadable.push(Unreadable {
                     file: file.display().to_string(),
                     error,
                 });
@@ -89,32 +128,32 @@ pub fn verify_many(
         }
     }
     if json {
-        let text = serde_json::to_string_pretty(&archive)
-            .map_err(|e| Failure::input(format!("cannot encode the report: {e}")))?;
-        println!("{text}");
+        writeln!(
+            out,
+            "\n  ],\n  \"unreadable\": {},\n  \"passed\": {},\n  \"failed\": {},\n  \"indeterminate\": {}\n}}",
+            serde_json::to_string(&totals.unreadable)?,
+            totals.passed,
+            totals.failed,
+            totals.indeterminate
+        )?;
     } else {
-        println!(
-            "\n{} dispatches at {}: {} passed, {} failed, {} indeterminate, {} unreadable.",
+        writeln!(
+            out,
+            "\n{} dispatches at {at}: {} passed, {} failed, {} indeterminate, {} unreadable.",
             files.len(),
-            archive.at,
-            archive.passed,
-            archive.failed,
-            archive.indeterminate,
-            archive.unreadable.len()
-        );
-        if archive.passed < files.len() {
-            println!("For the full report on one: congvan dispatch verify FILE.cvd --trust ...");
+            totals.passed,
+            totals.failed,
+            totals.indeterminate,
+            totals.unreadable.len()
+        )?;
+        if totals.passed < files.len() {
+            writeln!(
+                out,
+                "For the full report on one: congvan dispatch verify FILE.cvd --trust ..."
+            )?;
         }
     }
-    Ok(ExitCode::from(if archive.failed > 0 {
-        EXIT_REFUSED
-    } else if !archive.unreadable.is_empty() {
-        EXIT_INPUT
-    } else if archive.indeterminate > 0 {
-        EXIT_INDETERMINATE
-    } else {
-        0
-    }))
+    Ok(totals)
 }
 
 /// `paths` with each folder replaced by the `*.cvd` files below it (sorted,
