@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use crate::hashing_file::{FileDigest, FreezeSwitch, HashingFile};
 use crate::layout::{
     check_attachment_name, ATTACHMENT_DIR, MANIFEST_ENTRY, METADATA_ENTRY, MIMETYPE, MIMETYPE_ENTRY,
 };
@@ -155,12 +156,15 @@ pub fn create_dispatch(
 /// Rewrites a container with extra entries appended, e.g. a signature or a
 /// receipt. Existing entries are copied byte for byte, so earlier
 /// signatures stay valid; the original is replaced only once the new file
-/// is complete and synced.
+/// is complete (and, with [`Durability::Synced`], synced). With `digest`,
+/// also returns the new file's size and SHA-256, mostly hashed as it is
+/// written rather than read again (see `hashing_file.rs`).
 pub(crate) fn append_entries(
     envelope: &mut crate::Envelope,
     additions: &[(String, Vec<u8>)],
     durability: Durability,
-) -> Result<(), Error> {
+    digest: bool,
+) -> Result<Option<FileDigest>, Error> {
     let out = envelope.path().to_path_buf();
     let limits = *envelope.limits();
     let entries = envelope.archive_mut()?.len() + additions.len();
@@ -171,7 +175,20 @@ pub(crate) fn append_entries(
         )));
     }
     let temp = TempOutput::new(&out)?;
-    let file = File::create(&temp.path).map_err(|e| Error::io(&temp.path, e))?;
+    // Readable too: the digest's last part is read back.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&temp.path)
+        .map_err(|e| Error::io(&temp.path, e))?;
+    let switch = FreezeSwitch::default();
+    let file = if digest {
+        HashingFile::new(file, switch.clone())
+    } else {
+        HashingFile::plain(file)
+    };
     let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
     let zip_err =
         |e: zip::result::ZipError| Error::Format(format!("cannot write {}: {e}", out.display()));
@@ -180,6 +197,10 @@ pub(crate) fn append_entries(
         let entry = archive.by_index_raw(index).map_err(zip_err)?;
         zip.raw_copy_file(entry).map_err(zip_err)?;
     }
+    // Everything copied so far is hashed; the new entries' headers are
+    // patched after their data, so they are read back instead.
+    zip.flush().map_err(|e| Error::io(&temp.path, e))?;
+    switch.freeze();
     // Stored, like every JSON entry (see `create_dispatch`).
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     for (name, bytes) in additions {
@@ -187,14 +208,17 @@ pub(crate) fn append_entries(
         zip.write_all(bytes).map_err(|e| Error::io(&out, e))?;
     }
     let writer = zip.finish().map_err(zip_err)?;
-    let file = writer
+    let (file, digest) = writer
         .into_inner()
-        .map_err(|e| Error::io(&temp.path, e.into_error()))?;
+        .map_err(|e| Error::io(&temp.path, e.into_error()))?
+        .finish()
+        .map_err(|e| Error::io(&temp.path, e))?;
     temp.commit(file, durability)?;
     // The file on disk has changed: read it again, or a second append
     // through the same `Envelope` would copy the replaced file and number
     // its entry as if the first had never happened, losing it.
-    envelope.reopen()
+    envelope.reopen()?;
+    Ok(digest)
 }
 
 /// Whether a rewritten file is fsynced before it replaces the original.

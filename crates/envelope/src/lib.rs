@@ -20,6 +20,7 @@ mod central_directory;
 mod container;
 mod digest;
 mod error;
+mod hashing_file;
 mod jws;
 pub mod layout;
 mod limits;
@@ -35,12 +36,14 @@ pub use builder::{create_dispatch, guess_media_type, AttachmentSource, Durabilit
 pub use container::{AttachmentCheck, Envelope, StoredAttachment, StoredJws};
 pub use digest::{hex, sha256_file, sha256_hex};
 pub use error::Error;
+pub use hashing_file::FileDigest;
 pub use jws::Jws;
 pub use limits::Limits;
 pub use manifest::{Manifest, ManifestEntry, MANIFEST_FORMAT, MAX_CANONICAL_INTEGER};
 pub use receipt::{
-    append_receipt, append_receipt_with, make_receipt, parse_receipt, receipt_time, verify_receipt,
-    ReceiptHeader, Statement, StatusCode, VerifiedReceipt, RECEIPT_MEDIA_TYPE,
+    append_receipt, append_receipt_digested, append_receipt_with, make_receipt, parse_receipt,
+    receipt_time, verify_receipt, ReceiptHeader, Statement, StatusCode, VerifiedReceipt,
+    RECEIPT_MEDIA_TYPE,
 };
 pub use report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::hashing_file::FileDigest;
 use crate::jws::{b64_std, b64url, Jws};
 use crate::layout::receipt_entry;
 use crate::signature::{decode_x5c, signing_time_text};
@@ -299,6 +300,28 @@ pub fn append_receipt_with(
     jws: &Jws,
     durability: crate::Durability,
 ) -> Result<String, Error> {
+    let (entry, bytes) = receipt_addition(envelope, jws)?;
+    crate::builder::append_entries(envelope, &[(entry.clone(), bytes)], durability, false)?;
+    Ok(entry)
+}
+
+/// [`append_receipt_with`], also giving the size and SHA-256 of the new
+/// file, hashed as it is written: a relay addresses its blobs by that
+/// digest, and a large dispatch need not be read once more to learn it.
+pub fn append_receipt_digested(
+    envelope: &mut Envelope,
+    jws: &Jws,
+    durability: crate::Durability,
+) -> Result<(String, FileDigest), Error> {
+    let (entry, bytes) = receipt_addition(envelope, jws)?;
+    let digest =
+        crate::builder::append_entries(envelope, &[(entry.clone(), bytes)], durability, true)?
+            .ok_or_else(|| Error::Format("the rewritten container was not hashed".into()))?;
+    Ok((entry, digest))
+}
+
+/// The next receipt entry's name and bytes.
+fn receipt_addition(envelope: &Envelope, jws: &Jws) -> Result<(String, Vec<u8>), Error> {
     let number = envelope
         .receipts()
         .iter()
@@ -311,11 +334,9 @@ pub fn append_receipt_with(
             "receipt number {number} does not fit the four-digit entry names of the format"
         )));
     }
-    let entry = receipt_entry(number);
     let bytes = serde_json::to_vec(jws)
         .map_err(|e| Error::Format(format!("cannot encode the receipt: {e}")))?;
-    crate::builder::append_entries(envelope, &[(entry.clone(), bytes)], durability)?;
-    Ok(entry)
+    Ok((receipt_entry(number), bytes))
 }
 
 /// Parses a receipt's header and statement.

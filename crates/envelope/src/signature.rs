@@ -279,6 +279,7 @@ pub fn append_signature(envelope: &mut Envelope, jws: &Jws) -> Result<String, Er
         envelope,
         &[(entry.clone(), bytes)],
         crate::Durability::Synced,
+        false,
     )?;
     Ok(entry)
 }

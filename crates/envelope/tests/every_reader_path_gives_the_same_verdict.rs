@@ -134,3 +134,48 @@ fn bytes_before_the_archive_are_refused_on_every_path() {
         }
     }
 }
+
+/// A relay addresses the file it keeps by its SHA-256, taken while the
+/// custody receipt is appended: it must be the digest of the file written,
+/// whichever path read the original.
+#[test]
+fn a_receipt_appended_with_its_digest_gives_the_digest_of_the_file_written() {
+    let demo = Demo::new();
+    let trust = demo.trust();
+    let small = signed(&demo, "small.cvd", 2_000);
+    let small_deflated = deflated_copy(&demo, &small, "small-deflated.cvd");
+    let large = signed(&demo, "large.cvd", 300 * 1024);
+    for file in [&small, &small_deflated, &large] {
+        let relay = demo.cred("H99", "relay");
+        let receipt = custody_receipt(
+            file,
+            &relay,
+            "H99",
+            signature_digests(file),
+            time::OffsetDateTime::now_utc(),
+        );
+        let mut envelope = Envelope::open(file).unwrap();
+        let (entry, digest) = congvan_envelope::append_receipt_digested(
+            &mut envelope,
+            &receipt,
+            congvan_envelope::Durability::Unsynced,
+        )
+        .unwrap();
+        assert_eq!(entry, "META-INF/receipts/0001.json");
+        let (size, sha256) = congvan_envelope::sha256_file(file).unwrap();
+        assert_eq!(
+            (digest.size, digest.sha256),
+            (size, sha256),
+            "{}",
+            file.display()
+        );
+        let report = verify(file, &trust);
+        assert_eq!(
+            overall(&report),
+            (Indication::Passed, None),
+            "{}",
+            report.summary
+        );
+        assert!(report.receipts[0].valid, "{:?}", report.receipts[0]);
+    }
+}

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use congvan_envelope::{
-    append_receipt_with, make_receipt, receipt_time, verify_dispatch, verify_receipt, Durability,
-    Envelope, Indication, Jws, Statement,
+    append_receipt_digested, make_receipt, receipt_time, verify_dispatch, verify_receipt,
+    Durability, Envelope, Indication, Jws, Statement,
 };
 use congvan_org::OrgId;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -275,24 +275,29 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     let custody = make_receipt(&statement, &state.credential).map_err(Error::from)?;
     // No fsync here: a small dispatch becomes durable in the batch commit,
     // a large one when it is adopted as a blob (synced before its commit).
-    append_receipt_with(&mut envelope, &custody, Durability::Unsynced).map_err(Error::from)?;
+    // The blob address, the SHA-256 of the file kept, is taken as the file
+    // is written, so a large dispatch is not read a third time for it.
+    let (_, written) = append_receipt_digested(&mut envelope, &custody, Durability::Unsynced)
+        .map_err(Error::from)?;
     let custody_digest = custody.signature_digest("custody").map_err(Error::from)?;
     drop(envelope);
 
-    // A small file is read once, hashed and kept in memory for the
-    // database; a large one is hashed as a stream.
-    let size = std::fs::metadata(temp)
-        .map_err(|e| Error::io(temp, e))?
-        .len();
-    let (blob, blob_size, blob_sha256) = if size <= INLINE_BLOB_LIMIT {
+    // A small file is kept in memory for the database; a large one stays a
+    // file and becomes the blob.
+    let blob = if written.size <= INLINE_BLOB_LIMIT {
         let bytes = std::fs::read(temp).map_err(|e| Error::io(temp, e))?;
-        let digest = congvan_envelope::sha256_hex(&bytes);
-        let len = bytes.len() as u64;
-        (BlobRef::Inline(bytes), len, digest)
+        if bytes.len() as u64 != written.size {
+            return Err(Error::io(
+                temp,
+                std::io::Error::other("the file changed while it was being stored"),
+            )
+            .into());
+        }
+        BlobRef::Inline(bytes)
     } else {
-        let (len, digest) = congvan_envelope::sha256_file(temp).map_err(|e| Error::io(temp, e))?;
-        (BlobRef::File, len, digest)
+        BlobRef::File
     };
+    let (blob_size, blob_sha256) = (written.size, written.sha256);
     let now_ms = unix_ms(now);
     let urgency = metadata.urgency.code();
     let expiry_secs = state.config.delivery.expiry_secs[usize::from(urgency.min(4))];
