@@ -141,39 +141,13 @@ async fn run_flow(dir: &Path, flow: Flow) {
     .await;
     acked.assert_ok();
     let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/valid-cong-van-pdf.cvd");
-    let wrong = clerk(
-        "ack",
-        &flow.to_url,
-        flow.to,
-        &[
-            OsStr::new(id),
-            OsStr::new("--status"),
-            OsStr::new("03"),
-            OsStr::new("--file"),
-            other.as_os_str(),
-        ],
-    )
-    .await;
+    let wrong = clerk("ack", &flow.to_url, flow.to, &ack_accepted_from(id, &other)).await;
     wrong.assert_code(2);
     assert!(
         wrong.stderr.contains("not ") && wrong.stderr.contains(id),
         "{wrong}"
     );
-    let acked = clerk(
-        "ack",
-        &flow.to_url,
-        flow.to,
-        &[
-            OsStr::new(id),
-            OsStr::new("--status"),
-            OsStr::new("03"),
-            OsStr::new("--note"),
-            OsStr::new("đã nhận"),
-            OsStr::new("--file"),
-            out.as_os_str(),
-        ],
-    )
-    .await;
+    let acked = clerk("ack", &flow.to_url, flow.to, &ack_accepted_from(id, &out)).await;
     acked.assert_ok();
 
     // track: a signed custody receipt from every hop, and both statuses
@@ -332,4 +306,13 @@ async fn dispatches_cross_the_tree_through_separate_relay_processes() {
         assert!(relay.is_running(), "{} died\n{}", relay.name(), relay.log());
     }
     eprintln!("end to end: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// `ack` arguments for status 03 (accepted), taking the manifest from `copy`.
+fn ack_accepted_from<'a>(id: &'a str, copy: &'a Path) -> Vec<&'a OsStr> {
+    [id, "--status", "03", "--note", "đã nhận", "--file"]
+        .into_iter()
+        .map(OsStr::new)
+        .chain([copy.as_os_str()])
+        .collect()
 }
