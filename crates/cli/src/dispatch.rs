@@ -10,7 +10,7 @@ use congvan_envelope::metadata::{
 };
 use congvan_envelope::{
     create_dispatch, sign_dispatch, verify_dispatch, AttachmentSource, Envelope, Indication,
-    SignatureRole, VerificationReport,
+    SignatureRole,
 };
 use congvan_org::{OrgId, Registry};
 use congvan_sign::{Certificate, Credential, Crl, SigningKey, TrustStore};
@@ -255,22 +255,8 @@ fn verify(
     report_pdf: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let store = trust_store(trust, chain, crl)?;
-    let now = match at {
-        Some(text) => crate::pki::parse_time("--at", text)?,
-        None => OffsetDateTime::now_utc(),
-    };
-    let report = match Envelope::open(file) {
-        Ok(mut envelope) => {
-            let mut bar = ByteProgress::start("verifying", envelope.attachment_bytes());
-            let report = verify_dispatch(&mut envelope, &store, now, &mut |n| bar.advance(n))?;
-            bar.finish();
-            report
-        }
-        Err(e) if e.is_input_error() && matches!(e, congvan_envelope::Error::Io { .. }) => {
-            return Err(e.into())
-        }
-        Err(e) => VerificationReport::unreadable(&file.display().to_string(), &e.to_string()),
-    };
+    let now = crate::verify_many::reference_time(at)?;
+    let report = crate::verify_many::verify_file(file, &store, now)?;
     if json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::input(format!("cannot encode the report: {e}")))?;

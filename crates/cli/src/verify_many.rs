@@ -3,7 +3,8 @@
 //! One trust store serves every file, so each signer's certificate chain is
 //! validated once (then answered from the store's cache) instead of once per
 //! process, and every file is judged at the same reference time. Each file
-//! gets one line; `congvan dispatch verify FILE` gives a file's full report.
+//! gets one line; `congvan dispatch verify FILE` gives a file's full report
+//! (and uses [`verify_file`] and [`reference_time`] from here too).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -55,10 +56,7 @@ pub fn verify_many(
 ) -> Result<ExitCode, Failure> {
     let files = expand_folders(files)?;
     let store = crate::dispatch::trust_store(trust, chain, crl)?;
-    let now = match at {
-        Some(text) => crate::pki::parse_time("--at", text)?,
-        None => OffsetDateTime::now_utc(),
-    };
+    let now = reference_time(at)?;
     let at = congvan_envelope::signing_time_text(now);
     // Buffered, but a person watching a terminal sees each line as it comes.
     let watched = std::io::stdout().is_terminal();
@@ -97,7 +95,7 @@ fn write_reports(
     }
     let mut first = true;
     for file in files {
-        match verify_one(file, store, now) {
+        match verify_file(file, store, now).map_err(|e| e.to_string()) {
             Ok(report) => {
                 match report.indication {
                     Indication::Passed => totals.passed += 1,
@@ -201,28 +199,38 @@ fn expand_folders(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
     Ok(files)
 }
 
-/// One file's report; `Err` only when the file cannot be read at all. A
-/// file that is not a valid container gets a FAILED report, as it does when
-/// verified alone.
-fn verify_one(
+/// The time every signature is judged at: `--at`, or now.
+pub(crate) fn reference_time(at: Option<&str>) -> Result<OffsetDateTime, Failure> {
+    match at {
+        Some(text) => crate::pki::parse_time("--at", text),
+        None => Ok(OffsetDateTime::now_utc()),
+    }
+}
+
+/// One file's report, with a progress bar for large attachments; `Err`
+/// only when the file cannot be read at all. A file that is not a valid
+/// container, or cannot be verified to the end, gets a FAILED report naming
+/// the problem.
+pub(crate) fn verify_file(
     file: &Path,
     store: &TrustStore,
     now: OffsetDateTime,
-) -> Result<VerificationReport, String> {
-    let name = file.display().to_string();
-    match Envelope::open(file) {
-        Ok(mut envelope) => {
-            let mut bar = ByteProgress::start("verifying", envelope.attachment_bytes());
-            let verified = verify_dispatch(&mut envelope, store, now, &mut |n| bar.advance(n));
-            bar.finish();
-            verified.or_else(|e| match e {
-                congvan_envelope::Error::Io { .. } => Err(e.to_string()),
-                other => Ok(VerificationReport::unreadable(&name, &other.to_string())),
-            })
-        }
-        Err(e @ congvan_envelope::Error::Io { .. }) => Err(e.to_string()),
-        Err(e) => Ok(VerificationReport::unreadable(&name, &e.to_string())),
-    }
+) -> Result<VerificationReport, congvan_envelope::Error> {
+    let unreadable = |e: congvan_envelope::Error| match e {
+        congvan_envelope::Error::Io { .. } => Err(e),
+        other => Ok(VerificationReport::unreadable(
+            &file.display().to_string(),
+            &other.to_string(),
+        )),
+    };
+    let mut envelope = match Envelope::open(file) {
+        Ok(envelope) => envelope,
+        Err(e) => return unreadable(e),
+    };
+    let mut bar = ByteProgress::start("verifying", envelope.attachment_bytes());
+    let verified = verify_dispatch(&mut envelope, store, now, &mut |n| bar.advance(n));
+    bar.finish();
+    verified.or_else(unreadable)
 }
 
 /// `PASSED         path: summary`, with the sub-indication when not passed.

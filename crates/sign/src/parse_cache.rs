@@ -73,16 +73,20 @@ impl ParseCache {
         Ok(certificate)
     }
 
-    /// The map, even after a panic elsewhere while it was locked: every
-    /// operation on it is a single `HashMap` call, so it is never left half
-    /// updated; it is emptied anyway, to be safe.
     fn lock(&self) -> MutexGuard<'_, HashMap<[u8; TAIL], Remembered>> {
-        self.slots.lock().unwrap_or_else(|poisoned| {
-            let mut slots = poisoned.into_inner();
-            slots.clear();
-            slots
-        })
+        lock_or_reset(&self.slots)
     }
+}
+
+/// A cache map, even after a panic elsewhere while it was locked: every
+/// operation on one is a single `HashMap` call, so it is never left half
+/// updated; it is emptied anyway, to be safe.
+pub(crate) fn lock_or_reset<K, V>(cache: &Mutex<HashMap<K, V>>) -> MutexGuard<'_, HashMap<K, V>> {
+    cache.lock().unwrap_or_else(|poisoned| {
+        let mut cache = poisoned.into_inner();
+        cache.clear();
+        cache
+    })
 }
 
 /// The last [`TAIL`] bytes of `encoding`, zero-padded in front when shorter.

@@ -3,6 +3,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use congvan_org::OrgId;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use time::OffsetDateTime;
@@ -11,11 +13,8 @@ use webpki::{
     OwnedCertRevocationList, RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
+use crate::parse_cache::{lock_or_reset, ParseCache};
 use crate::revocation::rfc3339;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-
-use crate::parse_cache::ParseCache;
 use crate::{pem_file, Certificate, Error, Role};
 
 /// What a certificate must be good for.
@@ -451,17 +450,6 @@ impl TrustStore {
             reason: None,
         }
     }
-}
-
-/// A cache, even after a panic elsewhere while it was locked: every
-/// operation on one is a single `HashMap` call, so it is never left half
-/// updated; it is emptied anyway, to be safe.
-fn lock_or_reset<V>(cache: &Mutex<HashMap<CacheKey, V>>) -> MutexGuard<'_, HashMap<CacheKey, V>> {
-    cache.lock().unwrap_or_else(|poisoned| {
-        let mut cache = poisoned.into_inner();
-        cache.clear();
-        cache
-    })
 }
 
 /// The cache key of a validation: SHA-256 over the end entity's
