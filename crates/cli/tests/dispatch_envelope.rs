@@ -282,7 +282,7 @@ fn hostile_containers_are_refused_and_nothing_is_written() {
             b"PK\x03\x04 this is not a zip at all".to_vec(),
             "not a readable dispatch container",
         ),
-        ("duplicate.cvd", duplicate_entries(), "duplicate entry"),
+        ("duplicate.cvd", duplicate_entries(), "appears twice"),
     ];
     let big = format!("{{\"subject\": \"{}\"}}", "a".repeat(10 * 1024 * 1024));
     cases.push((

@@ -2,13 +2,11 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
-
-use crate::hashing_file::{FileDigest, FreezeSwitch, HashingFile};
+use crate::archive::ZipWriter;
+use crate::hashing_writer::{FileDigest, HashingWriter};
 use crate::layout::{
     check_attachment_name, ATTACHMENT_DIR, MANIFEST_ENTRY, METADATA_ENTRY, MIMETYPE, MIMETYPE_ENTRY,
 };
@@ -98,35 +96,29 @@ pub fn create_dispatch(
 
     let metadata_bytes = serde_json::to_vec_pretty(metadata)
         .map_err(|e| Error::Format(format!("cannot encode the metadata: {e}")))?;
-    let temp = TempOutput::new(out)?;
-    let file = File::create(&temp.path).map_err(|e| Error::io(&temp.path, e))?;
+    let mut temp = TempOutput::new(out)?;
+    let file = temp.create()?;
     let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
     // Everything is stored, JSON included: metadata, manifest, signatures and
     // receipts are a few KB, and inflating them cost a verifier more time
     // than their compression saved (readers still accept deflate).
-    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
-    let zip_err =
-        |e: zip::result::ZipError| Error::Format(format!("cannot write {}: {e}", out.display()));
     let io_err = |e: std::io::Error| Error::io(out, e);
-
-    zip.start_file(MIMETYPE_ENTRY, stored).map_err(zip_err)?;
-    zip.write_all(MIMETYPE.as_bytes()).map_err(io_err)?;
-    zip.start_file(METADATA_ENTRY, stored).map_err(zip_err)?;
-    zip.write_all(&metadata_bytes).map_err(io_err)?;
+    zip.add_bytes(MIMETYPE_ENTRY, MIMETYPE.as_bytes())
+        .map_err(io_err)?;
+    zip.add_bytes(METADATA_ENTRY, &metadata_bytes)
+        .map_err(io_err)?;
 
     let mut entries = Vec::with_capacity(resolved.len());
     for (source, name, media_type, len) in resolved {
         let entry_name = format!("{ATTACHMENT_DIR}{name}");
-        let options = stored.large_file(len >= u64::from(u32::MAX));
-        zip.start_file(entry_name.as_str(), options)
-            .map_err(zip_err)?;
         let mut input = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
-        let (size, sha256) = crate::digest::copy_hashing(&mut input, &mut zip, Some(len), progress)
+        let sha256 = zip
+            .add_streamed(&entry_name, len, &mut input, progress)
             .map_err(|e| Error::io(&source.path, e))?;
         entries.push(ManifestEntry {
             name: entry_name,
             media_type,
-            size,
+            size: len,
             sha256,
         });
     }
@@ -142,10 +134,9 @@ pub fn create_dispatch(
         },
         attachments: entries,
     };
-    zip.start_file(MANIFEST_ENTRY, stored).map_err(zip_err)?;
-    zip.write_all(&manifest.canonical_bytes()?)
+    zip.add_bytes(MANIFEST_ENTRY, &manifest.canonical_bytes()?)
         .map_err(io_err)?;
-    let writer = zip.finish().map_err(zip_err)?;
+    let writer = zip.finish().map_err(io_err)?;
     let file = writer
         .into_inner()
         .map_err(|e| Error::io(&temp.path, e.into_error()))?;
@@ -167,52 +158,29 @@ pub(crate) fn append_entries(
 ) -> Result<Option<FileDigest>, Error> {
     let out = envelope.path().to_path_buf();
     let limits = *envelope.limits();
-    let entries = envelope.archive_mut()?.len() + additions.len();
+    let entries = envelope.archive_mut().entries().len() + additions.len();
     if entries > limits.max_entries {
         return Err(Error::Refused(format!(
             "the dispatch would have {entries} entries; readers accept at most {}",
             limits.max_entries
         )));
     }
-    let temp = TempOutput::new(&out)?;
-    // Readable too: the digest's last part is read back.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&temp.path)
-        .map_err(|e| Error::io(&temp.path, e))?;
-    let switch = FreezeSwitch::default();
+    let mut temp = TempOutput::new(&out)?;
+    let file = temp.create()?;
     let file = if digest {
-        HashingFile::new(file, switch.clone())
+        HashingWriter::new(file)
     } else {
-        HashingFile::plain(file)
+        HashingWriter::plain(file)
     };
-    let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
-    let zip_err =
-        |e: zip::result::ZipError| Error::Format(format!("cannot write {}: {e}", out.display()));
-    let archive = envelope.archive_mut()?;
-    for index in 0..archive.len() {
-        let entry = archive.by_index_raw(index).map_err(zip_err)?;
-        zip.raw_copy_file(entry).map_err(zip_err)?;
-    }
-    // Everything copied so far is hashed; the new entries' headers are
-    // patched after their data, so they are read back instead.
-    zip.flush().map_err(|e| Error::io(&temp.path, e))?;
-    switch.freeze();
-    // Stored, like every JSON entry (see `create_dispatch`).
-    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
-    for (name, bytes) in additions {
-        zip.start_file(name.as_str(), stored).map_err(zip_err)?;
-        zip.write_all(bytes).map_err(|e| Error::io(&out, e))?;
-    }
-    let writer = zip.finish().map_err(zip_err)?;
+    let writer = BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file);
+    let writer = envelope
+        .archive_mut()
+        .write_appended(writer, additions)
+        .map_err(|e| Error::io(&temp.path, e))?;
     let (file, digest) = writer
         .into_inner()
         .map_err(|e| Error::io(&temp.path, e.into_error()))?
-        .finish()
-        .map_err(|e| Error::io(&temp.path, e))?;
+        .finish();
     temp.commit(file, durability)?;
     // The file on disk has changed: read it again, or a second append
     // through the same `Envelope` would copy the replaced file and number
@@ -236,22 +204,39 @@ pub enum Durability {
 struct TempOutput {
     path: PathBuf,
     target: PathBuf,
+    /// The file at `path` was made by [`TempOutput::create`].
+    created: bool,
     committed: bool,
 }
 
 impl TempOutput {
+    /// A temporary name beside `target`: `.<name>.<random>.partial`. It
+    /// must sit in the target's folder so that the rename is atomic.
     fn new(target: &Path) -> Result<TempOutput, Error> {
         let file_name = target
             .file_name()
             .ok_or_else(|| Error::io(target, std::io::Error::other("not a file path")))?;
         let mut temp_name = std::ffi::OsString::from(".");
         temp_name.push(file_name);
-        temp_name.push(format!(".{}.partial", std::process::id()));
+        temp_name.push(format!(".{}.partial", uuid::Uuid::new_v4().simple()));
         Ok(TempOutput {
             path: target.with_file_name(temp_name),
             target: target.to_path_buf(),
+            created: false,
             committed: false,
         })
+    }
+
+    /// Creates the temporary file, which must not exist: never a file or a
+    /// symbolic link someone planted at that name (`O_CREAT | O_EXCL`).
+    fn create(&mut self) -> Result<File, Error> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.created = true;
+        Ok(file)
     }
 
     fn commit(mut self, file: File, durability: Durability) -> Result<(), Error> {
@@ -276,7 +261,8 @@ impl TempOutput {
 
 impl Drop for TempOutput {
     fn drop(&mut self) {
-        if !self.committed && self.path.exists() {
+        // Only a file this value created: never one that was in the way.
+        if self.created && !self.committed {
             // Best effort: the partial file is garbage either way, and the
             // error that got us here is what the user needs to see.
             if let Err(e) = std::fs::remove_file(&self.path) {

@@ -4,9 +4,7 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use zip::{CompressionMethod, ZipArchive};
-
-use crate::archive::{Archive, ContainerReader};
+use crate::archive::{Archive, Method};
 use crate::digest::hash_reader;
 use crate::jws::Jws;
 use crate::layout::{classify, EntryKind, MANIFEST_ENTRY, METADATA_ENTRY, MIMETYPE};
@@ -75,14 +73,7 @@ impl Envelope {
 
     /// Opens and structure-checks a container.
     pub fn open_with(path: &Path, limits: &Limits) -> Result<Envelope, Error> {
-        let mut archive = Archive::open(path)?;
-        if archive.len() > limits.max_entries {
-            return Err(Error::Format(format!(
-                "the container has {} entries; at most {} are accepted",
-                archive.len(),
-                limits.max_entries
-            )));
-        }
+        let mut archive = Archive::open(path, limits.max_entries)?;
 
         let mut has_mimetype = false;
         let mut metadata_index = None;
@@ -90,28 +81,16 @@ impl Envelope {
         let mut signature_entries = Vec::new();
         let mut receipt_entries = Vec::new();
         let mut attachments = Vec::new();
-        for index in 0..archive.len() {
-            let entry = archive.info(index).map_err(|e| Error::NotAContainer {
-                path: path.to_path_buf(),
-                problem: e.to_string(),
-            })?;
-            let name = entry
-                .name
-                .ok_or_else(|| Error::UnexpectedEntry("an entry name is not valid UTF-8".into()))?;
+        for (index, entry) in archive.entries().iter().enumerate() {
+            let name = entry.name.clone();
             if name.ends_with('/') {
                 return Err(Error::UnexpectedEntry(format!(
                     "{name:?} is a folder entry"
                 )));
             }
             let kind = classify(&name).map_err(Error::UnexpectedEntry)?;
-            let method = entry.method;
+            let stored = entry.method == Method::Stored;
             let size = entry.size;
-            let stored = method == CompressionMethod::Stored;
-            if !stored && method != CompressionMethod::Deflated {
-                return Err(Error::Format(format!(
-                    "entry {name:?} uses compression {method:?}; only stored and deflate are read"
-                )));
-            }
             match kind {
                 EntryKind::Mimetype => {
                     if index != 0 || !stored {
@@ -130,7 +109,7 @@ impl Envelope {
                             "attachment {att:?} is compressed; attachments are stored as they are"
                         )));
                     }
-                    if size > limits.max_attachment || entry.compressed_size != size {
+                    if size > limits.max_attachment {
                         return Err(Error::TooLarge {
                             entry: name,
                             limit: limits.max_attachment,
@@ -454,17 +433,13 @@ impl Envelope {
         Ok(())
     }
 
-    /// Gives the ZIP archive, as the `zip` crate reads it, to code that
-    /// rewrites the container.
-    pub(crate) fn archive_mut(&mut self) -> Result<&mut ZipArchive<ContainerReader>, Error> {
-        let path = self.path.clone();
-        self.archive
-            .zip_mut()
-            .map_err(|e| corrupt(&path, "the ZIP directory", e))
+    /// The archive, for code that rewrites the container.
+    pub(crate) fn archive_mut(&mut self) -> &mut Archive {
+        &mut self.archive
     }
 }
 
-fn corrupt(path: &Path, entry: &str, e: zip::result::ZipError) -> Error {
+fn corrupt(path: &Path, entry: &str, e: std::io::Error) -> Error {
     Error::NotAContainer {
         path: path.to_path_buf(),
         problem: format!("{entry}: {e}"),

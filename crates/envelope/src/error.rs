@@ -23,7 +23,9 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The file is not a readable ZIP container (truncated, not a ZIP, corrupt).
+    /// The file is not a ZIP archive within the container's rules: truncated,
+    /// not a ZIP, or laid out so that readers could disagree on what it holds
+    /// (hidden or uncounted entries, comments, duplicate names, links).
     #[error("{path}: not a readable dispatch container: {problem}")]
     NotAContainer {
         /// The file.
@@ -39,9 +41,6 @@ pub enum Error {
     /// extra file that no signature covers.
     #[error("unexpected entry: {0}")]
     UnexpectedEntry(String),
-    /// Two entries share a name, so what is signed would be ambiguous.
-    #[error("duplicate entry {0:?}: each name may appear once")]
-    DuplicateEntry(String),
     /// An entry is larger than the reader accepts (a zip bomb, or an absurd metadata file).
     #[error("entry {entry:?} is larger than the {limit}-byte limit; the container is refused")]
     TooLarge {

@@ -16,11 +16,10 @@
 
 mod archive;
 mod builder;
-mod central_directory;
 mod container;
 mod digest;
 mod error;
-mod hashing_file;
+mod hashing_writer;
 mod jws;
 pub mod layout;
 mod limits;
@@ -29,14 +28,13 @@ pub mod metadata;
 mod receipt;
 mod report;
 mod signature;
-mod stored_zip;
 mod verify;
 
 pub use builder::{create_dispatch, guess_media_type, AttachmentSource, Durability};
 pub use container::{AttachmentCheck, Envelope, StoredAttachment, StoredJws};
 pub use digest::{hex, sha256_file, sha256_hex};
 pub use error::Error;
-pub use hashing_file::FileDigest;
+pub use hashing_writer::FileDigest;
 pub use jws::Jws;
 pub use limits::Limits;
 pub use manifest::{Manifest, ManifestEntry, MANIFEST_FORMAT, MAX_CANONICAL_INTEGER};

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::hashing_file::FileDigest;
+use crate::hashing_writer::FileDigest;
 use crate::jws::{b64_std, b64url, Jws};
 use crate::layout::receipt_entry;
 use crate::signature::{decode_x5c, signing_time_text};

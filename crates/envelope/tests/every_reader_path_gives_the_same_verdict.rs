@@ -1,7 +1,7 @@
-//! A container is read by one of three paths: small and laid out as congvan
-//! writes it (read by hand from memory), small in any other valid layout
-//! (the zip crate, from memory), or larger than the 256 KiB read buffer (the
-//! zip crate, streamed from the file). The verdict must not depend on which.
+//! Every container goes through one directory reader, over the file read
+//! whole (up to 256 KiB) or read where needed (larger); its JSON entries may
+//! be stored or deflated. The verdict must not depend on which, and a layout
+//! that other ZIP readers could read differently is refused on every path.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -177,5 +177,69 @@ fn a_receipt_appended_with_its_digest_gives_the_digest_of_the_file_written() {
             report.summary
         );
         assert!(report.receipts[0].valid, "{:?}", report.receipts[0]);
+    }
+}
+
+/// The attacks that made other readers show forged entries while congvan
+/// showed the genuine ones: refused, whichever way the file is read.
+#[test]
+fn ambiguous_layouts_are_refused_on_every_path() {
+    use common::zip_surgery::{RawEntry, RawZip};
+    let demo = Demo::new();
+    let small = signed(&demo, "small.cvd", 2_000);
+    let large = signed(&demo, "large.cvd", 300 * 1024);
+    type Attack = fn(&mut RawZip);
+    let attacks: [(&str, Attack, &str); 4] = [
+        (
+            "an uncounted directory record with a forged metadata.json",
+            |z| {
+                let mut forged = RawEntry::stored("metadata.json", b"{}");
+                forged.counted = false;
+                z.entries.push(forged);
+            },
+            "after the",
+        ),
+        (
+            "a forged local entry between two entries",
+            |z| {
+                let mut forged = RawEntry::stored("metadata.json", b"{}");
+                forged.in_directory = false;
+                let at = z.index_of("metadata.json") + 1;
+                z.entries.insert(at, forged);
+            },
+            "belong to no entry",
+        ),
+        (
+            "a local header naming another file",
+            |z| {
+                let i = z.index_of("metadata.json");
+                z.entries[i].local_name = Some(b"metadata.jsoN".to_vec());
+            },
+            "differs from its central directory record",
+        ),
+        (
+            "an attachment marked as a symbolic link",
+            |z| {
+                let i = z.index_of("attachments/so-lieu.bin");
+                z.entries[i].external = 0o120_777 << 16;
+            },
+            "symbolic link",
+        ),
+    ];
+    for file in [&small, &large] {
+        let genuine = RawZip::parse(&std::fs::read(file).unwrap());
+        for (what, attack, reason) in attacks {
+            let mut raw = genuine.clone();
+            attack(&mut raw);
+            let hostile = demo.path("hostile.cvd");
+            std::fs::write(&hostile, raw.to_bytes()).unwrap();
+            match Envelope::open(&hostile) {
+                Err(Error::NotAContainer { problem, .. }) => {
+                    assert!(problem.contains(reason), "{what}: {problem}")
+                }
+                Err(other) => panic!("{what}: unexpected error {other}"),
+                Ok(_) => panic!("{what} ({}): accepted", file.display()),
+            }
+        }
     }
 }

@@ -3,6 +3,8 @@
 //! container rewriter for tampering.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod zip_surgery;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 

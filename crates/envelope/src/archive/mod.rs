@@ -1,0 +1,91 @@
+//! The container as a ZIP archive: one strict reading of its directory
+//! (`directory.rs`), its entries' bytes (`entry_reader.rs`), and the writer
+//! of new containers and appended ones (`writer.rs`).
+//!
+//! congvan reads every container, small or large, in memory or streamed,
+//! through the same directory parser, so there is one answer to "what does
+//! this file hold". Appending a signature or receipt copies the existing
+//! entries byte for byte and rewrites only the directory.
+
+mod directory;
+mod entry_reader;
+mod records;
+mod source;
+mod writer;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+pub(crate) use directory::{Entry, Method};
+pub(crate) use entry_reader::EntryReader;
+pub(crate) use writer::ZipWriter;
+
+use directory::{read_directory, Directory, DirectoryError};
+use source::Source;
+
+use crate::Error;
+
+/// An opened container: its bytes and its checked directory.
+pub(crate) struct Archive {
+    source: Source,
+    directory: Directory,
+}
+
+impl Archive {
+    /// Reads the file and its directory, refusing more than `max_entries`.
+    pub(crate) fn open(path: &Path, max_entries: usize) -> Result<Archive, Error> {
+        let mut source = Source::open(path).map_err(|e| Error::io(path, e))?;
+        let directory = read_directory(&mut source, max_entries).map_err(|e| match e {
+            DirectoryError::Io(e) => Error::io(path, e),
+            DirectoryError::Structure(problem) => Error::NotAContainer {
+                path: path.to_path_buf(),
+                problem,
+            },
+        })?;
+        Ok(Archive { source, directory })
+    }
+
+    /// The entries, in file order.
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.directory.entries
+    }
+
+    /// A reader over one entry's uncompressed bytes, checked against its
+    /// declared size and CRC-32.
+    pub(crate) fn entry(&mut self, index: usize) -> io::Result<EntryReader<'_>> {
+        let entry = self
+            .directory
+            .entries
+            .get(index)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such entry"))?;
+        let raw = self
+            .source
+            .reader(entry.data_offset, entry.compressed_size)?;
+        Ok(EntryReader::new(entry, raw))
+    }
+
+    /// Writes this container to `out` with `additions` appended as new
+    /// stored entries: every existing entry and directory record is copied
+    /// byte for byte, so nothing already signed changes.
+    pub(crate) fn write_appended<W: Write>(
+        &mut self,
+        mut out: W,
+        additions: &[(String, Vec<u8>)],
+    ) -> io::Result<W> {
+        let prefix_len = self.directory.central_offset;
+        self.source.copy_to(0, prefix_len, &mut out)?;
+        let central = self.source.read_at(
+            self.directory.central_offset,
+            self.directory.central_size as usize,
+        )?;
+        let count = self.directory.entries.len() as u64;
+        let mut zip = ZipWriter::continuing(out, prefix_len, central, count);
+        for (name, bytes) in additions {
+            zip.add_bytes(name, bytes)?;
+        }
+        zip.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;
