@@ -17,6 +17,7 @@
 //!   this run, one thread (each dispatch carries two signatures).
 //!
 //! Both runs must find every dispatch PASSED, or the example exits 1.
+#![allow(clippy::disallowed_macros)] // a measurement or test program prints its own output
 
 #[path = "support/binary.rs"]
 mod binary;

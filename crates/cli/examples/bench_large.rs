@@ -20,7 +20,7 @@
 //!
 //! The big files are deleted at the end unless `--keep` is given. Needs
 //! `/usr/bin/time` (Debian package `time`).
-
+#![allow(clippy::disallowed_macros)] // a measurement or test program prints its own output
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 #[path = "support/binary.rs"]

@@ -10,6 +10,7 @@
 //! already expired), records the revocation in `certs/ca-h99/` and writes
 //! its CRL to `fixtures/pki/ca-h99.crl.pem`, then writes valid dispatches
 //! and deliberately broken ones. `fixtures/README.md` explains each.
+#![allow(clippy::disallowed_macros)] // a measurement or test program prints its own output
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

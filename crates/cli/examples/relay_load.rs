@@ -41,7 +41,7 @@
 //! no more than one dispatch per transaction (no batching); 2 on a setup
 //! error. `--parts a` (or `b`, `c`,
 //! any combination) runs only some of the measurements.
-
+#![allow(clippy::disallowed_macros)] // a measurement or test program prints its own output
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 /// The allocator the `congvan` binary (and so `congvan relay run`) uses.

@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 
 use crate::args::Connection;
 use crate::failure::{Failure, EXIT_INDETERMINATE, EXIT_REFUSED};
+use crate::output::{say, say_err};
+use congvan_text::Line;
 
 struct Session {
     identity: Credential,
@@ -53,7 +55,7 @@ pub fn send(file: &Path, conn: &Connection) -> Result<ExitCode, Failure> {
     drop(envelope);
     let session = connect(conn)?;
     let accepted = session.runtime.block_on(session.client.send_file(file))?;
-    println!("{} {}: {}", accepted.status, id, file.display());
+    say!("{} {}: {}", Line(&accepted.status), id, file.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -62,13 +64,11 @@ pub fn inbox(conn: &Connection, json: bool) -> Result<ExitCode, Failure> {
     let session = connect(conn)?;
     let items = session.runtime.block_on(session.client.inbox())?;
     if json {
-        let text =
-            serde_json::to_string_pretty(&items).map_err(|e| Failure::input(e.to_string()))?;
-        println!("{text}");
+        crate::output::json(&items)?;
         return Ok(ExitCode::SUCCESS);
     }
     if items.is_empty() {
-        println!("The inbox is empty.");
+        say!("The inbox is empty.");
     }
     for item in items {
         let urgency = congvan_envelope::metadata::Urgency::from_code(item.urgency)
@@ -85,9 +85,13 @@ pub fn inbox(conn: &Connection, json: bool) -> Result<ExitCode, Failure> {
             .as_deref()
             .map(|s| format!("  status {s}"))
             .unwrap_or_default();
-        println!(
-            "{}  {urgency}{}  {}  from {}{status}",
-            item.id, item.number, subject, item.from
+        say!(
+            "{}  {urgency}{}  {}  from {}{}",
+            Line(&item.id),
+            Line(&item.number),
+            Line(&subject),
+            Line(&item.from),
+            Line(&status)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -111,8 +115,8 @@ pub fn fetch(id: &str, conn: &Connection, out: &Path) -> Result<ExitCode, Failur
         OffsetDateTime::now_utc(),
         &mut |_| {},
     )?;
-    println!("{} written ({bytes} bytes)", out.display());
-    print!("{}", report.to_text());
+    say!("{} written ({bytes} bytes)", out.display());
+    crate::output::stdout(&report.to_text(), false);
     Ok(match report.indication {
         Indication::Passed => ExitCode::SUCCESS,
         Indication::Failed => ExitCode::from(EXIT_REFUSED),
@@ -150,7 +154,7 @@ pub fn ack(
             session.runtime.block_on(session.client.fetch(id, &temp))?;
             let digest = manifest_digest_of(&temp, id);
             if let Err(e) = std::fs::remove_file(&temp) {
-                eprintln!("congvan: could not remove {}: {e}", temp.display());
+                say_err!("congvan: could not remove {}: {e}", temp.display());
             }
             digest?
         }
@@ -167,7 +171,7 @@ pub fn ack(
     session
         .runtime
         .block_on(session.client.ack(id, &Ack { receipt }))?;
-    println!("status {code} sent for {id}");
+    say!("status {code} sent for {id}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -193,14 +197,17 @@ pub fn track(id: &str, conn: &Connection, json: bool) -> Result<ExitCode, Failur
     let session = connect(conn)?;
     let events = session.runtime.block_on(session.client.track(id))?;
     if json {
-        let text =
-            serde_json::to_string_pretty(&events).map_err(|e| Failure::input(e.to_string()))?;
-        println!("{text}");
+        crate::output::json(&events)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Timeline of {id}");
+    say!("Timeline of {}", Line(id));
     for event in events {
-        println!("  {}  {:<12} {}", event.time, event.kind, event.description);
+        say!(
+            "  {}  {:<12} {}",
+            Line(&event.time),
+            Line(&event.kind),
+            Line(&event.description)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,8 @@ use congvan_sign::{Algorithm, Certificate, Credential, TrustStore};
 use time::OffsetDateTime;
 
 use crate::failure::Failure;
+use crate::output::say;
+use congvan_text::Line;
 
 type DemoResult<T> = Result<T, Failure>;
 
@@ -39,7 +41,7 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<ExitCode> {
         .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
     let started = Instant::now();
     runtime.block_on(demo(&dir))?;
-    println!(
+    say!(
         "\nDemo finished in {:.1} s. Files are in {}",
         started.elapsed().as_secs_f64(),
         dir.display()
@@ -49,14 +51,12 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<ExitCode> {
 
 async fn demo(dir: &Path) -> DemoResult<()> {
     let pki = dir.join("pki");
-    println!("1. Building an illustrative PKI (national root, provincial CA, offices, officials, relays) in {}", pki.display());
+    say!("1. Building an illustrative PKI (national root, provincial CA, offices, officials, relays) in {}", pki.display());
     congvan_sign::build_demo(&pki, Algorithm::EcdsaP256)?;
     let root = Certificate::load(&pki.join("root/cert.pem"))?;
     let trust = TrustStore::new(vec![root.clone()])?;
 
-    println!(
-        "2. Starting three relays on 127.0.0.1: province H99, district H99.01, commune H99.01.01"
-    );
+    say!("2. Starting three relays on 127.0.0.1: province H99, district H99.01, commune H99.01.01");
     let province = start_relay(dir, &pki, "H99", None, &["H99.01"]).await?;
     let district_parent = format!("https://{}", province.addr);
     let district = start_relay(
@@ -81,13 +81,14 @@ async fn demo(dir: &Path) -> DemoResult<()> {
         ("district", &district),
         ("commune", &commune),
     ] {
-        println!(
+        say!(
             "   {name:<9} relay {} at https://{}",
-            relay.state.config.name, relay.addr
+            relay.state.config.name,
+            relay.addr
         );
     }
 
-    println!("3. The province sends an urgent (Hỏa tốc) công điện down two hops to the commune");
+    say!("3. The province sends an urgent (Hỏa tốc) công điện down two hops to the commune");
     let down = compose(
         dir,
         &pki,
@@ -107,7 +108,7 @@ async fn demo(dir: &Path) -> DemoResult<()> {
     let commune_office = Credential::load(&pki.join("H99.01.01/office"), None)?;
     send(&province, &pki, &province_office, &down).await?;
 
-    println!("4. The commune sends a báo cáo with a PDF attachment up two hops to the province");
+    say!("4. The commune sends a báo cáo with a PDF attachment up two hops to the province");
     let pdf = dir.join("bao-cao-thiet-hai.pdf");
     std::fs::write(&pdf, sample_pdf()?)
         .map_err(|e| Failure::input(format!("{}: {e}", pdf.display())))?;
@@ -128,11 +129,11 @@ async fn demo(dir: &Path) -> DemoResult<()> {
     )?;
     send(&commune, &pki, &commune_office, &up).await?;
 
-    println!("5. Each recipient fetches, verifies and acknowledges");
+    say!("5. Each recipient fetches, verifies and acknowledges");
     let down_id = receive(&commune, &pki, &commune_office, &trust, dir, "H99.01.01").await?;
     let up_id = receive(&province, &pki, &province_office, &trust, dir, "H99").await?;
 
-    println!("6. Timelines as the senders see them (custody receipts and status codes)");
+    say!("6. Timelines as the senders see them (custody receipts and status codes)");
     timeline(&province, &pki, &province_office, &down_id, 5).await?;
     timeline(&commune, &pki, &commune_office, &up_id, 5).await?;
 
@@ -243,7 +244,7 @@ fn compose(dir: &Path, pki: &Path, c: Compose<'_>) -> DemoResult<PathBuf> {
         Some(&office),
         OffsetDateTime::now_utc(),
     )?;
-    println!(
+    say!(
         "   {} {} — signed by {} and sealed by {}",
         c.number,
         c.subject,
@@ -269,9 +270,11 @@ async fn send(
     file: &Path,
 ) -> DemoResult<()> {
     let accepted = client(relay, pki, office)?.send_file(file).await?;
-    println!(
+    say!(
         "   sent to {}: {} ({})",
-        relay.state.config.name, accepted.id, accepted.status
+        relay.state.config.name,
+        accepted.id,
+        accepted.status
     );
     Ok(())
 }
@@ -301,7 +304,7 @@ async fn receive(
     client.fetch(&item.id, &out).await?;
     let mut envelope = Envelope::open(&out)?;
     let report = verify_dispatch(&mut envelope, trust, OffsetDateTime::now_utc(), &mut |_| {})?;
-    println!(
+    say!(
         "   {org} received {} from {}: {} — {} ({} custody receipt(s))",
         item.number,
         item.from,
@@ -324,7 +327,7 @@ async fn receive(
         };
         let receipt = make_receipt(&statement, office)?;
         client.ack(&item.id, &Ack { receipt }).await?;
-        println!("   {org} acknowledged with status {code}");
+        say!("   {org} acknowledged with status {code}");
     }
     Ok(item.id)
 }
@@ -345,11 +348,13 @@ async fn timeline(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    println!("   {id} (sent by {})", relay.state.config.org);
+    say!("   {id} (sent by {})", relay.state.config.org);
     for event in events {
-        println!(
+        say!(
             "     {}  {:<8} {}",
-            event.time, event.kind, event.description
+            Line(&event.time),
+            Line(&event.kind),
+            Line(&event.description)
         );
     }
     Ok(())

@@ -19,7 +19,9 @@ use time::{Date, OffsetDateTime, UtcOffset};
 
 use crate::args::{DispatchCommand, NewArgs};
 use crate::failure::{Failure, EXIT_INDETERMINATE, EXIT_REFUSED};
+use crate::output::{say, say_err};
 use crate::progress::ByteProgress;
+use congvan_text::{Block, Line};
 
 /// Vietnam's time zone, for the dispatch date and printed times.
 const VIETNAM: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
@@ -63,11 +65,11 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
                 &mut |n| bar.advance(n),
             )?;
             bar.finish();
-            println!(
+            say!(
                 "signed {} as {} by \"{}\" at {}{}",
                 file.display(),
                 summary.role,
-                credential.cert().display_name(),
+                Line(credential.cert().display_name()),
                 summary.signing_time,
                 if summary.covers > 0 {
                     format!(", covering {} earlier signature(s)", summary.covers)
@@ -205,14 +207,14 @@ fn new(args: NewArgs) -> Result<ExitCode, Failure> {
     let mut bar = ByteProgress::start("attaching", total);
     let manifest = create_dispatch(&metadata, &attachments, &args.out, &mut |n| bar.advance(n))?;
     bar.finish();
-    println!(
+    say!(
         "{} written: {} {}",
         args.out.display(),
-        metadata.number,
-        metadata.subject
+        Line(&metadata.number),
+        Line(&metadata.subject)
     );
-    println!("  id {}", metadata.id);
-    println!("  {} attachment(s); next: congvan dispatch sign {} --key KEY.pem --cert CERT.pem --role signer", manifest.attachments.len(), args.out.display());
+    say!("  id {}", metadata.id);
+    say!("  {} attachment(s); next: congvan dispatch sign {} --key KEY.pem --cert CERT.pem --role signer", manifest.attachments.len(), args.out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -258,11 +260,9 @@ fn verify(
     let now = crate::verify_many::reference_time(at)?;
     let report = crate::verify_many::verify_file(file, &store, now)?;
     if json {
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| Failure::input(format!("cannot encode the report: {e}")))?;
-        println!("{text}");
+        crate::output::json(&report)?;
     } else {
-        print!("{}", report.to_text());
+        crate::output::stdout(&report.to_text(), false);
     }
     if let Some(path) = report_pdf {
         let view = congvan_render::report_view(&report, OffsetDateTime::now_utc());
@@ -271,7 +271,7 @@ fn verify(
         std::fs::write(path, pdf)
             .map_err(|e| Failure::input(format!("{}: cannot write: {e}", path.display())))?;
         if !json {
-            println!("Report written to {}", path.display());
+            say!("Report written to {}", path.display());
         }
     }
     Ok(match report.indication {
@@ -298,7 +298,7 @@ fn render(
         })?;
         bar.finish();
         if report.indication != Indication::Passed {
-            eprint!("{}", report.to_text());
+            crate::output::stderr(&report.to_text(), false);
             return Err(Failure {
                 code: EXIT_REFUSED,
                 message: format!("{} did not verify, so it is not rendered", file.display()),
@@ -311,7 +311,7 @@ fn render(
         .map_err(|e| Failure::input(format!("cannot render {}: {e}", file.display())))?;
     std::fs::write(out, pdf)
         .map_err(|e| Failure::input(format!("{}: cannot write: {e}", out.display())))?;
-    println!("{} written", out.display());
+    say!("{} written", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -342,56 +342,57 @@ fn show(file: &Path, json: bool) -> Result<ExitCode, Failure> {
             obj.insert("signatures".into(), json!(signatures));
             obj.insert("receipts".into(), json!(envelope.receipts().len()));
         }
-        let text = serde_json::to_string_pretty(&value)
-            .map_err(|e| Failure::input(format!("cannot encode the metadata: {e}")))?;
-        println!("{text}");
+        crate::output::json(&value)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} — {}", m.number, m.doc_type.name());
-    println!("  Subject:   {}", m.subject);
-    println!("  From:      {} ({})", m.from.name, m.from.id);
+    say!("{} — {}", Line(&m.number), m.doc_type.name());
+    say!("  Subject:   {}", Line(&m.subject));
+    say!("  From:      {} ({})", Line(&m.from.name), m.from.id);
     for (i, to) in m.to.iter().enumerate() {
-        println!(
+        say!(
             "  {}  {} ({})",
             if i == 0 { "To:       " } else { "          " },
-            to.name,
+            Line(&to.name),
             to.id
         );
     }
-    println!("  Place:     {}, {}", m.place, m.date);
-    println!("  Urgency:   {} ({})", m.urgency.name(), m.urgency.code());
+    say!("  Place:     {}, {}", Line(&m.place), m.date);
+    say!("  Urgency:   {} ({})", m.urgency.name(), m.urgency.code());
     if let Some(secrecy) = m.secrecy {
-        println!("  Secrecy:   {}", secrecy.name());
+        say!("  Secrecy:   {}", secrecy.name());
     }
     if let Some(due) = m.due {
-        println!("  Due:       {due}");
+        say!("  Due:       {due}");
     }
     let prefix = m
         .signer
         .authority_prefix
         .map(|p| format!("{} ", p.text()))
         .unwrap_or_default();
-    println!(
+    say!(
         "  Signer:    {prefix}{} {}",
-        m.signer.position, m.signer.full_name
+        Line(&m.signer.position),
+        Line(&m.signer.full_name)
     );
-    println!("  Id:        {}", m.id);
+    say!("  Id:        {}", Line(&m.id));
     for a in &envelope.manifest().attachments {
-        println!(
+        say!(
             "  Attached:  {} ({} bytes, {})",
-            a.name
-                .trim_start_matches(congvan_envelope::layout::ATTACHMENT_DIR),
+            Line(
+                a.name
+                    .trim_start_matches(congvan_envelope::layout::ATTACHMENT_DIR)
+            ),
             a.size,
-            a.media_type
+            Line(&a.media_type)
         );
     }
-    println!(
+    say!(
         "  {} signature(s), {} receipt(s)",
         envelope.signatures().len(),
         envelope.receipts().len()
     );
     if !m.content.is_empty() {
-        println!("\n{}", m.content);
+        say!("\n{}", Block(&m.content));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -420,14 +421,14 @@ fn extract(file: &Path, out: &Path) -> Result<ExitCode, Failure> {
         }) {
             drop(file_out);
             if let Err(remove) = std::fs::remove_file(&target) {
-                eprintln!(
+                say_err!(
                     "congvan: could not remove the partial file {}: {remove}",
                     target.display()
                 );
             }
             return Err(e.into());
         }
-        println!("{}", target.display());
+        say!("{}", target.display());
     }
     bar.finish();
     Ok(ExitCode::SUCCESS)
@@ -450,7 +451,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     create_new(path)?
         .write_all(bytes)
         .map_err(|e| Failure::input(format!("{}: cannot write: {e}", path.display())))?;
-    println!("{}", path.display());
+    say!("{}", path.display());
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod clerk;
 mod demo;
 mod dispatch;
 mod failure;
+mod output;
 mod pki;
 mod progress;
 mod relay;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::args::{Cli, Command};
+use crate::output::say_err;
 
 /// mimalloc instead of the system allocator: verifying a dispatch makes a
 /// few dozen short-lived allocations (JSON strings, base64 buffers), and a
@@ -60,7 +62,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("congvan: {}", failure.message);
+            say_err!("congvan: {}", failure.message);
             ExitCode::from(failure.code)
         }
     }
@@ -80,6 +82,6 @@ fn quiet_broken_pipe() {
         if message.contains("Broken pipe") {
             std::process::exit(141);
         }
-        eprintln!("congvan: internal error ({info}); please report it with the command you ran");
+        say_err!("congvan: internal error ({info}); please report it with the command you ran");
     }));
 }

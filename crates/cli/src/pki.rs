@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 
 use crate::args::{KeySource, PkiCommand};
 use crate::failure::{Failure, EXIT_REFUSED};
+use crate::output::say;
+use congvan_text::Line;
 
 /// Runs one `pki` subcommand.
 pub fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
@@ -26,7 +28,7 @@ pub fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
             refuse_existing(&out)?;
             let cred = congvan_sign::init_root(&name, new_key(&key)?, days)?;
             cred.write(&out)?;
-            println!("root CA \"{name}\" written to {}", out.display());
+            say!("root CA \"{name}\" written to {}", out.display());
             print_cert_line(cred.cert());
         }
         PkiCommand::IssueCa {
@@ -42,7 +44,7 @@ pub fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
             let org = OrgId::parse(&org)?;
             let cred = congvan_sign::issue_ca(&ca, &name, &org, new_key(&key)?, days)?;
             cred.write(&out)?;
-            println!(
+            say!(
                 "CA \"{name}\" for {org} and below written to {}",
                 out.display()
             );
@@ -75,7 +77,7 @@ pub fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
             };
             let cred = congvan_sign::issue_leaf(&ca, &request, new_key(&key)?)?;
             cred.write(&out)?;
-            println!(
+            say!(
                 "{} certificate for \"{}\" ({}) written to {}",
                 request.role,
                 request.name,
@@ -103,7 +105,7 @@ pub fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
                 .revoke(&ca, &target, reason, OffsetDateTime::now_utc())?
                 .clone();
             record.save(&issuer)?;
-            println!(
+            say!(
                 "revoked serial {} (\"{}\") at {}; run `congvan pki crl --issuer {} --out CRL.pem` to publish it",
                 entry.serial,
                 target.display_name(),
@@ -124,7 +126,7 @@ pub fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
                 Failure::input(format!("{}: cannot write the CRL: {e}", out.display()))
             })?;
             record.save(&issuer)?;
-            println!(
+            say!(
                 "CRL number {} with {} revoked certificate(s) written to {}",
                 record.crl_number,
                 record.revoked.len(),
@@ -155,15 +157,15 @@ pub fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
         PkiCommand::Demo { out, alg } => {
             refuse_existing(&out.join("root"))?;
             let demo = congvan_sign::build_demo(&out, alg.algorithm())?;
-            println!("demo PKI written to {}", out.display());
-            println!("  root CA:        {}", demo.root.display());
-            println!("  province CA:    {}", demo.province_ca.display());
-            println!("  registry:       {}", demo.registry.display());
-            println!(
+            say!("demo PKI written to {}", out.display());
+            say!("  root CA:        {}", demo.root.display());
+            say!("  province CA:    {}", demo.province_ca.display());
+            say!("  registry:       {}", demo.registry.display());
+            say!(
                 "  {} office, official and relay credentials",
                 demo.leaves.len()
             );
-            println!("The organization codes (H99...) are illustrative, not real ids.");
+            say!("The organization codes (H99...) are illustrative, not real ids.");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -209,45 +211,39 @@ fn verify_cert(
                     .iter()
                     .map(|c| json!({"subject": c.subject(), "serial": c.serial_hex()}))
                     .collect();
-                println!(
-                    "{}",
-                    json!({
-                        "valid": true,
-                        "certificate": cert_path,
-                        "subject": cert.subject(),
-                        "role": cert.role().map(|r| r.name()),
-                        "org": cert.org().map(|o| o.to_string()),
-                        "at": at_text,
-                        "chain": chain,
-                    })
-                );
+                crate::output::json(&json!({
+                    "valid": true,
+                    "certificate": cert_path,
+                    "subject": cert.subject(),
+                    "role": cert.role().map(|r| r.name()),
+                    "org": cert.org().map(|o| o.to_string()),
+                    "at": at_text,
+                    "chain": chain,
+                }))?;
             } else {
-                println!("VALID: {} at {at_text}", describe(&cert));
+                say!("VALID: {} at {at_text}", describe(&cert));
                 let names: Vec<&str> = valid
                     .certificates
                     .iter()
                     .map(|c| c.display_name())
                     .collect();
-                println!("  chain: {}", names.join(" <- "));
+                say!("  chain: {}", Line(&names.join(" <- ")));
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if e.is_rejection() => {
             if json {
-                println!(
-                    "{}",
-                    json!({
-                        "valid": false,
-                        "certificate": cert_path,
-                        "subject": cert.subject(),
-                        "at": at_text,
-                        "reason": e.code(),
-                        "message": e.to_string(),
-                    })
-                );
+                crate::output::json(&json!({
+                    "valid": false,
+                    "certificate": cert_path,
+                    "subject": cert.subject(),
+                    "at": at_text,
+                    "reason": e.code(),
+                    "message": e.to_string(),
+                }))?;
             } else {
-                println!("INVALID: {}", describe(&cert));
-                println!("  reason: {e}");
+                say!("INVALID: {}", describe(&cert));
+                say!("  reason: {}", Line(&e.to_string()));
             }
             Ok(ExitCode::from(EXIT_REFUSED))
         }
@@ -269,7 +265,7 @@ fn load_cert_file(path: &Path, flag: &str) -> Result<Vec<Certificate>, Failure> 
 }
 
 fn describe(cert: &Certificate) -> String {
-    let mut text = format!("\"{}\"", cert.display_name());
+    let mut text = format!("\"{}\"", Line(cert.display_name()));
     if let Some(role) = cert.role() {
         text.push_str(&format!(", role {role}"));
     }
@@ -280,7 +276,7 @@ fn describe(cert: &Certificate) -> String {
 }
 
 fn print_cert_line(cert: &Certificate) {
-    println!(
+    say!(
         "  serial {}, valid until {}",
         cert.serial_hex(),
         cert.not_after()

@@ -8,6 +8,8 @@ use congvan_relay::{init_config, InitRequest, RelayConfig, RelayState};
 
 use crate::args::RelayCommand;
 use crate::failure::Failure;
+use crate::output::{say, say_err};
+use congvan_text::{Block, Line};
 
 /// Runs one `relay` subcommand.
 pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
@@ -63,22 +65,24 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
                 )));
             }
             config.save(&path)?;
-            println!(
+            say!(
                 "{} written for relay {} ({})",
                 path.display(),
                 config.name,
                 config.org
             );
             if let Some(parent) = &config.parent {
-                println!(
+                say!(
                     "  parent: {} at {} ({:?})",
-                    parent.name, parent.url, parent.mode
+                    parent.name,
+                    parent.url,
+                    parent.mode
                 );
             }
             for child in &config.children {
-                println!("  child:  {} ({:?})", child.name, child.mode);
+                say!("  child:  {} ({:?})", child.name, child.mode);
             }
-            println!(
+            say!(
                 "start it with: congvan relay run --config {}",
                 path.display()
             );
@@ -109,7 +113,7 @@ pub fn init_logging() {
         builder.try_init()
     };
     if installed.is_err() {
-        eprintln!("congvan: logging was already set up");
+        say_err!("congvan: logging was already set up");
     }
 }
 
@@ -153,12 +157,10 @@ pub fn stats(
         .map_or_else(|| office.clone(), |o| o.name.clone());
     let digest = state.store.digest(&office, &name, period, day)?;
     if json {
-        let text =
-            serde_json::to_string_pretty(&digest).map_err(|e| Failure::input(e.to_string()))?;
-        println!("{text}");
+        crate::output::json(&digest)?;
     } else {
         let (subject, body) = digest.render();
-        println!("{subject}\n\n{body}");
+        say!("{}\n\n{}", Line(&subject), Block(&body));
     }
     if send {
         if state.config.mail.is_none() {
@@ -173,7 +175,7 @@ pub fn stats(
         runtime.block_on(congvan_relay::notices::queue_digest(
             &state, &office, period, day,
         ))?;
-        eprintln!("queued for e-mail; the running relay sends it");
+        say_err!("queued for e-mail; the running relay sends it");
     }
     Ok(ExitCode::SUCCESS)
 }

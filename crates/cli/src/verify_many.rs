@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use congvan_envelope::{verify_dispatch, Envelope, Indication, VerificationReport};
 use congvan_sign::TrustStore;
+use congvan_text::Line;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -104,7 +105,11 @@ fn write_reports(
                 }
                 if json {
                     let separator = if first { "\n" } else { ",\n" };
-                    write!(out, "{separator}{}", serde_json::to_string(&report)?)?;
+                    write!(
+                        out,
+                        "{separator}{}",
+                        congvan_text::json::to_string(&report)?
+                    )?;
                     first = false;
                 } else {
                     writeln!(out, "{}", line(&report))?;
@@ -116,7 +121,7 @@ fn write_reports(
             Err(error) => {
                 if !json {
                     // The error names the file.
-                    writeln!(out, "{:<13}  {error}", "UNREADABLE")?;
+                    writeln!(out, "{:<13}  {}", "UNREADABLE", Line(&error))?;
                 }
                 totals.unreadable.push(Unreadable {
                     file: file.display().to_string(),
@@ -129,7 +134,7 @@ fn write_reports(
         writeln!(
             out,
             "\n  ],\n  \"unreadable\": {},\n  \"passed\": {},\n  \"failed\": {},\n  \"indeterminate\": {}\n}}",
-            serde_json::to_string(&totals.unreadable)?,
+            congvan_text::json::to_string(&totals.unreadable)?,
             totals.passed,
             totals.failed,
             totals.indeterminate
@@ -239,5 +244,9 @@ fn line(report: &VerificationReport) -> String {
         Some(sub) => format!("{}/{}", report.indication.name(), sub.name()),
         None => report.indication.name().to_string(),
     };
-    format!("{verdict:<13}  {}: {}", report.file, report.summary)
+    format!(
+        "{verdict:<13}  {}: {}",
+        Line(&report.file),
+        Line(&report.summary)
+    )
 }

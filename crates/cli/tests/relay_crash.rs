@@ -8,6 +8,7 @@
 //! stores are read directly); the commune stays up throughout. Set
 //! `CONGVAN_TEST_SEED` to repeat a run's kill moments.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_macros)] // test progress output
 
 mod common;
 mod relay_support;

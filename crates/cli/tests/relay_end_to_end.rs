@@ -7,6 +7,7 @@
 //! H99.02 pulls from the province; H99.01.01 pulls from H99.01 and H99.02
 //! pushes to H99.02.01. Traffic up the tree is always pushed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_macros)] // test progress output
 
 mod common;
 mod relay_support;

@@ -4,6 +4,7 @@
 //! 2 s, retries every ~100 ms), then a signed non-delivery notice goes back
 //! up the tree to the sender, whose `congvan track` shows it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_macros)] // test progress output
 
 mod common;
 mod relay_support;

@@ -1,6 +1,7 @@
 //! E-mail notices and digests against a real SMTP server (aiosmtpd) on
 //! 127.0.0.1, with relays running in-process on real sockets and SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_macros)] // test progress output
 
 mod common;
 mod relay_support;

@@ -6,6 +6,7 @@
 //! District H99.01 (under test) pulls from the province and has a push child,
 //! commune H99.01.01, whose relay never runs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_macros)] // test progress output
 
 mod common;
 mod relay_support;

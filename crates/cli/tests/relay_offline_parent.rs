@@ -3,6 +3,7 @@
 //! dispatches queue up; when the province comes back the backlog drains
 //! with every Hỏa tốc dispatch before any Thường one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_macros)] // test progress output
 
 mod common;
 mod relay_support;

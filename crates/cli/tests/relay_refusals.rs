@@ -6,6 +6,7 @@
 //! in-process, with district H99.01 as a pulling child: the next hop of
 //! anything addressed to H99.01, which must receive nothing refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_macros)] // test progress output
 
 mod common;
 mod relay_support;

@@ -74,10 +74,13 @@ pub fn create_dispatch(
     let mut resolved = Vec::with_capacity(attachments.len());
     for source in attachments {
         let name = source.resolved_name()?;
-        if !names.insert(name.clone()) {
+        if !names.insert(crate::layout::name_key(&name)) {
             return Err(Error::BadAttachment {
                 path: source.path.clone(),
-                problem: format!("another attachment is already named {name:?}"),
+                problem: format!(
+                    "another attachment is already named {name:?} (names that differ only in \
+                     case are the same file on Windows and macOS)"
+                ),
             });
         }
         let meta = std::fs::metadata(&source.path).map_err(|e| Error::io(&source.path, e))?;
@@ -91,6 +94,10 @@ pub fn create_dispatch(
             .media_type
             .clone()
             .unwrap_or_else(|| guess_media_type(&name).to_string());
+        crate::manifest::check_media_type(&media_type).map_err(|problem| Error::BadAttachment {
+            path: source.path.clone(),
+            problem,
+        })?;
         resolved.push((source, name, media_type, meta.len()));
     }
 

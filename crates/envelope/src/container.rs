@@ -213,7 +213,9 @@ impl Envelope {
                 manifest.metadata.name
             )));
         }
+        // Names exactly as listed, and as compared for case-only twins.
         let mut listed = HashSet::new();
+        let mut keys = HashSet::new();
         for entry in &manifest.attachments {
             let name = entry
                 .name
@@ -225,15 +227,18 @@ impl Envelope {
                     ))
                 })?;
             crate::layout::check_attachment_name(name).map_err(Error::Format)?;
-            if !listed.insert(name.to_string()) {
-                return Err(Error::Format(format!("the manifest lists {name:?} twice")));
+            if !keys.insert(crate::layout::name_key(name)) || !listed.insert(name) {
+                return Err(Error::Format(format!(
+                    "the manifest lists {name:?} twice (names that differ only in case are the \
+                     same file on Windows and macOS)"
+                )));
             }
             if !self.attachments.iter().any(|a| a.name == name) {
                 return Err(Error::MissingAttachment(name.to_string()));
             }
         }
         for att in &self.attachments {
-            if !listed.contains(&att.name) {
+            if !listed.contains(att.name.as_str()) {
                 return Err(Error::UnexpectedEntry(format!(
                     "attachments/{} is not listed in the manifest, so no signature covers it",
                     att.name

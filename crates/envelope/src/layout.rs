@@ -85,10 +85,18 @@ fn numbered(name: &str, dir: &str) -> Option<u32> {
 }
 
 /// Checks that an attachment name is a plain file name that is safe to
-/// extract anywhere: no folders, no `..`, no control or invisible
-/// characters, NFC, not too long.
+/// extract on any system and shows as what it is: no folders, no `..`, no
+/// control, invisible or direction characters, nothing Windows refuses or
+/// treats specially, no look-alike slashes, NFC, not too long. (Two names
+/// that differ only in case are refused by the caller, which sees them all:
+/// see [`name_key`].)
 pub fn check_attachment_name(name: &str) -> Result<(), String> {
-    let problem = |why: &str| Err(format!("attachment name {name:?} {why}"));
+    let problem = |why: &str| {
+        Err(format!(
+            "attachment name {} {why}",
+            congvan_text::Line(&format!("{name:?}"))
+        ))
+    };
     if name.is_empty() {
         return problem("is empty");
     }
@@ -98,14 +106,19 @@ pub fn check_attachment_name(name: &str) -> Result<(), String> {
     if name.contains('/') || name.contains('\\') {
         return problem("contains a path separator; attachments are plain file names");
     }
+    if name.chars().any(is_lookalike_slash) {
+        return problem("contains a character that looks like a slash");
+    }
     if name == "." || name == ".." || name.starts_with('.') {
         return problem("starts with a dot");
     }
-    if name.chars().any(|c| c.is_control() || is_invisible(c)) {
-        return problem("contains a control or invisible character");
+    if name.chars().any(congvan_text::is_unsafe) {
+        return problem("contains a control, invisible or direction character");
     }
-    if name.contains(':') {
-        return problem("contains ':' (not portable to Windows)");
+    if let Some(c) = name.chars().find(|c| WINDOWS_RESERVED_CHARS.contains(*c)) {
+        return problem(&format!(
+            "contains {c:?}, which Windows does not allow in file names"
+        ));
     }
     if !unicode_normalization::is_nfc(name) {
         return problem("is not in Unicode NFC form");
@@ -113,11 +126,57 @@ pub fn check_attachment_name(name: &str) -> Result<(), String> {
     if name.ends_with(' ') || name.ends_with('.') {
         return problem("ends with a space or dot");
     }
+    if is_windows_device_name(name) {
+        return problem("is a Windows device name (CON, PRN, AUX, NUL, COM1, LPT1, ...)");
+    }
     Ok(())
 }
 
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+/// The form two attachment names are compared in: names that differ only
+/// in case are the same file on Windows and macOS, so a container may not
+/// hold both.
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Characters Windows refuses in file names (`:` also names NTFS streams).
+const WINDOWS_RESERVED_CHARS: &str = "<>:\"|?*";
+
+/// Device names Windows opens instead of a file, whatever the extension.
+fn is_windows_device_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
+    let upper = stem.to_uppercase();
+    if matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) {
+        return true;
+    }
+    let chars: Vec<char> = upper.chars().collect();
+    let prefix: String = chars.iter().take(3).collect();
+    (prefix == "COM" || prefix == "LPT")
+        && chars.len() == 4
+        && matches!(chars[3], '0'..='9' | '\u{B9}' | '\u{B2}' | '\u{B3}')
+}
+
+/// Slashes and backslashes from other blocks, and the combining overlays
+/// that draw one: a name showing `a/b` must not be a plain file name.
+fn is_lookalike_slash(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2044}' // FRACTION SLASH
+            | '\u{2215}' // DIVISION SLASH
+            | '\u{2571}' // BOX DRAWINGS LIGHT DIAGONAL UPPER RIGHT TO LOWER LEFT
+            | '\u{29F8}' // BIG SOLIDUS
+            | '\u{FF0F}' // FULLWIDTH SOLIDUS
+            | '\u{2216}' // SET MINUS
+            | '\u{29F5}' // REVERSE SOLIDUS OPERATOR
+            | '\u{29F9}' // BIG REVERSE SOLIDUS
+            | '\u{FE68}' // SMALL REVERSE SOLIDUS
+            | '\u{FF3C}' // FULLWIDTH REVERSE SOLIDUS
+            | '\u{0337}' // COMBINING SHORT SOLIDUS OVERLAY
+            | '\u{0338}' // COMBINING LONG SOLIDUS OVERLAY
+    )
 }
 
 #[cfg(test)]
@@ -152,5 +211,50 @@ mod tests {
         ] {
             assert!(classify(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn attachment_names_must_be_safe_on_every_system() {
+        for ok in [
+            "Quyết định số 15.pdf",
+            "bao-cao_2026 (1).docx",
+            "COM10.txt",
+            "console.txt",
+            "a.b.c",
+            "Kế hoạch — đợt 1.pdf",
+        ] {
+            assert_eq!(check_attachment_name(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "CON",
+            "con.txt",
+            "Nul.pdf",
+            "COM1.txt",
+            "lpt9",
+            "COM\u{B9}.txt",
+            "AUX .txt",
+            "a<b.pdf",
+            "what?.pdf",
+            "star*.pdf",
+            "pipe|.pdf",
+            "quote\".pdf",
+            "stream:x",
+            "a\u{2215}b.pdf",
+            "a\u{FF0F}b.pdf",
+            "a\u{2044}b.pdf",
+            "a\u{0338}b.pdf",
+            "x\u{200B}.pdf",
+            "x\u{061C}.pdf",
+            "x\u{2028}.pdf",
+            "x\u{3164}.pdf",
+            "x\u{00AD}.pdf",
+            "\u{1b}[2K.pdf",
+        ] {
+            assert!(check_attachment_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(!check_attachment_name("\u{1b}[2K.pdf")
+            .unwrap_err()
+            .contains('\u{1b}'));
+        assert_eq!(name_key("Báo Cáo.PDF"), name_key("báo cáo.pdf"));
     }
 }

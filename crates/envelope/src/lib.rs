@@ -37,11 +37,13 @@ pub use error::Error;
 pub use hashing_writer::FileDigest;
 pub use jws::Jws;
 pub use limits::Limits;
-pub use manifest::{Manifest, ManifestEntry, MANIFEST_FORMAT, MAX_CANONICAL_INTEGER};
+pub use manifest::{
+    check_media_type, Manifest, ManifestEntry, MANIFEST_FORMAT, MAX_CANONICAL_INTEGER,
+};
 pub use receipt::{
     append_receipt, append_receipt_digested, append_receipt_with, make_receipt, parse_receipt,
     receipt_time, verify_receipt, ReceiptHeader, Statement, StatusCode, VerifiedReceipt,
-    RECEIPT_MEDIA_TYPE,
+    MAX_RECEIPT_TEXT_CHARS, RECEIPT_MEDIA_TYPE,
 };
 pub use report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,

@@ -90,6 +90,17 @@ impl Manifest {
                 manifest.format
             )));
         }
+        for entry in std::iter::once(&manifest.metadata).chain(&manifest.attachments) {
+            check_media_type(&entry.media_type).map_err(|problem| {
+                Error::Format(format!("the manifest entry {:?}: {problem}", entry.name))
+            })?;
+            if !is_sha256_hex(&entry.sha256) {
+                return Err(Error::Format(format!(
+                    "the manifest entry {:?} has a SHA-256 that is not 64 lowercase hex digits",
+                    entry.name
+                )));
+            }
+        }
         if manifest.canonical_bytes()? != bytes {
             return Err(Error::Format(
                 "META-INF/manifest.json is not in RFC 8785 canonical form".into(),
@@ -101,5 +112,65 @@ impl Manifest {
     /// SHA-256 (hex) of the canonical bytes; receipts refer to the manifest by it.
     pub fn digest(&self) -> Result<String, Error> {
         Ok(crate::digest::sha256_hex(&self.canonical_bytes()?))
+    }
+}
+
+/// Checks a media type as the manifest may carry it: `type/subtype` in the
+/// restricted-name syntax of RFC 6838 §4.2 (letters, digits and
+/// `!#$&-^_.+`, starting with a letter or digit, at most 127 each), without
+/// parameters. Anything else (free text, controls, spaces) could not be
+/// shown or used as a media type safely.
+pub fn check_media_type(media_type: &str) -> Result<(), String> {
+    let restricted = |part: &str| {
+        (1..=127).contains(&part.len())
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    match media_type.split_once('/') {
+        Some((kind, subtype)) if restricted(kind) && restricted(subtype) => Ok(()),
+        _ => Err(format!(
+            "media type {} is not of the form type/subtype (RFC 6838), e.g. application/pdf",
+            congvan_text::Line(media_type)
+        )),
+    }
+}
+
+/// True for 64 lowercase hex digits.
+pub(crate) fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_are_rfc_6838_names() {
+        for ok in [
+            "application/pdf",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "text/plain",
+            "image/svg+xml",
+        ] {
+            assert_eq!(check_media_type(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "pdf",
+            "text/plain; charset=utf-8",
+            "application/pdf\u{1b}[2K",
+            "application/\u{202e}fdp",
+            "a/b/c",
+            "/pdf",
+            "application/",
+            "văn bản/pdf",
+        ] {
+            assert!(check_media_type(bad).is_err(), "{bad}");
+        }
+        assert!(check_media_type("application/pdf\u{1b}")
+            .unwrap_err()
+            .contains("\\u{001B}"));
     }
 }

@@ -24,6 +24,9 @@ use crate::{Envelope, Error};
 /// Media type of a receipt payload.
 pub const RECEIPT_MEDIA_TYPE: &str = "application/vnd.congvan.receipt+json";
 
+/// Longest status note or non-delivery reason, in characters.
+pub const MAX_RECEIPT_TEXT_CHARS: usize = 2_000;
+
 /// An edXML status code sent back by a recipient (QCVN 102:2016).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StatusCode {
@@ -226,6 +229,65 @@ impl Statement {
         }
     }
 
+    /// The first field that breaks the format's rules, named, or `None`.
+    ///
+    /// Receipts travel from offices and relays to other offices and are
+    /// shown to people (`track`, verification reports, e-mail), so their
+    /// text follows the metadata's text rules (NFC, no controls, no
+    /// invisible or direction characters, bounded length) and their ids
+    /// and digests have their one canonical form. Checked when a receipt
+    /// is made and when one is read: a receipt that breaks them is invalid.
+    pub fn problem(&self) -> Option<String> {
+        use crate::metadata::text::{check, Lines, TextRule};
+        let named = |field: &str, problem: String| Some(format!("{field} {problem}"));
+        if let Some(problem) = crate::metadata::uuid_problem(self.dispatch_id()) {
+            return named("dispatch_id", problem);
+        }
+        if !crate::manifest::is_sha256_hex(self.manifest_sha256()) {
+            return named("manifest_sha256", "is not 64 lowercase hex digits".into());
+        }
+        if OffsetDateTime::parse(self.time(), &Rfc3339).is_err() {
+            return named("time", "is not an RFC 3339 time".into());
+        }
+        let free_text = |required| TextRule {
+            required,
+            max_chars: MAX_RECEIPT_TEXT_CHARS,
+            lines: Lines::Multi,
+        };
+        match self {
+            Statement::Custody {
+                signatures,
+                relay_name,
+                ..
+            } => {
+                if let Some(i) = signatures
+                    .iter()
+                    .position(|d| !crate::manifest::is_sha256_hex(d))
+                {
+                    return named(
+                        &format!("signatures[{i}]"),
+                        "is not 64 lowercase hex digits".into(),
+                    );
+                }
+                check(relay_name, TextRule::name()).and_then(|p| named("relay_name", p))
+            }
+            Statement::Status { note, .. } => note
+                .as_deref()
+                .and_then(|note| check(note, free_text(false)))
+                .and_then(|p| named("note", p)),
+            Statement::NonDelivery {
+                undelivered,
+                reason,
+                ..
+            } => {
+                if undelivered.is_empty() {
+                    return named("undelivered", "is empty".into());
+                }
+                check(reason, free_text(true)).and_then(|p| named("reason", p))
+            }
+        }
+    }
+
     /// A one-line description for people.
     pub fn describe(&self) -> String {
         match self {
@@ -267,6 +329,11 @@ pub struct ReceiptHeader {
 
 /// Signs a statement with a relay's or office's credential.
 pub fn make_receipt(statement: &Statement, credential: &Credential) -> Result<Jws, Error> {
+    if let Some(problem) = statement.problem() {
+        return Err(Error::Refused(format!(
+            "refusing to sign the receipt: {problem}"
+        )));
+    }
     let mut x5c = vec![b64_std(credential.cert().der())];
     x5c.extend(credential.chain().iter().map(|c| b64_std(c.der())));
     let header = ReceiptHeader {
@@ -355,6 +422,9 @@ pub fn parse_receipt(
     let payload = jws.payload_bytes(entry)?;
     let statement: Statement = serde_json::from_slice(&payload)
         .map_err(|e| malformed(format!("bad receipt statement: {e}")))?;
+    if let Some(problem) = statement.problem() {
+        return Err(malformed(format!("bad receipt statement: {problem}")));
+    }
     if header.x5c.is_empty() {
         return Err(malformed("x5c is empty".into()));
     }

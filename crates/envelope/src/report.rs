@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use congvan_text::Line;
 use serde::Serialize;
 
 use crate::SignatureRole;
@@ -206,23 +207,28 @@ impl VerificationReport {
     }
 }
 
+/// The text report. Every value that came from the file (names, times,
+/// numbers, descriptions, the file name itself) is shown through
+/// [`congvan_text::Line`]: whatever a sender put in it, it cannot move the
+/// cursor, reverse text or start a line of its own, so the last line is the
+/// verifier's and no one else's.
 impl fmt::Display for VerificationReport {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(out, "Dispatch {}", self.file)?;
+        writeln!(out, "Dispatch {}", Line(&self.file))?;
         if let Some(number) = &self.number {
-            writeln!(out, "  Number:   {number}")?;
+            writeln!(out, "  Number:   {}", Line(number))?;
         }
         if let Some(subject) = &self.subject {
-            writeln!(out, "  Subject:  {subject}")?;
+            writeln!(out, "  Subject:  {}", Line(subject))?;
         }
         if let Some(from) = &self.from {
-            writeln!(out, "  From:     {from}")?;
+            writeln!(out, "  From:     {}", Line(from))?;
         }
         if let Some(id) = &self.dispatch_id {
-            writeln!(out, "  Id:       {id}")?;
+            writeln!(out, "  Id:       {}", Line(id))?;
         }
         for problem in &self.metadata_problems {
-            writeln!(out, "  Metadata problem: {problem}")?;
+            writeln!(out, "  Metadata problem: {}", Line(problem))?;
         }
         if !self.signatures.is_empty() {
             writeln!(out, "\nSignatures")?;
@@ -241,18 +247,24 @@ impl fmt::Display for VerificationReport {
             }
             writeln!(
                 out,
-                "  [{}] {:<13} {:<11} {who}",
+                "  [{}] {:<13} {:<11} {}",
                 i + 1,
                 status(sig.indication, sig.sub_indication),
-                role
+                role,
+                Line(&who)
             )?;
             if let Some(t) = &sig.signing_time {
-                writeln!(out, "      signed at {t}{}", covers_text(sig.covers))?;
+                writeln!(
+                    out,
+                    "      signed at {}{}",
+                    Line(t),
+                    covers_text(sig.covers)
+                )?;
             }
             if !sig.chain.is_empty() {
-                writeln!(out, "      chain: {}", sig.chain.join(" <- "))?;
+                writeln!(out, "      chain: {}", Line(&sig.chain.join(" <- ")))?;
             }
-            writeln!(out, "      {}", sig.detail)?;
+            writeln!(out, "      {}", Line(&sig.detail))?;
         }
         if !self.attachments.is_empty() {
             writeln!(out, "\nAttachments")?;
@@ -262,10 +274,12 @@ impl fmt::Display for VerificationReport {
             writeln!(
                 out,
                 "  {mark} {} ({} bytes) sha256 {}",
-                att.name, att.size, att.sha256
+                Line(&att.name),
+                att.size,
+                Line(&att.sha256)
             )?;
             if let Some(problem) = &att.problem {
-                writeln!(out, "       {problem}")?;
+                writeln!(out, "       {}", Line(problem))?;
             }
         }
         if !self.receipts.is_empty() {
@@ -274,16 +288,16 @@ impl fmt::Display for VerificationReport {
         for r in &self.receipts {
             let mark = if r.valid { "valid  " } else { "INVALID" };
             let time = r.time.as_deref().unwrap_or("?");
-            writeln!(out, "  {time}  {mark}  {}", r.description)?;
+            writeln!(out, "  {}  {mark}  {}", Line(time), Line(&r.description))?;
             if let Some(problem) = &r.problem {
-                writeln!(out, "      {problem}")?;
+                writeln!(out, "      {}", Line(problem))?;
             }
         }
         writeln!(
             out,
             "\nResult: {} — {}",
             status(self.indication, self.sub_indication),
-            self.summary
+            Line(&self.summary)
         )
     }
 }

@@ -93,6 +93,12 @@ fn duplicate_attachment_names_are_refused() {
     assert_ne!(nfc, nfd);
     let err = create_fails(&metadata(), &[named(&a, nfc), named(&b, nfd)]);
     assert!(err.to_string().contains("already named"), "{err}");
+    // So are names that differ only in case: one file on Windows and macOS.
+    let err = create_fails(
+        &metadata(),
+        &[named(&a, "Báo cáo.pdf"), named(&b, "BÁO CÁO.pdf")],
+    );
+    assert!(err.to_string().contains("differ only in case"), "{err}");
 }
 
 #[test]
@@ -105,11 +111,19 @@ fn unsafe_attachment_names_are_refused() {
         ("a\\b.pdf", "path separator"),
         ("..", "starts with a dot"),
         (".hidden", "starts with a dot"),
-        ("bao\u{7}cao.pdf", "control or invisible character"),
-        ("bao\ncao.pdf", "control or invisible character"),
-        ("x\u{202E}fdp.exe", "control or invisible character"),
+        (
+            "bao\u{7}cao.pdf",
+            "control, invisible or direction character",
+        ),
+        ("bao\ncao.pdf", "control, invisible or direction character"),
+        (
+            "x\u{202E}fdp.exe",
+            "control, invisible or direction character",
+        ),
         ("", "is empty"),
         ("C:x.pdf", "':'"),
+        ("CON.pdf", "Windows device name"),
+        ("a\u{2215}b.pdf", "looks like a slash"),
         ("trailing.", "ends with a space or dot"),
     ] {
         let err = create_fails(&metadata(), &[named(&a, name)]);

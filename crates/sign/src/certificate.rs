@@ -43,6 +43,8 @@ struct CertificateFacts {
     fingerprint: [u8; 32],
     subject: String,
     issuer: String,
+    /// The common name (or subject), escaped for display: see [`Certificate::display_name`].
+    display_name: String,
     common_name: Option<String>,
     organization_name: Option<String>,
     position: Option<String>,
@@ -150,12 +152,17 @@ impl Certificate {
             .map(str::to_string);
         let mut fingerprint = [0u8; 32];
         fingerprint.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, der).as_ref());
+        let subject = cert.subject().to_string();
+        let common_name = first_attr(cert.subject().iter_common_name());
+        let display_name =
+            congvan_text::line(common_name.as_deref().unwrap_or(&subject)).into_owned();
         let facts = CertificateFacts {
             der: der.to_vec(),
             fingerprint,
-            subject: cert.subject().to_string(),
+            subject,
             issuer: cert.issuer().to_string(),
-            common_name: first_attr(cert.subject().iter_common_name()),
+            display_name,
+            common_name,
             organization_name: first_attr(cert.subject().iter_organization()),
             position,
             org,
@@ -247,12 +254,13 @@ impl Certificate {
         self.facts.position.as_deref()
     }
 
-    /// A display name: the common name, or the whole subject if it has none.
+    /// A display name: the common name, or the whole subject if it has
+    /// none, with anything unsafe to show escaped (`congvan_text::line`).
+    /// A certificate arriving in a dispatch's `x5c` may be anyone's, and its
+    /// name ends up in reports, errors, timelines and PDFs: this is the name
+    /// to show. [`Certificate::common_name`] is the raw value.
     pub fn display_name(&self) -> &str {
-        self.facts
-            .common_name
-            .as_deref()
-            .unwrap_or(&self.facts.subject)
+        &self.facts.display_name
     }
 
     /// The organization this certificate is bound to, if any.

@@ -13,6 +13,7 @@
 //!
 //! Include it with `mod common; mod relay_support;`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_macros)] // test progress output
 
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsString;

@@ -17,7 +17,7 @@ mod number;
 mod secrecy;
 mod signer;
 mod steering;
-mod text;
+pub(crate) mod text;
 mod urgency;
 
 pub use document_type::DocumentType;
@@ -151,7 +151,7 @@ const ID_EXAMPLE: &str = "3f2b8c1e-5d4a-4c3b-9a8f-0123456789ab";
 
 /// The problem with `value` as a dispatch id, if any. Ids must be in the one
 /// canonical form, or deduplication by id would let the same dispatch in twice.
-fn uuid_problem(value: &str) -> Option<String> {
+pub(crate) fn uuid_problem(value: &str) -> Option<String> {
     match uuid::Uuid::try_parse(value) {
         Ok(u) if u.is_nil() => Some("is the nil UUID; generate a random one".to_string()),
         Ok(u) => {

@@ -53,21 +53,6 @@ impl TextRule {
     }
 }
 
-/// Characters that change text direction or are invisible: never needed in
-/// Vietnamese, and usable to make a signed text display differently from
-/// what was signed.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{200E}'
-            | '\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}'
-    )
-}
-
 /// Checks `value` against `rule` and returns the first problem, phrased for
 /// [`crate::Error::InvalidMetadata`]'s `problem`.
 pub(crate) fn check(value: &str, rule: TextRule) -> Option<String> {
@@ -84,7 +69,10 @@ pub(crate) fn check(value: &str, rule: TextRule) -> Option<String> {
                 u32::from(c)
             ));
         }
-        if is_invisible_format(c) {
+        // Direction overrides and isolates, zero-width and other invisible
+        // characters: never needed in Vietnamese, and usable to make a
+        // signed text display differently from what was signed.
+        if !allowed_control && congvan_text::is_unsafe(c) {
             return Some(format!(
                 "contains the invisible direction/format character U+{:04X}; remove it",
                 u32::from(c)
