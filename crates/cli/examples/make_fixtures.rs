@@ -12,7 +12,7 @@
 //! and deliberately broken ones. `fixtures/README.md` explains each.
 #![allow(clippy::disallowed_macros)] // a measurement or test program prints its own output
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use congvan_envelope::metadata::{
@@ -26,8 +26,10 @@ use congvan_sign::{
     Credential, LeafRequest, OrgId, RevocationReason, RevocationRecord, Role, SigningKey,
 };
 use time::{Date, Duration, OffsetDateTime};
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+#[path = "../../envelope/tests/common/zip_surgery.rs"]
+mod zip_surgery;
+use zip_surgery::{RawEntry, RawZip};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -200,21 +202,16 @@ fn main() -> Result<()> {
         &cong_van,
         &out.join("extra-unlisted-file.cvd"),
         |name, bytes| Some((name.to_string(), bytes)),
-        vec![(
-            "attachments/ghi-chu.txt".to_string(),
-            b"not covered by any signature".to_vec(),
-            CompressionMethod::Stored,
+        vec![RawEntry::stored(
+            "attachments/ghi-chu.txt",
+            b"not covered by any signature",
         )],
     )?;
     rewrite(
         &cong_van,
         &out.join("path-traversal.cvd"),
         |name, bytes| Some((name.to_string(), bytes)),
-        vec![(
-            "../evil".to_string(),
-            b"escaped".to_vec(),
-            CompressionMethod::Stored,
-        )],
+        vec![RawEntry::stored("../evil", b"escaped")],
     )?;
     zip_bomb(&cong_van, &out.join("zip-bomb.cvd"))?;
 
@@ -369,64 +366,46 @@ fn sign_at(path: &Path, cred: &Credential, role: SignatureRole, at: OffsetDateTi
     Ok(())
 }
 
-type Extra = Vec<(String, Vec<u8>, CompressionMethod)>;
-
-/// Copies a container entry by entry through `change`, then appends `extra`.
+/// Copies a container entry by entry through `change` (which may rename,
+/// alter or drop an entry, keeping its other fields), then appends `extra`,
+/// as a forger with a ZIP tool would: the result is a well-formed container
+/// whose content no longer matches its signatures.
 fn rewrite(
     src: &Path,
     dst: &Path,
     mut change: impl FnMut(&str, Vec<u8>) -> Option<(String, Vec<u8>)>,
-    extra: Extra,
+    extra: Vec<RawEntry>,
 ) -> Result<()> {
-    let mut archive = ZipArchive::new(std::fs::File::open(src)?)?;
-    let mut writer = ZipWriter::new(std::fs::File::create(dst)?);
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i)?;
-        let method = entry.compression();
-        let name = entry.name().to_string();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes)?;
-        if let Some((name, bytes)) = change(&name, bytes) {
-            writer.start_file(
-                name,
-                SimpleFileOptions::default().compression_method(method),
-            )?;
-            writer.write_all(&bytes)?;
+    let original = RawZip::parse(&std::fs::read(src)?);
+    let mut out = RawZip::default();
+    for entry in original.entries {
+        let name = entry.name_text();
+        if let Some((name, bytes)) = change(&name, entry.data.clone()) {
+            out.entries.push(RawEntry::stored(&name, &bytes));
         }
     }
-    for (name, bytes, method) in extra {
-        writer.start_file(
-            name,
-            SimpleFileOptions::default().compression_method(method),
-        )?;
-        writer.write_all(&bytes)?;
-    }
-    writer.finish()?;
+    out.entries.extend(extra);
+    std::fs::write(dst, out.to_bytes())?;
     Ok(())
 }
 
-/// Replaces the metadata with 256 MiB of zeros deflated to a few hundred KiB.
+/// Replaces the metadata with 256 MiB of spaces deflated to a few hundred
+/// KiB, declaring its true size.
 fn zip_bomb(src: &Path, dst: &Path) -> Result<()> {
-    let mut archive = ZipArchive::new(std::fs::File::open(src)?)?;
-    let mut writer = ZipWriter::new(std::fs::File::create(dst)?);
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i)?;
-        let method = entry.compression();
-        let name = entry.name().to_string();
-        writer.start_file(
-            name.as_str(),
-            SimpleFileOptions::default().compression_method(method),
-        )?;
-        if name == "metadata.json" {
-            let zeros = vec![b' '; 1024 * 1024];
-            for _ in 0..256 {
-                writer.write_all(&zeros)?;
-            }
-        } else {
-            std::io::copy(&mut entry, &mut writer)?;
-        }
+    let mut raw = RawZip::parse(&std::fs::read(src)?);
+    let mut deflater = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let spaces = vec![b' '; 1024 * 1024];
+    let mut crc = crc32fast::Hasher::new();
+    for _ in 0..256 {
+        deflater.write_all(&spaces)?;
+        crc.update(&spaces);
     }
-    writer.finish()?;
+    let entry = raw.entry_mut("metadata.json");
+    entry.data = deflater.finish()?;
+    entry.method = 8;
+    entry.size = 256 * 1024 * 1024;
+    entry.crc32 = crc.finalize();
+    std::fs::write(dst, raw.to_bytes())?;
     Ok(())
 }
 

@@ -80,7 +80,7 @@ fn every_fixture_verifies_as_documented() {
             1,
             "FAILED",
             Some("HASH_FAILURE"),
-            "no longer in the dispatch",
+            "a signature was removed or altered",
         ),
         (
             "revoked-signer.cvd",

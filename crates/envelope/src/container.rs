@@ -61,6 +61,8 @@ pub struct Envelope {
     manifest_bytes: Vec<u8>,
     signatures: Vec<StoredJws>,
     receipts: Vec<StoredJws>,
+    /// The receipt entries' total size.
+    receipt_bytes: u64,
     attachments: Vec<StoredAttachment>,
     limits: Limits,
 }
@@ -137,6 +139,23 @@ impl Envelope {
                 String::from_utf8_lossy(&mimetype)
             )));
         }
+        if receipt_entries.len() > limits.max_receipts {
+            return Err(Error::Format(format!(
+                "the container has {} receipts; at most {} are accepted",
+                receipt_entries.len(),
+                limits.max_receipts
+            )));
+        }
+        let receipt_bytes: u64 = receipt_entries
+            .iter()
+            .map(|(index, _, _)| archive.entries()[*index].size)
+            .sum();
+        if receipt_bytes > limits.max_receipt_bytes {
+            return Err(Error::Format(format!(
+                "the container's receipts take {receipt_bytes} bytes; at most {} are accepted",
+                limits.max_receipt_bytes
+            )));
+        }
         if signature_entries.len() > limits.max_signatures {
             return Err(Error::Format(format!(
                 "the container has {} signatures; at most {} are accepted",
@@ -190,6 +209,7 @@ impl Envelope {
             manifest_bytes,
             signatures,
             receipts,
+            receipt_bytes,
             attachments,
             limits: *limits,
         };
@@ -281,6 +301,23 @@ impl Envelope {
     /// The receipts, in sequence order.
     pub fn receipts(&self) -> &[StoredJws] {
         &self.receipts
+    }
+
+    /// How many more receipts this container can take before a reader
+    /// refuses it: bounded by [`Limits::max_receipts`] and by the four-digit
+    /// entry numbers (a new receipt is numbered one above the highest).
+    /// A relay refuses a dispatch with no room for the receipts its route
+    /// still needs, rather than accept what the next hop cannot.
+    pub fn receipt_room(&self) -> usize {
+        let by_count = self.limits.max_receipts.saturating_sub(self.receipts.len());
+        let highest = self.receipts.iter().map(|r| r.number).max().unwrap_or(0);
+        let by_number = crate::layout::MAX_SEQUENCE.saturating_sub(highest) as usize;
+        by_count.min(by_number)
+    }
+
+    /// The receipt entries' total size in bytes.
+    pub(crate) fn receipt_bytes(&self) -> u64 {
+        self.receipt_bytes
     }
 
     /// The attachments as found in the container.

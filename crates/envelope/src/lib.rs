@@ -17,6 +17,7 @@
 mod archive;
 mod builder;
 mod container;
+mod custody_chain;
 mod digest;
 mod error;
 mod hashing_writer;

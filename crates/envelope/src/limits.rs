@@ -14,6 +14,12 @@ pub struct Limits {
     pub max_entries: usize,
     /// Most signatures.
     pub max_signatures: usize,
+    /// Most receipts. A dispatch collects one custody receipt per relay it
+    /// passes (a handful), so this leaves room for any route while a file of
+    /// junk receipts is refused before it costs anything to verify.
+    pub max_receipts: usize,
+    /// Most bytes of receipt entries in all.
+    pub max_receipt_bytes: u64,
     /// Largest single attachment, in bytes.
     pub max_attachment: u64,
 }
@@ -26,6 +32,8 @@ impl Default for Limits {
             max_signature: 256 * 1024,
             max_entries: 20_000,
             max_signatures: 100,
+            max_receipts: 64,
+            max_receipt_bytes: 1024 * 1024,
             max_attachment: 64 * 1024 * 1024 * 1024,
         }
     }

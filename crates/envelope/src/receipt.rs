@@ -325,6 +325,9 @@ pub struct ReceiptHeader {
     pub cty: String,
     /// The signer's certificate first, then its CA chain.
     pub x5c: Vec<String>,
+    /// JWS `crit`: read only to refuse it (see [`crate::ProtectedHeader::crit`]).
+    #[serde(default, skip_serializing)]
+    pub crit: Option<serde_json::Value>,
 }
 
 /// Signs a statement with a relay's or office's credential.
@@ -340,6 +343,7 @@ pub fn make_receipt(statement: &Statement, credential: &Credential) -> Result<Jw
         alg: credential.key().algorithm().jws_name().to_string(),
         cty: RECEIPT_MEDIA_TYPE.to_string(),
         x5c,
+        crit: None,
     };
     let header_json = serde_json::to_vec(&header)
         .map_err(|e| Error::Format(format!("cannot encode the receipt header: {e}")))?;
@@ -389,6 +393,20 @@ pub fn append_receipt_digested(
 
 /// The next receipt entry's name and bytes.
 fn receipt_addition(envelope: &Envelope, jws: &Jws) -> Result<(String, Vec<u8>), Error> {
+    if envelope.receipt_room() == 0 {
+        return Err(Error::Refused(format!(
+            "the dispatch has no room for another receipt: it holds {} (at most {} are \
+             accepted), the highest numbered {}",
+            envelope.receipts().len(),
+            envelope.limits().max_receipts,
+            envelope
+                .receipts()
+                .iter()
+                .map(|r| r.number)
+                .max()
+                .unwrap_or(0)
+        )));
+    }
     let number = envelope
         .receipts()
         .iter()
@@ -396,13 +414,17 @@ fn receipt_addition(envelope: &Envelope, jws: &Jws) -> Result<(String, Vec<u8>),
         .max()
         .unwrap_or(0)
         + 1;
-    if number > crate::layout::MAX_SEQUENCE {
-        return Err(Error::Refused(format!(
-            "receipt number {number} does not fit the four-digit entry names of the format"
-        )));
-    }
     let bytes = serde_json::to_vec(jws)
         .map_err(|e| Error::Format(format!("cannot encode the receipt: {e}")))?;
+    let limits = envelope.limits();
+    let total: u64 = envelope.receipt_bytes() + bytes.len() as u64;
+    if bytes.len() as u64 > limits.max_signature || total > limits.max_receipt_bytes {
+        return Err(Error::Refused(format!(
+            "the receipt would take the dispatch's receipts to {total} bytes; readers accept at \
+             most {}",
+            limits.max_receipt_bytes
+        )));
+    }
     Ok((receipt_entry(number), bytes))
 }
 
@@ -417,6 +439,9 @@ pub fn parse_receipt(
     };
     let header: ReceiptHeader = serde_json::from_slice(&jws.protected_bytes(entry)?)
         .map_err(|e| malformed(format!("bad receipt header: {e}")))?;
+    if header.crit.is_some() {
+        return Err(crate::signature::crit_refused(entry));
+    }
     let alg = Algorithm::from_jws_name(&header.alg)
         .ok_or_else(|| malformed(format!("unsupported algorithm {:?}", header.alg)))?;
     let payload = jws.payload_bytes(entry)?;
@@ -452,11 +477,25 @@ pub fn verify_receipt(
     trust: &TrustStore,
 ) -> Result<VerifiedReceipt, String> {
     let (header, alg, statement, payload) = parse_receipt(jws, entry).map_err(|e| e.to_string())?;
-    let certs = decode_x5c(&header.x5c, entry, Some(trust)).map_err(|e| e.to_string())?;
-    let signer = &certs[0];
+    // The signature first, with x5c[0] alone: a forged receipt costs one
+    // certificate parse, however long a chain it carries.
+    let signer = decode_x5c(&header.x5c[..1], 0, entry, Some(trust))
+        .map_err(|e| e.to_string())?
+        .remove(0);
+    if signer.key_algorithm() != Some(alg) {
+        return Err(format!(
+            "the header says {} but the certificate's key is not for that algorithm",
+            alg.jws_name()
+        ));
+    }
     let signature = jws.signature_bytes(entry).map_err(|e| e.to_string())?;
-    verify_signature(alg, signer, &jws.signing_input(&payload), &signature)
-        .map_err(|_| "the receipt's signature does not verify".to_string())?;
+    verify_signature(alg, &signer, &jws.signing_input(&payload), &signature).map_err(
+        |e| match e {
+            congvan_sign::Error::HighS => format!("the receipt's signature is refused: {e}"),
+            _ => "the receipt's signature does not verify".to_string(),
+        },
+    )?;
+    let chain = decode_x5c(&header.x5c[1..], 1, entry, Some(trust)).map_err(|e| e.to_string())?;
     let time = OffsetDateTime::parse(statement.time(), &Rfc3339)
         .map_err(|e| format!("bad time {:?}: {e}", statement.time()))?;
     let (role, org) = statement.required_signer();
@@ -465,11 +504,11 @@ pub fn verify_receipt(
         org: Some(org),
     };
     trust
-        .validate(signer, &certs[1..], &purpose, time)
+        .validate(&signer, &chain, &purpose, time)
         .map_err(|e| format!("the receipt's certificate is not valid: {e}"))?;
     Ok(VerifiedReceipt {
         statement,
-        signer: signer.clone(),
+        signer,
         time,
     })
 }

@@ -112,26 +112,37 @@ pub struct ProtectedHeader {
     pub sig_t: String,
     /// congvan parameters: role and covered signatures.
     pub congvan: CongvanHeader,
+    /// JWS `crit` (RFC 7515 §4.1.11): extensions the verifier must
+    /// understand. congvan understands none, so a header naming any is
+    /// refused; it is read only to be refused, never written.
+    #[serde(default, skip_serializing)]
+    pub crit: Option<serde_json::Value>,
 }
 
 impl ProtectedHeader {
     /// Decodes the `x5c` chain: the signing certificate first.
     pub fn certificates(&self, entry: &str) -> Result<Vec<Certificate>, Error> {
-        decode_x5c(&self.x5c, entry, None)
+        decode_x5c(&self.x5c, 0, entry, None)
     }
 }
 
-/// Decodes an `x5c` array into certificates; `entry` names it in errors.
-/// With a trust store, certificates it has parsed before are taken from its
-/// cache ([`TrustStore::parse_x5c`]), which gives the same result.
+/// Decodes `x5c` entries into certificates, the first being `x5c[first]`;
+/// `entry` names the JWS in errors. With a trust store, certificates it has
+/// parsed before are taken from its cache ([`TrustStore::parse_x5c`]), which
+/// gives the same result.
+///
+/// Verifiers decode `x5c[0]` alone, check the signature with it, and only
+/// then the rest of the chain: a forged signature costs them one
+/// certificate parse, whatever chain it carries.
 pub(crate) fn decode_x5c(
     x5c: &[String],
+    first: usize,
     entry: &str,
     trust: Option<&TrustStore>,
 ) -> Result<Vec<Certificate>, Error> {
     let origin = std::path::Path::new(entry);
     let mut certs = Vec::with_capacity(x5c.len());
-    for (i, encoded) in x5c.iter().enumerate() {
+    for (i, encoded) in (first..).zip(x5c) {
         let parsed = match trust {
             Some(trust) => trust.parse_x5c(encoded, origin),
             None => {
@@ -308,6 +319,7 @@ pub fn make_signature(
         x5c,
         sig_t: signing_time_text(at),
         congvan: CongvanHeader { role, covers },
+        crit: None,
     };
     let header_json = serde_json::to_vec(&header)
         .map_err(|e| Error::Format(format!("cannot encode the header: {e}")))?;
@@ -345,11 +357,24 @@ pub(crate) fn parse_header_fields(
             entry: entry.to_string(),
             problem: format!("bad protected header: {e}"),
         })?;
+    if header.crit.is_some() {
+        return Err(crit_refused(entry));
+    }
     let alg = Algorithm::from_jws_name(&header.alg).ok_or_else(|| Error::MalformedJws {
         entry: entry.to_string(),
         problem: format!("unsupported algorithm {:?}", header.alg),
     })?;
     Ok((header, alg))
+}
+
+/// The refusal of a header with `crit`.
+pub(crate) fn crit_refused(entry: &str) -> Error {
+    Error::MalformedJws {
+        entry: entry.to_string(),
+        problem: "the protected header has `crit`: it requires JWS extensions congvan does \
+                  not implement, so it cannot be verified (RFC 7515 §4.1.11)"
+            .into(),
+    }
 }
 
 /// JAdES `sigT` text: UTC, whole seconds.

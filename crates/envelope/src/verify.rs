@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::custody_chain::CustodyChain;
 use crate::receipt::{parse_receipt, verify_receipt, Statement};
 use crate::report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,
@@ -31,7 +32,6 @@ pub fn verify_dispatch(
     progress: &mut dyn FnMut(u64),
 ) -> Result<VerificationReport, Error> {
     let metadata = envelope.metadata();
-    let dispatch_id = metadata.id.clone();
     let issuer = metadata.from.id.clone();
     let mut report = VerificationReport {
         file: envelope.path().display().to_string(),
@@ -71,7 +71,7 @@ pub fn verify_dispatch(
         .iter()
         .map(|s| s.jws.signature_digest(&s.entry).ok())
         .collect();
-    let poe = check_receipts(envelope, trust, &manifest_digest, &dispatch_id, &mut report);
+    let poe = check_receipts(envelope, trust, &manifest_digest, now, &mut report);
 
     // Every signature's payload: the manifest, BASE64URL-encoded once.
     let payload = crate::jws::b64url(envelope.manifest_bytes());
@@ -92,11 +92,12 @@ pub fn verify_dispatch(
         };
         let own_digest = signature_digests[index].clone();
         let earliest_poe = own_digest.as_ref().and_then(|d| poe.get(d)).copied();
-        let others: Vec<&String> = signature_digests
+        // Signatures are in entry order: those before this one are what a
+        // seal or copy must cover.
+        let earlier: Vec<(&str, Option<&String>)> = envelope.signatures()[..index]
             .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != index)
-            .filter_map(|(_, d)| d.as_ref())
+            .zip(&signature_digests)
+            .map(|(s, d)| (s.entry.as_str(), d.as_ref()))
             .collect();
         let outcome = check_signature(
             &stored.jws,
@@ -104,7 +105,7 @@ pub fn verify_dispatch(
             &payload,
             &issuer,
             hash_problem.as_deref(),
-            &others,
+            &earlier,
             trust,
             now,
             earliest_poe,
@@ -134,7 +135,7 @@ fn check_signature(
     encoded_payload: &str,
     issuer: &congvan_org::OrgId,
     hash_problem: Option<&str>,
-    other_signatures: &[&String],
+    earlier: &[(&str, Option<&String>)],
     trust: &TrustStore,
     now: OffsetDateTime,
     earliest_poe: Option<OffsetDateTime>,
@@ -165,13 +166,15 @@ fn check_signature(
             format!("{entry}: the protected header has no x5c, so the signing certificate is missing and the signature cannot be checked"),
         ));
     }
-    let certs = decode_x5c(&x5c, entry, Some(trust))
-        .map_err(|e| indeterminate(SubIndication::NoSigningCertificateFound, e.to_string()))?;
-    let signer = &certs[0];
+    // x5c[0] alone first: the signature is checked before anything else in
+    // the chain is parsed, so a forged one costs one certificate parse.
+    let signer = decode_x5c(&x5c[..1], 0, entry, Some(trust))
+        .map_err(|e| indeterminate(SubIndication::NoSigningCertificateFound, e.to_string()))?
+        .remove(0);
     result.signer = Some(signer.display_name().to_string());
-    result.position = signer.position().map(str::to_string);
+    result.position = signer.position().map(congvan_text::line).map(String::from);
     result.org = signer.org().map(|o| o.to_string());
-    result.chain = certs.iter().map(|c| c.display_name().to_string()).collect();
+    result.chain = vec![signer.display_name().to_string()];
 
     if signer.key_algorithm() != Some(alg) {
         return Err(failed(
@@ -186,12 +189,18 @@ fn check_signature(
         .signature_bytes(entry)
         .map_err(|e| failed(SubIndication::FormatFailure, e.to_string()))?;
     let signing_input = jws.signing_input_encoded(encoded_payload);
-    verify_signature(alg, signer, &signing_input, &signature).map_err(|_| {
-        failed(
-            SubIndication::SigCryptoFailure,
-            "the signature value does not verify over the manifest with the signer's key: the manifest or the signature was altered".into(),
-        )
+    verify_signature(alg, &signer, &signing_input, &signature).map_err(|e| {
+        let detail = match e {
+            congvan_sign::Error::HighS => format!("the signature value is refused: {e}"),
+            _ => "the signature value does not verify over the manifest with the signer's key: the manifest or the signature was altered".into(),
+        };
+        failed(SubIndication::SigCryptoFailure, detail)
     })?;
+    let chain_certs = decode_x5c(&x5c[1..], 1, entry, Some(trust))
+        .map_err(|e| indeterminate(SubIndication::NoCertificateChainFound, e.to_string()))?;
+    result
+        .chain
+        .extend(chain_certs.iter().map(|c| c.display_name().to_string()));
 
     if let Some(problem) = hash_problem {
         return Err(failed(
@@ -199,14 +208,7 @@ fn check_signature(
             format!("the signed manifest no longer matches the content: {problem}"),
         ));
     }
-    for covered in &congvan.covers {
-        if !other_signatures.contains(&covered) {
-            return Err(failed(
-                SubIndication::HashFailure,
-                format!("this {} covers a signature (sha256 {covered}) that is no longer in the dispatch: a signature was removed or altered", congvan.role),
-            ));
-        }
-    }
+    check_covers(congvan.role, &congvan.covers, earlier)?;
 
     let signing_time = OffsetDateTime::parse(&sig_t, &Rfc3339).map_err(|e| {
         failed(
@@ -227,7 +229,7 @@ fn check_signature(
         org: None,
     };
     let chain = trust
-        .validate(signer, &certs[1..], &purpose, signing_time)
+        .validate(&signer, &chain_certs, &purpose, signing_time)
         .map_err(|e| judge_chain_error(e, signing_time, earliest_poe))?;
     result.chain = chain
         .certificates
@@ -268,8 +270,61 @@ fn check_signature(
             )),
         }
     } else {
-        Ok(describe_valid(role, signer))
+        Ok(describe_valid(role, &signer))
     }
+}
+
+/// The signature policy for `covers`: a seal or copy covers exactly the
+/// signatures before it (in entry order), each once; a signer or
+/// countersignature covers none. A seal that leaves an earlier signature out
+/// does not vouch for it, and one that names a signature no longer there was
+/// made over a different set: both fail.
+fn check_covers(
+    role: SignatureRole,
+    covers: &[String],
+    earlier: &[(&str, Option<&String>)],
+) -> Result<(), Verdict> {
+    let failed = |sub, detail: String| (Indication::Failed, sub, detail);
+    if !role.covers_earlier() {
+        if covers.is_empty() {
+            return Ok(());
+        }
+        return Err(failed(
+            SubIndication::FormatFailure,
+            format!(
+                "a {role} signature covers no other signature, but this one lists {}",
+                covers.len()
+            ),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for covered in covers {
+        if !seen.insert(covered) {
+            return Err(failed(
+                SubIndication::FormatFailure,
+                format!(
+                    "this {role} lists the signature {} twice in covers",
+                    congvan_text::line(covered)
+                ),
+            ));
+        }
+        if !earlier.iter().any(|(_, d)| *d == Some(covered)) {
+            return Err(failed(
+                SubIndication::HashFailure,
+                format!("this {role} covers a signature (sha256 {}) that is not before it in the dispatch: a signature was removed or altered", congvan_text::line(covered)),
+            ));
+        }
+    }
+    if let Some((entry, _)) = earlier
+        .iter()
+        .find(|(_, d)| !d.is_some_and(|d| covers.contains(d)))
+    {
+        return Err(failed(
+            SubIndication::HashFailure,
+            format!("this {role} does not cover {entry}, which comes before it: a {role} covers every earlier signature, so {entry} was added under it or the {role} was made without it"),
+        ));
+    }
+    Ok(())
 }
 
 fn describe_valid(role: SignatureRole, signer: &Certificate) -> String {
@@ -363,14 +418,24 @@ fn judge_chain_error(
 }
 
 /// Checks every receipt and returns, per signature digest, the earliest time
-/// a valid custody receipt proves it existed.
+/// a custody receipt of the dispatch's custody chain proves it existed.
+///
+/// Besides its own validity (signature, certificate for its role, this
+/// dispatch and manifest, not dated in the future), a receipt must come from
+/// someone entitled to say it: a custody receipt from the next relay on the
+/// dispatch's route (`custody_chain.rs`), a status from a recipient office,
+/// a non-delivery notice from a relay on the route. Others are reported as
+/// invalid and count for nothing.
 fn check_receipts(
     envelope: &Envelope,
     trust: &TrustStore,
     manifest_digest: &str,
-    dispatch_id: &str,
+    now: OffsetDateTime,
     report: &mut VerificationReport,
 ) -> HashMap<String, OffsetDateTime> {
+    let metadata = envelope.metadata();
+    let recipients: Vec<congvan_org::OrgId> = metadata.to.iter().map(|o| o.id.clone()).collect();
+    let mut chain = CustodyChain::new(&metadata.from.id, &recipients);
     let mut poe: HashMap<String, OffsetDateTime> = HashMap::new();
     for stored in envelope.receipts() {
         let mut result = ReceiptResult {
@@ -383,7 +448,21 @@ fn check_receipts(
             valid: false,
             problem: None,
         };
-        match check_receipt(stored, trust, manifest_digest, dispatch_id, &mut result) {
+        let checked = check_receipt(stored, trust, manifest_digest, &metadata.id, now, &mut result)
+            .and_then(|(statement, time)| {
+                match &statement {
+                    Statement::Custody { relay, .. } => chain.extend(relay, time)?,
+                    Statement::Status { by, .. } if !recipients.contains(by) => {
+                        return Err(format!("{by} is not a recipient of this dispatch, so its status is not evidence"));
+                    }
+                    Statement::NonDelivery { relay, .. } if !chain.contains(relay) => {
+                        return Err(format!("relay {relay} is not on this dispatch's route, so its non-delivery notice is not evidence"));
+                    }
+                    _ => {}
+                }
+                Ok((statement, time))
+            });
+        match checked {
             Ok((statement, time)) => {
                 result.valid = true;
                 if let Statement::Custody { signatures, .. } = &statement {
@@ -407,6 +486,7 @@ fn check_receipt(
     trust: &TrustStore,
     manifest_digest: &str,
     dispatch_id: &str,
+    now: OffsetDateTime,
     result: &mut ReceiptResult,
 ) -> Result<(Statement, OffsetDateTime), String> {
     // Describe what the receipt claims even when it turns out invalid.
@@ -423,6 +503,12 @@ fn check_receipt(
     let statement = verified.statement;
     if statement.dispatch_id() != dispatch_id || statement.manifest_sha256() != manifest_digest {
         return Err("the receipt is about another dispatch or another version of it".into());
+    }
+    if verified.time > now + MAX_CLOCK_SKEW {
+        return Err(format!(
+            "the receipt is dated {}, in the future",
+            statement.time()
+        ));
     }
     Ok((statement, verified.time))
 }
@@ -487,9 +573,20 @@ fn conclude(report: &mut VerificationReport, hash_problem: Option<&str>) {
     }
     let n = report.signatures.len();
     let invalid_receipts = report.receipts.iter().filter(|r| !r.valid).count();
+    // The seal is reported, not required: an official of the issuing office
+    // signing is what PASSED means (docs/FORMAT.md §8.6).
+    let sealed = report
+        .signatures
+        .iter()
+        .any(|s| s.role == Some(SignatureRole::Seal));
     let mut summary = format!(
-        "{n} valid signature{}, all attachments intact",
-        if n == 1 { "" } else { "s" }
+        "{n} valid signature{}, {}, all attachments intact",
+        if n == 1 { "" } else { "s" },
+        if sealed {
+            "sealed by the issuing office"
+        } else {
+            "not sealed by the issuing office (a seal is not required to pass)"
+        }
     );
     if invalid_receipts > 0 {
         summary.push_str(&format!(

@@ -272,7 +272,141 @@ fn covers_naming_a_missing_signature_is_hash_failure() {
     assert_last(
         &report,
         (Indication::Failed, SubIndication::HashFailure),
-        "no longer in the dispatch",
+        "not before it in the dispatch",
+    );
+}
+
+/// A seal or copy vouches for every signature before it: one that leaves
+/// the signer out (`covers: []`) leaves it open to replacement.
+#[test]
+fn a_seal_or_copy_that_leaves_out_an_earlier_signature_fails() {
+    for role in ["seal", "copy"] {
+        let (demo, file) = setup();
+        sign(
+            &file,
+            &demo.cred("H99.01", "official"),
+            SignatureRole::Signer,
+        );
+        let office = demo.cred("H99.01", "office");
+        let mut header = genuine_header(&file, &office);
+        header["congvan"] = json!({"role": role});
+        let report = append_with_header(&file, &office, &header);
+        assert_last(
+            &report,
+            (Indication::Failed, SubIndication::HashFailure),
+            "does not cover META-INF/signatures/0001.json",
+        );
+    }
+}
+
+#[test]
+fn a_signer_that_covers_or_a_seal_that_covers_twice_is_format_failure() {
+    let (demo, file) = setup();
+    let official = demo.cred("H99.01", "official");
+    let mut header = genuine_header(&file, &official);
+    header["congvan"] = json!({"role": "signer", "covers": ["cd".repeat(32)]});
+    let report = append_with_header(&file, &official, &header);
+    assert_last(
+        &report,
+        (Indication::Failed, SubIndication::FormatFailure),
+        "covers no other signature",
+    );
+
+    let (demo, file) = setup();
+    sign(
+        &file,
+        &demo.cred("H99.01", "official"),
+        SignatureRole::Signer,
+    );
+    let digest = signature_digests(&file).remove(0);
+    let office = demo.cred("H99.01", "office");
+    let mut header = genuine_header(&file, &office);
+    header["congvan"] = json!({"role": "seal", "covers": [digest, digest]});
+    let report = append_with_header(&file, &office, &header);
+    assert_last(
+        &report,
+        (Indication::Failed, SubIndication::FormatFailure),
+        "twice",
+    );
+}
+
+/// `crit` names extensions a verifier must understand; congvan knows none.
+#[test]
+fn a_critical_header_extension_is_refused() {
+    let (demo, file) = setup();
+    let official = demo.cred("H99.01", "official");
+    let mut header = genuine_header(&file, &official);
+    header["crit"] = json!(["exp"]);
+    header["exp"] = json!(1);
+    let report = append_with_header(&file, &official, &header);
+    assert_last(
+        &report,
+        (Indication::Failed, SubIndication::FormatFailure),
+        "crit",
+    );
+}
+
+/// The signature is checked with x5c[0] before the rest of the chain is
+/// read: an unreadable CA certificate after a valid signer is a chain
+/// problem, named as such.
+#[test]
+fn an_unreadable_chain_certificate_is_no_certificate_chain_found() {
+    let (demo, file) = setup();
+    let official = demo.cred("H99.01", "official");
+    let mut header = genuine_header(&file, &official);
+    header["x5c"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("bm90IGEgY2VydA=="));
+    let report = append_with_header(&file, &official, &header);
+    assert_last(
+        &report,
+        (
+            Indication::Indeterminate,
+            SubIndication::NoCertificateChainFound,
+        ),
+        "x5c[2] is not a readable certificate",
+    );
+}
+
+/// (r, n − s) verifies as ECDSA wherever (r, s) does; made without the key,
+/// it would be a second "signature" with another digest. Refused.
+#[test]
+fn the_high_s_twin_of_a_valid_signature_is_sig_crypto_failure() {
+    const P256_ORDER: [u8; 32] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63,
+        0x25, 0x51,
+    ];
+    let (demo, file) = setup();
+    let official = demo.cred("H99.01", "official");
+    let mut envelope = Envelope::open(&file).unwrap();
+    let mut jws = make_signature(
+        envelope.manifest_bytes(),
+        &official,
+        &[],
+        SignatureRole::Signer,
+        Vec::new(),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let mut value = URL_SAFE_NO_PAD.decode(&jws.signature).unwrap();
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = i16::from(P256_ORDER[i]) - i16::from(value[32 + i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        value[32 + i] = d as u8;
+    }
+    jws.signature = URL_SAFE_NO_PAD.encode(&value);
+    append_signature(&mut envelope, &jws).unwrap();
+    let report = verify(&file, &demo.trust());
+    assert_last(
+        &report,
+        (Indication::Failed, SubIndication::SigCryptoFailure),
+        "high-s",
     );
 }
 

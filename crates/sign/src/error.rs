@@ -58,6 +58,10 @@ pub enum Error {
     /// The signature does not verify under the certificate's public key.
     #[error("the signature does not match the signed data and the signer's public key")]
     BadSignature,
+    /// An ECDSA signature in its high-s form: a copy of a valid signature
+    /// anyone can make without the key (see `low_s.rs`).
+    #[error("the ECDSA signature is in its high-s form, which anyone can derive from a valid signature without the key; congvan writes and accepts only low-s signatures")]
+    HighS,
     /// A certificate's validity period ended before the validation time.
     #[error("certificate expired: it was valid until {not_after}, and validation time is {at}")]
     Expired {
@@ -183,6 +187,7 @@ impl Error {
             Error::Issuance(_) => "issuance_failed",
             Error::Refused(_) => "refused",
             Error::BadSignature => "bad_signature",
+            Error::HighS => "high_s_signature",
             Error::Expired { .. } => "expired",
             Error::NotYetValid { .. } => "not_yet_valid",
             Error::UnknownIssuer => "unknown_issuer",

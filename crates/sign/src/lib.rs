@@ -18,6 +18,7 @@ mod credential;
 mod demo;
 mod error;
 mod issuance;
+mod low_s;
 mod parse_cache;
 mod pem_file;
 mod revocation;

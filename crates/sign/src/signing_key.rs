@@ -181,11 +181,14 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let failed = |_| Error::Issuance("the signing operation failed".into());
         match &self.pair {
-            KeyPairKind::Ecdsa(pair, _) => Ok(pair
-                .sign(&self.rng, message)
-                .map_err(failed)?
-                .as_ref()
-                .to_vec()),
+            // Always the low-s form: see `low_s.rs`.
+            KeyPairKind::Ecdsa(pair, _) => Ok(crate::low_s::normalize(
+                self.algorithm(),
+                pair.sign(&self.rng, message)
+                    .map_err(failed)?
+                    .as_ref()
+                    .to_vec(),
+            )),
             KeyPairKind::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
             KeyPairKind::Rsa(pair) => {
                 let mut sig = vec![0u8; pair.public().modulus_len()];
