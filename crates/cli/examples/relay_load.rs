@@ -649,10 +649,13 @@ async fn start_relay(
 fn client_for(relay: &RunningRelay, pki: &Path, office: &Credential) -> Result<RelayClient> {
     let root = Certificate::load(&pki.join("root/cert.pem"))?;
     let tls = client_config(office, &TlsTrust::new(&[root], Vec::new())?)?;
-    Ok(
-        RelayClient::new(&format!("https://{}", relay.addr), tls, None)?
-            .with_timeout(Duration::from_secs(120)),
-    )
+    Ok(RelayClient::new(
+        &format!("https://{}", relay.addr),
+        tls,
+        relay.state.trust.clone(),
+        congvan_relay::ExpectedRelay::Org(relay.state.config.org.clone()),
+    )?
+    .with_timeout(Duration::from_secs(120)))
 }
 
 // ---- dispatches ----------------------------------------------------------------

@@ -126,6 +126,15 @@ pub struct Connection {
     /// File holding the key's password (else $CONGVAN_KEY_PASSWORD).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// The organization the relay's certificate must bind (else the relay
+    /// the registry names for this office, else one of this office's own
+    /// organization or above it).
+    #[arg(long, value_name = "ORGID")]
+    pub relay_org: Option<String>,
+    /// The organization registry, to learn which relay serves this office
+    /// (else $CONGVAN_REGISTRY).
+    #[arg(long, value_name = "FILE")]
+    pub registry: Option<PathBuf>,
 }
 
 /// `congvan relay ...`

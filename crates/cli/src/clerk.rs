@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use congvan_envelope::{
     make_receipt, receipt_time, verify_dispatch, Envelope, Indication, Statement, StatusCode,
 };
+use congvan_org::{OrgId, Registry};
 use congvan_relay::api::Ack;
-use congvan_relay::{client_config, RelayClient, TlsTrust};
-use congvan_sign::{Certificate, Credential, Crl};
+use congvan_relay::{client_config, ExpectedRelay, RelayClient, TlsTrust};
+use congvan_sign::{Credential, Crl, Purpose, Role};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::args::Connection;
@@ -25,17 +27,16 @@ struct Session {
 fn connect(conn: &Connection) -> Result<Session, Failure> {
     let password = crate::pki::read_password(conn.password_file.as_deref())?;
     let identity = Credential::load(&conn.identity, password.as_deref())?;
-    let mut roots = Vec::new();
-    for path in &conn.trust {
-        roots.extend(Certificate::load_all(path)?);
-    }
+    let trust = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl)?;
+    let office = check_identity(&identity, &trust, &conn.identity)?;
+    let expected = expected_relay(conn, &office)?;
     let mut crls = Vec::new();
     for path in &conn.crl {
         crls.extend(Crl::load_all(path)?.iter().map(|c| c.der().to_vec()));
     }
-    let trust = TlsTrust::new(&roots, crls)?;
-    let tls = client_config(&identity, &trust)?;
-    let client = RelayClient::new(&conn.relay, tls, None)?;
+    let tls_trust = TlsTrust::new(trust.anchors(), crls)?;
+    let tls = client_config(&identity, &tls_trust)?;
+    let client = RelayClient::new(&conn.relay, tls, Arc::new(trust), expected)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -44,6 +45,63 @@ fn connect(conn: &Connection) -> Result<Session, Failure> {
         identity,
         client,
         runtime,
+    })
+}
+
+/// The office the identity speaks for, after checking here what the relay
+/// would check there: a relay's refusal of an expired or revoked
+/// certificate is only a TLS alert, while this says what is wrong.
+fn check_identity(
+    identity: &Credential,
+    trust: &congvan_sign::TrustStore,
+    dir: &Path,
+) -> Result<OrgId, Failure> {
+    let refused = |problem: String| Failure {
+        code: EXIT_REFUSED,
+        message: format!(
+            "the identity in {} cannot be used: {problem}",
+            dir.display()
+        ),
+    };
+    let cert = identity.cert();
+    if cert.role() != Some(Role::Office) {
+        return Err(refused(format!(
+            "\"{}\" is not an office certificate; clerk commands use the office's certificate \
+             (its office/ folder)",
+            cert.display_name()
+        )));
+    }
+    let purpose = Purpose {
+        role: Some(Role::Office),
+        org: None,
+    };
+    trust
+        .validate(cert, identity.chain(), &purpose, OffsetDateTime::now_utc())
+        .map_err(|e| refused(e.to_string()))?;
+    cert.org()
+        .cloned()
+        .ok_or_else(|| refused("the certificate binds no organization".into()))
+}
+
+/// Which relay the clerk's tool must be talking to.
+fn expected_relay(conn: &Connection, office: &OrgId) -> Result<ExpectedRelay, Failure> {
+    if let Some(org) = &conn.relay_org {
+        return Ok(ExpectedRelay::Org(OrgId::parse(org)?));
+    }
+    let path = conn
+        .registry
+        .clone()
+        .or_else(|| std::env::var_os("CONGVAN_REGISTRY").map(std::path::PathBuf::from));
+    let Some(path) = path else {
+        return Ok(ExpectedRelay::Serving(office.clone()));
+    };
+    let registry = Registry::load(&path)?;
+    let named = registry
+        .serving_relay(office)
+        .and_then(|relay| registry.relay_organization(relay));
+    Ok(match named {
+        Some(org) => ExpectedRelay::Org(org.clone()),
+        None => ExpectedRelay::Serving(office.clone()),
     })
 }
 

@@ -257,10 +257,14 @@ fn compose(dir: &Path, pki: &Path, c: Compose<'_>) -> DemoResult<PathBuf> {
 fn client(relay: &RunningRelay, pki: &Path, office: &Credential) -> DemoResult<RelayClient> {
     let root = Certificate::load(&pki.join("root/cert.pem"))?;
     let tls = client_config(office, &TlsTrust::new(&[root], Vec::new())?)?;
-    Ok(
-        RelayClient::new(&format!("https://{}", relay.addr), tls, None)?
-            .with_timeout(Duration::from_secs(20)),
-    )
+    // The office's own relay, and no other.
+    Ok(RelayClient::new(
+        &format!("https://{}", relay.addr),
+        tls,
+        relay.state.trust.clone(),
+        congvan_relay::ExpectedRelay::Org(relay.state.config.org.clone()),
+    )?
+    .with_timeout(Duration::from_secs(20)))
 }
 
 async fn send(

@@ -19,9 +19,10 @@ use congvan_envelope::metadata::Urgency;
 use congvan_envelope::{make_receipt, receipt_time, Statement, StatusCode};
 use congvan_relay::api::Ack;
 use congvan_relay::config::PeerMode;
-use congvan_relay::{RelayClient, RelayConfig, RunningRelay};
+use congvan_relay::{ExpectedRelay, RelayClient, RelayConfig, RunningRelay};
 use congvan_sign::Credential;
 use relay_support::*;
+use std::sync::Arc;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -156,12 +157,16 @@ fn expect_refused<T: std::fmt::Debug>(
 
 /// Expects the connection itself to be refused (no HTTP answer at all).
 #[track_caller]
-fn expect_handshake_refused<T: std::fmt::Debug>(result: Result<T, congvan_relay::Error>) {
+/// The TLS handshake was refused, and the error says why in words.
+fn expect_handshake_refused<T: std::fmt::Debug>(
+    result: Result<T, congvan_relay::Error>,
+    because: &str,
+) {
     match result {
-        Err(congvan_relay::Error::Unreachable { problem, .. }) => {
-            eprintln!("handshake refused as expected: {problem}");
+        Err(congvan_relay::Error::TlsRefused { reason, .. }) if reason.contains(because) => {
+            eprintln!("handshake refused as expected: {reason}");
         }
-        other => panic!("expected the TLS handshake to be refused, got {other:?}"),
+        other => panic!("expected the TLS handshake to be refused ({because}), got {other:?}"),
     }
 }
 
@@ -355,7 +360,10 @@ async fn revoked_certificates_are_refused() {
 
     // A revoked office certificate: the TLS handshake is refused.
     let revoked_office = credential(&office);
-    expect_handshake_refused(client_as(&net.url(), &revoked_office).inbox().await);
+    expect_handshake_refused(
+        client_as(&net.url(), &revoked_office).inbox().await,
+        "it has been revoked",
+    );
     let answer = raw_request(
         net.province.addr,
         tls_config_with(&revoked_office),
@@ -574,8 +582,14 @@ async fn a_peer_without_a_client_certificate_is_refused() {
     )
     .await;
     assert_eq!(answer.status, None, "an HTTP answer came back: {answer:?}");
-    let anonymous = RelayClient::new(&net.url(), tls_config_without_client_cert(), None).unwrap();
-    expect_handshake_refused(anonymous.inbox().await);
+    let anonymous = RelayClient::new(
+        &net.url(),
+        tls_config_without_client_cert(),
+        Arc::new(trust()),
+        ExpectedRelay::Serving(org("H99.01")),
+    )
+    .unwrap();
+    expect_handshake_refused(anonymous.inbox().await, "requires a client certificate");
     net.valid_send_succeeds().await;
 
     // A certificate from another root is no better.

@@ -150,6 +150,25 @@ impl Registry {
             .find_map(|o| o.relay.as_deref())
     }
 
+    /// The organization a relay belongs to, which its certificate binds: the
+    /// topmost office that names it (a relay serving a district also serves
+    /// the district's departments and communes without relays of their
+    /// own). `None` when no office names it, or when several unrelated
+    /// offices do and the registry cannot say which.
+    pub fn relay_organization(&self, relay: &str) -> Option<&OrgId> {
+        let mut tops = self.offices.values().filter(|o| {
+            o.relay.as_deref() == Some(relay)
+                && !self
+                    .parent(&o.code)
+                    .is_some_and(|p| self.serving_relay(&p.code) == Some(relay))
+        });
+        let top = tops.next()?;
+        match tops.next() {
+            Some(_) => None,
+            None => Some(&top.code),
+        }
+    }
+
     /// The path of the registry origin used in messages when none is known.
     pub fn inline_origin() -> PathBuf {
         PathBuf::from("<inline>")
@@ -188,6 +207,15 @@ parent = "H99.15"
         assert_eq!(reg.parent(&commune).unwrap().code.to_string(), "H99.15");
         assert_eq!(reg.serving_relay(&commune), Some("district-15"));
         assert_eq!(reg.ancestry(&commune).len(), 3);
+        assert_eq!(
+            reg.relay_organization("district-15").map(|o| o.to_string()),
+            Some("H99.15".to_string())
+        );
+        assert_eq!(
+            reg.relay_organization("province").map(|o| o.to_string()),
+            Some("H99".to_string())
+        );
+        assert_eq!(reg.relay_organization("nobody"), None);
         let again =
             Registry::from_toml(&reg.to_toml().unwrap(), &Registry::inline_origin()).unwrap();
         assert_eq!(again.offices().count(), 3);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use bytes::Bytes;
 use congvan_org::OrgId;
-use congvan_sign::{Certificate, Role};
+use congvan_sign::{Certificate, Purpose, Role, TrustStore};
 use http_body_util::BodyExt;
 use hyper::http::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
@@ -42,6 +42,20 @@ pub enum Pulled {
     },
 }
 
+/// Which relay a client expects to reach. The TLS handshake only says the
+/// server has some certificate of the PKI for the host name; this says whose
+/// it must be, checked after the handshake against the client's trust store
+/// (role relay, the organization, its CA's subtree, keyUsage, CRLs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpectedRelay {
+    /// The relay of exactly this organization: a configured peer, the
+    /// relay the registry names for an office, or `--relay-org`.
+    Org(OrgId),
+    /// The relay serving this office, when nothing names it: a relay of the
+    /// office's own organization or of one above it.
+    Serving(OrgId),
+}
+
 /// A client for one relay.
 #[derive(Clone)]
 pub struct RelayClient {
@@ -49,17 +63,19 @@ pub struct RelayClient {
     host: String,
     port: u16,
     tls: Arc<rustls::ClientConfig>,
-    expect_org: Option<OrgId>,
+    trust: Arc<TrustStore>,
+    expected: ExpectedRelay,
     timeout: Duration,
 }
 
 impl RelayClient {
-    /// A client for `url` (`https://host:port`). When `expect_org` is set,
-    /// the server's relay certificate must bind that organization.
+    /// A client for `url` (`https://host:port`) that talks only to the
+    /// `expected` relay, as `trust` validates its certificate.
     pub fn new(
         url: &str,
         tls: Arc<rustls::ClientConfig>,
-        expect_org: Option<OrgId>,
+        trust: Arc<TrustStore>,
+        expected: ExpectedRelay,
     ) -> Result<RelayClient, Error> {
         let uri: Uri = url.parse().map_err(|e| Error::Unreachable {
             url: url.to_string(),
@@ -82,7 +98,8 @@ impl RelayClient {
             host,
             port: uri.port_u16().unwrap_or(443),
             tls,
-            expect_org,
+            trust,
+            expected,
             timeout: Duration::from_secs(600),
         })
     }
@@ -123,7 +140,7 @@ impl RelayClient {
             connector
                 .connect(server_name, tcp)
                 .await
-                .map_err(|e| self.unreachable(format!("TLS: {e}")))
+                .map_err(|e| self.connection_failed(&e))
         };
         let tls = tokio::time::timeout(CONNECT_TIMEOUT, connect)
             .await
@@ -131,7 +148,7 @@ impl RelayClient {
         self.check_server(tls.get_ref().1.peer_certificates().unwrap_or(&[]))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
-            .map_err(|e| self.unreachable(e))?;
+            .map_err(|e| self.connection_failed(&e))?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "client connection ended");
@@ -147,23 +164,71 @@ impl RelayClient {
         tokio::time::timeout(self.timeout, sender.send_request(request))
             .await
             .map_err(|_| self.unreachable("the request timed out"))?
-            .map_err(|e| self.unreachable(e))
+            .map_err(|e| self.connection_failed(&e))
     }
 
+    /// A connection or request that failed: with the TLS reason in words
+    /// when there is one (an expired or revoked certificate on either side,
+    /// an unknown CA), else the error itself.
+    fn connection_failed(&self, e: &(dyn std::error::Error + 'static)) -> Error {
+        match crate::tls_reason::explain(e) {
+            Some(reason) => Error::TlsRefused {
+                url: self.url.clone(),
+                reason,
+            },
+            None => self.unreachable(e),
+        }
+    }
+
+    /// Validates the server's certificate chain for the relay this client
+    /// expects. The TLS handshake already checked it chains to a root and
+    /// names the host; this adds what congvan's path validation knows: the
+    /// relay role, the organization (and that its CA may issue for it),
+    /// keyUsage and the CRLs. An impostor with some other certificate of
+    /// the PKI gets nothing: not an upload, not a push, not a pull.
     fn check_server(&self, peer: &[rustls_pki_types::CertificateDer<'_>]) -> Result<(), Error> {
+        let impostor = |problem: String| Error::NotTheExpectedRelay {
+            url: self.url.clone(),
+            problem,
+        };
         let leaf = peer
             .first()
-            .ok_or_else(|| self.unreachable("the server presented no certificate"))?;
-        let cert = Certificate::from_der(leaf.as_ref(), "server certificate".as_ref())?;
-        if cert.role() != Some(Role::Relay) {
-            return Err(self.unreachable("the server's certificate is not a relay certificate"));
+            .ok_or_else(|| impostor("it presented no certificate".into()))?;
+        let origin = std::path::Path::new("the server's certificate");
+        let cert =
+            Certificate::from_der(leaf.as_ref(), origin).map_err(|e| impostor(e.to_string()))?;
+        let mut chain = Vec::with_capacity(peer.len().saturating_sub(1));
+        for der in &peer[1..] {
+            chain.push(
+                Certificate::from_der(der.as_ref(), origin).map_err(|e| impostor(e.to_string()))?,
+            );
         }
-        if let Some(expected) = &self.expect_org {
-            if cert.org() != Some(expected) {
-                return Err(self.unreachable(format!(
-                    "the server is relay {}, not the expected {expected}",
+        let org = match &self.expected {
+            ExpectedRelay::Org(org) => Some(org.clone()),
+            ExpectedRelay::Serving(_) => None,
+        };
+        let purpose = Purpose {
+            role: Some(Role::Relay),
+            org,
+        };
+        self.trust
+            .validate(&cert, &chain, &purpose, time::OffsetDateTime::now_utc())
+            .map_err(|e| {
+                impostor(format!(
+                    "its certificate \"{}\" is not valid for it: {e}",
+                    cert.display_name()
+                ))
+            })?;
+        if let ExpectedRelay::Serving(office) = &self.expected {
+            let serves = cert
+                .org()
+                .is_some_and(|relay_org| office.is_within(relay_org));
+            if !serves {
+                return Err(impostor(format!(
+                    "it is the relay of {}, which does not serve {office} (name the relay's \
+                     organization with --relay-org, or give the registry)",
                     cert.org()
-                        .map_or("of no organization".to_string(), |o| o.to_string())
+                        .map_or("no organization".to_string(), |o| o.to_string())
                 )));
             }
         }
@@ -179,7 +244,7 @@ impl RelayClient {
         let body = tokio::time::timeout(self.timeout, response.into_body().collect())
             .await
             .map_err(|_| self.unreachable("the answer timed out"))?
-            .map_err(|e| self.unreachable(e))?
+            .map_err(|e| self.connection_failed(&e))?
             .to_bytes();
         Ok((status, headers, body))
     }
@@ -292,7 +357,7 @@ impl RelayClient {
             .await
             .map_err(|_| self.unreachable("the download timed out"))?
         {
-            let frame = frame.map_err(|e| self.unreachable(e))?;
+            let frame = frame.map_err(|e| self.connection_failed(&e))?;
             if let Ok(data) = frame.into_data() {
                 total += data.len() as u64;
                 file.write_all(&data)

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::caller::Caller;
-use crate::client::RelayClient;
+use crate::client::{ExpectedRelay, RelayClient};
 use crate::config::{PeerMode, RelayConfig};
 use crate::delivery::{expiry_sweeper, pull_worker, push_worker};
 use crate::state::RelayState;
@@ -82,7 +82,8 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
         let client = RelayClient::new(
             &parent.url,
             state.client_tls.clone(),
-            Some(parent.org.clone()),
+            state.trust.clone(),
+            ExpectedRelay::Org(parent.org.clone()),
         )?;
         tasks.push(tokio::spawn(push_worker(
             state.clone(),
@@ -105,7 +106,12 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
     }
     for child in state.config.children.clone() {
         if let (PeerMode::Push, Some(url)) = (child.mode, &child.url) {
-            let client = RelayClient::new(url, state.client_tls.clone(), Some(child.org.clone()))?;
+            let client = RelayClient::new(
+                url,
+                state.client_tls.clone(),
+                state.trust.clone(),
+                ExpectedRelay::Org(child.org.clone()),
+            )?;
             tasks.push(tokio::spawn(push_worker(
                 state.clone(),
                 child.name.clone(),

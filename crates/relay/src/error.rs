@@ -33,6 +33,25 @@ pub enum Error {
         /// What happened.
         problem: String,
     },
+    /// The TLS connection was refused, for a reason worth saying: a
+    /// certificate (ours or the peer's) expired, revoked, of another PKI.
+    #[error("{url}: {reason}")]
+    TlsRefused {
+        /// The peer URL.
+        url: String,
+        /// What was refused and what to do.
+        reason: String,
+    },
+    /// The server is not the relay the client meant to reach (another
+    /// organization's relay, another province's CA, not a relay at all):
+    /// nothing was sent to it.
+    #[error("{url} is not the expected relay: {problem}; nothing was sent to it")]
+    NotTheExpectedRelay {
+        /// The URL.
+        url: String,
+        /// Why its certificate does not fit.
+        problem: String,
+    },
     /// A peer answered with a refusal.
     #[error("{url} refused: {status} {reason}")]
     Refused {

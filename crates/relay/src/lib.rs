@@ -26,9 +26,10 @@ mod server;
 mod state;
 pub mod store;
 mod tls;
+mod tls_reason;
 
 pub use caller::Caller;
-pub use client::{Pulled, RelayClient};
+pub use client::{ExpectedRelay, Pulled, RelayClient};
 pub use config::RelayConfig;
 pub use daemon::{run, start, RunningRelay};
 pub use delivery::backoff;

@@ -20,8 +20,9 @@ pub struct RelayState {
     pub config: RelayConfig,
     /// The relay's own certificate and key: TLS and receipt signatures.
     pub credential: Credential,
-    /// Trust anchors and CRLs for verifying dispatches and peers.
-    pub trust: TrustStore,
+    /// Trust anchors and CRLs for verifying dispatches and peers (shared
+    /// with the clients that check the relays this one talks to).
+    pub trust: Arc<TrustStore>,
     /// The same trust for rustls.
     pub tls_trust: TlsTrust,
     /// Routing decisions.
@@ -67,7 +68,7 @@ impl RelayState {
         Ok(RelayState {
             config,
             credential,
-            trust,
+            trust: Arc::new(trust),
             tls_trust,
             router,
             store,

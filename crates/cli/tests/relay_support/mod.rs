@@ -34,7 +34,7 @@ use congvan_envelope::{
 use congvan_org::{OrgId, Registry};
 use congvan_relay::config::{ChildConfig, DeliveryConfig, ParentConfig, PeerMode};
 use congvan_relay::store::TrackEvent;
-use congvan_relay::{client_config, RelayClient, RelayConfig, TlsTrust};
+use congvan_relay::{client_config, ExpectedRelay, RelayClient, RelayConfig, TlsTrust};
 use congvan_sign::{Certificate, Credential, TrustStore};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -419,14 +419,26 @@ pub fn client(relay_url: &str, code: &str) -> RelayClient {
     client_as(relay_url, &credential(&office_dir(code)))
 }
 
-/// A client authenticated with any credential.
+/// A client authenticated with any credential, talking to a relay that
+/// serves the credential's organization (its own or one above it), as a
+/// clerk's tool does without a registry.
 pub fn client_as(relay_url: &str, identity: &Credential) -> RelayClient {
+    let org = identity.cert().org().expect("a congvan credential").clone();
+    client_expecting(relay_url, identity, ExpectedRelay::Serving(org))
+}
+
+/// A client that talks only to the `expected` relay.
+pub fn client_expecting(
+    relay_url: &str,
+    identity: &Credential,
+    expected: ExpectedRelay,
+) -> RelayClient {
     let tls = client_config(
         identity,
         &TlsTrust::new(&[root_cert()], Vec::new()).unwrap(),
     )
     .expect("client TLS config");
-    RelayClient::new(relay_url, tls, None)
+    RelayClient::new(relay_url, tls, Arc::new(trust()), expected)
         .unwrap()
         .with_timeout(Duration::from_secs(20))
 }
@@ -588,7 +600,12 @@ impl RelayProcess {
 
     /// Polls `/v1/inbox` (as office H99.10) until the relay answers.
     pub async fn wait_ready(&mut self) {
-        let probe = client(&self.url(), "H99.10").with_timeout(Duration::from_secs(2));
+        let probe = client_expecting(
+            &self.url(),
+            &credential(&office_dir("H99.10")),
+            ExpectedRelay::Org(self.config.org.clone()),
+        )
+        .with_timeout(Duration::from_secs(2));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(child) = self.child.as_mut() {
