@@ -158,9 +158,9 @@ impl Registry {
     pub fn relay_organization(&self, relay: &str) -> Option<&OrgId> {
         let mut tops = self.offices.values().filter(|o| {
             o.relay.as_deref() == Some(relay)
-                && !self
+                && self
                     .parent(&o.code)
-                    .is_some_and(|p| self.serving_relay(&p.code) == Some(relay))
+                    .is_none_or(|p| self.serving_relay(&p.code) != Some(relay))
         });
         let top = tops.next()?;
         match tops.next() {
