@@ -279,7 +279,7 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     // is written, so a large dispatch is not read a third time for it.
     let (_, written) = append_receipt_digested(&mut envelope, &custody, Durability::Unsynced)
         .map_err(Error::from)?;
-    let custody_digest = custody.signature_digest("custody").map_err(Error::from)?;
+    let custody_digest = receipt_key(&statement, &custody)?;
     drop(envelope);
 
     // A small file is kept in memory for the database; a large one stays a
@@ -472,21 +472,127 @@ pub(crate) fn route_receipt_in(
     }
 }
 
-/// Accepts a receipt travelling back to a sender (from a peer relay).
+/// The key a receipt is stored and deduplicated by. A status counts once per
+/// (office, dispatch, code): an office that acknowledges twice, or re-signs
+/// the same status, changes nothing and triggers no second notice. Any other
+/// receipt is keyed by its statement's bytes, not its signature's: the same
+/// statement signed twice (or a malleated copy) is the same receipt.
+pub(crate) fn receipt_key(statement: &Statement, jws: &Jws) -> Result<String, Refusal> {
+    let text = match statement {
+        Statement::Status {
+            dispatch_id,
+            by,
+            code,
+            ..
+        } => format!("status\n{dispatch_id}\n{by}\n{}", code.code()),
+        _ => {
+            let payload = jws
+                .payload_bytes("receipt")
+                .map_err(|e| Refusal::new(400, e.to_string()))?;
+            return Ok(congvan_envelope::sha256_hex(&payload));
+        }
+    };
+    Ok(congvan_envelope::sha256_hex(text.as_bytes()))
+}
+
+/// Accepts a receipt travelling back to a sender from a peer relay.
+///
+/// Who may say what: only a configured peer sends receipts; only about a
+/// dispatch this relay handled and handed to that peer; only towards the
+/// dispatch's stored sender, about its stored manifest. A status must come
+/// from a recipient this relay reached through that peer; a custody or
+/// non-delivery receipt from a relay that can be on the dispatch's route
+/// through that peer (above the sender, or above a recipient reached through
+/// it). Anything else is refused, so a relay elsewhere in the PKI cannot
+/// write into another office's timeline or trigger its mail.
 pub async fn ingest_receipt(
     state: &Arc<RelayState>,
     caller: &Caller,
     dest: &str,
     jws: Jws,
 ) -> Result<(), Refusal> {
-    if !matches!(caller, Caller::Relay { .. }) {
+    let Caller::Relay { org: peer_org, .. } = caller else {
         return Err(Refusal::new(
             403,
             "only relays forward receipts; offices use /ack",
         ));
-    }
+    };
+    let Some(hop) = state.peer_name(peer_org) else {
+        return Err(Refusal::new(
+            403,
+            format!("relay {peer_org} is not a configured peer of this relay"),
+        ));
+    };
     let dest = OrgId::parse(dest).map_err(|e| Refusal::new(400, e.to_string()))?;
-    let row = checked_receipt_row(state, &jws, dest, None)?;
+    let verified = verify_receipt(&jws, "receipt", &state.trust)
+        .map_err(|e| Refusal::new(422, format!("receipt refused: {e}")))?;
+    let statement = &verified.statement;
+    let id = statement.dispatch_id();
+    let record = state.store.dispatch(id)?.ok_or_else(|| {
+        Refusal::new(
+            404,
+            format!(
+                "this relay never handled dispatch {id}: receipts travel back only along a \
+                 dispatch's route"
+            ),
+        )
+    })?;
+    if dest.to_string() != record.sender {
+        return Err(Refusal::new(
+            422,
+            format!(
+                "receipts about dispatch {id} go back to its sender {}, not {dest}",
+                record.sender
+            ),
+        ));
+    }
+    if statement.manifest_sha256() != record.manifest_sha256 {
+        return Err(Refusal::new(
+            422,
+            format!("the receipt is about another version of dispatch {id}"),
+        ));
+    }
+    let reached: Vec<OrgId> = state
+        .store
+        .recipients_via(id, hop)?
+        .iter()
+        .filter_map(|o| OrgId::parse(o).ok())
+        .collect();
+    if reached.is_empty() {
+        return Err(Refusal::new(
+            403,
+            format!("this relay did not hand dispatch {id} to relay {hop}, so it cannot report on it"),
+        ));
+    }
+    let sender = OrgId::parse(&record.sender).map_err(Error::from)?;
+    let on_route = |relay: &OrgId| sender.is_within(relay) || reached.iter().any(|r| r.is_within(relay));
+    match statement {
+        Statement::Status { by, .. } if !reached.contains(by) => {
+            return Err(Refusal::new(
+                403,
+                format!("{by} is not a recipient of dispatch {id} reached through relay {hop}"),
+            ));
+        }
+        Statement::Custody { relay, .. } if !on_route(relay) => {
+            return Err(Refusal::new(
+                403,
+                format!("relay {relay} cannot be on the route of dispatch {id} through relay {hop}"),
+            ));
+        }
+        Statement::NonDelivery {
+            relay, undelivered, ..
+        } if !on_route(relay) || undelivered.iter().any(|o| !reached.contains(o)) => {
+            return Err(Refusal::new(
+                403,
+                format!(
+                    "relay {relay} cannot report non-delivery of dispatch {id} for those \
+                     recipients through relay {hop}"
+                ),
+            ));
+        }
+        _ => {}
+    }
+    let row = receipt_row(state, &jws, verified.clone(), dest, record.urgency)?;
     store_receipt(state, row).await
 }
 
@@ -514,14 +620,31 @@ pub async fn ingest_ack(
         .dispatch(dispatch_id)?
         .ok_or_else(|| Refusal::new(404, "no such dispatch"))?;
     let sender = OrgId::parse(&record.sender).map_err(Error::from)?;
-    let row = checked_receipt_row(
-        state,
-        &jws,
-        sender,
-        Some((org, dispatch_id, &record.manifest_sha256)),
-    )?;
-    let code = row.code.clone();
+    let verified = verify_receipt(&jws, "receipt", &state.trust)
+        .map_err(|e| Refusal::new(422, format!("receipt refused: {e}")))?;
+    let code = match &verified.statement {
+        Statement::Status { by, code, .. } if by == org => code.code().to_string(),
+        _ => {
+            return Err(Refusal::new(
+                403,
+                format!("an acknowledgement must be a status signed by {org}"),
+            ))
+        }
+    };
+    if verified.statement.dispatch_id() != dispatch_id
+        || verified.statement.manifest_sha256() != record.manifest_sha256
+    {
+        return Err(Refusal::new(
+            422,
+            "the status is about another dispatch or another version of it",
+        ));
+    }
     let office = org.to_string();
+    if state.store.has_status(&office, dispatch_id, &code)? {
+        // Sent before: already on its way to the sender, and noticed once.
+        return Ok(());
+    }
+    let row = receipt_row(state, &jws, verified, sender, record.urgency)?;
     let id = dispatch_id.to_string();
     state
         .writer
@@ -530,56 +653,31 @@ pub async fn ingest_ack(
                 "UPDATE inbox SET status = ?1 WHERE office = ?2 AND dispatch_id = ?3",
                 params![code, office, id],
             )?;
-            if let Some(code) = &code {
-                txn.execute(
-                    "INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, ?3, ?4)",
-                    params![office, id, code, unix_ms(OffsetDateTime::now_utc())],
-                )?;
-            }
+            txn.execute(
+                "INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, ?3, ?4)",
+                params![office, id, code, unix_ms(OffsetDateTime::now_utc())],
+            )?;
             Ok(())
         })
         .await?;
     store_receipt(state, row).await
 }
 
-fn checked_receipt_row(
+/// The row a verified receipt is stored as.
+fn receipt_row(
     state: &RelayState,
     jws: &Jws,
+    verified: congvan_envelope::VerifiedReceipt,
     dest: OrgId,
-    ack_from: Option<(&OrgId, &str, &str)>,
+    urgency: u8,
 ) -> Result<ReceiptRow, Refusal> {
-    let verified = verify_receipt(jws, "receipt", &state.trust)
-        .map_err(|e| Refusal::new(422, format!("receipt refused: {e}")))?;
     let statement = &verified.statement;
-    if let Some((office, id, manifest)) = ack_from {
-        match statement {
-            Statement::Status { by, .. } if by == office => {}
-            _ => {
-                return Err(Refusal::new(
-                    403,
-                    format!("an acknowledgement must be a status signed by {office}"),
-                ))
-            }
-        }
-        if statement.dispatch_id() != id || statement.manifest_sha256() != manifest {
-            return Err(Refusal::new(
-                422,
-                "the status is about another dispatch or another version of it",
-            ));
-        }
-    }
     let code = match statement {
         Statement::Status { code, .. } => Some(code.code().to_string()),
         _ => None,
     };
-    let urgency = state
-        .store
-        .dispatch(statement.dispatch_id())?
-        .map_or(0, |d| d.urgency);
     Ok(ReceiptRow {
-        digest: jws
-            .signature_digest("receipt")
-            .map_err(|e| Refusal::new(400, e.to_string()))?,
+        digest: receipt_key(statement, jws)?,
         dispatch_id: statement.dispatch_id().to_string(),
         dest,
         kind: statement.kind().to_string(),
@@ -640,7 +738,10 @@ pub async fn give_up(
     };
     let jws = make_receipt(&statement, &state.credential)?;
     let row = ReceiptRow {
-        digest: jws.signature_digest("non-delivery")?,
+        digest: receipt_key(&statement, &jws).map_err(|r| Error::Protocol {
+            url: "local".into(),
+            problem: r.reason,
+        })?,
         dispatch_id: dispatch_id.to_string(),
         dest: OrgId::parse(&record.sender)?,
         kind: "non_delivery".into(),

@@ -105,6 +105,23 @@ impl RelayState {
             .find(|c| &c.org == org && c.mode == PeerMode::Pull)
     }
 
+    /// The name of the configured peer (child or parent) whose relay
+    /// certificate binds `org`.
+    pub fn peer_name(&self, org: &congvan_org::OrgId) -> Option<&str> {
+        self.config
+            .children
+            .iter()
+            .find(|c| &c.org == org)
+            .map(|c| c.name.as_str())
+            .or_else(|| {
+                self.config
+                    .parent
+                    .as_ref()
+                    .filter(|p| &p.org == org)
+                    .map(|p| p.name.as_str())
+            })
+    }
+
     /// True when a relay certificate for `org` belongs to a configured peer.
     pub fn is_peer(&self, org: &congvan_org::OrgId) -> bool {
         self.config.children.iter().any(|c| &c.org == org)

@@ -268,6 +268,31 @@ impl Store {
         })
     }
 
+    /// Recipients of a dispatch this relay sent on through `hop` (in any
+    /// state: queued, forwarded, expired, refused).
+    pub fn recipients_via(&self, id: &str, hop: &str) -> Result<Vec<String>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT org FROM recipients WHERE dispatch_id = ?1 AND route = ?2 ORDER BY org",
+            )?;
+            let rows = stmt.query_map(params![id, hop], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// True when `office` already sent status `code` for the dispatch.
+    pub fn has_status(&self, office: &str, id: &str, code: &str) -> Result<bool, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT 1 FROM statuses WHERE office = ?1 AND dispatch_id = ?2 AND code = ?3",
+                params![office, id, code],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+        })
+    }
+
     /// Recipients of a dispatch routed through `hop` and not yet handed on.
     pub fn queued_recipients(&self, id: &str, hop: &str) -> Result<Vec<String>, Error> {
         self.read(|c| {
