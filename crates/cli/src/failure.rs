@@ -62,7 +62,9 @@ impl From<congvan_relay::Error> for Failure {
     fn from(e: congvan_relay::Error) -> Failure {
         use congvan_relay::Error as E;
         let code = match &e {
-            E::Refused { .. } => EXIT_REFUSED,
+            E::Refused { .. } | E::NotTheExpectedRelay { .. } | E::TlsRefused { .. } => {
+                EXIT_REFUSED
+            }
             E::Envelope(inner) if !inner.is_input_error() => EXIT_REFUSED,
             E::Sign(inner) if inner.is_rejection() => EXIT_REFUSED,
             _ => EXIT_INPUT,

@@ -155,9 +155,8 @@ fn expect_refused<T: std::fmt::Debug>(
     }
 }
 
-/// Expects the connection itself to be refused (no HTTP answer at all).
+/// Expects the TLS handshake to be refused, with the reason in words.
 #[track_caller]
-/// The TLS handshake was refused, and the error says why in words.
 fn expect_handshake_refused<T: std::fmt::Debug>(
     result: Result<T, congvan_relay::Error>,
     because: &str,

@@ -561,11 +561,14 @@ pub async fn ingest_receipt(
     if reached.is_empty() {
         return Err(Refusal::new(
             403,
-            format!("this relay did not hand dispatch {id} to relay {hop}, so it cannot report on it"),
+            format!(
+                "this relay did not hand dispatch {id} to relay {hop}, so it cannot report on it"
+            ),
         ));
     }
     let sender = OrgId::parse(&record.sender).map_err(Error::from)?;
-    let on_route = |relay: &OrgId| sender.is_within(relay) || reached.iter().any(|r| r.is_within(relay));
+    let on_route =
+        |relay: &OrgId| sender.is_within(relay) || reached.iter().any(|r| r.is_within(relay));
     match statement {
         Statement::Status { by, .. } if !reached.contains(by) => {
             return Err(Refusal::new(
@@ -576,7 +579,9 @@ pub async fn ingest_receipt(
         Statement::Custody { relay, .. } if !on_route(relay) => {
             return Err(Refusal::new(
                 403,
-                format!("relay {relay} cannot be on the route of dispatch {id} through relay {hop}"),
+                format!(
+                    "relay {relay} cannot be on the route of dispatch {id} through relay {hop}"
+                ),
             ));
         }
         Statement::NonDelivery {

@@ -147,6 +147,12 @@ impl Dispatch {
     pub fn bytes(&self) -> Vec<u8> {
         std::fs::read(&self.path).unwrap()
     }
+
+    /// The SHA-256 of its manifest, which receipts name.
+    pub fn manifest_sha256(&self) -> String {
+        let envelope = congvan_envelope::Envelope::open(&self.path).unwrap();
+        congvan_envelope::sha256_hex(envelope.manifest_bytes())
+    }
 }
 
 impl Author {
