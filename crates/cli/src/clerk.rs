@@ -133,10 +133,9 @@ pub fn inbox(conn: &Connection, json: bool) -> Result<ExitCode, Failure> {
             .and_then(|u| u.mark())
             .map(|m| format!("[{m}] "))
             .unwrap_or_default();
-        let subject = if item.secret {
-            "(MẬT: mở bằng congvan fetch)".to_string()
-        } else {
-            item.subject.clone()
+        let subject = match (&item.subject, item.secret) {
+            (Some(subject), false) => subject.clone(),
+            _ => "(MẬT: mở bằng congvan fetch)".to_string(),
         };
         let status = item
             .status

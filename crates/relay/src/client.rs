@@ -1,7 +1,7 @@
 //! Talking to a relay over mutual TLS: used by relays (push, pull) and by
 //! the clerk commands (send, inbox, fetch, ack, track).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,18 +20,26 @@ use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADE
 use crate::store::{InboxItem, TrackEvent};
 use crate::Error;
 
+/// Largest answer read into memory (a JSON listing, a refusal); dispatch
+/// files are streamed to disk instead.
+const MAX_ANSWER: usize = 64 * 1024 * 1024;
+
+/// Largest dispatch a clerk's tool downloads (the largest attachment a
+/// reader accepts, 64 GiB): a relay cannot fill the clerk's disk.
+const MAX_DISPATCH: u64 = 64 * 1024 * 1024 * 1024;
+
 /// Time allowed to connect and finish the TLS handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Something pulled from a parent relay.
 #[derive(Debug)]
 pub enum Pulled {
-    /// A dispatch file, with its queue position.
+    /// A dispatch file, streamed to disk, with its queue position.
     Dispatch {
         /// Queue position, to confirm with [`RelayClient::pull_done`].
         seq: i64,
-        /// The `.cvd` bytes.
-        bytes: Bytes,
+        /// Where the `.cvd` was written (a file the caller now owns).
+        path: PathBuf,
     },
     /// A receipt message, with its queue position.
     Receipt {
@@ -241,12 +249,27 @@ impl RelayClient {
     ) -> Result<(StatusCode, hyper::HeaderMap, Bytes), Error> {
         let status = response.status();
         let headers = response.headers().clone();
-        let body = tokio::time::timeout(self.timeout, response.into_body().collect())
+        let mut body = response.into_body();
+        let mut bytes = Vec::new();
+        let read = async {
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| self.connection_failed(&e))?;
+                if let Ok(data) = frame.into_data() {
+                    if bytes.len() + data.len() > MAX_ANSWER {
+                        return Err(Error::Protocol {
+                            url: self.url.clone(),
+                            problem: format!("the answer is larger than {MAX_ANSWER} bytes"),
+                        });
+                    }
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Ok(())
+        };
+        tokio::time::timeout(self.timeout, read)
             .await
-            .map_err(|_| self.unreachable("the answer timed out"))?
-            .map_err(|e| self.connection_failed(&e))?
-            .to_bytes();
-        Ok((status, headers, body))
+            .map_err(|_| self.unreachable("the answer timed out"))??;
+        Ok((status, headers, Bytes::from(bytes)))
     }
 
     fn refused(&self, status: StatusCode, body: &[u8]) -> Error {
@@ -347,28 +370,35 @@ impl RelayClient {
             let (status, _, bytes) = self.read_body(response).await?;
             return Err(self.refused(status, &bytes));
         }
-        let partial = out.with_extension("partial");
-        let mut file = tokio::fs::File::create(&partial)
-            .await
+        // A new file of a random name beside `out` (never one planted
+        // there), renamed into place once complete and synced.
+        let file_name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let partial = out.with_file_name(format!(
+            ".{file_name}.{:016x}.partial",
+            crate::store::random_u64()
+        ));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
             .map_err(|e| Error::io(&partial, e))?;
-        let mut body = response.into_body();
-        let mut total = 0u64;
-        while let Some(frame) = tokio::time::timeout(self.timeout, body.frame())
-            .await
-            .map_err(|_| self.unreachable("the download timed out"))?
-        {
-            let frame = frame.map_err(|e| self.connection_failed(&e))?;
-            if let Ok(data) = frame.into_data() {
-                total += data.len() as u64;
-                file.write_all(&data)
-                    .await
-                    .map_err(|e| Error::io(&partial, e))?;
-            }
-        }
-        file.sync_all().await.map_err(|e| Error::io(&partial, e))?;
+        let mut guard = RemoveUnlessKept(Some(partial.clone()));
+        let total = self
+            .stream_to(
+                response,
+                tokio::fs::File::from_std(file.try_clone().map_err(|e| Error::io(&partial, e))?),
+                &partial,
+                MAX_DISPATCH,
+            )
+            .await?;
+        file.sync_all().map_err(|e| Error::io(&partial, e))?;
         tokio::fs::rename(&partial, out)
             .await
             .map_err(|e| Error::io(out, e))?;
+        guard.0 = None;
         Ok(total)
     }
 
@@ -393,35 +423,55 @@ impl RelayClient {
         .await
     }
 
-    /// Long-polls the parent for the next item queued for this relay.
-    pub async fn pull(&self, wait_secs: u64) -> Result<Option<Pulled>, Error> {
+    /// Long-polls the parent for the next item queued for this relay. A
+    /// dispatch is streamed into the file `temp` makes (at most
+    /// `max_bytes`), never held in memory. `session` names this run of the
+    /// pulling relay: a parent that sees a new one releases what an earlier
+    /// run had leased and never confirmed (it crashed mid-pull).
+    pub async fn pull(
+        &self,
+        wait_secs: u64,
+        session: u64,
+        max_bytes: u64,
+        temp: &(dyn Fn() -> Result<(PathBuf, std::fs::File), Error> + Send + Sync),
+    ) -> Result<Option<Pulled>, Error> {
         let response = self
             .request(
                 Method::GET,
-                &format!("/v1/pull?wait={wait_secs}"),
+                &format!("/v1/pull?wait={wait_secs}&session={session}"),
                 Body::empty(),
                 "application/json",
             )
             .await?;
-        let (status, headers, bytes) = self.read_body(response).await?;
+        let status = response.status();
         if status == StatusCode::NO_CONTENT {
             return Ok(None);
         }
         if !status.is_success() {
+            let (status, _, bytes) = self.read_body(response).await?;
             return Err(self.refused(status, &bytes));
         }
         let protocol = |problem: &str| Error::Protocol {
             url: self.url.clone(),
             problem: problem.to_string(),
         };
+        let headers = response.headers();
         let seq: i64 = headers
             .get(PULL_SEQ_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| protocol("a pulled item has no sequence number"))?;
         match headers.get(PULL_KIND_HEADER).and_then(|v| v.to_str().ok()) {
-            Some("dispatch") => Ok(Some(Pulled::Dispatch { seq, bytes })),
+            Some("dispatch") => {
+                let (path, file) = temp()?;
+                let mut guard = RemoveUnlessKept(Some(path.clone()));
+                self.stream_to(response, tokio::fs::File::from_std(file), &path, max_bytes)
+                    .await?;
+                guard.0 = None;
+                Ok(Some(Pulled::Dispatch { seq, path }))
+            }
             Some("receipt") => {
+                let (_, _, bytes) = self.read_body(response).await?;
                 let message =
                     serde_json::from_slice(&bytes).map_err(|e| protocol(&e.to_string()))?;
                 Ok(Some(Pulled::Receipt { seq, message }))
@@ -430,9 +480,70 @@ impl RelayClient {
         }
     }
 
+    /// Writes a response body into `file`, at most `max_bytes`.
+    async fn stream_to(
+        &self,
+        response: hyper::Response<hyper::body::Incoming>,
+        mut file: tokio::fs::File,
+        path: &Path,
+        max_bytes: u64,
+    ) -> Result<u64, Error> {
+        let mut body = response.into_body();
+        let mut total = 0u64;
+        while let Some(frame) = tokio::time::timeout(self.timeout, body.frame())
+            .await
+            .map_err(|_| self.unreachable("the download timed out"))?
+        {
+            let frame = frame.map_err(|e| self.connection_failed(&e))?;
+            if let Ok(data) = frame.into_data() {
+                total += data.len() as u64;
+                if total > max_bytes {
+                    return Err(Error::Protocol {
+                        url: self.url.clone(),
+                        problem: format!("the dispatch is larger than {max_bytes} bytes"),
+                    });
+                }
+                file.write_all(&data)
+                    .await
+                    .map_err(|e| Error::io(path, e))?;
+            }
+        }
+        file.flush().await.map_err(|e| Error::io(path, e))?;
+        Ok(total)
+    }
+
+    /// Tells the parent this relay refused a pulled item for good (it will
+    /// never be accepted here), so that the parent gives up on it and sends
+    /// its sender a non-delivery notice, as for a refused push.
+    pub async fn pull_refused(&self, seq: i64, reason: &str) -> Result<(), Error> {
+        let body = serde_json::to_vec(&crate::api::Refusal {
+            error: reason.to_string(),
+        })
+        .map_err(|e| self.unreachable(e))?;
+        self.call_empty(
+            Method::POST,
+            &format!("/v1/pull/{seq}/refused"),
+            Body::from(body),
+        )
+        .await
+    }
+
     /// Confirms a pulled item is durable here, so the parent drops it.
     pub async fn pull_done(&self, seq: i64) -> Result<(), Error> {
         self.call_empty(Method::POST, &format!("/v1/pull/{seq}/done"), Body::empty())
             .await
+    }
+}
+
+/// Removes a partly written file unless the download completed.
+struct RemoveUnlessKept(Option<PathBuf>);
+
+impl Drop for RemoveUnlessKept {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove a partial download");
+            }
+        }
     }
 }

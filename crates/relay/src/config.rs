@@ -120,9 +120,20 @@ pub struct LimitsConfig {
     /// Seconds allowed for a whole request body.
     #[serde(default = "default_body_timeout")]
     pub body_timeout_secs: u64,
-    /// Most connections served at once.
+    /// Most connections served at once (after their TLS handshake).
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Most TLS handshakes in progress at once: a separate, smaller budget,
+    /// so sockets that connect and say nothing cannot take the slots of
+    /// authenticated callers.
+    #[serde(default = "default_max_handshakes")]
+    pub max_handshakes: usize,
+    /// Most connections (handshakes included) from one IP address.
+    #[serde(default = "default_per_address")]
+    pub max_connections_per_address: usize,
+    /// Most connections authenticated with one certificate.
+    #[serde(default = "default_per_certificate")]
+    pub max_connections_per_certificate: usize,
 }
 
 fn default_max_dispatch() -> u64 {
@@ -137,6 +148,15 @@ fn default_body_timeout() -> u64 {
 fn default_max_connections() -> usize {
     512
 }
+fn default_max_handshakes() -> usize {
+    64
+}
+fn default_per_address() -> usize {
+    128
+}
+fn default_per_certificate() -> usize {
+    64
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -145,6 +165,9 @@ impl Default for LimitsConfig {
             header_timeout_secs: default_header_timeout(),
             body_timeout_secs: default_body_timeout(),
             max_connections: default_max_connections(),
+            max_handshakes: default_max_handshakes(),
+            max_connections_per_address: default_per_address(),
+            max_connections_per_certificate: default_per_certificate(),
         }
     }
 }
@@ -353,8 +376,73 @@ impl RelayConfig {
                 return Err(format!("{:?} is both parent and child", parent.name));
             }
         }
-        if self.delivery.batch_max == 0 {
-            return Err("delivery.batch_max must be at least 1".into());
+        self.check_ranges()
+    }
+
+    /// Every number within a range that makes sense, so that a typo (an
+    /// extra zero, a negative turned huge) is refused with its name at load
+    /// rather than wrapping around in a time computation later.
+    fn check_ranges(&self) -> Result<(), String> {
+        const DAY_SECS: u64 = 86_400;
+        const DAY_MS: u64 = DAY_SECS * 1000;
+        let d = &self.delivery;
+        let l = &self.limits;
+        let r = &self.retention;
+        let checks: [(&str, u64, u64, u64); 13] = [
+            ("delivery.retry_initial_ms", d.retry_initial_ms, 1, DAY_MS),
+            (
+                "delivery.retry_max_ms",
+                d.retry_max_ms,
+                d.retry_initial_ms.max(1),
+                DAY_MS,
+            ),
+            ("delivery.batch_max", d.batch_max as u64, 1, 100_000),
+            ("delivery.long_poll_secs", d.long_poll_secs, 0, 300),
+            (
+                "limits.max_dispatch_bytes",
+                l.max_dispatch_bytes,
+                64 * 1024,
+                1 << 40,
+            ),
+            ("limits.header_timeout_secs", l.header_timeout_secs, 1, 600),
+            ("limits.body_timeout_secs", l.body_timeout_secs, 1, DAY_SECS),
+            (
+                "limits.max_connections",
+                l.max_connections as u64,
+                1,
+                100_000,
+            ),
+            ("limits.max_handshakes", l.max_handshakes as u64, 1, 100_000),
+            (
+                "limits.max_connections_per_address",
+                l.max_connections_per_address as u64,
+                1,
+                100_000,
+            ),
+            (
+                "limits.max_connections_per_certificate",
+                l.max_connections_per_certificate as u64,
+                1,
+                100_000,
+            ),
+            ("retention.delivered_days", r.delivered_days, 1, 36_500),
+            ("retention.sweep_secs", r.sweep_secs, 1, DAY_SECS),
+        ];
+        for (name, value, min, max) in checks {
+            if !(min..=max).contains(&value) {
+                return Err(format!(
+                    "{name} = {value} is out of range: use {min} to {max}"
+                ));
+            }
+        }
+        for (urgency, secs) in d.expiry_secs.iter().enumerate() {
+            if !(60..=3650 * DAY_SECS).contains(secs) {
+                return Err(format!(
+                    "delivery.expiry_secs[{urgency}] = {secs} is out of range: use 60 (a minute) \
+                     to {} (ten years)",
+                    3650 * DAY_SECS
+                ));
+            }
         }
         Ok(())
     }

@@ -67,6 +67,25 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
             "removed unfinished uploads left by an earlier stop"
         );
     }
+    // Leases held by pulling children before this start will never be
+    // confirmed to this run: offer those items again at once.
+    for child in &state.config.children {
+        if child.mode == PeerMode::Pull {
+            crate::server::release_leases(&state, &child.name)
+                .await
+                .map_err(|r| Error::Protocol {
+                    url: "local store".into(),
+                    problem: r.reason,
+                })?;
+        }
+    }
+    let orphans = state.store.remove_orphan_blobs()?;
+    if orphans > 0 {
+        tracing::info!(
+            orphans,
+            "removed dispatch files no record refers to (left by a stop between storing and recording)"
+        );
+    }
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
 

@@ -29,8 +29,18 @@ pub fn backoff(initial_ms: u64, max_ms: u64, attempt: u32) -> Duration {
 
 /// Sends everything queued for one peer, most urgent first, until shutdown.
 ///
-/// A peer that cannot be reached stops the whole queue for that peer (with
-/// backoff), so that when it returns the backlog drains in urgency order.
+/// Failures are told apart by whom they concern:
+///
+/// - the peer cannot be reached (connection, TLS, not the expected relay):
+///   the whole queue waits, with backoff, so that when it returns the
+///   backlog drains in urgency order;
+/// - the peer refused one item for good (4xx but 408/429): that item ends
+///   in a signed non-delivery notice to its sender, and the rest goes on;
+/// - the peer failed on one item for now (5xx, a broken answer): that item
+///   waits with its own backoff (`outbox.attempts`), and the rest goes on,
+///   so one dispatch the next hop cannot take never holds up the others;
+/// - this relay cannot record a finished transfer (its disk is full): the
+///   queue backs off rather than send the same item again at once.
 pub async fn push_worker(
     state: Arc<RelayState>,
     hop: String,
@@ -58,30 +68,50 @@ pub async fn push_worker(
                 Ok(()) => {
                     failures = 0;
                     if let Err(e) = transfer_done(&state, entry).await {
-                        tracing::error!(%hop, error = %e, "cannot record a finished transfer");
+                        tracing::error!(%hop, error = %e, "cannot record a finished transfer; backing off");
+                        failures = failures.saturating_add(1);
+                        stalled = true;
+                        break;
                     }
                 }
-                Err(Error::Refused { status, reason, .. })
-                    if (400..500).contains(&status) && status != 408 && status != 429 =>
-                {
-                    tracing::warn!(%hop, seq = entry.seq, status, %reason, "next hop refused a transfer");
-                    if entry.kind == "dispatch" {
-                        let why = format!("relay {hop} refused it: {reason}");
-                        if let Err(e) =
-                            give_up(&state, entry.seq, &entry.reference, &hop, &why).await
-                        {
-                            tracing::error!(%hop, error = %e, "cannot record a refusal");
-                        }
-                    } else if let Err(e) = transfer_done(&state, entry).await {
-                        tracing::error!(%hop, error = %e, "cannot drop a refused receipt");
+                Err(Error::Refused { status, reason, .. }) if is_permanent(status) => {
+                    failures = 0;
+                    tracing::warn!(%hop, seq = entry.seq, status, reason = %congvan_text::line(&reason), "next hop refused a transfer");
+                    let done = if entry.kind == "dispatch" {
+                        let why =
+                            format!("relay {hop} refused it: {}", congvan_text::line(&reason));
+                        give_up(&state, entry.seq, &entry.reference, &hop, &why).await
+                    } else {
+                        transfer_done(&state, entry).await
+                    };
+                    if let Err(e) = done {
+                        tracing::error!(%hop, error = %e, "cannot record a refusal; backing off");
+                        failures = failures.saturating_add(1);
+                        stalled = true;
+                        break;
                     }
+                }
+                Err(e) if is_unreachable(&e) => {
+                    Metrics::inc(&state.metrics.retried);
+                    failures = failures.saturating_add(1);
+                    tracing::info!(%hop, attempt = failures, error = %congvan_text::line(&e.to_string()), "next hop unreachable; will retry");
+                    stalled = true;
+                    break;
                 }
                 Err(e) => {
                     Metrics::inc(&state.metrics.retried);
-                    tracing::info!(%hop, attempt = failures + 1, error = %e, "transfer failed; will retry");
-                    failures = failures.saturating_add(1);
-                    stalled = true;
-                    break;
+                    let delay = backoff(
+                        delivery.retry_initial_ms,
+                        delivery.retry_max_ms,
+                        entry.attempts,
+                    );
+                    tracing::info!(%hop, seq = entry.seq, attempt = entry.attempts + 1, error = %congvan_text::line(&e.to_string()), "transfer failed; this item will retry");
+                    if let Err(e) = retry_later(&state, entry.seq, delay).await {
+                        tracing::error!(%hop, error = %e, "cannot record a retry; backing off");
+                        failures = failures.saturating_add(1);
+                        stalled = true;
+                        break;
+                    }
                 }
             }
         }
@@ -102,6 +132,34 @@ pub async fn push_worker(
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// A refusal that trying again will not change.
+fn is_permanent(status: u16) -> bool {
+    (400..500).contains(&status) && status != 408 && status != 429
+}
+
+/// A failure of the connection to the peer, not of one item.
+fn is_unreachable(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Unreachable { .. } | Error::TlsRefused { .. } | Error::NotTheExpectedRelay { .. }
+    )
+}
+
+/// Puts one queued item back for `delay`, counting the attempt.
+async fn retry_later(state: &RelayState, seq: i64, delay: Duration) -> Result<(), Error> {
+    let at = unix_ms(OffsetDateTime::now_utc()) + delay.as_millis() as i64;
+    state
+        .writer
+        .write(move |txn| {
+            txn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1 WHERE seq = ?2",
+                rusqlite::params![at, seq],
+            )?;
+            Ok(())
+        })
+        .await
 }
 
 async fn send(state: &RelayState, client: &RelayClient, entry: &OutboxEntry) -> Result<(), Error> {
@@ -150,6 +208,10 @@ async fn send(state: &RelayState, client: &RelayClient, entry: &OutboxEntry) -> 
 
 /// Long-polls the parent for traffic coming down, for a relay the parent
 /// cannot reach (behind NAT, or on a poor link).
+///
+/// Each run of the worker has its own session number: a parent that sees a
+/// new one releases what an earlier run leased and never confirmed, so a
+/// child that crashed mid-pull gets its item again as soon as it is back.
 pub async fn pull_worker(
     state: Arc<RelayState>,
     client: RelayClient,
@@ -157,10 +219,13 @@ pub async fn pull_worker(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let delivery = state.config.delivery.clone();
+    let session = crate::store::random_u64();
     let mut failures: u32 = 0;
     loop {
+        let blobs = state.store.blobs().clone();
+        let temp = move || blobs.temp_file();
         let pulled = tokio::select! {
-            pulled = client.pull(delivery.long_poll_secs) => pulled,
+            pulled = client.pull(delivery.long_poll_secs, session, state.config.limits.max_dispatch_bytes, &temp) => pulled,
             _ = shutdown.changed() => return,
         };
         let result = match pulled {
@@ -173,7 +238,7 @@ pub async fn pull_worker(
             Err(e) => {
                 failures = failures.saturating_add(1);
                 Metrics::inc(&state.metrics.retried);
-                tracing::info!(parent = client.url(), error = %e, "pull failed; will retry");
+                tracing::info!(parent = client.url(), error = %congvan_text::line(&e.to_string()), "pull failed; will retry");
                 let pause = backoff(
                     delivery.retry_initial_ms,
                     delivery.retry_max_ms,
@@ -188,51 +253,36 @@ pub async fn pull_worker(
     }
 }
 
+/// Stores one pulled item and tells the parent: done when it is durable
+/// here, refused (with the reason) when it never can be, so that the parent
+/// gives up on it and its sender hears, as for a refused push. A failure of
+/// this relay (503) is neither: the item is pulled again later.
 async fn take(
     state: &Arc<RelayState>,
     client: &RelayClient,
     parent: &Caller,
     item: Pulled,
 ) -> Result<(), Error> {
-    let seq = match item {
-        Pulled::Dispatch { seq, bytes } => {
-            let (path, file) = state.store.blobs().temp_file()?;
-            drop(file);
-            tokio::fs::write(&path, &bytes)
-                .await
-                .map_err(|e| Error::io(&path, e))?;
-            match ingest_dispatch(state, parent, path).await {
-                Ok(_) => {}
-                // Refused here means it can never be accepted: confirm it so
-                // the parent stops offering it; the refusal is logged.
-                Err(refusal) if refusal.status != 503 => {
-                    tracing::warn!(seq, reason = %refusal.reason, "refused a pulled dispatch");
-                }
-                Err(refusal) => {
-                    return Err(Error::Protocol {
-                        url: client.url().to_string(),
-                        problem: refusal.reason,
-                    });
-                }
-            }
-            seq
+    let (seq, outcome) = match item {
+        Pulled::Dispatch { seq, path } => {
+            (seq, ingest_dispatch(state, parent, path).await.map(|_| ()))
         }
-        Pulled::Receipt { seq, message } => {
-            if let Err(refusal) =
-                ingest_receipt(state, parent, &message.dest, message.receipt).await
-            {
-                if refusal.status == 503 {
-                    return Err(Error::Protocol {
-                        url: client.url().to_string(),
-                        problem: refusal.reason,
-                    });
-                }
-                tracing::warn!(seq, reason = %refusal.reason, "refused a pulled receipt");
-            }
-            seq
-        }
+        Pulled::Receipt { seq, message } => (
+            seq,
+            ingest_receipt(state, parent, &message.dest, message.receipt).await,
+        ),
     };
-    client.pull_done(seq).await
+    match outcome {
+        Ok(()) => client.pull_done(seq).await,
+        Err(refusal) if refusal.status >= 500 => Err(Error::Protocol {
+            url: client.url().to_string(),
+            problem: refusal.reason,
+        }),
+        Err(refusal) => {
+            tracing::warn!(seq, reason = %congvan_text::line(&refusal.reason), "refused a pulled item");
+            client.pull_refused(seq, &refusal.reason).await
+        }
+    }
 }
 
 /// Removes the files of dispatches delivered longer ago than the retention

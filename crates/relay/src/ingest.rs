@@ -49,10 +49,48 @@ impl Refusal {
 }
 
 impl From<Error> for Refusal {
+    /// This relay's own failures, as the caller should see them: 503 (try
+    /// again later) with what happened in general words, never an internal
+    /// path; the details go to the operator's log. What the caller did
+    /// wrong is not an [`Error`] but a [`Refusal::new`].
     fn from(e: Error) -> Refusal {
-        tracing::error!(error = %e, "relay failure while handling a request");
-        Refusal::new(503, e.to_string())
+        match &e {
+            Error::Envelope(congvan_envelope::Error::Refused(reason)) => {
+                Refusal::new(422, reason.clone())
+            }
+            e if is_disk_full(e) => {
+                tracing::warn!(error = %e, "the disk is full");
+                Refusal::new(503, DISK_FULL)
+            }
+            Error::Io { .. } | Error::Store(_) | Error::CommitFailed => {
+                tracing::error!(error = %e, "relay failure while handling a request");
+                Refusal::new(
+                    503,
+                    "the relay could not store this; nothing was kept, try again later",
+                )
+            }
+            Error::ShuttingDown => Refusal::new(503, e.to_string()),
+            _ => {
+                tracing::error!(error = %e, "relay failure while handling a request");
+                Refusal::new(503, "the relay failed while handling this; try again later")
+            }
+        }
     }
+}
+
+/// What a caller is told when this relay's disk is full.
+pub(crate) const DISK_FULL: &str = "the relay's disk is full; nothing was kept, try again later";
+
+/// True when `e` (or the I/O error inside it) says there is no space left.
+pub(crate) fn is_disk_full(e: &Error) -> bool {
+    let io = match e {
+        Error::Io { source, .. } => Some(source),
+        Error::Envelope(congvan_envelope::Error::Io { source, .. }) => Some(source),
+        _ => None,
+    };
+    io.is_some_and(|io| {
+        io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28)
+    }) || matches!(e, Error::Store(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DiskFull)
 }
 
 /// What became of an upload.
@@ -63,6 +101,21 @@ pub enum Outcome {
     /// Already held; nothing changed (idempotent receive).
     Duplicate,
 }
+
+/// What the store made of a verified dispatch.
+enum Recorded {
+    /// New, recorded and routed.
+    New,
+    /// This version was recorded first (a race of two uploads).
+    Duplicate,
+    /// Another version was recorded first: a conflict.
+    OtherVersion,
+}
+
+/// How many receipts a dispatch must still have room for when an office
+/// hands it to its relay: one per relay on the longest route through the
+/// tree and back, with margin. Later relays need room only for their own.
+pub(crate) const RECEIPT_RESERVE: usize = 16;
 
 /// Accepts the dispatch file at `temp` (an upload already on disk) from
 /// `caller`. The file is consumed: adopted as a blob, or removed.
@@ -91,14 +144,22 @@ pub async fn ingest_dispatch(
         }
         Prepared::New(p) => p,
     };
-    if matches!(prepared.blob, BlobRef::File) {
-        if let Some(path) = guard.0.take() {
-            // Large: the upload becomes the content-addressed blob, synced
-            // before the commit that refers to it. (A small one stays in the
-            // guard, which removes it once the commit holds its bytes.)
+    // Large: the upload becomes the content-addressed blob, synced before
+    // the commit that refers to it. (A small one stays in the guard, which
+    // removes it once the commit holds its bytes.) If the commit then does
+    // not record it (another upload of the same dispatch won, or the
+    // commit failed), the adopted file is removed again: nothing refers to
+    // it. A crash in between leaves it for the sweep at start.
+    let adopted = match (&prepared.blob, guard.0.take()) {
+        (BlobRef::File, Some(path)) => {
             state.store.blobs().adopt(&path, &prepared.blob_sha256)?;
+            Some(prepared.blob_sha256.clone())
         }
-    }
+        (_, path) => {
+            guard.0 = path;
+            None
+        }
+    };
     let id = prepared.id.clone();
     let hops = prepared.hops();
     let local_count = prepared.local.len();
@@ -107,8 +168,18 @@ pub async fn ingest_dispatch(
     let outcome = state
         .writer
         .write(move |txn| record_dispatch(txn, &prepared, &router, &my_name))
-        .await?;
+        .await;
     drop(guard); // an inline upload is in the database now; remove the file
+    if let Some(sha256) = &adopted {
+        if !matches!(outcome, Ok(Recorded::New)) {
+            state.store.remove_blob_if_unreferenced(sha256)?;
+        }
+    }
+    let outcome = match outcome? {
+        Recorded::New => Outcome::Accepted,
+        Recorded::Duplicate => Outcome::Duplicate,
+        Recorded::OtherVersion => return Err(another_version(&id).counted(state)),
+    };
     match outcome {
         Outcome::Accepted => {
             Metrics::inc(&state.metrics.accepted);
@@ -213,6 +284,31 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         }
     }
 
+    // Room for this relay's custody receipt, and from the first relay for
+    // the whole route: a dispatch the next hop could not take is refused
+    // here, now, with the reason, rather than stuck there.
+    let needed = match caller {
+        Caller::Office { .. } => RECEIPT_RESERVE,
+        Caller::Relay { .. } => 1,
+    };
+    if envelope.receipt_room() < needed {
+        return Err(Refusal::new(
+            422,
+            format!(
+                "the dispatch has room for {} more receipt(s), and its route needs {needed}: \
+                 it carries {} receipts, numbered up to {}",
+                envelope.receipt_room(),
+                envelope.receipts().len(),
+                envelope
+                    .receipts()
+                    .iter()
+                    .map(|r| r.number)
+                    .max()
+                    .unwrap_or(0)
+            ),
+        ));
+    }
+
     let now = OffsetDateTime::now_utc();
     let report = verify_dispatch(&mut envelope, &state.trust, now, &mut |_| {})
         .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
@@ -228,8 +324,13 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         ));
     }
     // Verified first, so a forged copy of a dispatch already held is
-    // refused rather than answered "duplicate".
-    if state.store.dispatch(&id)?.is_some() {
+    // refused rather than answered "duplicate"; a genuine other version
+    // (another manifest under the same id) is a conflict, not a duplicate.
+    let manifest_sha256 = congvan_envelope::sha256_hex(envelope.manifest_bytes());
+    if let Some(held) = state.store.dispatch(&id)? {
+        if held.manifest_sha256 != manifest_sha256 {
+            return Err(another_version(&id));
+        }
         return Ok(Prepared::Duplicate(id));
     }
 
@@ -252,7 +353,6 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     }
 
     // Take custody: sign a receipt and append it to the file we keep.
-    let manifest_sha256 = congvan_envelope::sha256_hex(envelope.manifest_bytes());
     let mut signatures = Vec::new();
     for stored in envelope.signatures() {
         signatures.push(
@@ -332,22 +432,36 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     })))
 }
 
+/// The refusal of another version of a dispatch already held.
+fn another_version(id: &str) -> Refusal {
+    Refusal::new(
+        409,
+        format!(
+            "another version of dispatch {id} is already held here (a different manifest under \
+             the same id); a dispatch is never replaced in place: issue the change as a new \
+             dispatch"
+        ),
+    )
+}
+
 /// Records an accepted dispatch in one savepoint of the batch.
 fn record_dispatch(
     txn: &Transaction<'_>,
     p: &NewDispatch,
     router: &crate::routing::Router,
     my_name: &str,
-) -> Result<Outcome, Error> {
-    let exists: Option<i64> = txn
+) -> Result<Recorded, Error> {
+    let held: Option<String> = txn
         .query_row(
-            "SELECT 1 FROM dispatches WHERE id = ?1",
+            "SELECT manifest_sha256 FROM dispatches WHERE id = ?1",
             params![p.id],
             |r| r.get(0),
         )
         .optional()?;
-    if exists.is_some() {
-        return Ok(Outcome::Duplicate);
+    match held {
+        Some(manifest) if manifest == p.manifest_sha256 => return Ok(Recorded::Duplicate),
+        Some(_) => return Ok(Recorded::OtherVersion),
+        None => {}
     }
     let data = match &p.blob {
         BlobRef::Inline(bytes) => Some(bytes.as_slice()),
@@ -409,7 +523,7 @@ fn record_dispatch(
             now_ms: p.now_ms,
         },
     )?;
-    Ok(Outcome::Accepted)
+    Ok(Recorded::New)
 }
 
 /// A receipt on its way to the sender's relay, or arrived there.

@@ -14,6 +14,7 @@ pub mod api;
 mod caller;
 pub mod client;
 pub mod config;
+mod connection_limits;
 mod daemon;
 mod delivery;
 mod error;

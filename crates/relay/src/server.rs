@@ -1,5 +1,6 @@
 //! The HTTPS API: mutual TLS, timeouts against slow clients, and handlers.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use tower::ServiceExt;
 
 use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADER};
 use crate::caller::Caller;
+use crate::connection_limits::PerKey;
 use crate::ingest::{ingest_ack, ingest_dispatch, ingest_receipt, transfer_done, Outcome, Refusal};
 use crate::state::RelayState;
 use crate::Error;
@@ -50,10 +52,18 @@ pub fn routes(state: Arc<RelayState>) -> Router {
         .route("/v1/dispatches/{id}/track", get(track))
         .route("/v1/pull", get(pull))
         .route("/v1/pull/{seq}/done", post(pull_done))
+        .route("/v1/pull/{seq}/refused", post(pull_refused))
         .with_state(state)
 }
 
 /// Serves HTTPS with mutual TLS on `listener` until `shutdown` turns true.
+///
+/// Connections are budgeted so that no one can take the relay's away
+/// (`connection_limits.rs`): per IP address from the first byte, a small
+/// budget of TLS handshakes with their own deadline, and only then one of
+/// the connection slots, per certificate too. Request headers and bodies
+/// have idle and total deadlines, so an authenticated caller that stops
+/// talking loses its connection rather than holding it.
 pub async fn serve(
     state: Arc<RelayState>,
     listener: TcpListener,
@@ -62,7 +72,10 @@ pub async fn serve(
     let tls = crate::tls::server_config(&state.credential, &state.tls_trust)?;
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let limits = state.config.limits.clone();
+    let handshakes = Arc::new(Semaphore::new(limits.max_handshakes));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = PerKey::<IpAddr>::new(limits.max_connections_per_address);
+    let per_certificate = PerKey::<[u8; 32]>::new(limits.max_connections_per_certificate);
     let router = routes(state.clone());
     loop {
         let (tcp, peer_addr) = tokio::select! {
@@ -83,16 +96,22 @@ pub async fn serve(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(%peer_addr, error = %e, "cannot set TCP_NODELAY");
         }
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%peer_addr, "too many connections; closing a new one");
+        let Some(from_address) = per_address.acquire(peer_addr.ip()) else {
+            tracing::warn!(%peer_addr, "too many connections from this address; closing a new one");
+            continue;
+        };
+        let Ok(handshake) = handshakes.clone().try_acquire_owned() else {
+            tracing::warn!(%peer_addr, "too many TLS handshakes in progress; closing a new one");
             continue;
         };
         let acceptor = acceptor.clone();
         let router = router.clone();
         let state = state.clone();
+        let slots = slots.clone();
+        let per_certificate = per_certificate.clone();
         let header_timeout = Duration::from_secs(limits.header_timeout_secs);
         tokio::spawn(async move {
-            let _permit = permit;
+            let _from_address = from_address;
             let tls = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
@@ -104,13 +123,35 @@ pub async fn serve(
                     return;
                 }
             };
-            let auth = {
+            drop(handshake);
+            let Ok(_slot) = slots.try_acquire_owned() else {
+                tracing::warn!(%peer_addr, "too many connections; closing a new one");
+                return;
+            };
+            let (auth, fingerprint) = {
                 let (_, conn) = tls.get_ref();
                 let peer = conn.peer_certificates().unwrap_or(&[]);
-                Authenticated(Caller::from_tls(peer, &state.trust))
+                let fingerprint = peer.first().map(|leaf| {
+                    let digest = ring::digest::digest(&ring::digest::SHA256, leaf.as_ref());
+                    let mut key = [0u8; 32];
+                    key.copy_from_slice(digest.as_ref());
+                    key
+                });
+                (
+                    Authenticated(Caller::from_tls(peer, &state.trust)),
+                    fingerprint,
+                )
+            };
+            let _per_certificate = match fingerprint.map(|f| per_certificate.acquire(f)) {
+                Some(None) => {
+                    tracing::warn!(%peer_addr, "too many connections with one certificate; closing a new one");
+                    return;
+                }
+                Some(Some(held)) => Some(held),
+                None => None,
             };
             if let Err(reason) = &auth.0 {
-                tracing::info!(%peer_addr, reason, "caller not authorized");
+                tracing::info!(%peer_addr, reason = %congvan_text::line(reason), "caller not authorized");
             }
             let service =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -229,9 +270,17 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<PathBuf, Refusal
                     ),
                 ));
             }
-            file.write_all(&data)
-                .await
-                .map_err(|e| Error::io(&path, e))?;
+            if let Err(e) = file.write_all(&data).await {
+                let e = Error::io(&path, e);
+                if crate::ingest::is_disk_full(&e) {
+                    // Read the rest, so the sender hears why instead of a
+                    // broken connection.
+                    tracing::warn!(error = %e, "the disk is full; refusing an upload");
+                    drain(&mut body, idle, deadline).await;
+                    return Err(Refusal::new(503, crate::ingest::DISK_FULL));
+                }
+                return Err(e.into());
+            }
         }
     }
     // Finish tokio's pending write; no fsync here. The upload as received is
@@ -240,10 +289,61 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<PathBuf, Refusal
     // batch commit and a large one is synced again by `Blobs::adopt` before
     // the commit that refers to it. An fsync here cost one unbatched disk
     // flush per upload (measured by examples/relay_load).
-    file.flush().await.map_err(|e| Error::io(&path, e))?;
+    if let Err(e) = file.flush().await {
+        let e = Error::io(&path, e);
+        if crate::ingest::is_disk_full(&e) {
+            return Err(Refusal::new(503, crate::ingest::DISK_FULL));
+        }
+        return Err(e.into());
+    }
     drop(file);
     guard.0 = None;
     Ok(path)
+}
+
+/// Largest receipt or acknowledgement body.
+const SMALL_BODY_MAX: usize = 1024 * 1024;
+
+/// Reads a small request body (a receipt, an acknowledgement) with the same
+/// idle and total deadlines as an upload: a caller that starts a body and
+/// goes quiet is cut off instead of holding its connection forever.
+async fn small_body(state: &RelayState, body: Body, what: &str) -> Result<Vec<u8>, Refusal> {
+    let limits = &state.config.limits;
+    let idle = Duration::from_secs(limits.header_timeout_secs.max(1) * 3);
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(limits.header_timeout_secs.max(1) * 6);
+    let mut body = body;
+    let mut bytes = Vec::new();
+    loop {
+        let next = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + idle),
+            body.frame(),
+        )
+        .await;
+        match next {
+            Err(_) => {
+                return Err(Refusal::new(
+                    408,
+                    format!("the {what} was too slow to arrive; send it again"),
+                ))
+            }
+            Ok(None) => return Ok(bytes),
+            Ok(Some(Err(e))) => {
+                return Err(Refusal::new(400, format!("the {what} broke off: {e}")))
+            }
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if bytes.len() + data.len() > SMALL_BODY_MAX {
+                        return Err(Refusal::new(
+                            413,
+                            format!("the {what} is larger than {SMALL_BODY_MAX} bytes"),
+                        ));
+                    }
+                    bytes.extend_from_slice(&data);
+                }
+            }
+        }
+    }
 }
 
 /// Most of an oversized upload read (and dropped) before answering 413.
@@ -290,9 +390,7 @@ async fn receipt(
     body: Body,
 ) -> Result<Response, Refusal> {
     let caller = caller(&auth)?;
-    let bytes = axum::body::to_bytes(body, 1024 * 1024)
-        .await
-        .map_err(|e| Refusal::new(413, format!("receipt too large or broken: {e}")))?;
+    let bytes = small_body(&state, body, "receipt").await?;
     let message: ReceiptMessage = serde_json::from_slice(&bytes)
         .map_err(|e| Refusal::new(400, format!("bad receipt message: {e}")))?;
     ingest_receipt(&state, &caller, &message.dest, message.receipt).await?;
@@ -370,9 +468,7 @@ async fn ack(
     body: Body,
 ) -> Result<Response, Refusal> {
     let caller = caller(&auth)?;
-    let bytes = axum::body::to_bytes(body, 1024 * 1024)
-        .await
-        .map_err(|e| Refusal::new(413, format!("ack too large or broken: {e}")))?;
+    let bytes = small_body(&state, body, "acknowledgement").await?;
     let ack: Ack =
         serde_json::from_slice(&bytes).map_err(|e| Refusal::new(400, format!("bad ack: {e}")))?;
     ingest_ack(&state, &caller, &id, ack.receipt).await?;
@@ -398,7 +494,13 @@ async fn track(
 #[derive(serde::Deserialize)]
 struct PullQuery {
     wait: Option<u64>,
+    /// The pulling relay's run: a new one means an earlier run ended
+    /// without confirming what it had leased.
+    session: Option<u64>,
 }
+
+/// How long a pulled item is leased to the child that took it.
+const PULL_LEASE_MS: i64 = 60_000;
 
 /// The name of the pulling child relay making this request, or why it may not pull.
 fn pulling_child_name(auth: &Authenticated, state: &RelayState) -> Result<String, Refusal> {
@@ -430,6 +532,18 @@ async fn pull(
     );
     let deadline = tokio::time::Instant::now() + wait;
     let waker = state.waker(&child);
+    if let Some(session) = query.session {
+        let fresh = {
+            let mut sessions = state
+                .pull_sessions
+                .lock()
+                .map_err(|_| Refusal::new(503, "the relay is shutting down"))?;
+            sessions.insert(child.clone(), session) != Some(session)
+        };
+        if fresh {
+            release_leases(&state, &child).await?;
+        }
+    }
     loop {
         let now = crate::ingest::unix_ms(time::OffsetDateTime::now_utc());
         if let Some(entry) = state.store.due(&child, now, 1)?.into_iter().next() {
@@ -441,7 +555,7 @@ async fn pull(
                 .write(move |txn| {
                     txn.execute(
                         "UPDATE outbox SET next_attempt_at = ?1 WHERE seq = ?2",
-                        rusqlite::params![now + 60_000, seq],
+                        rusqlite::params![now + PULL_LEASE_MS, seq],
                     )?;
                     Ok(())
                 })
@@ -468,13 +582,70 @@ async fn pull(
         let Some(waker) = &waker else {
             return Ok(StatusCode::NO_CONTENT.into_response());
         };
-        if tokio::time::timeout_at(deadline, waker.notified())
+        // Wait for new traffic, the end of the long-poll, or the moment a
+        // lease on an item runs out and it can be offered again.
+        let lease_end = state.store.next_lease_end(&child, now)?.map(|end| {
+            tokio::time::Instant::now() + Duration::from_millis((end - now).max(0) as u64 + 1)
+        });
+        let until = lease_end.map_or(deadline, |end| end.min(deadline));
+        if tokio::time::timeout_at(until, waker.notified())
             .await
             .is_err()
+            && until >= deadline
         {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }
+}
+
+/// Offers again everything leased to `child` (it restarted, or this relay
+/// did): its earlier run will never confirm it.
+pub(crate) async fn release_leases(state: &RelayState, child: &str) -> Result<(), Refusal> {
+    let child = child.to_string();
+    let released = state
+        .writer
+        .write(move |txn| {
+            Ok(txn.execute(
+                "UPDATE outbox SET next_attempt_at = 0 WHERE hop = ?1 AND next_attempt_at > 0",
+                rusqlite::params![child],
+            )?)
+        })
+        .await?;
+    if released > 0 {
+        tracing::info!(released, "released pull leases of an earlier run");
+    }
+    Ok(())
+}
+
+/// A pulling child refused an item for good: give up on it here, with a
+/// non-delivery notice to the sender for a dispatch, as when a push is
+/// refused.
+async fn pull_refused(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Path(seq): Path<i64>,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let child = pulling_child_name(&auth, &state)?;
+    let bytes = small_body(&state, body, "refusal").await?;
+    let refusal: crate::api::Refusal = serde_json::from_slice(&bytes)
+        .map_err(|e| Refusal::new(400, format!("bad refusal: {e}")))?;
+    match state.store.outbox_entry(seq)? {
+        Some(entry) if entry.hop == child => {
+            if entry.kind == "dispatch" {
+                let why = format!(
+                    "relay {child} refused it: {}",
+                    congvan_text::line(&refusal.error)
+                );
+                crate::ingest::give_up(&state, seq, &entry.reference, &child, &why).await?;
+            } else {
+                transfer_done(&state, &entry).await?;
+            }
+        }
+        Some(_) => return Err(Refusal::new(403, "that queue entry is for another relay")),
+        None => tracing::debug!(seq, "pull refusal for an entry already done"),
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn pull_done(

@@ -36,6 +36,8 @@ pub struct RelayState {
     /// TLS client configuration for talking to peers.
     pub client_tls: Arc<rustls::ClientConfig>,
     wakers: HashMap<String, Arc<Notify>>,
+    /// The session of each pulling child's last pull (see `server.rs`).
+    pub(crate) pull_sessions: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 impl RelayState {
@@ -76,6 +78,7 @@ impl RelayState {
             metrics: Metrics::default(),
             client_tls,
             wakers,
+            pull_sessions: std::sync::Mutex::new(HashMap::new()),
         })
     }
 

@@ -60,6 +60,29 @@ impl Blobs {
         sync_dir(shard)
     }
 
+    /// The digests of the blob files on disk (the `tmp` folder aside).
+    pub fn files(&self) -> Result<Vec<String>, Error> {
+        let mut found = Vec::new();
+        for shard in std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))? {
+            let shard = shard.map_err(|e| Error::io(&self.dir, e))?;
+            let name = shard.file_name();
+            let is_shard = name.len() == 2
+                && name
+                    .to_str()
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !is_shard || !shard.path().is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(shard.path()).map_err(|e| Error::io(shard.path(), e))? {
+                let file = file.map_err(|e| Error::io(shard.path(), e))?;
+                if let Some(sha256) = file.file_name().to_str() {
+                    found.push(sha256.to_string());
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Writes bytes to a fresh temporary file in the blob folder.
     pub fn temp_file(&self) -> Result<(PathBuf, std::fs::File), Error> {
         let tmp = self.dir.join("tmp");

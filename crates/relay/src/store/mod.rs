@@ -11,7 +11,7 @@ mod digest;
 mod schema;
 mod writer;
 
-pub(crate) use blobs::random_fraction;
+pub(crate) use blobs::{random_fraction, random_u64};
 pub use blobs::{BlobRef, Blobs, INLINE_BLOB_LIMIT};
 pub use writer::Writer;
 
@@ -56,8 +56,9 @@ pub struct InboxItem {
     pub from: String,
     /// Number and notation.
     pub number: String,
-    /// Subject excerpt.
-    pub subject: String,
+    /// Subject excerpt; `None` for a secret (Mật and above) dispatch, whose
+    /// subject no listing shows: it is read in the dispatch itself.
+    pub subject: Option<String>,
     /// Urgency code 0..=4.
     pub urgency: u8,
     /// True for Mật and above.
@@ -102,6 +103,8 @@ pub struct OutboxEntry {
     pub urgency: u8,
     /// When it was queued (Unix ms).
     pub created_at: i64,
+    /// Failed transfers so far.
+    pub attempts: u32,
 }
 
 /// The relay store: a read connection here, writes through the [`Writer`].
@@ -194,13 +197,14 @@ impl Store {
                  WHERE i.office = ?1 ORDER BY d.urgency DESC, i.delivered_at DESC",
             )?;
             let rows = stmt.query_map(params![office], |r| {
+                let secret: bool = r.get(5)?;
                 Ok(InboxItem {
                     id: r.get(0)?,
                     from: r.get(1)?,
                     number: r.get(2)?,
-                    subject: r.get(3)?,
+                    subject: if secret { None } else { Some(r.get(3)?) },
                     urgency: r.get(4)?,
-                    secret: r.get(5)?,
+                    secret,
                     due: r.get(6)?,
                     delivered_at: r.get(7)?,
                     status: r.get(8)?,
@@ -235,7 +239,7 @@ impl Store {
     pub fn due(&self, hop: &str, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, Error> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT seq, kind, ref, hop, urgency, created_at FROM outbox
+                "SELECT seq, kind, ref, hop, urgency, created_at, attempts FROM outbox
                  WHERE hop = ?1 AND next_attempt_at <= ?2
                  ORDER BY urgency DESC, seq ASC LIMIT ?3",
             )?;
@@ -244,11 +248,23 @@ impl Store {
         })
     }
 
+    /// When the earliest lease on `hop`'s items runs out (Unix ms), if any
+    /// is held after `now_ms`.
+    pub fn next_lease_end(&self, hop: &str, now_ms: i64) -> Result<Option<i64>, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE hop = ?1 AND next_attempt_at > ?2",
+                params![hop, now_ms],
+                |r| r.get(0),
+            )
+        })
+    }
+
     /// One queued transfer by its queue position.
     pub fn outbox_entry(&self, seq: i64) -> Result<Option<OutboxEntry>, Error> {
         self.read(|c| {
             c.query_row(
-                "SELECT seq, kind, ref, hop, urgency, created_at FROM outbox WHERE seq = ?1",
+                "SELECT seq, kind, ref, hop, urgency, created_at, attempts FROM outbox WHERE seq = ?1",
                 params![seq],
                 outbox_row,
             )
@@ -260,7 +276,7 @@ impl Store {
     pub fn expired(&self, now_ms: i64) -> Result<Vec<OutboxEntry>, Error> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT seq, kind, ref, hop, urgency, created_at FROM outbox
+                "SELECT seq, kind, ref, hop, urgency, created_at, attempts FROM outbox
                  WHERE kind = 'dispatch' AND expires_at <= ?1 ORDER BY seq",
             )?;
             let rows = stmt.query_map(params![now_ms], outbox_row)?;
@@ -344,13 +360,51 @@ impl Store {
         })
     }
 
+    /// Removes the blob file with this digest unless a `blobs` row refers
+    /// to it: an upload adopted as a blob whose commit did not record it.
+    pub fn remove_blob_if_unreferenced(&self, sha256: &str) -> Result<(), Error> {
+        if self.blob(sha256)?.is_some() {
+            return Ok(());
+        }
+        let path = self.blobs.path(sha256);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    /// Removes every blob file no `blobs` row refers to: left by a crash
+    /// between adopting an upload and the commit that would have recorded
+    /// it. Run at start, before any upload is in flight. Returns how many.
+    pub fn remove_orphan_blobs(&self) -> Result<usize, Error> {
+        let mut removed = 0;
+        for sha256 in self.blobs.files()? {
+            let referenced = self.read(|c| {
+                c.query_row(
+                    "SELECT 1 FROM blobs WHERE sha256 = ?1 AND data IS NULL AND purged = 0",
+                    params![sha256],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map(|o| o.is_some())
+            })?;
+            if !referenced {
+                let path = self.blobs.path(&sha256);
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Number of queued transfers, for metrics.
     pub fn queue_depth(&self) -> Result<i64, Error> {
         self.read(|c| c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)))
     }
 }
 
-/// Maps a `SELECT seq, kind, ref, hop, urgency, created_at FROM outbox` row.
+/// Maps a `SELECT seq, kind, ref, hop, urgency, created_at, attempts FROM outbox` row.
 fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     Ok(OutboxEntry {
         seq: r.get(0)?,
@@ -359,5 +413,6 @@ fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
         hop: r.get(3)?,
         urgency: r.get(4)?,
         created_at: r.get(5)?,
+        attempts: r.get(6)?,
     })
 }

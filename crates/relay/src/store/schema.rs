@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     urgency INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    next_attempt_at INTEGER NOT NULL, -- leases for pulled entries
+    next_attempt_at INTEGER NOT NULL, -- retry backoff (push) or lease (pull)
+    attempts INTEGER NOT NULL DEFAULT 0, -- failed transfers so far, for this entry's backoff
     UNIQUE (kind, ref, hop)
 );
 CREATE INDEX IF NOT EXISTS outbox_by_hop ON outbox (hop, urgency DESC, seq);
@@ -102,5 +103,17 @@ pub(crate) fn open(path: &Path) -> Result<Connection, Error> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.execute_batch(SCHEMA)?;
+    migrate(&conn)?;
     Ok(conn)
+}
+
+/// Brings a store made by an earlier version up to this schema.
+fn migrate(conn: &Connection) -> Result<(), Error> {
+    let has_attempts: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('outbox') WHERE name = 'attempts'")?
+        .exists([])?;
+    if !has_attempts {
+        conn.execute_batch("ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
 }
