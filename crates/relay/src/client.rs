@@ -157,10 +157,12 @@ impl RelayClient {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
             .map_err(|e| self.connection_failed(&e))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
+        let connection = tokio::spawn(async move {
+            let ended = conn.await;
+            if let Err(e) = &ended {
                 tracing::debug!(error = %e, "client connection ended");
             }
+            ended
         });
         let request = Request::builder()
             .method(method)
@@ -169,10 +171,24 @@ impl RelayClient {
             .header("content-type", content_type)
             .body(body)
             .map_err(|e| self.unreachable(e))?;
-        tokio::time::timeout(self.timeout, sender.send_request(request))
+        let sent = tokio::time::timeout(self.timeout, sender.send_request(request))
             .await
-            .map_err(|_| self.unreachable("the request timed out"))?
-            .map_err(|e| self.connection_failed(&e))
+            .map_err(|_| self.unreachable("the request timed out"))?;
+        match sent {
+            Ok(response) => Ok(response),
+            Err(e) => {
+                // The request only learns "canceled"; the connection knows
+                // why (the relay's TLS alert about our certificate).
+                if let Ok(Ok(Err(ended))) =
+                    tokio::time::timeout(Duration::from_secs(2), connection).await
+                {
+                    if crate::tls_reason::explain(&ended).is_some() {
+                        return Err(self.connection_failed(&ended));
+                    }
+                }
+                Err(self.connection_failed(&e))
+            }
+        }
     }
 
     /// A connection or request that failed: with the TLS reason in words

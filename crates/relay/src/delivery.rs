@@ -65,17 +65,18 @@ pub async fn push_worker(
         let mut stalled = false;
         for entry in &batch {
             match send(&state, &client, entry).await {
-                Ok(()) => {
-                    failures = 0;
-                    if let Err(e) = transfer_done(&state, entry).await {
+                Ok(()) => match transfer_done(&state, entry).await {
+                    Ok(()) => failures = 0,
+                    Err(e) => {
+                        // Sent, but not recorded: it will be sent again
+                        // (the next hop answers "duplicate"), later.
                         tracing::error!(%hop, error = %e, "cannot record a finished transfer; backing off");
                         failures = failures.saturating_add(1);
                         stalled = true;
                         break;
                     }
-                }
+                },
                 Err(Error::Refused { status, reason, .. }) if is_permanent(status) => {
-                    failures = 0;
                     tracing::warn!(%hop, seq = entry.seq, status, reason = %congvan_text::line(&reason), "next hop refused a transfer");
                     let done = if entry.kind == "dispatch" {
                         let why =
@@ -84,11 +85,14 @@ pub async fn push_worker(
                     } else {
                         transfer_done(&state, entry).await
                     };
-                    if let Err(e) = done {
-                        tracing::error!(%hop, error = %e, "cannot record a refusal; backing off");
-                        failures = failures.saturating_add(1);
-                        stalled = true;
-                        break;
+                    match done {
+                        Ok(()) => failures = 0,
+                        Err(e) => {
+                            tracing::error!(%hop, error = %e, "cannot record a refusal; backing off");
+                            failures = failures.saturating_add(1);
+                            stalled = true;
+                            break;
+                        }
                     }
                 }
                 Err(e) if is_unreachable(&e) => {
