@@ -389,6 +389,8 @@ fn sample_pdf() -> DemoResult<Vec<u8>> {
         urgency: None,
         secrecy: None,
         qr_payload: None,
+        // A made-up attachment, shown as a document, not as signed.
+        verified: true,
     };
     congvan_render::render_dispatch(&view)
         .map_err(|e| Failure::input(format!("cannot render the sample attachment: {e}")))

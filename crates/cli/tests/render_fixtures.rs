@@ -157,6 +157,49 @@ fn a_failing_dispatch_is_not_rendered() {
     assert!(!pdf.exists());
 }
 
+/// Without --trust nothing is verified, so nothing may look signed: the
+/// page says "CHƯA XÁC THỰC" and carries no signature or seal box, for a
+/// genuine, a tampered and a forged dispatch alike. With --trust, a valid
+/// one shows its signatures and no stamp.
+#[test]
+fn an_unverified_render_is_stamped_and_shows_no_signature() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in [
+        "valid-cong-van-pdf.cvd",
+        "tampered-metadata.cvd",
+        "other-office-signer.cvd",
+    ] {
+        let pdf = tmp.path().join(format!("{name}.pdf"));
+        let out = congvan([
+            "dispatch".as_ref(),
+            "render".as_ref(),
+            repo().join("fixtures").join(name).as_os_str(),
+            "--out".as_ref(),
+            pdf.as_os_str(),
+        ]);
+        out.assert_ok();
+        let text = pdftotext(&pdf);
+        assert!(text.contains("CHƯA XÁC THỰC"), "{name}: {text}");
+        assert!(!text.contains("Ký số bởi"), "{name}: {text}");
+        assert!(!text.contains("Thời gian ký"), "{name}: {text}");
+        qpdf_check(&pdf);
+    }
+    let pdf = tmp.path().join("verified.pdf");
+    congvan([
+        "dispatch".as_ref(),
+        "render".as_ref(),
+        repo().join("fixtures/valid-cong-van-pdf.cvd").as_os_str(),
+        "--out".as_ref(),
+        pdf.as_os_str(),
+        "--trust".as_ref(),
+        repo().join("certs/root/cert.pem").as_os_str(),
+    ])
+    .assert_ok();
+    let text = pdftotext(&pdf);
+    assert!(text.contains("Ký số bởi"), "{text}");
+    assert!(!text.contains("CHƯA XÁC THỰC"), "{text}");
+}
+
 /// The auditor's report names the result, each signature and attachment hash.
 #[test]
 fn verification_report_pdf_states_the_findings() {

@@ -13,7 +13,7 @@ use crate::date::{place_and_date_line, vietnam_datetime, vietnam_iso8601};
 use crate::font::{self, Face};
 use crate::layout::{self, Line};
 use crate::qr::{Qr, QUIET_ZONE};
-use crate::{DispatchView, Error};
+use crate::{DispatchView, Error, SignerView};
 
 /// Top margin (Decree 30: 20-25 mm).
 const MARGIN_TOP: f32 = 20.0 * MM;
@@ -75,6 +75,21 @@ const QR_CAPTION: f32 = 8.0;
 /// signing time out of range, [`Error::QrEncode`] for a QR payload too long to encode, and the
 /// font errors only if the bundled fonts are broken.
 pub fn render_dispatch(view: &DispatchView) -> Result<Vec<u8>, Error> {
+    // An unverified dispatch shows no trace of a signature (see `DispatchView::verified`).
+    let unsigned;
+    let view = if view.verified {
+        view
+    } else {
+        unsigned = DispatchView {
+            signer: SignerView {
+                digital_signature: None,
+                ..view.signer.clone()
+            },
+            seal: None,
+            ..view.clone()
+        };
+        &unsigned
+    };
     let date_line = place_and_date_line(&view.place, &view.date)?;
     let qr = view.qr_payload.as_deref().map(Qr::encode).transpose()?;
     let mut doc = Doc::new(qr.as_ref().map_or(0.0, qr_reserve));
@@ -86,6 +101,9 @@ pub fn render_dispatch(view: &DispatchView) -> Result<Vec<u8>, Error> {
         doc.qr(qr, payload)?;
     }
     doc.page_numbers()?;
+    if !view.verified {
+        doc.not_verified_stamp()?;
+    }
     let title = format!("{} {}", view.number.trim(), view.subject.trim());
     doc.canvas.finish(&title)
 }
@@ -616,6 +634,32 @@ impl Doc {
             y += QR_CAPTION * 1.25;
             self.canvas
                 .text(0, caption_x, y, Align::Left, code, &line.text())?;
+        }
+        Ok(())
+    }
+
+    /// "CHƯA XÁC THỰC" across the top margin of every page, for a dispatch rendered without
+    /// verifying its signatures.
+    fn not_verified_stamp(&mut self) -> Result<(), Error> {
+        let mark = TextStyle::new(Face::Bold, 14.0).colored(Color::RED);
+        let note = TextStyle::new(Face::Italic, 9.0).colored(Color::RED);
+        for page in 0..self.canvas.page_count() {
+            self.canvas.text(
+                page,
+                MARGIN_LEFT + TEXT_WIDTH / 2.0,
+                MARGIN_TOP - 13.0 * MM,
+                Align::Center,
+                mark,
+                "CHƯA XÁC THỰC",
+            )?;
+            self.canvas.text(
+                page,
+                MARGIN_LEFT + TEXT_WIDTH / 2.0,
+                MARGIN_TOP - 9.5 * MM,
+                Align::Center,
+                note,
+                "Chữ ký số chưa được kiểm tra: kiểm tra bằng congvan dispatch verify",
+            )?;
         }
         Ok(())
     }

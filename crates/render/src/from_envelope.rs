@@ -23,14 +23,15 @@ pub fn qr_payload(envelope: &Envelope) -> String {
 /// The printable view of a dispatch.
 ///
 /// With a verification report, only signatures that PASSED are shown as
-/// digital signatures; without one, the signatures are shown as recorded
-/// in the file (the QR code lets the reader verify them).
+/// digital signatures. Without one, none is: the page is stamped "CHƯA XÁC
+/// THỰC" instead (see [`DispatchView::verified`]), since a signature box
+/// drawn from an unchecked file is exactly what a forger wants printed.
 pub fn dispatch_view(envelope: &Envelope, verified: Option<&VerificationReport>) -> DispatchView {
     let m = envelope.metadata();
     let mut signer_sig = None;
     let mut seal = None;
     for (index, stored) in envelope.signatures().iter().enumerate() {
-        let passed = verified.is_none_or(|report| {
+        let passed = verified.is_some_and(|report| {
             report
                 .signatures
                 .get(index)
@@ -112,6 +113,7 @@ pub fn dispatch_view(envelope: &Envelope, verified: Option<&VerificationReport>)
             EnvelopeSecrecy::TuyetMat => Secrecy::TopSecret,
         }),
         qr_payload: Some(qr_payload(envelope)),
+        verified: verified.is_some_and(|r| r.indication == EnvelopeIndication::Passed),
     }
 }
 

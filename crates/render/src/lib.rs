@@ -38,6 +38,7 @@
 //!     urgency: None,
 //!     secrecy: None,
 //!     qr_payload: Some("congvan:1:example".into()),
+//!     verified: true,
 //! };
 //! let pdf = render_dispatch(&view).unwrap();
 //! assert!(pdf.starts_with(b"%PDF-"));

@@ -172,6 +172,11 @@ pub struct DispatchView {
     /// `"congvan:1:<dispatch-id>:<manifest-sha256-hex>"`, so a printed copy can be traced back
     /// to its electronic original; `None` for no QR code.
     pub qr_payload: Option<String>,
+    /// Whether the signatures were verified before rendering. When `false`, every page is
+    /// stamped "CHƯA XÁC THỰC" (not verified) and no digital signature or seal is drawn,
+    /// whatever `signer.digital_signature` and `seal` say: a PDF never looks signed when no
+    /// one checked that it is.
+    pub verified: bool,
 }
 
 /// The outcome of a validation, in the terms of ETSI EN 319 102-1.

@@ -71,6 +71,7 @@ pub fn decision() -> DispatchView {
         urgency: Some(Urgency::Flash),
         secrecy: None,
         qr_payload: Some(QR_PAYLOAD.into()),
+        verified: true,
     }
 }
 
@@ -115,6 +116,7 @@ pub fn cong_van() -> DispatchView {
         urgency: Some(Urgency::VeryUrgent),
         secrecy: Some(Secrecy::Confidential),
         qr_payload: Some(QR_PAYLOAD.into()),
+        verified: true,
     }
 }
 
