@@ -200,6 +200,11 @@ pub enum DispatchCommand {
         /// Also write a one-page PDF verification report for auditors (one dispatch only).
         #[arg(long, value_name = "REPORT.pdf")]
         report_pdf: Option<PathBuf>,
+        /// Use CRLs past their nextUpdate as if current (by default such a
+        /// CRL makes the result INDETERMINATE / TRY_LATER: it says nothing of
+        /// what was revoked since).
+        #[arg(long)]
+        allow_stale_crl: bool,
     },
     /// Lay the dispatch out as a Decree 30 document (PDF) with a QR code.
     Render {
@@ -216,6 +221,11 @@ pub enum DispatchCommand {
         /// CRLs for that verification (repeatable).
         #[arg(long, value_name = "CRL.pem")]
         crl: Vec<PathBuf>,
+        /// Use CRLs past their nextUpdate as if current (by default such a
+        /// CRL makes the result INDETERMINATE / TRY_LATER: it says nothing of
+        /// what was revoked since).
+        #[arg(long)]
+        allow_stale_crl: bool,
     },
     /// Print the dispatch metadata.
     Show {
@@ -465,6 +475,11 @@ pub enum PkiCommand {
         /// Machine-readable output on stdout.
         #[arg(long)]
         json: bool,
+        /// Use CRLs past their nextUpdate as if current (by default such a
+        /// CRL makes the result INDETERMINATE / TRY_LATER: it says nothing of
+        /// what was revoked since).
+        #[arg(long)]
+        allow_stale_crl: bool,
         /// The certificate to check.
         #[arg(value_name = "CERT.pem")]
         cert: PathBuf,

@@ -9,7 +9,7 @@ use congvan_envelope::{
 use congvan_org::{OrgId, Registry};
 use congvan_relay::api::Ack;
 use congvan_relay::{client_config, ExpectedRelay, RelayClient, TlsTrust};
-use congvan_sign::{Credential, Crl, Purpose, Role};
+use congvan_sign::{Credential, Crl, Purpose, Role, StaleCrls};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -27,7 +27,7 @@ struct Session {
 fn connect(conn: &Connection) -> Result<Session, Failure> {
     let password = crate::pki::read_password(conn.password_file.as_deref())?;
     let identity = Credential::load(&conn.identity, password.as_deref())?;
-    let trust = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl)?;
+    let trust = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl, StaleCrls::TryLater)?;
     let office = check_identity(&identity, &trust, &conn.identity)?;
     let expected = expected_relay(conn, &office)?;
     let mut crls = Vec::new();
@@ -164,7 +164,7 @@ pub fn fetch(id: &str, conn: &Connection, out: &Path) -> Result<ExitCode, Failur
     }
     let session = connect(conn)?;
     let bytes = session.runtime.block_on(session.client.fetch(id, out))?;
-    let store = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl)?;
+    let store = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl, StaleCrls::TryLater)?;
     let mut envelope = Envelope::open(out)?;
     let report = verify_dispatch(
         &mut envelope,

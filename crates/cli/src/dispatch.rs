@@ -13,7 +13,7 @@ use congvan_envelope::{
     SignatureRole,
 };
 use congvan_org::{OrgId, Registry};
-use congvan_sign::{Certificate, Credential, Crl, SigningKey, TrustStore};
+use congvan_sign::{Certificate, Credential, Crl, SigningKey, StaleCrls, TrustStore};
 use serde_json::json;
 use time::{Date, OffsetDateTime, UtcOffset};
 
@@ -87,27 +87,26 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             at,
             json,
             report_pdf,
-        } => match files.as_slice() {
-            [file] if !file.is_dir() => verify(
-                file,
-                &trust,
-                &chain,
-                &crl,
-                at.as_deref(),
-                json,
-                report_pdf.as_deref(),
-            ),
-            _ if report_pdf.is_some() => Err(Failure::input(
-                "--report-pdf writes the report of one dispatch; give one file with it",
-            )),
-            _ => crate::verify_many::verify_many(&files, &trust, &chain, &crl, at.as_deref(), json),
-        },
+            allow_stale_crl,
+        } => {
+            let store = trust_store(&trust, &chain, &crl, stale_policy(allow_stale_crl))?;
+            match files.as_slice() {
+                [file] if !file.is_dir() => {
+                    verify(file, &store, at.as_deref(), json, report_pdf.as_deref())
+                }
+                _ if report_pdf.is_some() => Err(Failure::input(
+                    "--report-pdf writes the report of one dispatch; give one file with it",
+                )),
+                _ => crate::verify_many::verify_many(&files, &store, at.as_deref(), json),
+            }
+        }
         DispatchCommand::Render {
             file,
             out,
             trust,
             crl,
-        } => render(&file, &out, &trust, &crl),
+            allow_stale_crl,
+        } => render(&file, &out, &trust, &crl, stale_policy(allow_stale_crl)),
         DispatchCommand::Show { file, json } => show(&file, json),
         DispatchCommand::Extract { file, out } => extract(&file, &out),
     }
@@ -249,16 +248,13 @@ fn signer_block(args: &NewArgs) -> Result<SignerBlock, Failure> {
 
 fn verify(
     file: &Path,
-    trust: &[PathBuf],
-    chain: &[PathBuf],
-    crl: &[PathBuf],
+    store: &TrustStore,
     at: Option<&str>,
     json: bool,
     report_pdf: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
-    let store = trust_store(trust, chain, crl)?;
     let now = crate::verify_many::reference_time(at)?;
-    let report = crate::verify_many::verify_file(file, &store, now)?;
+    let report = crate::verify_many::verify_file(file, store, now)?;
     if json {
         crate::output::json(&report)?;
     } else {
@@ -286,12 +282,13 @@ fn render(
     out: &Path,
     trust: &[PathBuf],
     crl: &[PathBuf],
+    stale: StaleCrls,
 ) -> Result<ExitCode, Failure> {
     let mut envelope = Envelope::open(file)?;
     let report = if trust.is_empty() {
         None
     } else {
-        let store = trust_store(trust, &[], crl)?;
+        let store = trust_store(trust, &[], crl, stale)?;
         let mut bar = ByteProgress::start("verifying", envelope.attachment_bytes());
         let report = verify_dispatch(&mut envelope, &store, OffsetDateTime::now_utc(), &mut |n| {
             bar.advance(n)
@@ -455,11 +452,21 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `--allow-stale-crl` as the trust store's policy.
+pub fn stale_policy(allow_stale_crl: bool) -> StaleCrls {
+    if allow_stale_crl {
+        StaleCrls::Accept
+    } else {
+        StaleCrls::TryLater
+    }
+}
+
 /// Builds a trust store from the `--trust`, `--chain` and `--crl` files.
 pub fn trust_store(
     trust: &[PathBuf],
     chain: &[PathBuf],
     crl: &[PathBuf],
+    stale: StaleCrls,
 ) -> Result<TrustStore, Failure> {
     let mut anchors = Vec::new();
     for path in trust {
@@ -475,8 +482,9 @@ pub fn trust_store(
         store.add_intermediates(Certificate::load_all(path)?);
     }
     for path in crl {
-        store.add_crls(Crl::load_all(path)?);
+        store.add_crls(Crl::load_all(path)?)?;
     }
+    store.set_stale_crls(stale);
     Ok(store)
 }
 

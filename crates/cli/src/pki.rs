@@ -141,6 +141,7 @@ pub fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
             role,
             org,
             json,
+            allow_stale_crl,
             cert,
         } => {
             return verify_cert(
@@ -151,6 +152,7 @@ pub fn run(cmd: PkiCommand) -> Result<ExitCode, Failure> {
                 role,
                 org.as_deref(),
                 json,
+                crate::dispatch::stale_policy(allow_stale_crl),
                 &cert,
             )
         }
@@ -180,6 +182,7 @@ fn verify_cert(
     role: Option<crate::args::RoleArg>,
     org: Option<&str>,
     json: bool,
+    stale: congvan_sign::StaleCrls,
     cert_path: &Path,
 ) -> Result<ExitCode, Failure> {
     let at = match at {
@@ -195,14 +198,35 @@ fn verify_cert(
         store.add_intermediates(load_cert_file(path, "--chain")?);
     }
     for path in crl {
-        store.add_crls(Crl::load_all(path)?);
+        store.add_crls(Crl::load_all(path)?)?;
     }
+    store.set_stale_crls(stale);
     let purpose = Purpose {
         role: role.map(|r| r.role()),
         org: org.map(OrgId::parse).transpose()?,
     };
-    let cert = Certificate::load(cert_path)?;
     let at_text = at.format(&Rfc3339).unwrap_or_else(|_| at.to_string());
+    // A file that is no certificate is an input error (exit 2); one that is
+    // a certificate but an invalid one (an extension twice) is a finding.
+    let cert = match Certificate::load(cert_path) {
+        Ok(cert) => cert,
+        Err(e) if e.is_rejection() => {
+            if json {
+                crate::output::json(&json!({
+                    "valid": false,
+                    "certificate": cert_path,
+                    "at": at_text,
+                    "reason": e.code(),
+                    "message": e.to_string(),
+                }))?;
+            } else {
+                say!("INVALID: {}", cert_path.display());
+                say!("  reason: {}", Line(&e.to_string()));
+            }
+            return Ok(ExitCode::from(EXIT_REFUSED));
+        }
+        Err(e) => return Err(e.into()),
+    };
     match store.validate(&cert, &[], &purpose, at) {
         Ok(valid) => {
             if json {

@@ -49,20 +49,17 @@ struct Totals {
 /// INDETERMINATE, else 0.
 pub fn verify_many(
     files: &[PathBuf],
-    trust: &[PathBuf],
-    chain: &[PathBuf],
-    crl: &[PathBuf],
+    store: &TrustStore,
     at: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, Failure> {
     let files = expand_folders(files)?;
-    let store = crate::dispatch::trust_store(trust, chain, crl)?;
     let now = reference_time(at)?;
     let at = congvan_envelope::signing_time_text(now);
     // Buffered, but a person watching a terminal sees each line as it comes.
     let watched = std::io::stdout().is_terminal();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let totals = write_reports(&mut out, &files, &store, now, &at, json, watched)
+    let totals = write_reports(&mut out, &files, store, now, &at, json, watched)
         .and_then(|totals| out.flush().map(|()| totals))
         .map_err(|e| Failure::input(format!("cannot write the report: {e}")))?;
     Ok(ExitCode::from(if totals.failed > 0 {

@@ -49,8 +49,15 @@ pub enum SubIndication {
     NotYetValid,
     /// The signature does not meet the signature policy (role, office).
     SigConstraintsFailure,
-    /// The certificate chain does not meet the constraints (key usage, subtree).
+    /// The certificate chain does not meet the constraints (key usage,
+    /// subtree, extended key usage of a CA, the certificate profile).
     ChainConstraintsFailure,
+    /// A key or algorithm is below what is accepted (RSA under 2048 bits,
+    /// P-192, DSA).
+    CryptoConstraintsFailure,
+    /// Revocation cannot be decided now (a CRL is past its nextUpdate): try
+    /// again with a current CRL.
+    TryLater,
     /// The certificate chain is invalid for another reason.
     CertificateChainGeneralFailure,
     /// The certificate has expired and nothing proves the signature existed before.
@@ -78,6 +85,8 @@ impl SubIndication {
             SubIndication::NotYetValid => "NOT_YET_VALID",
             SubIndication::SigConstraintsFailure => "SIG_CONSTRAINTS_FAILURE",
             SubIndication::ChainConstraintsFailure => "CHAIN_CONSTRAINTS_FAILURE",
+            SubIndication::CryptoConstraintsFailure => "CRYPTO_CONSTRAINTS_FAILURE",
+            SubIndication::TryLater => "TRY_LATER",
             SubIndication::CertificateChainGeneralFailure => "CERTIFICATE_CHAIN_GENERAL_FAILURE",
             SubIndication::OutOfBoundsNoPoe => "OUT_OF_BOUNDS_NO_POE",
             SubIndication::RevokedNoPoe => "REVOKED_NO_POE",

@@ -176,6 +176,12 @@ fn check_signature(
     result.org = signer.org().map(|o| o.to_string());
     result.chain = vec![signer.display_name().to_string()];
 
+    if let Some(problem) = signer.key_problem() {
+        return Err(indeterminate(
+            SubIndication::CryptoConstraintsFailure,
+            format!("the signing certificate has a key congvan does not accept: {problem}"),
+        ));
+    }
     if signer.key_algorithm() != Some(alg) {
         return Err(failed(
             SubIndication::SigCryptoFailure,
@@ -396,10 +402,18 @@ fn judge_chain_error(
                 ),
             }
         }
+        E::WeakKey { .. } => (
+            Indication::Indeterminate,
+            SubIndication::CryptoConstraintsFailure,
+            text,
+        ),
+        E::CrlStale { .. } => (Indication::Indeterminate, SubIndication::TryLater, text),
         E::MissingKeyUsage { .. }
         | E::OrgOutsideSubtree { .. }
         | E::PathLenExceeded
-        | E::NotACa(_) => (
+        | E::NotACa(_)
+        | E::CertificateProfile { .. }
+        | E::PurposeNotAllowed { .. } => (
             Indication::Indeterminate,
             SubIndication::ChainConstraintsFailure,
             text,

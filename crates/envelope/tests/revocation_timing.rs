@@ -55,7 +55,7 @@ fn trust_with_crl(
     let path = dir.join("crl.pem");
     std::fs::write(&path, pem).unwrap();
     let mut trust = s.hierarchy.trust();
-    trust.add_crls(Crl::load_all(&path).unwrap());
+    trust.add_crls(Crl::load_all(&path).unwrap()).unwrap();
     trust
 }
 

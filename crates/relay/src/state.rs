@@ -53,7 +53,7 @@ impl RelayState {
         for path in &config.crl {
             let crls = Crl::load_all(path)?;
             crl_ders.extend(crls.iter().map(|c| c.der().to_vec()));
-            trust.add_crls(crls);
+            trust.add_crls(crls)?;
         }
         let tls_trust = TlsTrust::new(&roots, crl_ders)?;
         let client_tls = tls::client_config(&credential, &tls_trust)?;

@@ -249,7 +249,9 @@ fn validation(c: &mut Criterion) {
     plain.add_intermediates([ca.cert().clone()]);
     let mut with_crl = TrustStore::new(vec![root]).unwrap();
     with_crl.add_intermediates([ca.cert().clone()]);
-    with_crl.add_crls(Crl::load_all(&crl_path).unwrap());
+    with_crl
+        .add_crls(Crl::load_all(&crl_path).unwrap())
+        .unwrap();
     // Both must accept the leaf, or the benchmark measures a failure path.
     plain.validate(&leaf, &[], &purpose, now).unwrap();
     with_crl.validate(&leaf, &[], &purpose, now).unwrap();
@@ -263,7 +265,7 @@ fn validation(c: &mut Criterion) {
         let mut store = TrustStore::new(vec![plain.anchors()[0].clone()]).unwrap();
         store.add_intermediates([ca.cert().clone()]);
         if crl {
-            store.add_crls(Crl::load_all(&crl_path).unwrap());
+            store.add_crls(Crl::load_all(&crl_path).unwrap()).unwrap();
         }
         store
     };

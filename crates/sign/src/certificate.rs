@@ -7,6 +7,7 @@ use x509_parser::prelude::{
     AttributeTypeAndValue, FromDer, GeneralName, X509Certificate, X509Error,
 };
 
+use crate::profile::ProfileFacts;
 use crate::{pem_file, Algorithm, Error, Role};
 
 /// URI prefix of the subjectAltName that binds a certificate to an organization.
@@ -43,6 +44,10 @@ struct CertificateFacts {
     fingerprint: [u8; 32],
     subject: String,
     issuer: String,
+    /// The subject and issuer distinguished names as DER, for matching a
+    /// certificate to its issuer by name.
+    subject_der: Vec<u8>,
+    issuer_der: Vec<u8>,
     /// The common name (or subject), escaped for display: see [`Certificate::display_name`].
     display_name: String,
     common_name: Option<String>,
@@ -59,6 +64,10 @@ struct CertificateFacts {
     not_after: OffsetDateTime,
     public_key: Vec<u8>,
     key_algorithm: Option<Algorithm>,
+    /// The EKU values (DER OID bytes), `None` without the extension.
+    eku_oids: Option<Vec<Vec<u8>>>,
+    /// What the profile checks read (`profile.rs`).
+    profile: ProfileFacts,
 }
 
 impl Certificate {
@@ -72,7 +81,21 @@ impl Certificate {
                 "trailing bytes after the certificate",
             ));
         }
-        let bad_ext = |e: X509Error| Error::malformed(origin, format!("bad extension: {e}"));
+        // RFC 5280 §4.2: a certificate must not include an extension more
+        // than once. Readers that take the first and readers that take the
+        // last would see two different certificates; this one sees none.
+        if let Err(X509Error::DuplicateExtensions) = cert.tbs_certificate.extensions_map() {
+            return Err(Error::InvalidCertificate {
+                path: origin.to_path_buf(),
+                problem: "it includes an extension twice (RFC 5280 §4.2 forbids it), so readers \
+                          could disagree on what it says"
+                    .into(),
+            });
+        }
+        let bad_ext = |e: X509Error| Error::InvalidCertificate {
+            path: origin.to_path_buf(),
+            problem: format!("an extension cannot be read: {e}"),
+        };
 
         let key_usage = cert.key_usage().map_err(bad_ext)?.map(|ku| KeyUsageBits {
             digital_signature: ku.value.digital_signature(),
@@ -83,7 +106,9 @@ impl Certificate {
 
         let mut role = None;
         let mut extended_key_usages = Vec::new();
+        let mut eku_oids = None;
         if let Some(eku) = cert.extended_key_usage().map_err(bad_ext)? {
+            eku_oids = Some(eku_values(&eku.value));
             if eku.value.server_auth {
                 extended_key_usages.push("serverAuth".to_string());
             }
@@ -161,6 +186,8 @@ impl Certificate {
             fingerprint,
             subject,
             issuer: cert.issuer().to_string(),
+            subject_der: cert.subject().as_raw().to_vec(),
+            issuer_der: cert.issuer().as_raw().to_vec(),
             display_name,
             common_name,
             organization_name: first_attr(cert.subject().iter_organization()),
@@ -176,6 +203,8 @@ impl Certificate {
             not_after: cert.validity().not_after.to_datetime(),
             public_key: spki.subject_public_key.data.to_vec(),
             key_algorithm,
+            eku_oids,
+            profile: ProfileFacts::of(&cert),
         };
         Ok(Certificate {
             facts: Arc::new(facts),
@@ -232,6 +261,16 @@ impl Certificate {
     /// The subject distinguished name, as text.
     pub fn subject(&self) -> &str {
         &self.facts.subject
+    }
+
+    /// The subject distinguished name, as DER.
+    pub fn subject_der(&self) -> &[u8] {
+        &self.facts.subject_der
+    }
+
+    /// The issuer distinguished name, as DER.
+    pub fn issuer_der(&self) -> &[u8] {
+        &self.facts.issuer_der
     }
 
     /// The issuer distinguished name, as text.
@@ -323,6 +362,23 @@ impl Certificate {
         self.facts.key_algorithm
     }
 
+    /// The extended key usage values (DER OID bytes), `None` when the
+    /// certificate has no such extension (it is then not limited).
+    pub fn eku_oids(&self) -> Option<&[Vec<u8>]> {
+        self.facts.eku_oids.as_deref()
+    }
+
+    /// Why congvan refuses this certificate's key (RSA under 2048 bits,
+    /// P-192, DSA, ...), or `None`.
+    pub fn key_problem(&self) -> Option<&str> {
+        self.facts.profile.key_problem.as_deref()
+    }
+
+    /// The facts the profile checks judge (`profile.rs`).
+    pub(crate) fn profile(&self) -> &ProfileFacts {
+        &self.facts.profile
+    }
+
     /// SHA-256 of the DER, the usual certificate fingerprint, as hex.
     pub fn sha256_fingerprint(&self) -> String {
         hex(&self.facts.fingerprint)
@@ -345,6 +401,34 @@ impl Eq for Certificate {}
 
 fn first_attr<'a>(mut it: impl Iterator<Item = &'a AttributeTypeAndValue<'a>>) -> Option<String> {
     it.next().and_then(|a| a.as_str().ok()).map(str::to_string)
+}
+
+/// The DER OID values an extendedKeyUsage extension lists.
+fn eku_values(eku: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> Vec<Vec<u8>> {
+    const ID_KP: [u8; 7] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03];
+    let kp = |n: u8| {
+        let mut oid = ID_KP.to_vec();
+        oid.push(n);
+        oid
+    };
+    let mut out = Vec::new();
+    if eku.any {
+        out.push(crate::path_eku::OID_ANY.to_vec());
+    }
+    for (set, n) in [
+        (eku.server_auth, 1),
+        (eku.client_auth, 2),
+        (eku.code_signing, 3),
+        (eku.email_protection, 4),
+        (eku.time_stamping, 8),
+        (eku.ocsp_signing, 9),
+    ] {
+        if set {
+            out.push(kp(n));
+        }
+    }
+    out.extend(eku.other.iter().map(|oid| oid.as_bytes().to_vec()));
+    out
 }
 
 /// Lowercase hex of bytes.

@@ -25,6 +25,16 @@ pub enum Error {
         /// What is wrong, in words a user can act on.
         problem: String,
     },
+    /// A certificate that parses but breaks a rule every reader relies on
+    /// (an extension twice, an extension that cannot be read): not a
+    /// certificate anyone may trust.
+    #[error("{path}: the certificate is invalid: {problem}")]
+    InvalidCertificate {
+        /// Where it came from.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     /// An encrypted private key was given but no password.
     #[error("{path}: the private key is encrypted; give its password with --password-file FILE or the CONGVAN_KEY_PASSWORD environment variable")]
     PasswordRequired {
@@ -63,18 +73,20 @@ pub enum Error {
     #[error("the ECDSA signature is in its high-s form, which anyone can derive from a valid signature without the key; congvan writes and accepts only low-s signatures")]
     HighS,
     /// A certificate's validity period ended before the validation time.
-    #[error("certificate expired: it was valid until {not_after}, and validation time is {at}")]
+    #[error("{certificate} expired: it was valid until {not_after}, and validation time is {at}")]
     Expired {
+        /// Which certificate of the path ("the CA certificate \"...\"").
+        certificate: String,
         /// End of validity (RFC 3339).
         not_after: String,
         /// The time validated at (RFC 3339).
         at: String,
     },
     /// A certificate's validity period starts after the validation time.
-    #[error(
-        "certificate not yet valid: it is valid from {not_before}, and validation time is {at}"
-    )]
+    #[error("{certificate} is not yet valid: it is valid from {not_before}, and validation time is {at}")]
     NotYetValid {
+        /// Which certificate of the path.
+        certificate: String,
         /// Start of validity (RFC 3339).
         not_before: String,
         /// The time validated at (RFC 3339).
@@ -138,6 +150,44 @@ pub enum Error {
         /// The organization the certificate binds (or "none").
         found: String,
     },
+    /// A certificate of the path breaks the certificate profile
+    /// (`profile.rs`): a missing key identifier, a trust anchor without
+    /// basicConstraints, a zero serial number, ...
+    #[error("{certificate} breaks the certificate profile: {problem}")]
+    CertificateProfile {
+        /// Which certificate.
+        certificate: String,
+        /// What it lacks or has wrongly.
+        problem: String,
+    },
+    /// A certificate of the path has a key congvan does not accept.
+    #[error("{certificate} has a key congvan does not accept: {problem}")]
+    WeakKey {
+        /// Which certificate.
+        certificate: String,
+        /// The key and what is required.
+        problem: String,
+    },
+    /// A CA's extended key usage does not include a purpose the validation
+    /// is for: it cannot vouch for the certificate in that role.
+    #[error("{certificate} is limited by its extended key usage, which does not include {purpose}: it cannot vouch for a certificate used for that")]
+    PurposeNotAllowed {
+        /// Which CA certificate.
+        certificate: String,
+        /// The purpose it lacks, e.g. `serverAuth`.
+        purpose: String,
+    },
+    /// A CRL needed for the validation is past its nextUpdate: revocation
+    /// cannot be decided until a current one is loaded.
+    #[error("the CRL of \"{issuer}\" was due to be replaced at {next_update}, before the validation time {at}: load a current CRL (or allow stale CRLs) to decide revocation")]
+    CrlStale {
+        /// The CRL issuer.
+        issuer: String,
+        /// Its nextUpdate (RFC 3339).
+        next_update: String,
+        /// The validation time (RFC 3339).
+        at: String,
+    },
     /// Any other reason the chain was refused, as the path validator words it.
     #[error("certificate chain rejected: {0}")]
     ChainRejected(String),
@@ -179,6 +229,11 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Io { .. } => "io",
+            Error::InvalidCertificate { .. } => "invalid_certificate",
+            Error::CertificateProfile { .. } => "certificate_profile",
+            Error::WeakKey { .. } => "weak_key",
+            Error::PurposeNotAllowed { .. } => "purpose_not_allowed",
+            Error::CrlStale { .. } => "crl_stale",
             Error::Malformed { .. } => "malformed",
             Error::PasswordRequired { .. } => "password_required",
             Error::WrongPassword { .. } => "wrong_password",

@@ -18,9 +18,12 @@ mod credential;
 mod demo;
 mod error;
 mod issuance;
+mod key_strength;
 mod low_s;
 mod parse_cache;
+mod path_eku;
 mod pem_file;
+mod profile;
 mod revocation;
 mod role;
 mod signing_key;
@@ -38,7 +41,7 @@ pub use issuance::{
 pub use revocation::{RevocationReason, RevocationRecord, RevokedEntry, REVOKED_FILE};
 pub use role::Role;
 pub use signing_key::SigningKey;
-pub use validation::{Crl, Purpose, TrustStore, ValidatedChain};
+pub use validation::{Crl, Purpose, StaleCrls, TrustStore, ValidatedChain};
 pub use verify::verify_signature;
 
 /// Re-exported so users of this crate name organizations without another dependency.

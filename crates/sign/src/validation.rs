@@ -9,11 +9,13 @@ use congvan_org::OrgId;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use time::OffsetDateTime;
 use webpki::{
-    CertRevocationList, EndEntityCert, ExtendedKeyUsageValidator, KeyPurposeIdIter,
-    OwnedCertRevocationList, RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
+    CertRevocationList, EndEntityCert, ExpirationPolicy, OwnedCertRevocationList,
+    RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
 use crate::parse_cache::{lock_or_reset, ParseCache};
+use crate::path_eku::{self, PathEku};
+use crate::profile::{self, certificate_name, Position};
 use crate::revocation::rfc3339;
 use crate::{pem_file, Certificate, Error, Role};
 
@@ -28,9 +30,18 @@ pub struct Purpose {
 
 /// A certificate revocation list, parsed once and checked for its issuer's
 /// signature during validation.
+///
+/// Loading refuses a CRL outside the RFC 5280 profile that matters here: one
+/// without a nextUpdate (no one could tell when it is stale) or without a
+/// non-critical crlNumber (no one could tell a newer list from an older).
 pub struct Crl {
     list: CertRevocationList<'static>,
     der: Vec<u8>,
+    /// The issuer's distinguished name, as DER and as text.
+    issuer_der: Vec<u8>,
+    issuer: String,
+    /// When the issuer promises the next list.
+    next_update: OffsetDateTime,
 }
 
 impl Crl {
@@ -56,9 +67,45 @@ impl Crl {
     pub fn from_der(der: &[u8], origin: &Path) -> Result<Crl, Error> {
         let list = OwnedCertRevocationList::from_der(der)
             .map_err(|e| Error::malformed(origin, format!("not a valid CRL: {e:?}")))?;
+        use x509_parser::prelude::FromDer;
+        let (_, parsed) = x509_parser::revocation_list::CertificateRevocationList::from_der(der)
+            .map_err(|e| Error::malformed(origin, format!("not a valid CRL: {e}")))?;
+        let next_update = parsed
+            .next_update()
+            .map(|t| t.to_datetime())
+            .ok_or_else(|| {
+                Error::malformed(
+                    origin,
+                    "the CRL has no nextUpdate, so no one can tell when it is out of date \
+                     (RFC 5280 §5.1.2.5 requires one)",
+                )
+            })?;
+        let crl_number = parsed
+            .extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == "2.5.29.20");
+        match crl_number {
+            None => {
+                return Err(Error::malformed(
+                    origin,
+                    "the CRL has no crlNumber, so a newer list cannot be told from an older one \
+                     (RFC 5280 §5.2.3 requires one)",
+                ))
+            }
+            Some(ext) if ext.critical => {
+                return Err(Error::malformed(
+                    origin,
+                    "the CRL's crlNumber is marked critical; RFC 5280 §5.2.3 says it is not",
+                ))
+            }
+            Some(_) => {}
+        }
         Ok(Crl {
             list: CertRevocationList::Owned(list),
             der: der.to_vec(),
+            issuer_der: parsed.issuer().as_raw().to_vec(),
+            issuer: congvan_text::line(&parsed.issuer().to_string()).into_owned(),
+            next_update,
         })
     }
 
@@ -66,6 +113,29 @@ impl Crl {
     pub fn der(&self) -> &[u8] {
         &self.der
     }
+
+    /// When the issuer promised the next list: past it, this one is stale.
+    pub fn next_update(&self) -> OffsetDateTime {
+        self.next_update
+    }
+
+    /// The issuer's name, for messages and metrics.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+}
+
+/// What to do with a CRL past its nextUpdate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StaleCrls {
+    /// Refuse to decide: validation fails with [`Error::CrlStale`] (a
+    /// verifier reports INDETERMINATE / TRY_LATER). The default: a stale
+    /// list says nothing about what was revoked since.
+    #[default]
+    TryLater,
+    /// Use it as if current (an operator's choice, e.g. while the CA's
+    /// publication is down), and say so.
+    Accept,
 }
 
 /// A chain that validated, from the end entity up to the trust anchor.
@@ -98,6 +168,7 @@ pub struct TrustStore {
     webpki_anchors: Vec<TrustAnchor<'static>>,
     intermediates: Vec<Certificate>,
     crls: Vec<Crl>,
+    stale_crls: StaleCrls,
     cache: Mutex<HashMap<CacheKey, CachedChain>>,
     cache_hits: AtomicU64,
     parsed_x5c: ParseCache,
@@ -142,6 +213,7 @@ impl TrustStore {
             webpki_anchors,
             intermediates: Vec::new(),
             crls: Vec::new(),
+            stale_crls: StaleCrls::default(),
             cache: Mutex::new(HashMap::new()),
             cache_hits: AtomicU64::new(0),
             parsed_x5c: ParseCache::new(),
@@ -163,11 +235,41 @@ impl TrustStore {
 
     /// Adds revocation lists.
     ///
+    /// Refuses a list issued by a trust anchor whose keyUsage lacks cRLSign
+    /// (webpki checks that for CAs below the anchors, not for the anchors).
     /// Forgets every remembered validation, so that a certificate the new
     /// lists revoke is refused from now on even if it validated before.
-    pub fn add_crls(&mut self, crls: impl IntoIterator<Item = Crl>) {
-        self.crls.extend(crls);
+    pub fn add_crls(&mut self, crls: impl IntoIterator<Item = Crl>) -> Result<(), Error> {
+        for crl in crls {
+            let issuer = self
+                .anchors
+                .iter()
+                .find(|a| a.subject_der() == crl.issuer_der.as_slice());
+            if let Some(anchor) = issuer {
+                if anchor.key_usage().is_some_and(|ku| !ku.crl_sign) {
+                    return Err(Error::malformed(
+                        anchor.display_name(),
+                        "this trust anchor issued a CRL, but its keyUsage lacks cRLSign: it may \
+                         not sign CRLs, so the list is refused",
+                    ));
+                }
+            }
+            self.crls.push(crl);
+        }
         self.clear_cache();
+        Ok(())
+    }
+
+    /// What to do with CRLs past their nextUpdate ([`StaleCrls::TryLater`]
+    /// unless told otherwise). Forgets every remembered validation.
+    pub fn set_stale_crls(&mut self, policy: StaleCrls) {
+        self.stale_crls = policy;
+        self.clear_cache();
+    }
+
+    /// The CRLs past their nextUpdate at `at`: what a relay warns about.
+    pub fn stale_crls_at(&self, at: OffsetDateTime) -> Vec<&Crl> {
+        self.crls.iter().filter(|c| c.next_update < at).collect()
     }
 
     /// How many successful validations the store currently remembers.
@@ -229,8 +331,9 @@ impl TrustStore {
     /// A success is remembered under a SHA-256 of (the end entity's
     /// fingerprint, the fingerprint of every presented certificate in order,
     /// the purpose's role and organization), together with the window
-    /// `[latest notBefore, earliest notAfter]` of the end entity and the
-    /// intermediates of the path that validated. A later call with the same
+    /// `[latest notBefore, earliest notAfter]` of the end entity, the
+    /// intermediates and the trust anchor of the path that validated (ended
+    /// earlier by the earliest CRL nextUpdate when stale CRLs are refused). A later call with the same
     /// key and a time inside that window returns the remembered chain without
     /// validating again; any other call validates in full. Failures are never
     /// remembered, so every refusal is computed (and explained) afresh.
@@ -244,15 +347,16 @@ impl TrustStore {
     ///   issuers and the CRLs are the ones the remembered validation used.
     /// - rustls-webpki reads the time in exactly two places: each path
     ///   certificate's validity (`not_before <= t <= not_after`, whole Unix
-    ///   seconds, end entity and intermediates; a trust anchor's own dates
-    ///   are not checked) and a CRL's nextUpdate, which it only checks under
-    ///   `ExpirationPolicy::Enforce`. This store never sets the policy, and
-    ///   the default is `ExpirationPolicy::Ignore`, so a stale CRL is used
-    ///   as is, at any time. Signatures, basic constraints, path length,
-    ///   EKU parsing and the CRL look-ups (serial in the list, the list's
-    ///   signature and its issuer's cRLSign) do not involve the time.
-    /// - The checks made here on top (keyUsage, role and EKU, organization
-    ///   subtree) read only the certificates, the purpose and the chain.
+    ///   seconds, end entity and intermediates) and a CRL's nextUpdate,
+    ///   which it checks under `ExpirationPolicy::Enforce` (this store's
+    ///   default, [`StaleCrls::TryLater`]): the window ends at the earliest
+    ///   nextUpdate then. Signatures, basic constraints, path length, EKU
+    ///   and the CRL look-ups (serial in the list, the list's signature and
+    ///   its issuer's cRLSign) do not involve the time.
+    /// - The checks made here on top read the time only for the trust
+    ///   anchor's validity, which is in the window; the rest (profile, key
+    ///   strength, keyUsage, role, organization subtree) reads only the
+    ///   certificates, the purpose and the chain.
     ///
     /// So the remembered path, with its signatures, constraints and
     /// revocation status, is a valid path at every time in its window, and
@@ -293,7 +397,20 @@ impl TrustStore {
             .iter()
             .map(|c| c.not_before().unix_timestamp())
             .max();
-        let valid_until = checked.iter().map(|c| c.not_after().unix_timestamp()).min();
+        let crls_current_until = match self.stale_crls {
+            // Past the earliest nextUpdate the same call fails (CrlStale).
+            StaleCrls::TryLater => self
+                .crls
+                .iter()
+                .map(|c| c.next_update.unix_timestamp())
+                .min(),
+            StaleCrls::Accept => None,
+        };
+        let valid_until = checked
+            .iter()
+            .map(|c| c.not_after().unix_timestamp())
+            .chain(crls_current_until)
+            .min();
         // Remember only a window that contains the time just validated: a
         // disagreement between the two date parsers keeps the result out.
         if let (Some(valid_from), Some(valid_until)) = (valid_from, valid_until) {
@@ -317,9 +434,17 @@ impl TrustStore {
     }
 
     /// The full validation. Also returns the certificates whose validity
-    /// webpki checked (the end entity and the path's intermediates), or an
-    /// empty list when they cannot all be named, which keeps the result out
-    /// of the cache (an empty list has no window).
+    /// was checked (the end entity, the path's intermediates and the trust
+    /// anchor), or an empty list when they cannot all be named, which keeps
+    /// the result out of the cache (an empty list has no window).
+    ///
+    /// In order: the end entity on its own (its key and profile: a weak key
+    /// is the reason even if the chain has other problems), the path by
+    /// rustls-webpki (signatures, validity, basicConstraints, pathLen, name
+    /// constraints, CRLs, and extended key usage along the whole path), then
+    /// what webpki leaves to congvan: every CA's and the anchor's profile,
+    /// the anchor's validity, keyUsage, the role and the organization
+    /// subtree.
     fn validate_uncached(
         &self,
         cert: &Certificate,
@@ -328,6 +453,13 @@ impl TrustStore {
         seconds: i64,
         at: OffsetDateTime,
     ) -> Result<(ValidatedChain, Vec<Certificate>), Error> {
+        if let Some(problem) = cert.key_problem() {
+            return Err(Error::WeakKey {
+                certificate: certificate_name(cert, Position::EndEntity),
+                problem: problem.to_string(),
+            });
+        }
+        profile::check(cert, Position::EndEntity)?;
         let ee_der = CertificateDer::from(cert.der());
         let ee = EndEntityCert::try_from(&ee_der)
             .map_err(|e| Error::ChainRejected(format!("unusable certificate: {e:?}")))?;
@@ -341,17 +473,32 @@ impl TrustStore {
             .map(|c| CertificateDer::from(c.der()))
             .collect();
         let crl_refs: Vec<&CertRevocationList<'_>> = self.crls.iter().map(|c| &c.list).collect();
+        let expiration = match self.stale_crls {
+            StaleCrls::TryLater => ExpirationPolicy::Enforce,
+            StaleCrls::Accept => ExpirationPolicy::Ignore,
+        };
         let revocation = RevocationOptionsBuilder::new(&crl_refs)
             .ok()
             .map(|builder| {
                 builder
                     .with_depth(RevocationCheckDepth::Chain)
                     .with_status_policy(UnknownStatusPolicy::Allow)
+                    .with_expiration_policy(expiration)
                     .build()
             });
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
             u64::try_from(seconds).unwrap_or(0),
         ));
+        let required = match purpose.role.or(cert.role()) {
+            Some(role) => path_eku::role_purposes(role),
+            None => cert
+                .eku_oids()
+                .map(path_eku::claimed_purposes)
+                .unwrap_or_default(),
+        };
+        let eku = PathEku {
+            required: required.clone(),
+        };
 
         let path = ee
             .verify_for_usage(
@@ -359,11 +506,11 @@ impl TrustStore {
                 &self.webpki_anchors,
                 &intermediate_ders,
                 time,
-                AnyPurpose,
+                &eku,
                 revocation,
                 None,
             )
-            .map_err(|e| self.explain(e, cert, at))?;
+            .map_err(|e| self.explain(e, cert, &candidates, &required, at))?;
 
         let mut chain = vec![cert.clone()];
         let mut all_named = true;
@@ -375,18 +522,26 @@ impl TrustStore {
                 all_named = false;
             }
         }
-        // The certificates webpki checked the validity of (not the anchor).
-        let checked = if all_named { chain.clone() } else { Vec::new() };
+        for ca in &chain[1..] {
+            profile::check(ca, Position::Intermediate)?;
+        }
         let anchor_spki = path.anchor().subject_public_key_info.as_ref();
-        if let Some(anchor) = self
+        let anchor = self
             .anchors
             .iter()
             .zip(&self.webpki_anchors)
             .find(|(_, ta)| ta.subject_public_key_info.as_ref() == anchor_spki)
-            .map(|(a, _)| a)
-        {
-            chain.push(anchor.clone());
+            .map(|(a, _)| a.clone());
+        match &anchor {
+            Some(anchor) => {
+                profile::check(anchor, Position::Anchor)?;
+                check_validity(anchor, Position::Anchor, at)?;
+                chain.push(anchor.clone());
+            }
+            None => all_named = false,
         }
+        // The certificates whose validity was checked, anchor included.
+        let checked = if all_named { chain.clone() } else { Vec::new() };
 
         check_key_usage(cert, purpose)?;
         check_role(cert, purpose)?;
@@ -399,23 +554,118 @@ impl TrustStore {
         ))
     }
 
-    fn explain(&self, e: webpki::Error, cert: &Certificate, at: OffsetDateTime) -> Error {
-        use webpki::Error as W;
-        match e {
-            W::CertExpired { .. } => Error::Expired {
-                not_after: rfc3339(cert.not_after()),
-                at: rfc3339(at),
-            },
-            W::CertNotValidYet { .. } => Error::NotYetValid {
-                not_before: rfc3339(cert.not_before()),
-                at: rfc3339(at),
-            },
-            W::UnknownIssuer => Error::UnknownIssuer,
-            W::InvalidSignatureForPublicKey
-            | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
-                Error::BadCertificateSignature
+    /// The issuers of `cert` by name, nearest first, among `candidates` and
+    /// the anchors, up to an anchor: the path webpki would have tried, to
+    /// say which certificate a failure is about.
+    fn issuers_by_name<'a>(
+        &'a self,
+        cert: &'a Certificate,
+        candidates: &[&'a Certificate],
+    ) -> Vec<(&'a Certificate, Position)> {
+        let mut found: Vec<(&Certificate, Position)> = Vec::new();
+        let mut current = cert;
+        for _ in 0..8 {
+            if let Some(anchor) = self
+                .anchors
+                .iter()
+                .find(|a| a.subject_der() == current.issuer_der())
+            {
+                found.push((anchor, Position::Anchor));
+                break;
             }
+            let next = candidates.iter().copied().find(|c| {
+                c.subject_der() == current.issuer_der()
+                    && *c != current
+                    && !found.iter().any(|(f, _)| *f == *c)
+            });
+            match next {
+                Some(next) => {
+                    found.push((next, Position::Intermediate));
+                    current = next;
+                }
+                None => break,
+            }
+        }
+        found
+    }
+
+    /// Turns webpki's verdict into congvan's, naming the certificate it is
+    /// about (an expired intermediate with its own dates, the CA whose
+    /// extended key usage excludes the role, the CA with a weak key).
+    fn explain(
+        &self,
+        e: webpki::Error,
+        cert: &Certificate,
+        candidates: &[&Certificate],
+        required: &[&'static [u8]],
+        at: OffsetDateTime,
+    ) -> Error {
+        use webpki::Error as W;
+        let issuers = self.issuers_by_name(cert, candidates);
+        let path = || {
+            std::iter::once((cert, Position::EndEntity)).chain(
+                issuers
+                    .iter()
+                    .copied()
+                    .filter(|(_, p)| *p == Position::Intermediate),
+            )
+        };
+        match e {
+            W::CertExpired { .. } | W::CertNotValidYet { .. } => path()
+                .find_map(|(c, p)| check_validity(c, p, at).err())
+                .unwrap_or_else(|| {
+                    Error::ChainRejected(
+                        "a certificate of the chain is outside its validity period".into(),
+                    )
+                }),
+            W::CrlExpired { .. } => {
+                let stale = self.crls.iter().find(|c| c.next_update < at);
+                Error::CrlStale {
+                    issuer: stale.map_or_else(|| "a CA".to_string(), |c| c.issuer.clone()),
+                    next_update: stale.map_or_else(String::new, |c| rfc3339(c.next_update)),
+                    at: rfc3339(at),
+                }
+            }
+            W::RequiredEkuNotFoundContext(_) => {
+                for (c, position) in path() {
+                    if let Some(missing) = path_eku::first_missing(c.eku_oids(), required) {
+                        if position == Position::EndEntity {
+                            return Error::WrongRole {
+                                expected: format!(
+                                    "a certificate for {}",
+                                    path_eku::purpose_name(missing)
+                                ),
+                                found: "a certificate without it".into(),
+                            };
+                        }
+                        return Error::PurposeNotAllowed {
+                            certificate: certificate_name(c, position),
+                            purpose: path_eku::purpose_name(missing),
+                        };
+                    }
+                }
+                Error::ChainRejected(
+                    "a CA of the chain is limited by its extended key usage to other purposes"
+                        .into(),
+                )
+            }
+            W::InvalidSignatureForPublicKey
+            | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+            | W::UnsupportedSignatureAlgorithmContext(_) => issuers
+                .iter()
+                .find_map(|(c, p)| {
+                    c.key_problem().map(|problem| Error::WeakKey {
+                        certificate: certificate_name(c, *p),
+                        problem: problem.to_string(),
+                    })
+                })
+                .unwrap_or(Error::BadCertificateSignature),
+            W::UnknownIssuer => Error::UnknownIssuer,
             W::CertRevoked => self.revocation_details(cert),
+            W::IssuerNotCrlSigner => Error::ChainRejected(
+                "a CRL was issued by a CA whose keyUsage lacks cRLSign: it may not sign CRLs"
+                    .into(),
+            ),
             W::CaUsedAsEndEntity => Error::NotACa(
                 "a CA certificate was given where an end-entity certificate is needed".into(),
             ),
@@ -479,17 +729,24 @@ fn cache_key(cert: &Certificate, presented: &[Certificate], purpose: &Purpose) -
     key
 }
 
-/// Lets webpki accept any extended key usage: congvan checks roles itself.
-struct AnyPurpose;
-
-impl ExtendedKeyUsageValidator for AnyPurpose {
-    fn validate(&self, iter: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
-        // Still surface a malformed extension.
-        for id in iter {
-            id?;
-        }
-        Ok(())
+/// `cert` is within its validity period at `at`; else the error names it
+/// with its own dates.
+fn check_validity(cert: &Certificate, position: Position, at: OffsetDateTime) -> Result<(), Error> {
+    if at > cert.not_after() {
+        return Err(Error::Expired {
+            certificate: certificate_name(cert, position),
+            not_after: rfc3339(cert.not_after()),
+            at: rfc3339(at),
+        });
     }
+    if at < cert.not_before() {
+        return Err(Error::NotYetValid {
+            certificate: certificate_name(cert, position),
+            not_before: rfc3339(cert.not_before()),
+            at: rfc3339(at),
+        });
+    }
+    Ok(())
 }
 
 fn check_key_usage(cert: &Certificate, purpose: &Purpose) -> Result<(), Error> {

@@ -54,6 +54,7 @@ fn forge_official(ca: &Credential, org: &str) -> Certificate {
         format!("urn:congvan:org:{org}").try_into().unwrap(),
     ));
     params.is_ca = IsCa::ExplicitNoCa;
+    params.use_authority_key_identifier_extension = true;
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::ContentCommitment,

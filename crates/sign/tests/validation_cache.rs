@@ -225,7 +225,9 @@ fn new_crl_revoking_a_cached_certificate_is_obeyed() {
         .unwrap();
     let pem_text = record.issue_crl(&ca, t0 + Duration::days(1), 7).unwrap();
     let der = pem::parse(pem_text).unwrap().into_contents();
-    store.add_crls([Crl::from_der(&der, "<test crl>".as_ref()).unwrap()]);
+    store
+        .add_crls([Crl::from_der(&der, "<test crl>".as_ref()).unwrap()])
+        .unwrap();
     assert_eq!(store.cached_validations(), 0, "a new CRL empties the cache");
 
     let err = store.validate(leaf, &[], &official(), at).unwrap_err();
@@ -235,12 +237,43 @@ fn new_crl_revoking_a_cached_certificate_is_obeyed() {
         } => assert_eq!(serial, &leaf.serial_hex()),
         other => panic!("expected Revoked, got {other:?}"),
     }
-    // The CRL's nextUpdate (t0 + 8 days) has no effect (ExpirationPolicy::Ignore).
+    // Past the CRL's nextUpdate (t0 + 8 days) the list is stale: no answer
+    // until a current one is loaded ...
     let late = t0 + Duration::days(20);
+    let err = store.validate(leaf, &[], &official(), late).unwrap_err();
+    assert!(matches!(err, Error::CrlStale { .. }), "{err:?}");
+    assert_eq!(store.stale_crls_at(late).len(), 1);
+    // ... unless stale lists are accepted, when it still says revoked.
+    store.set_stale_crls(congvan_sign::StaleCrls::Accept);
     let err = store.validate(leaf, &[], &official(), late).unwrap_err();
     assert!(matches!(err, Error::Revoked { ca: false, .. }), "{err:?}");
     assert_eq!(store.cache_hits(), 1);
     assert_eq!(store.cached_validations(), 0);
+}
+
+/// A validation remembered while a CRL was current is not reused once it
+/// is stale: the cache window ends at the CRL's nextUpdate.
+#[test]
+fn a_remembered_validation_ends_when_a_crl_goes_stale() {
+    let t0 = start();
+    let (root, ca, official_cred) = hierarchy(t0, t0, 30);
+    let leaf = official_cred.cert();
+    let mut store = TrustStore::new(vec![root.cert().clone()]).unwrap();
+    store.add_intermediates([ca.cert().clone()]);
+    let record = RevocationRecord::default();
+    let pem_text = record.issue_crl(&ca, t0, 7).unwrap();
+    let der = pem::parse(pem_text).unwrap().into_contents();
+    store
+        .add_crls([Crl::from_der(&der, "<test crl>".as_ref()).unwrap()])
+        .unwrap();
+    store
+        .validate(leaf, &[], &official(), t0 + Duration::days(1))
+        .unwrap();
+    assert_eq!(store.cached_validations(), 1);
+    let err = store
+        .validate(leaf, &[], &official(), t0 + Duration::days(10))
+        .unwrap_err();
+    assert!(matches!(err, Error::CrlStale { .. }), "{err:?}");
 }
 
 #[test]
