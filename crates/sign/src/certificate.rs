@@ -108,7 +108,7 @@ impl Certificate {
         let mut extended_key_usages = Vec::new();
         let mut eku_oids = None;
         if let Some(eku) = cert.extended_key_usage().map_err(bad_ext)? {
-            eku_oids = Some(eku_values(&eku.value));
+            eku_oids = Some(eku_values(eku.value));
             if eku.value.server_auth {
                 extended_key_usages.push("serverAuth".to_string());
             }
