@@ -260,7 +260,7 @@ fn a_remembered_validation_ends_when_a_crl_goes_stale() {
     let leaf = official_cred.cert();
     let mut store = TrustStore::new(vec![root.cert().clone()]).unwrap();
     store.add_intermediates([ca.cert().clone()]);
-    let record = RevocationRecord::default();
+    let mut record = RevocationRecord::default();
     let pem_text = record.issue_crl(&ca, t0, 7).unwrap();
     let der = pem::parse(pem_text).unwrap().into_contents();
     store
