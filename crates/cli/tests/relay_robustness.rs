@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use congvan_envelope::metadata::{Secrecy, Urgency};
 use congvan_envelope::{append_receipt, make_receipt, receipt_time, Envelope, Statement};
 use congvan_relay::config::PeerMode;
-use congvan_relay::RunningRelay;
+use congvan_relay::{RelayConfig, RunningRelay};
 use relay_support::*;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
@@ -502,4 +502,85 @@ fn out_of_range_settings_are_refused_when_the_configuration_is_loaded() {
     let run = common::congvan(["relay", "run", "--config", path.to_str().unwrap()]);
     run.assert_code(2);
     assert!(run.stderr.contains("retention.delivered_days"), "{run}");
+}
+
+/// A relay whose CRL is past its nextUpdate warns, shows it in
+/// `congvan_stale_crls`, and answers 503 (try later) to what the stale list
+/// would decide, so senders retry instead of losing the dispatch; with
+/// `crl_stale = "accept"` it uses the old list. A refusal of a forged
+/// dispatch is logged as a refusal, not as a relay failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_crl_is_reported_and_answered_try_later() {
+    let dir = common::tempdir();
+    let ca_dir = copy_ca(dir.path());
+    let ca = credential(&ca_dir);
+    let mut record = congvan_sign::RevocationRecord::load(&ca_dir).unwrap();
+    let crl = record
+        .issue_crl(&ca, OffsetDateTime::now_utc() - time::Duration::days(10), 2)
+        .unwrap();
+    let crl_path = dir.path().join("stale.crl.pem");
+    std::fs::write(&crl_path, crl).unwrap();
+
+    let mut config = relay_config(dir.path(), "H99");
+    config.crl = vec![crl_path.clone()];
+    config.listen = free_addr();
+    config.metrics_listen = Some(free_addr());
+    let metrics = config.metrics_listen.unwrap();
+    let mut relay = RelayProcess::new(&dir.path().join("strict"), config.clone());
+    relay.start().await;
+    assert_eq!(scrape(metrics).await.get("congvan_stale_crls"), 1.0);
+    let out = dir.path().join("out");
+    let d = Author::new("H99.10").write(&out, &["H99"], Urgency::Khan, "Khi danh sách thu hồi cũ");
+    match client(&relay.url(), "H99.10").send_file(&d.path).await {
+        Err(congvan_relay::Error::Refused {
+            status: 503,
+            reason,
+            ..
+        }) => {
+            assert!(reason.contains("cannot decide revocation now"), "{reason}")
+        }
+        other => panic!("a dispatch under a stale CRL: {other:?}"),
+    }
+    // A forged dispatch: refused, and logged as such.
+    let forged = out.join("forged.cvd");
+    rewrite_cvd(&d.path, &forged, |name, bytes| {
+        Some(if name == "metadata.json" {
+            String::from_utf8(bytes)
+                .unwrap()
+                .replace("Khi danh", "Khi dành")
+                .into_bytes()
+        } else {
+            bytes
+        })
+    });
+    let refused = client(&relay.url(), "H99.10").send_file(&forged).await;
+    assert!(
+        matches!(
+            refused,
+            Err(congvan_relay::Error::Refused { status: 422, .. })
+        ),
+        "{refused:?}"
+    );
+    relay.terminate();
+    let log = relay.log();
+    assert!(log.contains("a CRL is out of date"), "{log}");
+    assert!(
+        !log.contains("ERROR"),
+        "a refusal was logged as a failure:\n{log}"
+    );
+
+    config.crl_stale = congvan_relay::config::CrlStale::Accept;
+    let accepting = congvan_relay::start(RelayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: None,
+        data: dir.path().join("accepting"),
+        ..config
+    })
+    .await
+    .unwrap();
+    let answer = client(&url(accepting.addr), "H99.10")
+        .send_file(&d.path)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, "accepted");
 }

@@ -20,6 +20,27 @@ pub enum PeerMode {
     Pull,
 }
 
+/// What a relay does with a CRL past its nextUpdate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrlStale {
+    /// Answer "try later" to what the stale CRL decides.
+    #[default]
+    TryLater,
+    /// Use the stale CRL as if current.
+    Accept,
+}
+
+impl CrlStale {
+    /// The trust store's policy.
+    pub fn policy(self) -> congvan_sign::StaleCrls {
+        match self {
+            CrlStale::TryLater => congvan_sign::StaleCrls::TryLater,
+            CrlStale::Accept => congvan_sign::StaleCrls::Accept,
+        }
+    }
+}
+
 /// The parent relay, one level up the tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,6 +245,12 @@ pub struct RelayConfig {
     /// CRLs (reloaded at start).
     #[serde(default)]
     pub crl: Vec<PathBuf>,
+    /// What to do while a CRL is past its nextUpdate: `try-later` (answer
+    /// 503 to the dispatches it decides, so senders retry once a current CRL
+    /// is loaded) or `accept` (use the old list). The relay warns and
+    /// exposes `congvan_stale_crls` either way.
+    #[serde(default)]
+    pub crl_stale: CrlStale,
     /// The organization registry file.
     pub registry: PathBuf,
     /// The parent relay, absent at the top of the tree.
@@ -267,6 +294,7 @@ impl RelayConfig {
             tls,
             trust,
             crl: Vec::new(),
+            crl_stale: CrlStale::default(),
             registry,
             parent: None,
             children: Vec::new(),

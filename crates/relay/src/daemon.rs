@@ -101,7 +101,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
         let client = RelayClient::new(
             &parent.url,
             state.client_tls.clone(),
-            state.trust.clone(),
+            state.peer_trust.clone(),
             ExpectedRelay::Org(parent.org.clone()),
         )?;
         tasks.push(tokio::spawn(push_worker(
@@ -128,7 +128,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
             let client = RelayClient::new(
                 url,
                 state.client_tls.clone(),
-                state.trust.clone(),
+                state.peer_trust.clone(),
                 ExpectedRelay::Org(child.org.clone()),
             )?;
             tasks.push(tokio::spawn(push_worker(
@@ -140,6 +140,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
         }
     }
     tasks.push(tokio::spawn(expiry_sweeper(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(crl_watch(state.clone(), rx.clone())));
     tasks.push(tokio::spawn(crate::delivery::retention_sweeper(
         state.clone(),
         rx.clone(),
@@ -171,7 +172,11 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
                 let state = metrics_state.clone();
                 async move {
                     let depth = state.store.queue_depth().unwrap_or(-1);
-                    state.metrics.render(&state.config.name, depth)
+                    let stale = state
+                        .trust
+                        .stale_crls_at(time::OffsetDateTime::now_utc())
+                        .len();
+                    state.metrics.render(&state.config.name, depth, stale)
                 }
             }),
         );
@@ -211,4 +216,25 @@ pub async fn run(config: RelayConfig) -> Result<(), Error> {
     tracing::info!("stopping");
     relay.stop().await;
     Ok(())
+}
+
+/// Warns, at start and every ten minutes, while a loaded CRL is past its
+/// nextUpdate: the operator must fetch a current one (and restart), or
+/// dispatches it decides are answered "try later" (or, with
+/// `crl_stale = "accept"`, checked against an old list).
+async fn crl_watch(state: Arc<RelayState>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        for crl in state.trust.stale_crls_at(time::OffsetDateTime::now_utc()) {
+            tracing::warn!(
+                issuer = %crl.issuer(),
+                next_update = %crl.next_update(),
+                policy = ?state.config.crl_stale,
+                "a CRL is out of date: load a current one and restart the relay"
+            );
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }

@@ -312,6 +312,17 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     let now = OffsetDateTime::now_utc();
     let report = verify_dispatch(&mut envelope, &state.trust, now, &mut |_| {})
         .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
+    if report.sub_indication == Some(congvan_envelope::SubIndication::TryLater) {
+        // Not the dispatch's fault: this relay's CRL is out of date. The
+        // sender retries; a current CRL (and a restart) lets it through.
+        return Err(Refusal::new(
+            503,
+            format!(
+                "this relay cannot decide revocation now: {}",
+                report.summary
+            ),
+        ));
+    }
     if report.indication != Indication::Passed {
         let sub = report.sub_indication.map_or("", |s| s.name());
         return Err(Refusal::new(

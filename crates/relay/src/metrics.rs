@@ -48,7 +48,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, with the current queue depth.
-    pub fn render(&self, relay: &str, queue_depth: i64) -> String {
+    pub fn render(&self, relay: &str, queue_depth: i64, stale_crls: usize) -> String {
         let mut out = String::new();
         let counters = [
             (
@@ -100,6 +100,9 @@ impl Metrics {
             out.push('\n');
         }
         out.push_str(&format!("# HELP congvan_queue_depth Transfers waiting for a next hop.\n# TYPE congvan_queue_depth gauge\ncongvan_queue_depth{{relay=\"{relay}\"}} {queue_depth}"
+        ));
+        out.push('\n');
+        out.push_str(&format!("# HELP congvan_stale_crls CRLs past their nextUpdate: while above 0, dispatches whose revocation they decide are answered 503 (try later) unless crl_stale = \"accept\".\n# TYPE congvan_stale_crls gauge\ncongvan_stale_crls{{relay=\"{relay}\"}} {stale_crls}"
         ));
         out.push('\n');
         let name = "congvan_hop_latency_seconds";

@@ -138,7 +138,7 @@ pub async fn serve(
                     key
                 });
                 (
-                    Authenticated(Caller::from_tls(peer, &state.trust)),
+                    Authenticated(Caller::from_tls(peer, &state.peer_trust)),
                     fingerprint,
                 )
             };

@@ -20,9 +20,15 @@ pub struct RelayState {
     pub config: RelayConfig,
     /// The relay's own certificate and key: TLS and receipt signatures.
     pub credential: Credential,
-    /// Trust anchors and CRLs for verifying dispatches and peers (shared
-    /// with the clients that check the relays this one talks to).
+    /// Trust anchors and CRLs for verifying dispatches and receipts, with
+    /// the configured policy for stale CRLs (`crl_stale`).
     pub trust: Arc<TrustStore>,
+    /// The same anchors and CRLs for the parties of a connection (callers,
+    /// and the relays this one connects to). A stale CRL is used as is
+    /// here, as the TLS layer uses it: refusing every connection while a
+    /// CRL is out of date would stop the relay, not protect it, and a
+    /// certificate the old list revokes is still refused.
+    pub peer_trust: Arc<TrustStore>,
     /// The same trust for rustls.
     pub tls_trust: TlsTrust,
     /// Routing decisions.
@@ -49,12 +55,16 @@ impl RelayState {
             roots.extend(Certificate::load_all(path)?);
         }
         let mut trust = TrustStore::new(roots.clone())?;
+        let mut peer_trust = TrustStore::new(roots.clone())?;
         let mut crl_ders = Vec::new();
         for path in &config.crl {
             let crls = Crl::load_all(path)?;
             crl_ders.extend(crls.iter().map(|c| c.der().to_vec()));
             trust.add_crls(crls)?;
+            peer_trust.add_crls(Crl::load_all(path)?)?;
         }
+        trust.set_stale_crls(config.crl_stale.policy());
+        peer_trust.set_stale_crls(congvan_sign::StaleCrls::Accept);
         let tls_trust = TlsTrust::new(&roots, crl_ders)?;
         let client_tls = tls::client_config(&credential, &tls_trust)?;
         let registry = Registry::load(&config.registry)?;
@@ -71,6 +81,7 @@ impl RelayState {
             config,
             credential,
             trust: Arc::new(trust),
+            peer_trust: Arc::new(peer_trust),
             tls_trust,
             router,
             store,
