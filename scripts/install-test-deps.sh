@@ -4,7 +4,9 @@
 #   poppler-utils  pdftotext / pdftoppm for the PDF tests
 #   qpdf           qpdf --check for the PDF tests
 #   python3 + jwcrypto   independent JOSE verification of signatures
+#   cryptography   (Python) a CRL openssl cannot write, for path-validation tests
 #   aiosmtpd       a real SMTP server for the mail tests
+#   unshare        (util-linux) a private mount namespace for the full-disk relay test
 set -euo pipefail
 
 as_root() {
@@ -18,6 +20,7 @@ command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v pdftoppm  >/dev/null || missing+=(poppler-utils)
 command -v qpdf      >/dev/null || missing+=(qpdf)
 command -v python3   >/dev/null || missing+=(python3 python3-pip)
+command -v unshare   >/dev/null || missing+=(util-linux)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-test-deps: installing ${missing[*]}"
   as_root apt-get update -qq
@@ -29,5 +32,6 @@ pip_install() {
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
 }
 python3 -c 'import jwcrypto' 2>/dev/null || pip_install jwcrypto
+python3 -c 'import cryptography' 2>/dev/null || pip_install cryptography
 python3 -c 'import aiosmtpd' 2>/dev/null || pip_install aiosmtpd
 echo "install-test-deps: ready"
