@@ -89,7 +89,9 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             report_pdf,
             allow_stale_crl,
         } => {
-            let store = trust_store(&trust, &chain, &crl, stale_policy(allow_stale_crl))?;
+            let mut store = trust_store(&trust, &chain, &crl, stale_policy(allow_stale_crl))?;
+            // The CRLs must be current at the time the answer is for.
+            store.set_verification_time(Some(crate::verify_many::reference_time(at.as_deref())?));
             match files.as_slice() {
                 [file] if !file.is_dir() => {
                     verify(file, &store, at.as_deref(), json, report_pdf.as_deref())
@@ -462,6 +464,11 @@ pub fn stale_policy(allow_stale_crl: bool) -> StaleCrls {
 }
 
 /// Builds a trust store from the `--trust`, `--chain` and `--crl` files.
+///
+/// A command speaks for the present, so the CRLs must be current now as
+/// well as at the time a signature names (see
+/// [`TrustStore::set_verification_time`]); `dispatch verify --at` sets
+/// another time.
 pub fn trust_store(
     trust: &[PathBuf],
     chain: &[PathBuf],
@@ -485,6 +492,7 @@ pub fn trust_store(
         store.add_crls(Crl::load_all(path)?)?;
     }
     store.set_stale_crls(stale);
+    store.set_verification_time(Some(OffsetDateTime::now_utc()));
     Ok(store)
 }
 

@@ -633,3 +633,53 @@ fn verify_a_folder_walks_it_for_dispatches() {
     nothing.assert_code(2);
     assert!(nothing.stderr.contains("no .cvd file"), "{nothing}");
 }
+
+/// A CRL that was current when the dispatch was signed but is past its
+/// nextUpdate at the time the verification speaks for (`--at`, or now)
+/// cannot vouch for the signer: the key may have been revoked since and
+/// the signing time set back. The verdict waits for a current list
+/// (INDETERMINATE / TRY_LATER, exit 3) unless stale lists are allowed.
+#[test]
+fn a_crl_out_of_date_when_verifying_gives_try_later() {
+    let dir = common::tempdir();
+    let ca = dir.path().join("ca-h99");
+    std::fs::create_dir(&ca).unwrap();
+    for file in ["cert.pem", "chain.pem", "key.pem", "revoked.json"] {
+        std::fs::copy(repo().join("certs/ca-h99").join(file), ca.join(file)).unwrap();
+    }
+    let crl = dir.path().join("one-day.crl.pem");
+    congvan([
+        "pki".as_ref(),
+        "crl".as_ref(),
+        "--issuer".as_ref(),
+        ca.as_os_str(),
+        "--out".as_ref(),
+        crl.as_os_str(),
+        "--days".as_ref(),
+        "1".as_ref(),
+    ])
+    .assert_ok();
+    let in_three_days = (time::OffsetDateTime::now_utc() + time::Duration::days(3))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let root = repo().join("certs/root/cert.pem");
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "dispatch".to_string(),
+            "verify".into(),
+            fixture("valid-quyet-dinh-signed-sealed.cvd"),
+            "--trust".into(),
+            root.display().to_string(),
+            "--crl".into(),
+            crl.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        congvan(args)
+    };
+    verify(&[]).assert_ok();
+    let later = verify(&["--at", &in_three_days]);
+    later.assert_code(3);
+    assert!(later.stdout.contains("TRY_LATER"), "{later}");
+    assert!(later.stdout.contains("load a current CRL"), "{later}");
+    verify(&["--at", &in_three_days, "--allow-stale-crl"]).assert_ok();
+}

@@ -574,7 +574,7 @@ async fn a_stale_crl_is_reported_and_answered_try_later() {
         listen: "127.0.0.1:0".parse().unwrap(),
         metrics_listen: None,
         data: dir.path().join("accepting"),
-        ..config
+        ..config.clone()
     })
     .await
     .unwrap();
@@ -583,4 +583,41 @@ async fn a_stale_crl_is_reported_and_answered_try_later() {
         .await
         .unwrap();
     assert_eq!(answer.status, "accepted");
+    accepting.stop().await;
+
+    // Back under the default policy, the recipient's acknowledgement of the
+    // dispatch it holds is answered 503 too, not 422: a sender (an office,
+    // or a relay passing receipts on) keeps a receipt it may try again.
+    let strict = congvan_relay::start(RelayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: None,
+        data: dir.path().join("accepting"),
+        crl_stale: congvan_relay::config::CrlStale::TryLater,
+        ..config
+    })
+    .await
+    .unwrap();
+    let receipt = make_receipt(
+        &Statement::Status {
+            dispatch_id: d.id.clone(),
+            manifest_sha256: d.manifest_sha256(),
+            code: congvan_envelope::StatusCode::Accepted,
+            by: org("H99"),
+            time: receipt_time(OffsetDateTime::now_utc()),
+            note: None,
+        },
+        &credential(&office_dir("H99")),
+    )
+    .unwrap();
+    let acked = client(&url(strict.addr), "H99")
+        .ack(&d.id, &congvan_relay::api::Ack { receipt })
+        .await;
+    match acked {
+        Err(congvan_relay::Error::Refused {
+            status: 503,
+            reason,
+            ..
+        }) => assert!(reason.contains("cannot decide revocation now"), "{reason}"),
+        other => panic!("an acknowledgement under a stale CRL: {other:?}"),
+    }
 }

@@ -467,6 +467,38 @@ pub struct VerifiedReceipt {
     pub time: OffsetDateTime,
 }
 
+/// Why [`verify_receipt`] did not accept a receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRefusal {
+    /// What is wrong, in words.
+    pub reason: String,
+    /// Not the receipt's fault: a CRL its certificate depends on is past
+    /// its nextUpdate, so this verifier cannot decide now. A relay answers
+    /// 503 and the sender tries again, instead of dropping the receipt.
+    pub try_later: bool,
+}
+
+impl std::fmt::Display for ReceiptRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl From<String> for ReceiptRefusal {
+    fn from(reason: String) -> ReceiptRefusal {
+        ReceiptRefusal {
+            reason,
+            try_later: false,
+        }
+    }
+}
+
+impl From<ReceiptRefusal> for String {
+    fn from(refusal: ReceiptRefusal) -> String {
+        refusal.reason
+    }
+}
+
 /// Checks a receipt on its own: the JWS signature, and that the signer's
 /// certificate was valid at the receipt's time for the role and office the
 /// statement requires. Whether it is about a given dispatch is the caller's
@@ -475,7 +507,7 @@ pub fn verify_receipt(
     jws: &Jws,
     entry: &str,
     trust: &TrustStore,
-) -> Result<VerifiedReceipt, String> {
+) -> Result<VerifiedReceipt, ReceiptRefusal> {
     let (header, alg, statement, payload) = parse_receipt(jws, entry).map_err(|e| e.to_string())?;
     // The signature first, with x5c[0] alone: a forged receipt costs one
     // certificate parse, however long a chain it carries.
@@ -486,7 +518,8 @@ pub fn verify_receipt(
         return Err(format!(
             "the header says {} but the certificate's key is not for that algorithm",
             alg.jws_name()
-        ));
+        )
+        .into());
     }
     let signature = jws.signature_bytes(entry).map_err(|e| e.to_string())?;
     verify_signature(alg, &signer, &jws.signing_input(&payload), &signature).map_err(
@@ -505,7 +538,10 @@ pub fn verify_receipt(
     };
     trust
         .validate(&signer, &chain, &purpose, time)
-        .map_err(|e| format!("the receipt's certificate is not valid: {e}"))?;
+        .map_err(|e| ReceiptRefusal {
+            try_later: matches!(e, congvan_sign::Error::CrlStale { .. }),
+            reason: format!("the receipt's certificate is not valid: {e}"),
+        })?;
     Ok(VerifiedReceipt {
         statement,
         signer,

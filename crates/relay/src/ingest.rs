@@ -649,8 +649,7 @@ pub async fn ingest_receipt(
         ));
     };
     let dest = OrgId::parse(dest).map_err(|e| Refusal::new(400, e.to_string()))?;
-    let verified = verify_receipt(&jws, "receipt", &state.trust)
-        .map_err(|e| Refusal::new(422, format!("receipt refused: {e}")))?;
+    let verified = verify_receipt(&jws, "receipt", &state.trust).map_err(receipt_refused)?;
     let statement = &verified.statement;
     let id = statement.dispatch_id();
     let record = state.store.dispatch(id)?.ok_or_else(|| {
@@ -750,8 +749,7 @@ pub async fn ingest_ack(
         .dispatch(dispatch_id)?
         .ok_or_else(|| Refusal::new(404, "no such dispatch"))?;
     let sender = OrgId::parse(&record.sender).map_err(Error::from)?;
-    let verified = verify_receipt(&jws, "receipt", &state.trust)
-        .map_err(|e| Refusal::new(422, format!("receipt refused: {e}")))?;
+    let verified = verify_receipt(&jws, "receipt", &state.trust).map_err(receipt_refused)?;
     let code = match &verified.statement {
         Statement::Status { by, code, .. } if by == org => code.code().to_string(),
         _ => {
@@ -945,4 +943,18 @@ pub async fn transfer_done(
 /// Milliseconds since the Unix epoch.
 pub(crate) fn unix_ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// A receipt [`verify_receipt`] did not accept: 422, unless only this
+/// relay's stale CRL stands in the way (503: the sender keeps it and tries
+/// again, as for a dispatch).
+fn receipt_refused(refusal: congvan_envelope::ReceiptRefusal) -> Refusal {
+    if refusal.try_later {
+        Refusal::new(
+            503,
+            format!("this relay cannot decide revocation now: {refusal}"),
+        )
+    } else {
+        Refusal::new(422, format!("receipt refused: {refusal}"))
+    }
 }

@@ -37,5 +37,8 @@ pub use delivery::backoff;
 pub use error::Error;
 pub use init::{init_config, InitRequest};
 pub use routing::{Route, Router};
+/// The API routes without the socket: what the TLS layer serves, for
+/// callers that bring their own transport (the request fuzzer does).
+pub use server::{routes, Authenticated};
 pub use state::RelayState;
 pub use tls::{client_config, server_config, TlsTrust};

@@ -179,7 +179,7 @@ pub enum Error {
     },
     /// A CRL needed for the validation is past its nextUpdate: revocation
     /// cannot be decided until a current one is loaded.
-    #[error("the CRL of \"{issuer}\" was due to be replaced at {next_update}, before the validation time {at}: load a current CRL (or allow stale CRLs) to decide revocation")]
+    #[error("the CRL of \"{issuer}\" was due to be replaced at {next_update}, before {at}, the time this validation speaks for: load a current CRL (or allow stale CRLs) to decide revocation")]
     CrlStale {
         /// The CRL issuer.
         issuer: String,

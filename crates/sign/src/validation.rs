@@ -169,6 +169,9 @@ pub struct TrustStore {
     intermediates: Vec<Certificate>,
     crls: Vec<Crl>,
     stale_crls: StaleCrls,
+    /// The moment a verification speaks for, when later than the time a
+    /// signature names: see [`TrustStore::set_verification_time`].
+    verification_time: Option<OffsetDateTime>,
     cache: Mutex<HashMap<CacheKey, CachedChain>>,
     cache_hits: AtomicU64,
     parsed_x5c: ParseCache,
@@ -214,6 +217,7 @@ impl TrustStore {
             intermediates: Vec::new(),
             crls: Vec::new(),
             stale_crls: StaleCrls::default(),
+            verification_time: None,
             cache: Mutex::new(HashMap::new()),
             cache_hits: AtomicU64::new(0),
             parsed_x5c: ParseCache::new(),
@@ -265,6 +269,22 @@ impl TrustStore {
     pub fn set_stale_crls(&mut self, policy: StaleCrls) {
         self.stale_crls = policy;
         self.clear_cache();
+    }
+
+    /// The moment the verification speaks for (`dispatch verify --at`, or
+    /// now): under [`StaleCrls::TryLater`] the CRLs a path consults must be
+    /// current then too, not only at the time a validation is asked about.
+    ///
+    /// Why: a signature is validated at the signing time it names, and a
+    /// list that was current then may have been superseded since. A key
+    /// revoked last month signs with a signing time of last year; the list
+    /// of last year says nothing of the revocation. Only a list still
+    /// current when the verifier looks can say the certificate is not
+    /// revoked. A relay validates at the present moment and needs no
+    /// setting. The remembered validations stay valid: this check is made
+    /// on every call, after them.
+    pub fn set_verification_time(&mut self, time: Option<OffsetDateTime>) {
+        self.verification_time = time;
     }
 
     /// The CRLs past their nextUpdate at `at`: what a relay warns about.
@@ -384,6 +404,19 @@ impl TrustStore {
         at: OffsetDateTime,
     ) -> Result<ValidatedChain, Error> {
         // The time exactly as webpki is given it: whole seconds, not before 1970.
+        let chain = self.validate_at(cert, presented, purpose, at)?;
+        self.check_crls_current(&chain)?;
+        Ok(chain)
+    }
+
+    /// [`validate`](Self::validate) at `at` alone, through the cache.
+    fn validate_at(
+        &self,
+        cert: &Certificate,
+        presented: &[Certificate],
+        purpose: &Purpose,
+        at: OffsetDateTime,
+    ) -> Result<ValidatedChain, Error> {
         let seconds = at.unix_timestamp().max(0);
         let key = cache_key(cert, presented, purpose);
         if let Some(hit) = self.lock_cache().get(&key) {
@@ -431,6 +464,38 @@ impl TrustStore {
             );
         }
         Ok(chain)
+    }
+
+    /// Under [`StaleCrls::TryLater`] with a verification time set: every
+    /// CA of the path that has lists here must have one still current at
+    /// that time (a newer list supersedes an older one from the same CA).
+    fn check_crls_current(&self, chain: &ValidatedChain) -> Result<(), Error> {
+        let Some(time) = self.verification_time else {
+            return Ok(());
+        };
+        if self.stale_crls == StaleCrls::Accept {
+            return Ok(());
+        }
+        // Every certificate but the anchor has its revocation checked, by
+        // the lists of the next certificate up.
+        for issuer in chain.certificates.iter().skip(1) {
+            let lists: Vec<&Crl> = self
+                .crls
+                .iter()
+                .filter(|c| c.issuer_der.as_slice() == issuer.subject_der())
+                .collect();
+            let newest = lists.iter().max_by_key(|c| c.next_update);
+            if let Some(newest) = newest {
+                if newest.next_update < time {
+                    return Err(Error::CrlStale {
+                        issuer: newest.issuer.clone(),
+                        next_update: rfc3339(newest.next_update),
+                        at: rfc3339(time),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The full validation. Also returns the certificates whose validity

@@ -276,6 +276,51 @@ fn a_remembered_validation_ends_when_a_crl_goes_stale() {
     assert!(matches!(err, Error::CrlStale { .. }), "{err:?}");
 }
 
+/// A signature names a time when a CRL was current, but the verifier looks
+/// later, after that list was superseded (the key may have been revoked
+/// since and the signing time back-dated): the list must be current at the
+/// verification time too. A newer list from the same CA answers.
+#[test]
+fn a_crl_must_be_current_when_the_verifier_looks() {
+    let t0 = start();
+    let (root, ca, official_cred) = hierarchy(t0, t0, 60);
+    let leaf = official_cred.cert();
+    let mut store = TrustStore::new(vec![root.cert().clone()]).unwrap();
+    store.add_intermediates([ca.cert().clone()]);
+    let mut record = RevocationRecord::default();
+    let old_list = record.issue_crl(&ca, t0, 7).unwrap();
+    let der = pem::parse(old_list).unwrap().into_contents();
+    store
+        .add_crls([Crl::from_der(&der, "<old crl>".as_ref()).unwrap()])
+        .unwrap();
+    let signed = t0 + Duration::days(1);
+    let looking = t0 + Duration::days(30);
+
+    // Without a verification time only the signing time counts.
+    store.validate(leaf, &[], &official(), signed).unwrap();
+
+    store.set_verification_time(Some(looking));
+    let err = store.validate(leaf, &[], &official(), signed).unwrap_err();
+    match &err {
+        Error::CrlStale { at, .. } => assert!(at.starts_with(&looking.year().to_string())),
+        other => panic!("expected CrlStale, got {other:?}"),
+    }
+    assert!(err.to_string().contains("load a current CRL"), "{err}");
+
+    // The operator's choice to accept stale lists covers this case too.
+    store.set_stale_crls(congvan_sign::StaleCrls::Accept);
+    store.validate(leaf, &[], &official(), signed).unwrap();
+    store.set_stale_crls(congvan_sign::StaleCrls::TryLater);
+
+    // A current list from the same CA supersedes the old one.
+    let new_list = record.issue_crl(&ca, t0 + Duration::days(29), 7).unwrap();
+    let der = pem::parse(new_list).unwrap().into_contents();
+    store
+        .add_crls([Crl::from_der(&der, "<new crl>".as_ref()).unwrap()])
+        .unwrap();
+    store.validate(leaf, &[], &official(), signed).unwrap();
+}
+
 #[test]
 fn adding_intermediates_empties_the_cache() {
     let t0 = start();

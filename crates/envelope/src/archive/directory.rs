@@ -28,7 +28,7 @@
 //!   an MS-DOS folder attribute, is refused: `unzip` would create one).
 //!
 //! Anything else is refused with the reason; the container is not a
-//! dispatch. `docs/FORMAT.md` §1.1 states the same rules for other readers.
+//! dispatch. `docs/FORMAT.md` §1.5 states the same rules for other readers.
 
 use std::collections::HashSet;
 
