@@ -326,7 +326,11 @@ pub struct ReceiptHeader {
     /// The signer's certificate first, then its CA chain.
     pub x5c: Vec<String>,
     /// JWS `crit`: read only to refuse it (see [`crate::ProtectedHeader::crit`]).
-    #[serde(default, skip_serializing)]
+    #[serde(
+        default,
+        skip_serializing,
+        deserialize_with = "crate::signature::member_present"
+    )]
     pub crit: Option<serde_json::Value>,
 }
 

@@ -114,8 +114,9 @@ pub struct ProtectedHeader {
     pub congvan: CongvanHeader,
     /// JWS `crit` (RFC 7515 §4.1.11): extensions the verifier must
     /// understand. congvan understands none, so a header naming any is
-    /// refused; it is read only to be refused, never written.
-    #[serde(default, skip_serializing)]
+    /// refused; it is read only to be refused, never written. Present with
+    /// any value, `null` included, is `Some`.
+    #[serde(default, skip_serializing, deserialize_with = "member_present")]
     pub crit: Option<serde_json::Value>,
 }
 
@@ -365,6 +366,16 @@ pub(crate) fn parse_header_fields(
         problem: format!("unsupported algorithm {:?}", header.alg),
     })?;
     Ok((header, alg))
+}
+
+/// Reads a member that counts as present whatever its value: serde would
+/// read `null` as absent, and `"crit": null` is a `crit` member too (RFC
+/// 7515 allows only a non-empty array, so it is refused like any other).
+pub(crate) fn member_present<'de, D>(deserializer: D) -> Result<Option<serde_json::Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    <serde_json::Value as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 /// The refusal of a header with `crit`.

@@ -346,6 +346,22 @@ fn a_critical_header_extension_is_refused() {
     );
 }
 
+/// `"crit": null` is a `crit` member too (RFC 7515 allows only a non-empty
+/// array), not an absent one.
+#[test]
+fn a_null_crit_is_refused_like_any_other() {
+    let (demo, file) = setup();
+    let official = demo.cred("H99.01", "official");
+    let mut header = genuine_header(&file, &official);
+    header["crit"] = serde_json::Value::Null;
+    let report = append_with_header(&file, &official, &header);
+    assert_last(
+        &report,
+        (Indication::Failed, SubIndication::FormatFailure),
+        "crit",
+    );
+}
+
 /// The signature is checked with x5c[0] before the rest of the chain is
 /// read: an unreadable CA certificate after a valid signer is a chain
 /// problem, named as such.

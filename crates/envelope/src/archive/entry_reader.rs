@@ -11,19 +11,44 @@ use super::directory::{Entry, Method};
 /// `InvalidData` when the bytes turn out longer or shorter than declared, or
 /// do not match the declared CRC-32 at the end: an entry altered in place.
 pub(crate) struct EntryReader<'a> {
-    inner: Box<dyn Read + 'a>,
+    inner: Inner<'a>,
     size: u64,
     produced: u64,
     crc: crc32fast::Hasher,
     expected_crc: u32,
 }
 
+/// The entry's bytes as stored, or inflated from them.
+enum Inner<'a> {
+    Stored(Box<dyn Read + 'a>),
+    /// With the compressed size, which the deflate stream must use up: bytes
+    /// after its end would belong to no one.
+    Deflated(DeflateDecoder<Box<dyn Read + 'a>>, u64),
+}
+
+impl Inner<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Inner::Stored(raw) => raw.read(buf),
+            Inner::Deflated(decoder, _) => decoder.read(buf),
+        }
+    }
+
+    /// At the end of the data: is every compressed byte part of it?
+    fn used_up(&self) -> bool {
+        match self {
+            Inner::Stored(_) => true,
+            Inner::Deflated(decoder, compressed) => decoder.total_in() == *compressed,
+        }
+    }
+}
+
 impl<'a> EntryReader<'a> {
     /// Reads `entry` from `raw`, its `compressed_size` bytes in the file.
     pub(crate) fn new(entry: &Entry, raw: Box<dyn Read + 'a>) -> EntryReader<'a> {
-        let inner: Box<dyn Read + 'a> = match entry.method {
-            Method::Stored => raw,
-            Method::Deflated => Box::new(DeflateDecoder::new(raw)),
+        let inner = match entry.method {
+            Method::Stored => Inner::Stored(raw),
+            Method::Deflated => Inner::Deflated(DeflateDecoder::new(raw), entry.compressed_size),
         };
         EntryReader {
             inner,
@@ -62,6 +87,11 @@ impl Read for EntryReader<'_> {
             if self.produced != self.size {
                 return Err(invalid(
                     "the entry's data is shorter than its declared size",
+                ));
+            }
+            if !self.inner.used_up() {
+                return Err(invalid(
+                    "the entry has bytes after the end of its compressed data",
                 ));
             }
             if self.crc.clone().finalize() != self.expected_crc {

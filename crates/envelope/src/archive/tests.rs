@@ -108,6 +108,19 @@ fn deflated_entries_from_other_writers_are_read_and_checked() {
     raw.entries[0].size -= 1;
     let err = read_entry(&raw.to_bytes(), 0).unwrap_err();
     assert!(err.to_string().contains("longer"), "{err}");
+    // Bytes hidden after the end of the deflate stream, inside the entry's
+    // compressed size, belong to no one: refused, although the inflated
+    // bytes, their size and CRC-32 are genuine.
+    let mut raw = RawZip::parse(&bytes);
+    raw.entries[0]
+        .data
+        .extend_from_slice(b"hidden after the stream");
+    let err = read_entry(&raw.to_bytes(), 0).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("after the end of its compressed data"),
+        "{err}"
+    );
 }
 
 /// A forged `metadata.json`, as an attacker adds it.
