@@ -91,7 +91,9 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
         } => {
             let mut store = trust_store(&trust, &chain, &crl, stale_policy(allow_stale_crl))?;
             // The CRLs must be current at the time the answer is for.
-            store.set_verification_time(Some(crate::verify_many::reference_time(at.as_deref())?));
+            store.set_verification_time(congvan_sign::VerificationTime::At(
+                crate::verify_many::reference_time(at.as_deref())?,
+            ));
             match files.as_slice() {
                 [file] if !file.is_dir() => {
                     verify(file, &store, at.as_deref(), json, report_pdf.as_deref())
@@ -492,7 +494,7 @@ pub fn trust_store(
         store.add_crls(Crl::load_all(path)?)?;
     }
     store.set_stale_crls(stale);
-    store.set_verification_time(Some(OffsetDateTime::now_utc()));
+    store.set_verification_time(congvan_sign::VerificationTime::At(OffsetDateTime::now_utc()));
     Ok(store)
 }
 

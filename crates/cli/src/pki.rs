@@ -201,6 +201,9 @@ fn verify_cert(
         store.add_crls(Crl::load_all(path)?)?;
     }
     store.set_stale_crls(stale);
+    // The certificate is judged at `at`, and so are the lists: current
+    // then, and not dated after it.
+    store.set_verification_time(congvan_sign::VerificationTime::At(at));
     let purpose = Purpose {
         role: role.map(|r| r.role()),
         org: org.map(OrgId::parse).transpose()?,

@@ -543,7 +543,10 @@ pub fn verify_receipt(
     trust
         .validate(&signer, &chain, &purpose, time)
         .map_err(|e| ReceiptRefusal {
-            try_later: matches!(e, congvan_sign::Error::CrlStale { .. }),
+            try_later: matches!(
+                e,
+                congvan_sign::Error::CrlStale { .. } | congvan_sign::Error::CrlNotYetIssued { .. }
+            ),
             reason: format!("the receipt's certificate is not valid: {e}"),
         })?;
     Ok(VerifiedReceipt {

@@ -407,7 +407,9 @@ fn judge_chain_error(
             SubIndication::CryptoConstraintsFailure,
             text,
         ),
-        E::CrlStale { .. } => (Indication::Indeterminate, SubIndication::TryLater, text),
+        E::CrlStale { .. } | E::CrlNotYetIssued { .. } => {
+            (Indication::Indeterminate, SubIndication::TryLater, text)
+        }
         E::MissingKeyUsage { .. }
         | E::OrgOutsideSubtree { .. }
         | E::PathLenExceeded

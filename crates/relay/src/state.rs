@@ -64,6 +64,8 @@ impl RelayState {
             peer_trust.add_crls(Crl::load_all(path)?)?;
         }
         trust.set_stale_crls(config.crl_stale.policy());
+        // Lists must be current now, whatever time a signature names.
+        trust.set_verification_time(congvan_sign::VerificationTime::Now);
         peer_trust.set_stale_crls(congvan_sign::StaleCrls::Accept);
         let tls_trust = TlsTrust::new(&roots, crl_ders)?;
         let client_tls = tls::client_config(&credential, &tls_trust)?;

@@ -188,6 +188,18 @@ pub enum Error {
         /// The validation time (RFC 3339).
         at: String,
     },
+    /// A CRL the path needs is dated after the time the validation speaks
+    /// for: a clock is wrong (here or at the CA), so revocation cannot be
+    /// decided.
+    #[error("the CRL of \"{issuer}\" is dated {this_update}, after {at}, the time this validation speaks for: check this machine's clock, or verify at a later time")]
+    CrlNotYetIssued {
+        /// The CRL issuer.
+        issuer: String,
+        /// Its thisUpdate (RFC 3339).
+        this_update: String,
+        /// The verification time (RFC 3339).
+        at: String,
+    },
     /// Any other reason the chain was refused, as the path validator words it.
     #[error("certificate chain rejected: {0}")]
     ChainRejected(String),
@@ -234,6 +246,7 @@ impl Error {
             Error::WeakKey { .. } => "weak_key",
             Error::PurposeNotAllowed { .. } => "purpose_not_allowed",
             Error::CrlStale { .. } => "crl_stale",
+            Error::CrlNotYetIssued { .. } => "crl_not_yet_issued",
             Error::Malformed { .. } => "malformed",
             Error::PasswordRequired { .. } => "password_required",
             Error::WrongPassword { .. } => "wrong_password",

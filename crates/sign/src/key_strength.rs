@@ -4,7 +4,7 @@
 //! refuses a weak key in a CA only when it verifies a signature with it,
 //! and never looks at an end entity's key, so a certificate with a 1024-bit
 //! RSA, P-192 or DSA key validated. congvan accepts RSA of at least 2048
-//! bits, EC keys on P-256, P-384 or P-521 (named curves), Ed25519 and
+//! bits (a whole number of octets), EC keys on P-256, P-384 or P-521 (named curves), Ed25519 and
 //! Ed448: the keys of NIST SP 800-57 at 112 bits of security or more, as
 //! `openssl verify -auth_level 2` does.
 
@@ -36,9 +36,14 @@ pub(crate) fn problem(spki: &SubjectPublicKeyInfo<'_>) -> Option<String> {
                 Ok(PublicKey::RSA(rsa)) => rsa_bits(rsa.modulus),
                 _ => return Some("its RSA key cannot be read".into()),
             };
-            (bits < MIN_RSA_BITS).then(|| {
-                format!("its RSA key has {bits} bits; at least {MIN_RSA_BITS} are required")
-            })
+            if bits < MIN_RSA_BITS {
+                return Some(format!(
+                    "its RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"
+                ));
+            }
+            // Key generators make whole octets; an odd size is a key made
+            // by hand (the CA/Browser Forum requires a multiple of 8).
+            (bits % 8 != 0).then(|| format!("its RSA key has {bits} bits, not a multiple of 8"))
         }
         EC => {
             let curve = spki

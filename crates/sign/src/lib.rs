@@ -41,7 +41,7 @@ pub use issuance::{
 pub use revocation::{RevocationReason, RevocationRecord, RevokedEntry, REVOKED_FILE};
 pub use role::Role;
 pub use signing_key::SigningKey;
-pub use validation::{Crl, Purpose, StaleCrls, TrustStore, ValidatedChain};
+pub use validation::{Crl, Purpose, StaleCrls, TrustStore, ValidatedChain, VerificationTime};
 pub use verify::verify_signature;
 
 /// Re-exported so users of this crate name organizations without another dependency.

@@ -11,13 +11,22 @@
 //!   identifiers not critical, an authority key identifier that names the
 //!   issuer's key only, a subject or (if the subject is empty) a critical
 //!   subjectAltName, and a key congvan accepts (`key_strength.rs`);
-//! - an end entity: an authority key identifier; no keyCertSign (it is not
-//!   a CA);
+//! - an end entity: an authority key identifier; no keyCertSign and no
+//!   name constraints (it is not a CA); an extended key usage that names
+//!   its purposes (not anyExtendedKeyUsage) without joining purposes that
+//!   must stand apart (serverAuth with codeSigning, emailProtection,
+//!   OCSPSigning or precertificate signing; codeSigning with
+//!   emailProtection; timeStamping with anything);
+//! - every certificate with policyConstraints: marked critical;
+//! - every CA with nameConstraints: marked critical, not empty, and no
+//!   dNSName constraint with a leading period;
 //! - an intermediate CA: authority and subject key identifiers, a critical
 //!   basicConstraints, keyCertSign in its keyUsage, a non-empty subject;
 //! - a trust anchor: an X.509 v3 CA certificate with a critical
 //!   basicConstraints saying cA, keyCertSign if it has a keyUsage, a subject
-//!   key identifier, an authority key identifier unless it is self-issued,
+//!   key identifier, an authority key identifier unless it is self-issued
+//!   (when it has one: with a keyIdentifier, equal to its subject key
+//!   identifier if it is self-issued),
 //!   no extended key usage (a root issues CAs; it serves no purpose of its
 //!   own) and no critical extension congvan does not know.
 //!
@@ -25,7 +34,9 @@
 //! ([`ProfileFacts`]); [`check`] judges them for the certificate's place in
 //! the path.
 
-use x509_parser::prelude::{ParsedExtension, X509Certificate};
+use x509_parser::prelude::{
+    ExtendedKeyUsage, GeneralName, NameConstraints, ParsedExtension, X509Certificate,
+};
 
 use crate::{Certificate, Error};
 
@@ -69,6 +80,17 @@ pub(crate) struct ProfileFacts {
     unreadable: Vec<String>,
     /// Why the key is refused, if it is (`key_strength.rs`).
     pub(crate) key_problem: Option<String>,
+    /// The authority key identifier's keyIdentifier, when the extension has one.
+    aki_key_id: Option<Vec<u8>>,
+    /// The subject key identifier's value.
+    ski_value: Option<Vec<u8>>,
+    /// Why its nameConstraints extension is unacceptable, or `Some(None)`
+    /// when it has an acceptable one.
+    name_constraints: Option<Option<String>>,
+    /// policyConstraints' criticality.
+    policy_constraints: Option<bool>,
+    /// Why its extended key usage is unacceptable in an end entity.
+    eku_problem: Option<String>,
 }
 
 impl ProfileFacts {
@@ -89,13 +111,26 @@ impl ProfileFacts {
                     let names_issuer =
                         aki.authority_cert_issuer.is_some() || aki.authority_cert_serial.is_some();
                     facts.aki = Some((ext.critical, names_issuer));
+                    facts.aki_key_id = aki.key_identifier.as_ref().map(|k| k.0.to_vec());
                 }
-                ParsedExtension::SubjectKeyIdentifier(_) => facts.ski = Some(ext.critical),
+                ParsedExtension::SubjectKeyIdentifier(ski) => {
+                    facts.ski = Some(ext.critical);
+                    facts.ski_value = Some(ski.0.to_vec());
+                }
+                ParsedExtension::NameConstraints(nc) => {
+                    facts.name_constraints = Some(name_constraints_problem(nc, ext.critical));
+                }
+                ParsedExtension::PolicyConstraints(_) => {
+                    facts.policy_constraints = Some(ext.critical)
+                }
                 ParsedExtension::BasicConstraints(_) => {
                     facts.basic_constraints = Some(ext.critical)
                 }
                 ParsedExtension::SubjectAlternativeName(_) => facts.san = Some(ext.critical),
-                ParsedExtension::ExtendedKeyUsage(_) => facts.has_eku = true,
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    facts.has_eku = true;
+                    facts.eku_problem = end_entity_eku_problem(eku);
+                }
                 ParsedExtension::KeyUsage(ku) => facts.key_cert_sign = Some(ku.key_cert_sign()),
                 ParsedExtension::ParseError { .. } => facts.unreadable.push(ext.oid.to_id_string()),
                 ParsedExtension::UnsupportedExtension { .. } if ext.critical => {
@@ -106,6 +141,85 @@ impl ProfileFacts {
         }
         facts
     }
+}
+
+/// Name constraints are for CAs, MUST be critical and MUST constrain
+/// something (RFC 5280 §4.2.1.10: a GeneralSubtrees has at least one
+/// element, and a dNSName constraint is a domain name, without the leading
+/// period only URI constraints may have).
+fn name_constraints_problem(nc: &NameConstraints<'_>, critical: bool) -> Option<String> {
+    if !critical {
+        return Some("its nameConstraints is not marked critical".into());
+    }
+    let permitted = nc.permitted_subtrees.as_deref();
+    let excluded = nc.excluded_subtrees.as_deref();
+    if permitted.is_some_and(<[_]>::is_empty) || excluded.is_some_and(<[_]>::is_empty) {
+        return Some("its nameConstraints has an empty list of subtrees".into());
+    }
+    if permitted.is_none() && excluded.is_none() {
+        return Some("its nameConstraints constrains nothing".into());
+    }
+    let subtrees = permitted.into_iter().chain(excluded).flatten();
+    for subtree in subtrees {
+        if let GeneralName::DNSName(name) = subtree.base {
+            if name.starts_with('.') {
+                return Some(format!(
+                    "its nameConstraints has the DNS name {:?}, with a leading period (a dNSName \
+                     constraint names a domain: \"example.com\" covers its subdomains)",
+                    congvan_text::line(name)
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The CT precertificate signing purpose (RFC 6962 §3.1).
+const PRECERTIFICATE_SIGNING: &str = "1.3.6.1.4.1.11129.2.4.4";
+
+/// What an end entity's extended key usage may not say: anyExtendedKeyUsage
+/// (a certificate for everything), and purposes that must stand apart
+/// because one key should not serve both (the CA/Browser Forum rules for
+/// TLS server and S/MIME certificates; RFC 3161 §2.3 for time stamping,
+/// which must be the only purpose).
+fn end_entity_eku_problem(eku: &ExtendedKeyUsage<'_>) -> Option<String> {
+    if eku.any {
+        return Some(
+            "its extended key usage includes anyExtendedKeyUsage; an end-entity certificate must \
+             name its purposes"
+                .into(),
+        );
+    }
+    let others = eku.server_auth as usize
+        + eku.client_auth as usize
+        + eku.code_signing as usize
+        + eku.email_protection as usize
+        + eku.ocsp_signing as usize
+        + eku.other.len();
+    if eku.time_stamping && others > 0 {
+        return Some("its extended key usage combines timeStamping with other purposes".into());
+    }
+    let precertificate = eku
+        .other
+        .iter()
+        .any(|oid| oid.to_id_string() == PRECERTIFICATE_SIGNING);
+    let apart = [
+        (eku.code_signing, "codeSigning"),
+        (eku.email_protection, "emailProtection"),
+        (eku.ocsp_signing, "OCSPSigning"),
+        (precertificate, "precertificate signing"),
+    ];
+    if eku.server_auth {
+        if let Some((_, name)) = apart.iter().find(|(set, _)| *set) {
+            return Some(format!(
+                "its extended key usage combines serverAuth with {name}"
+            ));
+        }
+    }
+    if eku.code_signing && eku.email_protection {
+        return Some("its extended key usage combines codeSigning with emailProtection".into());
+    }
+    None
 }
 
 /// A serial number must be a positive integer of at most 20 octets
@@ -187,6 +301,9 @@ fn first_problem(f: &ProfileFacts, is_ca: bool, position: Position) -> Option<St
         }
         _ => {}
     }
+    if f.policy_constraints == Some(false) {
+        return say("its policyConstraints is not marked critical");
+    }
     match position {
         Position::EndEntity => {
             if f.aki.is_none() {
@@ -194,6 +311,18 @@ fn first_problem(f: &ProfileFacts, is_ca: bool, position: Position) -> Option<St
             }
             if f.key_cert_sign == Some(true) && !is_ca {
                 return say("its keyUsage asserts keyCertSign, but it is not a CA");
+            }
+            if f.name_constraints.is_some() {
+                return say("it has name constraints, which only a CA certificate may carry");
+            }
+            if !f.has_eku {
+                return say(
+                    "it has no extended key usage; an end-entity certificate must say what it is \
+                     for",
+                );
+            }
+            if let Some(problem) = &f.eku_problem {
+                return Some(problem.clone());
             }
         }
         Position::Intermediate => {
@@ -213,6 +342,15 @@ fn first_problem(f: &ProfileFacts, is_ca: bool, position: Position) -> Option<St
             }
             if let Some(problem) = ca_problem(f) {
                 return Some(problem);
+            }
+            if f.aki.is_some() && f.aki_key_id.is_none() {
+                return say("its authority key identifier has no keyIdentifier");
+            }
+            if f.self_issued && f.aki_key_id.is_some() && f.aki_key_id != f.ski_value {
+                return say(
+                    "it is self-issued, but its authority key identifier differs from its subject \
+                     key identifier",
+                );
             }
             if f.aki.is_none() && !f.self_issued {
                 return say(
@@ -251,6 +389,9 @@ fn ca_problem(f: &ProfileFacts) -> Option<String> {
     }
     if f.ski.is_none() {
         return Some("it has no subject key identifier".into());
+    }
+    if let Some(Some(problem)) = &f.name_constraints {
+        return Some(problem.clone());
     }
     None
 }

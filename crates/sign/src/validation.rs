@@ -40,6 +40,8 @@ pub struct Crl {
     /// The issuer's distinguished name, as DER and as text.
     issuer_der: Vec<u8>,
     issuer: String,
+    /// When it was issued.
+    this_update: OffsetDateTime,
     /// When the issuer promises the next list.
     next_update: OffsetDateTime,
 }
@@ -100,11 +102,39 @@ impl Crl {
             }
             Some(_) => {}
         }
+        // A partitioned list (RFC 5280 §5.2.5) speaks only for the
+        // certificates of its distribution point; webpki then treats the
+        // others as of unknown status, which congvan allows (an issuer
+        // without a CRL), so a partial list would pass a revoked certificate.
+        if parsed
+            .extensions()
+            .iter()
+            .any(|e| e.oid.to_id_string() == "2.5.29.28")
+        {
+            return Err(Error::malformed(
+                origin,
+                "the CRL has an issuingDistributionPoint: it covers only part of what its CA \
+                 issued, and congvan needs the complete list (load the CA's full CRL)",
+            ));
+        }
+        let mut serials = std::collections::HashSet::new();
+        for revoked in parsed.iter_revoked_certificates() {
+            if !serials.insert(revoked.raw_serial()) {
+                return Err(Error::malformed(
+                    origin,
+                    format!(
+                        "the CRL lists the serial number {} twice",
+                        revoked.raw_serial_as_string()
+                    ),
+                ));
+            }
+        }
         Ok(Crl {
             list: CertRevocationList::Owned(list),
             der: der.to_vec(),
             issuer_der: parsed.issuer().as_raw().to_vec(),
             issuer: congvan_text::line(&parsed.issuer().to_string()).into_owned(),
+            this_update: parsed.last_update().to_datetime(),
             next_update,
         })
     }
@@ -136,6 +166,20 @@ pub enum StaleCrls {
     /// Use it as if current (an operator's choice, e.g. while the CA's
     /// publication is down), and say so.
     Accept,
+}
+
+/// The moment a verification speaks for, besides the time each validation
+/// is asked about: see [`TrustStore::set_verification_time`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VerificationTime {
+    /// Only the time each validation names (a library caller that decides
+    /// for itself).
+    #[default]
+    Unset,
+    /// A fixed moment: `dispatch verify --at`, or the start of a command.
+    At(OffsetDateTime),
+    /// The clock at each validation: a relay, which runs for months.
+    Now,
 }
 
 /// A chain that validated, from the end entity up to the trust anchor.
@@ -171,11 +215,15 @@ pub struct TrustStore {
     stale_crls: StaleCrls,
     /// The moment a verification speaks for, when later than the time a
     /// signature names: see [`TrustStore::set_verification_time`].
-    verification_time: Option<OffsetDateTime>,
+    verification_time: VerificationTime,
     cache: Mutex<HashMap<CacheKey, CachedChain>>,
     cache_hits: AtomicU64,
     parsed_x5c: ParseCache,
 }
+
+/// How far a CRL's thisUpdate may lie after the verification time: the
+/// clocks of a CA and a verifier differ by a little.
+const CRL_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 
 /// The most validations a store remembers; past it the cache starts over.
 /// An entry is a few KB (the chain's certificates), so this bounds the cache
@@ -217,7 +265,7 @@ impl TrustStore {
             intermediates: Vec::new(),
             crls: Vec::new(),
             stale_crls: StaleCrls::default(),
-            verification_time: None,
+            verification_time: VerificationTime::default(),
             cache: Mutex::new(HashMap::new()),
             cache_hits: AtomicU64::new(0),
             parsed_x5c: ParseCache::new(),
@@ -283,7 +331,7 @@ impl TrustStore {
     /// revoked. A relay validates at the present moment and needs no
     /// setting. The remembered validations stay valid: this check is made
     /// on every call, after them.
-    pub fn set_verification_time(&mut self, time: Option<OffsetDateTime>) {
+    pub fn set_verification_time(&mut self, time: VerificationTime) {
         self.verification_time = time;
     }
 
@@ -468,10 +516,15 @@ impl TrustStore {
 
     /// Under [`StaleCrls::TryLater`] with a verification time set: every
     /// CA of the path that has lists here must have one still current at
-    /// that time (a newer list supersedes an older one from the same CA).
+    /// that time (a newer list supersedes an older one from the same CA),
+    /// and none of its lists may be dated after it (beyond a few minutes of
+    /// clock difference): a list from the future means a wrong clock, here
+    /// or at the CA, and no answer can rest on it.
     fn check_crls_current(&self, chain: &ValidatedChain) -> Result<(), Error> {
-        let Some(time) = self.verification_time else {
-            return Ok(());
+        let time = match self.verification_time {
+            VerificationTime::Unset => return Ok(()),
+            VerificationTime::At(time) => time,
+            VerificationTime::Now => OffsetDateTime::now_utc(),
         };
         if self.stale_crls == StaleCrls::Accept {
             return Ok(());
@@ -484,6 +537,13 @@ impl TrustStore {
                 .iter()
                 .filter(|c| c.issuer_der.as_slice() == issuer.subject_der())
                 .collect();
+            if let Some(early) = lists.iter().find(|c| c.this_update > time + CRL_CLOCK_SKEW) {
+                return Err(Error::CrlNotYetIssued {
+                    issuer: early.issuer.clone(),
+                    this_update: rfc3339(early.this_update),
+                    at: rfc3339(time),
+                });
+            }
             let newest = lists.iter().max_by_key(|c| c.next_update);
             if let Some(newest) = newest {
                 if newest.next_update < time {

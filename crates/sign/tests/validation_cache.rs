@@ -299,7 +299,7 @@ fn a_crl_must_be_current_when_the_verifier_looks() {
     // Without a verification time only the signing time counts.
     store.validate(leaf, &[], &official(), signed).unwrap();
 
-    store.set_verification_time(Some(looking));
+    store.set_verification_time(congvan_sign::VerificationTime::At(looking));
     let err = store.validate(leaf, &[], &official(), signed).unwrap_err();
     match &err {
         Error::CrlStale { at, .. } => assert!(at.starts_with(&looking.year().to_string())),

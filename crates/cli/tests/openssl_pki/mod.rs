@@ -142,6 +142,72 @@ subjectAltName = URI:urn:congvan:org:H99.01, IP:127.0.0.1
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 
+# Name constraints that are not marked critical (RFC 5280 says MUST).
+[ v3_ca_nc_noncritical ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+nameConstraints = permitted;DNS:example.com
+
+# A dNSName constraint written with a leading period.
+[ v3_ca_nc_leading_period ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+nameConstraints = critical, permitted;DNS:.example.com
+
+[ v3_ca_pc_noncritical ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+policyConstraints = requireExplicitPolicy:0
+
+# An official's certificate that carries name constraints like a CA.
+[ v3_official_with_nc ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = 1.3.6.1.5.5.7.3.36, 2.25.171838327477816780108237510255657800027.1.2
+subjectAltName = URI:urn:congvan:org:H99.01
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+nameConstraints = critical, permitted;DNS:example.com
+
+[ v3_official_any_eku ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = anyExtendedKeyUsage, 1.3.6.1.5.5.7.3.36, 2.25.171838327477816780108237510255657800027.1.2
+subjectAltName = URI:urn:congvan:org:H99.01
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_official_no_eku ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+subjectAltName = URI:urn:congvan:org:H99.01
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+# A relay certificate also good for signing code.
+[ v3_relay_code_signing ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth, clientAuth, codeSigning, 2.25.171838327477816780108237510255657800027.1.3
+subjectAltName = URI:urn:congvan:org:H99.01, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+# Roots whose authority key identifier has no keyIdentifier, or another one.
+# A partitioned CRL: it speaks only for one distribution point.
+[ crl_ext_idp ]
+authorityKeyIdentifier = keyid:always
+issuingDistributionPoint = critical, @idp
+
+[ idp ]
+fullname = URI:http://crl.example/part1.crl
+
 [ v3_official_no_digital_signature ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, nonRepudiation
