@@ -16,8 +16,7 @@ as_root() {
 
 missing=()
 command -v openssl   >/dev/null || missing+=(openssl)
-command -v pdftotext >/dev/null || missing+=(poppler-utils)
-command -v pdftoppm  >/dev/null || missing+=(poppler-utils)
+{ command -v pdftotext && command -v pdftoppm; } >/dev/null || missing+=(poppler-utils)
 command -v qpdf      >/dev/null || missing+=(qpdf)
 command -v python3   >/dev/null || missing+=(python3 python3-pip)
 command -v unshare   >/dev/null || missing+=(util-linux)
