@@ -9,7 +9,9 @@
 //! It issues two extra officials under `fixtures/pki/` (one revoked, one
 //! already expired), records the revocation in `certs/ca-h99/` and writes
 //! its CRL to `fixtures/pki/ca-h99.crl.pem`, then writes valid dispatches
-//! and deliberately broken ones. `fixtures/README.md` explains each.
+//! and deliberately broken ones, and the hostile ones of `fixtures/hostile/`
+//! (`hostile.rs`; it runs `openssl` for keys ring cannot make).
+//! `fixtures/README.md` explains each.
 #![allow(clippy::disallowed_macros)] // a measurement or test program prints its own output
 
 use std::io::Write;
@@ -27,7 +29,8 @@ use congvan_sign::{
 };
 use time::{Date, Duration, OffsetDateTime};
 
-#[path = "../../envelope/tests/common/zip_surgery.rs"]
+mod hostile;
+#[path = "../../../envelope/tests/common/zip_surgery.rs"]
 mod zip_surgery;
 use zip_surgery::{RawEntry, RawZip};
 
@@ -115,6 +118,7 @@ fn main() -> Result<()> {
         date: today,
     });
     create(&meta, &[AttachmentSource::file(&pdf)], &cong_van)?;
+    let cong_van_meta = meta.clone();
     sign(&cong_van, &district_official, SignatureRole::Signer)?;
     sign(&cong_van, &district_office, SignatureRole::Seal)?;
 
@@ -251,6 +255,15 @@ fn main() -> Result<()> {
         SignatureRole::Signer,
         now - Duration::days(100),
     )?;
+
+    hostile::write_all(&hostile::Inputs {
+        certs: &certs,
+        out: &out,
+        metadata: &cong_van_meta,
+        district_official: &district_official,
+        district_office: &district_office,
+        now,
+    })?;
 
     println!("fixtures written to {}", out.display());
     Ok(())
