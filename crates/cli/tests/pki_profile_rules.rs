@@ -11,7 +11,9 @@
 //!   it is its own subject key identifier;
 //! - a partitioned CRL (issuingDistributionPoint) is refused at load: it
 //!   would leave the certificates outside its part of unknown status;
-//! - a CRL dated after the time verified for is no answer.
+//! - a CRL dated after the time verified for is no answer;
+//! - of two lists from one CA the one with the higher crlNumber is the one
+//!   consulted, in whatever order they are given.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -213,4 +215,69 @@ fn a_partitioned_crl_is_refused_and_a_crl_from_the_future_is_no_answer() {
     let mut inside = args;
     inside[5] = "2030-01-15T00:00:00Z";
     judge(&h, &inside, &leaf, Expect::Valid);
+}
+
+#[test]
+fn of_two_lists_from_one_ca_the_newer_decides_whatever_the_order() {
+    let h = Hierarchy::new(KeyAlg::P256);
+    let int = h.path("int/cert.pem");
+    let leaf = h.leaf("int", "v3_official", "official", &LEAF_DATES);
+    let before = h.crl("int", "before", &[]);
+    h.openssl(&["ca", "-config", "int/ca.cnf", "-revoke", s(&leaf)]);
+    let after = h.crl("int", "after", &[]);
+    let revoked = || Expect::Invalid {
+        code: "revoked",
+        words: "revoked",
+    };
+    for order in [[&before, &after], [&after, &before]] {
+        let args = [
+            "--chain",
+            s(&int),
+            "--crl",
+            s(order[0]),
+            "--crl",
+            s(order[1]),
+        ];
+        judge(&h, &args, &leaf, revoked());
+    }
+
+    // A "newer" list with the CA's name but not its signature decides
+    // nothing in the certificate's favour: it is the one consulted, and its
+    // signature does not verify.
+    let forged = h.path("forged.crl.pem");
+    common::run(std::process::Command::new("python3").args([
+        "-c",
+        "import sys, datetime\n\
+from cryptography import x509\n\
+from cryptography.hazmat.primitives import hashes, serialization\n\
+from cryptography.hazmat.primitives.asymmetric import ec\n\
+ca = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())\n\
+key = ec.generate_private_key(ec.SECP256R1())\n\
+now = datetime.datetime.now(datetime.timezone.utc)\n\
+b = x509.CertificateRevocationListBuilder().issuer_name(ca.subject)\n\
+b = b.last_update(now).next_update(now + datetime.timedelta(days=3650))\n\
+b = b.add_extension(x509.CRLNumber(99), critical=False)\n\
+open(sys.argv[2], 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))\n",
+        s(&int),
+        s(&forged),
+    ]))
+    .assert_ok();
+    let run = h.verify_cert(
+        &["--chain", s(&int), "--crl", s(&after), "--crl", s(&forged)],
+        &leaf,
+    );
+    run.assert_code(1);
+    assert!(run.stdout.starts_with("INVALID"), "{run}");
+
+    // Two different lists under one number: refused as input.
+    let number = std::fs::read(h.path("int/crlnumber")).unwrap();
+    let one = h.crl("int", "one", &[]);
+    std::fs::write(h.path("int/crlnumber"), number).unwrap();
+    let twin = h.crl("int", "twin", &["-crl_nextupdate", "20450101000000Z"]);
+    let run = h.verify_cert(
+        &["--chain", s(&int), "--crl", s(&one), "--crl", s(&twin)],
+        &leaf,
+    );
+    run.assert_code(2);
+    assert!(run.stderr.contains("carry the same crlNumber"), "{run}");
 }

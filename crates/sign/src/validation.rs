@@ -44,6 +44,9 @@ pub struct Crl {
     this_update: OffsetDateTime,
     /// When the issuer promises the next list.
     next_update: OffsetDateTime,
+    /// Its crlNumber, big-endian without leading zero octets: what tells a
+    /// newer list of the same CA from an older one (RFC 5280 §5.2.3).
+    number: Vec<u8>,
 }
 
 impl Crl {
@@ -86,7 +89,7 @@ impl Crl {
             .extensions()
             .iter()
             .find(|e| e.oid.to_id_string() == "2.5.29.20");
-        match crl_number {
+        let number = match crl_number {
             None => {
                 return Err(Error::malformed(
                     origin,
@@ -100,8 +103,13 @@ impl Crl {
                     "the CRL's crlNumber is marked critical; RFC 5280 §5.2.3 says it is not",
                 ))
             }
-            Some(_) => {}
-        }
+            Some(_) => parsed
+                .crl_number()
+                .map(|n| n.to_bytes_be())
+                .ok_or_else(|| {
+                    Error::malformed(origin, "the CRL's crlNumber is not a non-negative integer")
+                })?,
+        };
         // A partitioned list (RFC 5280 §5.2.5) speaks only for the
         // certificates of its distribution point; webpki then treats the
         // others as of unknown status, which congvan allows (an issuer
@@ -136,7 +144,13 @@ impl Crl {
             issuer: congvan_text::line(&parsed.issuer().to_string()).into_owned(),
             this_update: parsed.last_update().to_datetime(),
             next_update,
+            number,
         })
+    }
+
+    /// Whether this list is newer than `other` of the same CA, by crlNumber.
+    fn number_order(&self, other: &Crl) -> std::cmp::Ordering {
+        (self.number.len(), &self.number).cmp(&(other.number.len(), &other.number))
     }
 
     /// The DER encoding, e.g. for a TLS stack that checks revocation itself.
@@ -287,6 +301,17 @@ impl TrustStore {
 
     /// Adds revocation lists.
     ///
+    /// The store keeps one list per CA: of two lists with the same issuer
+    /// name the one with the higher crlNumber, whatever order they come in.
+    /// Why: rustls-webpki consults the first list whose issuer matches, and
+    /// the freshness rules judge a list too; with one list per issuer both
+    /// read the same one, and webpki checks its signature. Kept together,
+    /// an older list loaded first would hide a newer one that revokes a
+    /// certificate, and a forged "newer" list (any signature) could stand
+    /// for freshness while the old genuine one decided revocation. Two
+    /// different lists with the same number are refused: one of them is
+    /// not what the CA issued.
+    ///
     /// Refuses a list issued by a trust anchor whose keyUsage lacks cRLSign
     /// (webpki checks that for CAs below the anchors, not for the anchors).
     /// Forgets every remembered validation, so that a certificate the new
@@ -306,7 +331,25 @@ impl TrustStore {
                     ));
                 }
             }
-            self.crls.push(crl);
+            match self
+                .crls
+                .iter()
+                .position(|c| c.issuer_der == crl.issuer_der)
+            {
+                None => self.crls.push(crl),
+                Some(i) => {
+                    match crl.number_order(&self.crls[i]) {
+                        std::cmp::Ordering::Greater => self.crls[i] = crl,
+                        std::cmp::Ordering::Less => {}
+                        std::cmp::Ordering::Equal if crl.der == self.crls[i].der => {}
+                        std::cmp::Ordering::Equal => return Err(Error::malformed(
+                            &crl.issuer,
+                            "two different CRLs of this CA carry the same crlNumber; one of them \
+                             is not what the CA issued (load only the CA's published list)",
+                        )),
+                    }
+                }
+            }
         }
         self.clear_cache();
         Ok(())
@@ -530,29 +573,33 @@ impl TrustStore {
             return Ok(());
         }
         // Every certificate but the anchor has its revocation checked, by
-        // the lists of the next certificate up.
+        // the list (one per CA, `add_crls`) of the next certificate up: the
+        // list webpki consulted and checked the signature of.
         for issuer in chain.certificates.iter().skip(1) {
-            let lists: Vec<&Crl> = self
+            let Some(list) = self
                 .crls
                 .iter()
-                .filter(|c| c.issuer_der.as_slice() == issuer.subject_der())
-                .collect();
-            if let Some(early) = lists.iter().find(|c| c.this_update > time + CRL_CLOCK_SKEW) {
+                .find(|c| c.issuer_der.as_slice() == issuer.subject_der())
+            else {
+                continue;
+            };
+            // Near the end of time there is no "later" to be dated at.
+            let from_the_future = time
+                .checked_add(CRL_CLOCK_SKEW)
+                .is_some_and(|latest| list.this_update > latest);
+            if from_the_future {
                 return Err(Error::CrlNotYetIssued {
-                    issuer: early.issuer.clone(),
-                    this_update: rfc3339(early.this_update),
+                    issuer: list.issuer.clone(),
+                    this_update: rfc3339(list.this_update),
                     at: rfc3339(time),
                 });
             }
-            let newest = lists.iter().max_by_key(|c| c.next_update);
-            if let Some(newest) = newest {
-                if newest.next_update < time {
-                    return Err(Error::CrlStale {
-                        issuer: newest.issuer.clone(),
-                        next_update: rfc3339(newest.next_update),
-                        at: rfc3339(time),
-                    });
-                }
+            if list.next_update < time {
+                return Err(Error::CrlStale {
+                    issuer: list.issuer.clone(),
+                    next_update: rfc3339(list.next_update),
+                    at: rfc3339(time),
+                });
             }
         }
         Ok(())
