@@ -191,7 +191,7 @@ pub enum Error {
     /// A CRL the path needs is dated after the time the validation speaks
     /// for: a clock is wrong (here or at the CA), so revocation cannot be
     /// decided.
-    #[error("the CRL of \"{issuer}\" is dated {this_update}, after {at}, the time this validation speaks for: check this machine's clock, or verify at a later time")]
+    #[error("the CRL of \"{issuer}\" is dated {this_update}, after {at}, the time this validation speaks for: check this machine's clock, or, to verify as of an earlier time (--at), give the CRL that was current then")]
     CrlNotYetIssued {
         /// The CRL issuer.
         issuer: String,
