@@ -9,7 +9,7 @@ use congvan_envelope::{
 use congvan_org::{OrgId, Registry};
 use congvan_relay::api::Ack;
 use congvan_relay::{client_config, ExpectedRelay, RelayClient, TlsTrust};
-use congvan_sign::{Credential, Crl, Purpose, Role, StaleCrls};
+use congvan_sign::{Credential, Purpose, Role, StaleCrls};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -33,10 +33,7 @@ fn connect(conn: &Connection) -> Result<Session, Failure> {
     let trust = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl, StaleCrls::Accept)?;
     let office = check_identity(&identity, &trust, &conn.identity)?;
     let expected = expected_relay(conn, &office)?;
-    let mut crls = Vec::new();
-    for path in &conn.crl {
-        crls.extend(Crl::load_all(path)?.iter().map(|c| c.der().to_vec()));
-    }
+    let crls = trust.crls().iter().map(|c| c.der().to_vec()).collect();
     let tls_trust = TlsTrust::new(trust.anchors(), crls)?;
     let tls = client_config(&identity, &tls_trust)?;
     let client = RelayClient::new(&conn.relay, tls, Arc::new(trust), expected)?;

@@ -56,13 +56,11 @@ impl RelayState {
         }
         let mut trust = TrustStore::new(roots.clone())?;
         let mut peer_trust = TrustStore::new(roots.clone())?;
-        let mut crl_ders = Vec::new();
         for path in &config.crl {
-            let crls = Crl::load_all(path)?;
-            crl_ders.extend(crls.iter().map(|c| c.der().to_vec()));
-            trust.add_crls(crls)?;
+            trust.add_crls(Crl::load_all(path)?)?;
             peer_trust.add_crls(Crl::load_all(path)?)?;
         }
+        let crl_ders = trust.crls().iter().map(|c| c.der().to_vec()).collect();
         trust.set_stale_crls(config.crl_stale.policy());
         // Lists must be current now, whatever time a signature names.
         trust.set_verification_time(congvan_sign::VerificationTime::Now);

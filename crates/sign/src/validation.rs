@@ -378,6 +378,14 @@ impl TrustStore {
         self.verification_time = time;
     }
 
+    /// The lists the store keeps, one per CA (see [`add_crls`](Self::add_crls)):
+    /// what the TLS layer must be given too, so that a connection's peer is
+    /// judged by the same list as a dispatch (an older list given first
+    /// would otherwise hide a newer one from webpki there).
+    pub fn crls(&self) -> &[Crl] {
+        &self.crls
+    }
+
     /// The CRLs past their nextUpdate at `at`: what a relay warns about.
     pub fn stale_crls_at(&self, at: OffsetDateTime) -> Vec<&Crl> {
         self.crls.iter().filter(|c| c.next_update < at).collect()

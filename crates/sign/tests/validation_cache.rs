@@ -289,9 +289,9 @@ fn a_crl_must_be_current_when_the_verifier_looks() {
     store.add_intermediates([ca.cert().clone()]);
     let mut record = RevocationRecord::default();
     let old_list = record.issue_crl(&ca, t0, 7).unwrap();
-    let der = pem::parse(old_list).unwrap().into_contents();
+    let old_der = pem::parse(old_list).unwrap().into_contents();
     store
-        .add_crls([Crl::from_der(&der, "<old crl>".as_ref()).unwrap()])
+        .add_crls([Crl::from_der(&old_der, "<old crl>".as_ref()).unwrap()])
         .unwrap();
     let signed = t0 + Duration::days(1);
     let looking = t0 + Duration::days(30);
@@ -318,6 +318,16 @@ fn a_crl_must_be_current_when_the_verifier_looks() {
     store
         .add_crls([Crl::from_der(&der, "<new crl>".as_ref()).unwrap()])
         .unwrap();
+    store.validate(leaf, &[], &official(), signed).unwrap();
+
+    // One list per CA is kept, the newer, even when the old one comes
+    // again later: it is the one the TLS layer is given too.
+    let newest = store.crls()[0].next_update();
+    store
+        .add_crls([Crl::from_der(&old_der, "<old crl>".as_ref()).unwrap()])
+        .unwrap();
+    assert_eq!(store.crls().len(), 1);
+    assert_eq!(store.crls()[0].next_update(), newest);
     store.validate(leaf, &[], &official(), signed).unwrap();
 }
 
