@@ -110,24 +110,7 @@ fn crls_outside_the_profile_are_refused() {
 
     // With a critical crlNumber (openssl cannot mark it; Python's
     // cryptography can, signing with the intermediate's key).
-    let critical = h.path("critical.crl.pem");
-    common::run(std::process::Command::new("python3").args([
-        "-c",
-        "import sys, datetime\n\
-from cryptography import x509\n\
-from cryptography.hazmat.primitives import hashes, serialization\n\
-ca = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())\n\
-key = serialization.load_pem_private_key(open(sys.argv[2], 'rb').read(), None)\n\
-now = datetime.datetime.now(datetime.timezone.utc)\n\
-b = x509.CertificateRevocationListBuilder().issuer_name(ca.subject)\n\
-b = b.last_update(now).next_update(now + datetime.timedelta(days=7))\n\
-b = b.add_extension(x509.CRLNumber(7), critical=True)\n\
-open(sys.argv[3], 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))\n",
-        s(&chain),
-        s(&h.path("int/key.pem")),
-        s(&critical),
-    ]))
-    .assert_ok();
+    let critical = h.python_crl("int", "critical", 7, true, Signer::Ca);
     let run = run_with_crl(&critical);
     run.assert_code(2);
     assert!(run.stderr.contains("crlNumber is marked critical"), "{run}");

@@ -244,24 +244,7 @@ fn of_two_lists_from_one_ca_the_newer_decides_whatever_the_order() {
     // A "newer" list with the CA's name but not its signature decides
     // nothing in the certificate's favour: it is the one consulted, and its
     // signature does not verify.
-    let forged = h.path("forged.crl.pem");
-    common::run(std::process::Command::new("python3").args([
-        "-c",
-        "import sys, datetime\n\
-from cryptography import x509\n\
-from cryptography.hazmat.primitives import hashes, serialization\n\
-from cryptography.hazmat.primitives.asymmetric import ec\n\
-ca = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())\n\
-key = ec.generate_private_key(ec.SECP256R1())\n\
-now = datetime.datetime.now(datetime.timezone.utc)\n\
-b = x509.CertificateRevocationListBuilder().issuer_name(ca.subject)\n\
-b = b.last_update(now).next_update(now + datetime.timedelta(days=3650))\n\
-b = b.add_extension(x509.CRLNumber(99), critical=False)\n\
-open(sys.argv[2], 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))\n",
-        s(&int),
-        s(&forged),
-    ]))
-    .assert_ok();
+    let forged = h.python_crl("int", "forged", 99, false, Signer::Stranger);
     let run = h.verify_cert(
         &["--chain", s(&int), "--crl", s(&after), "--crl", s(&forged)],
         &leaf,

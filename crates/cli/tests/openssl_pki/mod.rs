@@ -459,6 +459,50 @@ impl Hierarchy {
         self.path(&out)
     }
 
+    /// A CRL `NAME.crl.pem` in the name of CA directory `issuer`, written
+    /// with Python's cryptography for what `openssl ca` cannot write: a
+    /// crlNumber marked critical, or a list signed with a key that is not
+    /// the CA's (`signer`: `Signer::Ca` or `Signer::Stranger`).
+    pub fn python_crl(
+        &self,
+        issuer: &str,
+        name: &str,
+        number: u32,
+        number_critical: bool,
+        signer: Signer,
+    ) -> PathBuf {
+        let out = self.path(&format!("{name}.crl.pem"));
+        let key = match signer {
+            Signer::Ca => self
+                .path(&format!("{issuer}/key.pem"))
+                .display()
+                .to_string(),
+            Signer::Stranger => "stranger".to_string(),
+        };
+        common::run(std::process::Command::new("python3").args([
+            "-c",
+            "import sys, datetime\n\
+from cryptography import x509\n\
+from cryptography.hazmat.primitives import hashes, serialization\n\
+from cryptography.hazmat.primitives.asymmetric import ec\n\
+ca = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())\n\
+own = lambda: serialization.load_pem_private_key(open(sys.argv[2], 'rb').read(), None)\n\
+key = ec.generate_private_key(ec.SECP256R1()) if sys.argv[2] == 'stranger' else own()\n\
+now = datetime.datetime.now(datetime.timezone.utc)\n\
+b = x509.CertificateRevocationListBuilder().issuer_name(ca.subject)\n\
+b = b.last_update(now).next_update(now + datetime.timedelta(days=7))\n\
+b = b.add_extension(x509.CRLNumber(int(sys.argv[3])), critical=sys.argv[4] == 'critical')\n\
+open(sys.argv[5], 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))\n",
+            s(&self.path(&format!("{issuer}/cert.pem"))),
+            &key,
+            &number.to_string(),
+            if number_critical { "critical" } else { "not-critical" },
+            s(&out),
+        ]))
+        .assert_ok();
+        out
+    }
+
     /// A leaf `NAME.pem` issued by CA directory `issuer` with extension
     /// section `ext` and the given `-startdate/-enddate` (or `-days`) flags.
     pub fn leaf(&self, issuer: &str, ext: &str, name: &str, dates: &[&str]) -> PathBuf {
@@ -509,6 +553,14 @@ impl Hierarchy {
                 .args(all),
         )
     }
+}
+
+/// Whose key signs a list made by [`Hierarchy::python_crl`].
+pub enum Signer {
+    /// The CA's own key.
+    Ca,
+    /// A key made for the occasion: a forgery in the CA's name.
+    Stranger,
 }
 
 /// What `verify-cert` should decide.
