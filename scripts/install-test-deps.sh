@@ -7,6 +7,7 @@
 #   cryptography   (Python) a CRL openssl cannot write, for path-validation tests
 #   aiosmtpd       a real SMTP server for the mail tests
 #   unshare        (util-linux) a private mount namespace for the full-disk relay test
+#   git            the test that what the README's commands create is ignored
 set -euo pipefail
 
 as_root() {
@@ -20,6 +21,7 @@ command -v openssl   >/dev/null || missing+=(openssl)
 command -v qpdf      >/dev/null || missing+=(qpdf)
 command -v python3   >/dev/null || missing+=(python3 python3-pip)
 command -v unshare   >/dev/null || missing+=(util-linux)
+command -v git       >/dev/null || missing+=(git)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-test-deps: installing ${missing[*]}"
   as_root apt-get update -qq

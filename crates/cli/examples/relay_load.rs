@@ -59,10 +59,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use congvan_envelope::metadata::{
-    AuthorityPrefix, DocumentType, Metadata, Organization, SignerBlock, SteeringType, Urgency,
-};
-use congvan_envelope::{create_dispatch, sign_dispatch, AttachmentSource, Envelope, SignatureRole};
+use congvan_envelope::metadata::{Draft, Organization, SignerBlock};
+use congvan_envelope::{issue_dispatch, AttachmentSource};
 use congvan_org::OrgId;
 use congvan_relay::config::{DeliveryConfig, PeerMode};
 use congvan_relay::{client_config, RelayClient, RelayConfig, RunningRelay, TlsTrust};
@@ -713,63 +711,33 @@ fn compose(
     let from_name = registry
         .get(&from_id)
         .map_or_else(|| from.to_string(), |o| o.name.clone());
-    let metadata = Metadata {
-        format_version: Metadata::FORMAT_VERSION,
-        id: Metadata::new_id(),
-        from: Organization {
-            id: from_id.clone(),
-            name: from_name,
-        },
-        to: to
-            .iter()
-            .map(|(id, name)| {
-                Ok(Organization {
-                    id: OrgId::parse(id)?,
-                    name: name.to_string(),
-                })
-            })
-            .collect::<Result<_>>()?,
+    let recipients = to
+        .iter()
+        .map(|(id, name)| Ok(Organization::new(OrgId::parse(id)?, *name)))
+        .collect::<Result<_>>()?;
+    let metadata = Draft {
         number: number.to_string(),
         place: registry
             .get(&from_id)
             .and_then(|o| o.place.clone())
             .unwrap_or_else(|| "Hà Tĩnh".into()),
-        date: OffsetDateTime::now_utc()
-            .to_offset(time::UtcOffset::from_hms(7, 0, 0)?)
-            .date(),
-        doc_type: DocumentType::CongVan,
-        subject: "Về việc báo cáo số liệu thống kê định kỳ".into(),
-        content: "Đề nghị các cơ quan, đơn vị báo cáo số liệu thống kê định kỳ theo biểu mẫu."
-            .into(),
-        signer: SignerBlock {
-            authority_prefix: Some(AuthorityPrefix::Tm),
-            authority: Some("ỦY BAN NHÂN DÂN".into()),
-            position: official
-                .cert()
-                .position()
-                .unwrap_or("Chủ tịch")
-                .to_uppercase(),
-            full_name: official.cert().common_name().unwrap_or("?").to_string(),
-        },
-        urgency: Urgency::Thuong,
-        secrecy: None,
-        due: None,
-        appointment: None,
-        steering: SteeringType::None,
-        in_reply_to: Vec::new(),
-        created_at: Metadata::timestamp_now(),
-    };
+        ..Draft::cong_van(
+            Organization::new(from_id, from_name),
+            recipients,
+            SignerBlock::for_the_committee(official.cert()),
+        )
+    }
+    .metadata();
     let attachments: Vec<AttachmentSource> =
         attachment.into_iter().map(AttachmentSource::file).collect();
-    create_dispatch(&metadata, &attachments, out, &mut |_| {})?;
-    let now = OffsetDateTime::now_utc();
-    for (credential, role) in [
-        (&official, SignatureRole::Signer),
-        (&office, SignatureRole::Seal),
-    ] {
-        let mut envelope = Envelope::open(out)?;
-        sign_dispatch(&mut envelope, credential, &[], role, now, &mut |_| {})?;
-    }
+    issue_dispatch(
+        &metadata,
+        &attachments,
+        out,
+        &official,
+        Some(&office),
+        OffsetDateTime::now_utc(),
+    )?;
     Ok(())
 }
 

@@ -233,8 +233,11 @@ pub enum DispatchCommand {
         #[arg(value_name = "FILE.cvd")]
         file: PathBuf,
         /// The metadata as JSON (includes the dispatch `id`).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "id")]
         json: bool,
+        /// Print only the dispatch id (for scripts: `ID=$(congvan dispatch show F --id)`).
+        #[arg(long)]
+        id: bool,
     },
     /// Write the attachments, metadata and manifest into a folder, verifying each attachment.
     Extract {

@@ -253,9 +253,23 @@ fn tempfile_path(id: &str) -> std::path::PathBuf {
 pub fn track(id: &str, conn: &Connection, json: bool) -> Result<ExitCode, Failure> {
     let session = connect(conn)?;
     let events = session.runtime.block_on(session.client.track(id))?;
+    let recipients = session.runtime.block_on(session.client.recipients(id))?;
     if json {
-        crate::output::json(&events)?;
+        crate::output::json(&serde_json::json!({
+            "id": id,
+            "recipients": recipients,
+            "events": events,
+        }))?;
         return Ok(ExitCode::SUCCESS);
+    }
+    say!("Recipients of {}", Line(id));
+    for r in &recipients {
+        say!(
+            "  {:<12} {:<14} {}",
+            Line(&r.office),
+            Line(&r.state),
+            Line(&r.detail)
+        );
     }
     say!("Timeline of {}", Line(id));
     for event in events {

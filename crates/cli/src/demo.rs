@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use congvan_envelope::metadata::{
-    AuthorityPrefix, DocumentType, Metadata, Organization, SignerBlock, SteeringType, Urgency,
-};
+use congvan_envelope::metadata::{DocumentType, Draft, Organization, SignerBlock, Urgency};
 use congvan_envelope::{
     issue_dispatch, make_receipt, receipt_time, verify_dispatch, AttachmentSource, Envelope,
     Statement, StatusCode,
@@ -188,48 +186,24 @@ fn compose(dir: &Path, pki: &Path, c: Compose<'_>) -> DemoResult<PathBuf> {
     let office = Credential::load(&pki.join(c.from).join("office"), None)?;
     let registry = congvan_org::Registry::load(&pki.join("registry.toml"))?;
     let from = OrgId::parse(c.from)?;
-    let metadata = Metadata {
-        format_version: Metadata::FORMAT_VERSION,
-        id: Metadata::new_id(),
-        from: Organization {
-            id: from.clone(),
-            name: c.from_name.to_string(),
-        },
-        to: vec![Organization {
-            id: OrgId::parse(c.to.0)?,
-            name: c.to.1.to_string(),
-        }],
-        number: c.number.to_string(),
-        place: registry
-            .get(&from)
-            .and_then(|o| o.place.clone())
-            .unwrap_or_else(|| "Hà Tĩnh".into()),
-        date: OffsetDateTime::now_utc()
-            .to_offset(
-                time::UtcOffset::from_hms(7, 0, 0).map_err(|e| Failure::input(e.to_string()))?,
-            )
-            .date(),
+    let place = registry
+        .get(&from)
+        .and_then(|o| o.place.clone())
+        .unwrap_or_else(|| "Hà Tĩnh".into());
+    let metadata = Draft {
         doc_type: c.doc_type,
+        number: c.number.to_string(),
+        place,
         subject: c.subject.to_string(),
         content: c.content.to_string(),
-        signer: SignerBlock {
-            authority_prefix: Some(AuthorityPrefix::Tm),
-            authority: Some("ỦY BAN NHÂN DÂN".into()),
-            position: official
-                .cert()
-                .position()
-                .unwrap_or("Chủ tịch")
-                .to_uppercase(),
-            full_name: official.cert().common_name().unwrap_or("?").to_string(),
-        },
         urgency: c.urgency,
-        secrecy: None,
-        due: None,
-        appointment: None,
-        steering: SteeringType::None,
-        in_reply_to: Vec::new(),
-        created_at: Metadata::timestamp_now(),
-    };
+        ..Draft::cong_van(
+            Organization::new(from, c.from_name),
+            vec![Organization::new(OrgId::parse(c.to.0)?, c.to.1)],
+            SignerBlock::for_the_committee(official.cert()),
+        )
+    }
+    .metadata();
     let out = dir.join(format!("{}.cvd", c.number.replace('/', "-")));
     let attachments: Vec<AttachmentSource> = c
         .attachment

@@ -111,7 +111,7 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             crl,
             allow_stale_crl,
         } => render(&file, &out, &trust, &crl, stale_policy(allow_stale_crl)),
-        DispatchCommand::Show { file, json } => show(&file, json),
+        DispatchCommand::Show { file, json, id } => show(&file, json, id),
         DispatchCommand::Extract { file, out } => extract(&file, &out),
     }
 }
@@ -187,7 +187,10 @@ fn new(args: NewArgs) -> Result<ExitCode, Failure> {
     metadata.normalize_text();
     let problems = metadata.problems();
     if !problems.is_empty() {
-        let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+        let list: Vec<String> = problems
+            .iter()
+            .map(|p| format!("  - {}", as_flag_problem(p)))
+            .collect();
         return Err(Failure::input(format!(
             "the dispatch metadata is not valid:\n{}",
             list.join("\n")
@@ -316,9 +319,13 @@ fn render(
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(file: &Path, json: bool) -> Result<ExitCode, Failure> {
+fn show(file: &Path, json: bool, id_only: bool) -> Result<ExitCode, Failure> {
     let envelope = Envelope::open(file)?;
     let m = envelope.metadata();
+    if id_only {
+        say!("{}", Line(&m.id));
+        return Ok(ExitCode::SUCCESS);
+    }
     if json {
         let mut value = serde_json::to_value(m)
             .map_err(|e| Failure::input(format!("cannot encode the metadata: {e}")))?;
@@ -537,5 +544,48 @@ fn parse_date(flag: &'static str) -> impl Fn(&str) -> Result<Date, Failure> {
 }
 
 fn meta_failure(e: congvan_envelope::Error) -> Failure {
-    Failure::input(e.to_string())
+    Failure::input(as_flag_problem(&e))
+}
+
+/// A metadata problem as the person typing `dispatch new` knows it: by the
+/// flag that sets the field (`--type`), not by the field's JSON name
+/// (`doc_type`). Fields no flag sets (the id, the creation time) keep their
+/// JSON name.
+fn as_flag_problem(e: &congvan_envelope::Error) -> String {
+    match e {
+        congvan_envelope::Error::InvalidMetadata { field, problem } => match flag_of_field(field) {
+            Some(flag) => format!("{flag}: {problem}"),
+            None => e.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// The `dispatch new` flag that sets a metadata field.
+fn flag_of_field(field: &str) -> Option<&'static str> {
+    // Indexed fields ("to[2].name") are set by the flag of their list.
+    let base = field.split(['[', '.']).next().unwrap_or(field);
+    Some(match field {
+        "signer.full_name" => "--signer-name",
+        "signer.position" => "--signer-position",
+        "signer.authority_prefix" => "--signer-prefix",
+        "signer.authority" => "--signer-authority",
+        _ => match base {
+            "doc_type" => "--type",
+            "number" => "--number",
+            "subject" => "--subject",
+            "content" => "--body",
+            "from" => "--from",
+            "to" => "--to",
+            "place" => "--place",
+            "date" => "--date",
+            "due" => "--due",
+            "urgency" => "--urgency",
+            "appointment" => "--appointment",
+            "secrecy" => "--secrecy",
+            "in_reply_to" => "--reply-to",
+            "signer" => "--signer-cert",
+            _ => return None,
+        },
+    })
 }

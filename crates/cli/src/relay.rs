@@ -55,6 +55,12 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
                 child_urls,
             };
             let config = init_config(&request)?;
+            // Refuse now what `relay run` would refuse later.
+            config.check_files().map_err(|problem| {
+                Failure::input(format!(
+                    "the configuration would name a file that does not exist: {problem}"
+                ))
+            })?;
             std::fs::create_dir_all(&data)
                 .map_err(|e| Failure::input(format!("{}: cannot create: {e}", data.display())))?;
             let path = data.join("relay.toml");
@@ -100,12 +106,16 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
 }
 
 /// Structured logs on stderr; `RUST_LOG` adjusts the level, and
-/// `CONGVAN_LOG_JSON=1` switches to JSON lines.
+/// `CONGVAN_LOG_JSON=1` switches to JSON lines. Colours only on a terminal
+/// (and not with `NO_COLOR`): a log file or a pipe gets plain text.
 pub fn init_logging() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let installed = if std::env::var_os("CONGVAN_LOG_JSON").is_some() {
         builder.json().try_init()

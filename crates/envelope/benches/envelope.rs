@@ -49,55 +49,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use congvan_envelope::metadata::{
-    DocumentType, Metadata, Organization, SignerBlock, SteeringType, Urgency,
-};
+use congvan_envelope::metadata::Draft;
 use congvan_envelope::{
     append_signature, create_dispatch, make_signature, parse_header, verify_dispatch,
     AttachmentSource, Envelope, Indication, SignatureRole,
 };
 use congvan_sign::{
-    build_demo, verify_signature, Algorithm, Certificate, Credential, OrgId, Purpose, TrustStore,
+    build_demo, verify_signature, Algorithm, Certificate, Credential, Purpose, TrustStore,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use ring::signature::{KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use time::OffsetDateTime;
-
-fn small_metadata() -> Metadata {
-    let org = |id: &str, name: &str| Organization {
-        id: OrgId::parse(id).unwrap(),
-        name: name.to_string(),
-    };
-    let mut m = Metadata {
-        format_version: Metadata::FORMAT_VERSION,
-        id: Metadata::new_id(),
-        from: org("H99.01", "Ủy ban nhân dân huyện Cẩm Xuyên"),
-        to: vec![org("H99.01.01", "Ủy ban nhân dân xã Cẩm Minh (minh họa)")],
-        number: "05/UBND-VP".to_string(),
-        place: "Cẩm Xuyên".to_string(),
-        date: OffsetDateTime::now_utc().date(),
-        doc_type: DocumentType::CongVan,
-        subject: "Về việc đo hiệu năng ký và xác thực công văn".to_string(),
-        content: "Nội dung công văn ngắn dùng để đo hiệu năng.".to_string(),
-        signer: SignerBlock {
-            authority_prefix: None,
-            authority: None,
-            position: "CHỦ TỊCH".to_string(),
-            full_name: "Lê Văn Cường".to_string(),
-        },
-        urgency: Urgency::Thuong,
-        secrecy: None,
-        due: None,
-        appointment: None,
-        steering: SteeringType::None,
-        in_reply_to: Vec::new(),
-        created_at: Metadata::timestamp_now(),
-    };
-    m.normalize_text();
-    m
-}
 
 fn ecdsa_pair(credential: &Credential, rng: &SystemRandom) -> EcdsaKeyPair {
     EcdsaKeyPair::from_pkcs8(
@@ -170,7 +134,7 @@ fn bench_envelope(c: &mut Criterion) {
     std::fs::write(&attachment, "Kế hoạch phòng chống thiên tai. ".repeat(64)).unwrap();
     let file = dir.join("small.cvd");
     create_dispatch(
-        &small_metadata(),
+        &Draft::demo(official.cert()).metadata(),
         &[AttachmentSource::file(&attachment)],
         &file,
         &mut |_| {},

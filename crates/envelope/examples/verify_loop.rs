@@ -11,16 +11,14 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use congvan_envelope::metadata::{
-    AuthorityPrefix, DocumentType, Metadata, Organization, SignerBlock, SteeringType, Urgency,
-};
+use congvan_envelope::metadata::Draft;
 use std::hint::black_box;
 use std::time::Instant;
 
 use congvan_envelope::{
     issue_dispatch, parse_header, verify_dispatch, AttachmentSource, Envelope, Indication,
 };
-use congvan_sign::{Algorithm, Certificate, Credential, OrgId, TrustStore};
+use congvan_sign::{Algorithm, Certificate, Credential, TrustStore};
 use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use time::OffsetDateTime;
 
@@ -34,37 +32,7 @@ fn main() {
     let official = Credential::load(&pki.join("H99.01/official"), None).unwrap();
     let office = Credential::load(&pki.join("H99.01/office"), None).unwrap();
     let now = OffsetDateTime::now_utc();
-    let metadata = Metadata {
-        format_version: Metadata::FORMAT_VERSION,
-        id: Metadata::new_id(),
-        from: Organization {
-            id: OrgId::parse("H99.01").unwrap(),
-            name: "Ủy ban nhân dân huyện Cẩm Xuyên".into(),
-        },
-        to: vec![Organization {
-            id: OrgId::parse("H99.01.01").unwrap(),
-            name: "Ủy ban nhân dân xã Cẩm Thạch".into(),
-        }],
-        number: "05/UBND-VP".into(),
-        place: "Cẩm Xuyên".into(),
-        date: now.date(),
-        doc_type: DocumentType::CongVan,
-        subject: "Về việc đo thời gian kiểm tra".into(),
-        content: "Nội dung ngắn.".into(),
-        signer: SignerBlock {
-            authority_prefix: Some(AuthorityPrefix::Tm),
-            authority: Some("ỦY BAN NHÂN DÂN".into()),
-            position: "CHỦ TỊCH".into(),
-            full_name: "Lê Văn Cường".into(),
-        },
-        urgency: Urgency::Thuong,
-        secrecy: None,
-        due: None,
-        appointment: None,
-        steering: SteeringType::None,
-        in_reply_to: Vec::new(),
-        created_at: Metadata::timestamp_now(),
-    };
+    let metadata = Draft::demo(official.cert()).metadata();
     let file = dir.path().join("d.cvd");
     // One 2 KB attachment, as in `benches/envelope.rs`.
     let attachment = dir.path().join("ke-hoach.txt");

@@ -23,12 +23,8 @@ fn signed_and_sealed(demo: &Demo) -> std::path::PathBuf {
             ("b.txt", b"ok"),
         ],
     );
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
-    sign(&file, &demo.cred("H99.01", "office"), SignatureRole::Seal);
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
+    demo.sign(&file, "H99.01/office", SignatureRole::Seal);
     assert_all_passed(&verify(&file, &demo.trust()), 2);
     file
 }

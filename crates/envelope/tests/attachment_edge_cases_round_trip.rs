@@ -26,12 +26,8 @@ fn empty_attachment_round_trips_and_verifies() {
         &metadata(),
         &[("rỗng.txt", b""), ("nội dung.txt", b"x")],
     );
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
-    sign(&file, &demo.cred("H99.01", "office"), SignatureRole::Seal);
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
+    demo.sign(&file, "H99.01/office", SignatureRole::Seal);
 
     let mut envelope = Envelope::open(&file).unwrap();
     let listed = &envelope.manifest().attachments[0];
@@ -100,11 +96,7 @@ fn vietnamese_names_are_stored_in_nfc_and_round_trip() {
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     );
 
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
     let mut envelope = Envelope::open(&file).unwrap();
     let stored: Vec<&str> = envelope
         .attachments()

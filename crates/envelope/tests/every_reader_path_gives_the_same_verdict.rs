@@ -19,12 +19,8 @@ fn signed(demo: &Demo, file: &str, attachment_len: usize) -> std::path::PathBuf 
         &metadata(),
         &[("so-lieu.bin", content.as_slice())],
     );
-    sign(
-        &path,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
-    sign(&path, &demo.cred("H99.01", "office"), SignatureRole::Seal);
+    demo.sign(&path, "H99.01/official", SignatureRole::Signer);
+    demo.sign(&path, "H99.01/office", SignatureRole::Seal);
     path
 }
 

@@ -20,12 +20,8 @@ use time::OffsetDateTime;
 /// A signed and sealed dispatch from H99.01 to H99.01.01.
 fn signed(demo: &Demo) -> PathBuf {
     let file = simple_dispatch(demo.tmp.path(), "a.cvd");
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
-    sign(&file, &demo.cred("H99.01", "office"), SignatureRole::Seal);
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
+    demo.sign(&file, "H99.01/office", SignatureRole::Seal);
     file
 }
 
@@ -94,11 +90,7 @@ fn custody_and_status_receipts_keep_every_signature_valid() {
 
     // Signing after receipts still works and keeps everything valid: an
     // authenticated copy by the recipient commune.
-    sign(
-        &file,
-        &demo.cred("H99.01.01", "office"),
-        SignatureRole::Copy,
-    );
+    demo.sign(&file, "H99.01.01/office", SignatureRole::Copy);
     let report = verify(&file, &demo.trust());
     assert_all_passed(&report, 3);
     assert!(report.receipts.iter().all(|r| r.valid), "{report}");

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use congvan_envelope::{sign_dispatch, Envelope, Error, Limits, SignatureRole};
+use congvan_envelope::{Envelope, Error, Limits, SignatureRole};
 use congvan_sign::{Credential, LeafRequest, OrgId, Role, SigningKey};
 use time::OffsetDateTime;
 
@@ -17,15 +17,7 @@ use time::OffsetDateTime;
 fn assert_refused(file: &Path, cred: &Credential, role: SignatureRole, why: &str) {
     let before = std::fs::read(file).unwrap();
     let mut envelope = Envelope::open(file).unwrap();
-    let err = sign_dispatch(
-        &mut envelope,
-        cred,
-        &[],
-        role,
-        OffsetDateTime::now_utc(),
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err = sign_in(&mut envelope, cred, role, OffsetDateTime::now_utc()).unwrap_err();
     assert!(matches!(err, Error::Refused(_)), "not a refusal: {err:?}");
     let text = err.to_string();
     assert!(text.contains(why), "{why:?} not in {text:?}");
@@ -64,11 +56,7 @@ fn signer_with_an_office_certificate_is_refused() {
 fn seal_with_an_official_certificate_is_refused() {
     let demo = Demo::new();
     let file = simple_dispatch(demo.tmp.path(), "a.cvd");
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
     assert_refused(
         &file,
         &demo.cred("H99.01", "official"),
@@ -134,11 +122,7 @@ fn expired_certificate_is_refused() {
 fn altered_attachment_is_refused() {
     let demo = Demo::new();
     let original = simple_dispatch(demo.tmp.path(), "a.cvd");
-    sign(
-        &original,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
+    demo.sign(&original, "H99.01/official", SignatureRole::Signer);
     // A forger's edit: same size, one byte changed, CRCs recomputed.
     let file = demo.path("altered.cvd");
     rewrite_container(&original, &file, |name, mut bytes| {
@@ -217,23 +201,19 @@ fn signature_beyond_the_reader_limit_is_refused() {
     };
     let mut envelope = Envelope::open_with(&file, &limits).unwrap();
     let now = OffsetDateTime::now_utc();
-    sign_dispatch(
+    sign_in(
         &mut envelope,
         &demo.cred("H99.01", "official"),
-        &[],
         SignatureRole::Signer,
         now,
-        &mut |_| {},
     )
     .unwrap();
     let before = std::fs::read(&file).unwrap();
-    let err = sign_dispatch(
+    let err = sign_in(
         &mut envelope,
         &demo.cred("H99.01", "office"),
-        &[],
         SignatureRole::Seal,
         now,
-        &mut |_| {},
     )
     .unwrap_err();
     assert!(matches!(err, Error::Refused(_)), "{err:?}");

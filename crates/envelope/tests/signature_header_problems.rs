@@ -66,6 +66,12 @@ fn append_with_header(file: &Path, cred: &Credential, header: &Value) -> Verific
 
 /// Asserts the last signature and the dispatch both got `expected`, and
 /// the detail mentions `says`.
+/// The last signature FAILED with `sub`, saying `says`.
+#[track_caller]
+fn assert_failed(report: &VerificationReport, sub: SubIndication, says: &str) {
+    assert_last(report, (Indication::Failed, sub), says);
+}
+
 fn assert_last(report: &VerificationReport, expected: (Indication, SubIndication), says: &str) {
     let last = report.signatures.len() - 1;
     assert_eq!(
@@ -135,9 +141,9 @@ fn alg_that_does_not_fit_the_key_is_sig_crypto_failure() {
     assert_eq!(header["alg"], "ES256");
     header["alg"] = json!("ES384");
     let report = append_with_header(&file, &official, &header);
-    assert_last(
+    assert_failed(
         &report,
-        (Indication::Failed, SubIndication::SigCryptoFailure),
+        SubIndication::SigCryptoFailure,
         "the header says ES384",
     );
 }
@@ -150,9 +156,9 @@ fn unsupported_alg_is_format_failure() {
         let mut header = genuine_header(&file, &official);
         header["alg"] = json!(alg);
         let report = append_with_header(&file, &official, &header);
-        assert_last(
+        assert_failed(
             &report,
-            (Indication::Failed, SubIndication::FormatFailure),
+            SubIndication::FormatFailure,
             "unsupported algorithm",
         );
     }
@@ -224,11 +230,7 @@ fn x5c_naming_another_certificate_is_sig_crypto_failure() {
     let mut header = genuine_header(&file, &official);
     header["x5c"][0] = genuine_header(&file, &other)["x5c"][0].clone();
     let report = append_with_header(&file, &official, &header);
-    assert_last(
-        &report,
-        (Indication::Failed, SubIndication::SigCryptoFailure),
-        "does not verify",
-    );
+    assert_failed(&report, SubIndication::SigCryptoFailure, "does not verify");
 }
 
 #[test]
@@ -248,30 +250,22 @@ fn bad_sig_t_or_unknown_role_is_format_failure() {
         let mut header = genuine_header(&file, &official);
         header[field] = value;
         let report = append_with_header(&file, &official, &header);
-        assert_last(
-            &report,
-            (Indication::Failed, SubIndication::FormatFailure),
-            says,
-        );
+        assert_failed(&report, SubIndication::FormatFailure, says);
     }
 }
 
 #[test]
 fn covers_naming_a_missing_signature_is_hash_failure() {
     let (demo, file) = setup();
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
     let office = demo.cred("H99.01", "office");
     let mut header = genuine_header(&file, &office);
     header["congvan"] = json!({"role": "seal", "covers": ["cd".repeat(32)]});
     let report = append_with_header(&file, &office, &header);
     assert_eq!(of_signature(&report, 0), (Indication::Passed, None));
-    assert_last(
+    assert_failed(
         &report,
-        (Indication::Failed, SubIndication::HashFailure),
+        SubIndication::HashFailure,
         "not before it in the dispatch",
     );
 }
@@ -282,18 +276,14 @@ fn covers_naming_a_missing_signature_is_hash_failure() {
 fn a_seal_or_copy_that_leaves_out_an_earlier_signature_fails() {
     for role in ["seal", "copy"] {
         let (demo, file) = setup();
-        sign(
-            &file,
-            &demo.cred("H99.01", "official"),
-            SignatureRole::Signer,
-        );
+        demo.sign(&file, "H99.01/official", SignatureRole::Signer);
         let office = demo.cred("H99.01", "office");
         let mut header = genuine_header(&file, &office);
         header["congvan"] = json!({"role": role});
         let report = append_with_header(&file, &office, &header);
-        assert_last(
+        assert_failed(
             &report,
-            (Indication::Failed, SubIndication::HashFailure),
+            SubIndication::HashFailure,
             "does not cover META-INF/signatures/0001.json",
         );
     }
@@ -306,28 +296,20 @@ fn a_signer_that_covers_or_a_seal_that_covers_twice_is_format_failure() {
     let mut header = genuine_header(&file, &official);
     header["congvan"] = json!({"role": "signer", "covers": ["cd".repeat(32)]});
     let report = append_with_header(&file, &official, &header);
-    assert_last(
+    assert_failed(
         &report,
-        (Indication::Failed, SubIndication::FormatFailure),
+        SubIndication::FormatFailure,
         "covers no other signature",
     );
 
     let (demo, file) = setup();
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
     let digest = signature_digests(&file).remove(0);
     let office = demo.cred("H99.01", "office");
     let mut header = genuine_header(&file, &office);
     header["congvan"] = json!({"role": "seal", "covers": [digest, digest]});
     let report = append_with_header(&file, &office, &header);
-    assert_last(
-        &report,
-        (Indication::Failed, SubIndication::FormatFailure),
-        "twice",
-    );
+    assert_failed(&report, SubIndication::FormatFailure, "twice");
 }
 
 /// `crit` names extensions a verifier must understand; congvan knows none.
@@ -342,11 +324,7 @@ fn a_critical_header_extension_is_refused_even_when_null() {
         header["crit"] = crit;
         header["exp"] = json!(1);
         let report = append_with_header(&file, &official, &header);
-        assert_last(
-            &report,
-            (Indication::Failed, SubIndication::FormatFailure),
-            "crit",
-        );
+        assert_failed(&report, SubIndication::FormatFailure, "crit");
     }
 }
 
@@ -407,11 +385,7 @@ fn the_high_s_twin_of_a_valid_signature_is_sig_crypto_failure() {
     jws.signature = URL_SAFE_NO_PAD.encode(&value);
     append_signature(&mut envelope, &jws).unwrap();
     let report = verify(&file, &demo.trust());
-    assert_last(
-        &report,
-        (Indication::Failed, SubIndication::SigCryptoFailure),
-        "high-s",
-    );
+    assert_failed(&report, SubIndication::SigCryptoFailure, "high-s");
 }
 
 #[test]
@@ -431,9 +405,9 @@ fn signature_over_another_manifest_is_sig_crypto_failure() {
     .unwrap();
     append_signature(&mut Envelope::open(&file).unwrap(), &jws).unwrap();
     let report = verify(&file, &demo.trust());
-    assert_last(
+    assert_failed(
         &report,
-        (Indication::Failed, SubIndication::SigCryptoFailure),
+        SubIndication::SigCryptoFailure,
         "does not verify over the manifest",
     );
 }

@@ -22,15 +22,11 @@ fn jws_entries(file: &std::path::Path) -> Vec<(String, congvan_envelope::Jws)> {
 fn signer_then_seal_both_pass_and_the_seal_covers_the_signer() {
     let demo = Demo::new();
     let file = simple_dispatch(demo.tmp.path(), "a.cvd");
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
     let before = jws_entries(&file);
     assert_all_passed(&verify(&file, &demo.trust()), 1);
 
-    sign(&file, &demo.cred("H99.01", "office"), SignatureRole::Seal);
+    demo.sign(&file, "H99.01/office", SignatureRole::Seal);
     let report = verify(&file, &demo.trust());
     assert_all_passed(&report, 2);
     assert_eq!(report.signatures[0].role, Some(SignatureRole::Signer));
@@ -45,7 +41,7 @@ fn signer_then_seal_both_pass_and_the_seal_covers_the_signer() {
 fn seal_then_signer_passes_with_a_seal_covering_nothing() {
     let demo = Demo::new();
     let file = simple_dispatch(demo.tmp.path(), "a.cvd");
-    sign(&file, &demo.cred("H99.01", "office"), SignatureRole::Seal);
+    demo.sign(&file, "H99.01/office", SignatureRole::Seal);
     // A seal alone is no complete dispatch: no official of the issuer signed.
     let report = verify(&file, &demo.trust());
     assert_eq!(
@@ -61,11 +57,7 @@ fn seal_then_signer_passes_with_a_seal_covering_nothing() {
         (congvan_envelope::Indication::Passed, None)
     );
 
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
     let report = verify(&file, &demo.trust());
     assert_all_passed(&report, 2);
     assert_eq!(report.signatures[0].role, Some(SignatureRole::Seal));
@@ -78,21 +70,13 @@ fn seal_then_signer_passes_with_a_seal_covering_nothing() {
 fn signer_countersign_seal_then_copy_by_another_office_all_pass() {
     let demo = Demo::new();
     let file = simple_dispatch(demo.tmp.path(), "a.cvd");
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
     // An official of another office (district H99.02) countersigns.
-    sign(
-        &file,
-        &demo.cred("H99.02", "official"),
-        SignatureRole::Countersign,
-    );
+    demo.sign(&file, "H99.02/official", SignatureRole::Countersign);
     let two = jws_entries(&file);
     assert_all_passed(&verify(&file, &demo.trust()), 2);
 
-    sign(&file, &demo.cred("H99.01", "office"), SignatureRole::Seal);
+    demo.sign(&file, "H99.01/office", SignatureRole::Seal);
     let three = jws_entries(&file);
     assert_eq!(three[..2], two[..]);
     let report = verify(&file, &demo.trust());
@@ -100,11 +84,7 @@ fn signer_countersign_seal_then_copy_by_another_office_all_pass() {
     assert_eq!(report.signatures[2].covers, 2);
 
     // The commune that received it makes an authenticated copy (SAO Y).
-    sign(
-        &file,
-        &demo.cred("H99.01.01", "office"),
-        SignatureRole::Copy,
-    );
+    demo.sign(&file, "H99.01.01/office", SignatureRole::Copy);
     assert_eq!(jws_entries(&file)[..3], three[..]);
     let report = verify(&file, &demo.trust());
     assert_all_passed(&report, 4);
@@ -127,17 +107,9 @@ fn signer_countersign_seal_then_copy_by_another_office_all_pass() {
 fn countersign_before_the_signer_is_fine_too() {
     let demo = Demo::new();
     let file = simple_dispatch(demo.tmp.path(), "a.cvd");
-    sign(
-        &file,
-        &demo.cred("H99.02", "official"),
-        SignatureRole::Countersign,
-    );
-    sign(
-        &file,
-        &demo.cred("H99.01", "official"),
-        SignatureRole::Signer,
-    );
-    sign(&file, &demo.cred("H99.01", "office"), SignatureRole::Seal);
+    demo.sign(&file, "H99.02/official", SignatureRole::Countersign);
+    demo.sign(&file, "H99.01/official", SignatureRole::Signer);
+    demo.sign(&file, "H99.01/office", SignatureRole::Seal);
     assert_all_passed(&verify(&file, &demo.trust()), 3);
 }
 
@@ -149,22 +121,18 @@ fn signing_twice_through_one_opened_envelope_keeps_both() {
     let file = simple_dispatch(demo.tmp.path(), "a.cvd");
     let mut envelope = Envelope::open(&file).unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let first = congvan_envelope::sign_dispatch(
+    let first = sign_in(
         &mut envelope,
         &demo.cred("H99.01", "official"),
-        &[],
         SignatureRole::Signer,
         now,
-        &mut |_| {},
     )
     .unwrap();
-    let second = congvan_envelope::sign_dispatch(
+    let second = sign_in(
         &mut envelope,
         &demo.cred("H99.01", "office"),
-        &[],
         SignatureRole::Seal,
         now,
-        &mut |_| {},
     )
     .unwrap();
     assert_ne!(first.entry, second.entry);

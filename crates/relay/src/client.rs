@@ -439,6 +439,19 @@ impl RelayClient {
         .await
     }
 
+    /// Where a dispatch this office sent stands, recipient by recipient.
+    pub async fn recipients(
+        &self,
+        id: &str,
+    ) -> Result<Vec<crate::progress::RecipientProgress>, Error> {
+        self.call_json(
+            Method::GET,
+            &format!("/v1/dispatches/{id}/recipients"),
+            Body::empty(),
+        )
+        .await
+    }
+
     /// Long-polls the parent for the next item queued for this relay. A
     /// dispatch is streamed into the file `temp` makes (at most
     /// `max_bytes`), never held in memory. `session` names this run of the

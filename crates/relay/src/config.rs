@@ -353,11 +353,60 @@ impl RelayConfig {
         if let Some(base) = path.parent() {
             config.resolve_paths(base);
         }
-        config.check().map_err(|problem| Error::Config {
-            path: path.to_path_buf(),
-            problem,
-        })?;
+        config
+            .check()
+            .and_then(|()| config.check_files())
+            .map_err(|problem| Error::Config {
+                path: path.to_path_buf(),
+                problem,
+            })?;
         Ok(config)
+    }
+
+    /// Every file the configuration names exists, so that a missing one is
+    /// named with its setting and how to make it, instead of a bare "No
+    /// such file or directory" later at start-up.
+    pub fn check_files(&self) -> Result<(), String> {
+        let missing = |setting: &str, path: &Path, how: &str| -> Result<(), String> {
+            if path.exists() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{setting} = {:?}`: there is no such file; {how}",
+                    path.display().to_string()
+                ))
+            }
+        };
+        for root in &self.trust {
+            missing(
+                "trust",
+                root,
+                "give the root CA certificate (cert.pem of `congvan pki init-root`)",
+            )?;
+        }
+        for crl in &self.crl {
+            missing(
+                "crl",
+                crl,
+                "make it with `congvan pki crl --issuer CA-FOLDER --out FILE` \
+                 (CA-FOLDER is the folder of the CA that issued this relay's certificates), \
+                 or remove the setting",
+            )?;
+        }
+        missing(
+            "registry",
+            &self.registry,
+            "give the organization registry (see certs/registry.toml)",
+        )?;
+        for part in ["cert.pem", "key.pem"] {
+            missing(
+                "tls",
+                &self.tls.join(part),
+                "give the relay's credential folder (cert.pem, key.pem, chain.pem), \
+                 made by `congvan pki issue --role relay --out FOLDER`",
+            )?;
+        }
+        Ok(())
     }
 
     /// Writes the configuration as TOML.

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use crate::caller::Caller;
 use crate::client::{ExpectedRelay, RelayClient};
 use crate::config::{PeerMode, RelayConfig};
+use crate::data_lock::DataLock;
 use crate::delivery::{expiry_sweeper, pull_worker, push_worker};
 use crate::state::RelayState;
 use crate::Error;
@@ -25,6 +26,8 @@ pub struct RunningRelay {
     pub state: Arc<RelayState>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Held until the relay has stopped: one relay per data folder.
+    _data_lock: DataLock,
 }
 
 impl RunningRelay {
@@ -43,6 +46,7 @@ impl RunningRelay {
 
 /// Opens the store, binds the listener and starts every task.
 pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
+    let data_lock = DataLock::acquire(&config.data)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::io(format!("listen address {}", config.listen), e))?;
@@ -201,6 +205,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
         state,
         shutdown,
         tasks,
+        _data_lock: data_lock,
     })
 }
 

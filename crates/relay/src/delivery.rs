@@ -66,7 +66,10 @@ pub async fn push_worker(
         for entry in &batch {
             match send(&state, &client, entry).await {
                 Ok(()) => match transfer_done(&state, entry).await {
-                    Ok(()) => failures = 0,
+                    Ok(()) => {
+                        failures = 0;
+                        state.hop_health.reached(&hop);
+                    }
                     Err(e) => {
                         // Sent, but not recorded: it will be sent again
                         // (the next hop answers "duplicate"), later.
@@ -98,6 +101,10 @@ pub async fn push_worker(
                 Err(e) if is_unreachable(&e) => {
                     Metrics::inc(&state.metrics.retried);
                     failures = failures.saturating_add(1);
+                    state.hop_health.failed(
+                        &hop,
+                        congvan_envelope::receipt_time(OffsetDateTime::now_utc()),
+                    );
                     tracing::info!(%hop, attempt = failures, error = %congvan_text::line(&e.to_string()), "next hop unreachable; will retry");
                     stalled = true;
                     break;

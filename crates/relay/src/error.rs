@@ -11,6 +11,20 @@ pub enum Error {
         /// What is wrong and how to fix it.
         problem: String,
     },
+    /// Another relay runs on the same data folder (it holds `relay.lock`).
+    #[error(
+        "another relay is already running on the data folder {data} (it holds {data}/relay.lock); \
+         stop it first, or give this relay its own `data` folder"
+    )]
+    DataFolderInUse {
+        /// The data folder.
+        data: PathBuf,
+    },
+    /// The store holds something this build cannot read back.
+    #[error(
+        "the relay store holds something unreadable: {0}; restore the data folder from a backup"
+    )]
+    Corrupt(String),
     /// A file or directory could not be read or written.
     #[error("{path}: {source}")]
     Io {

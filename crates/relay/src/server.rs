@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use congvan_org::OrgId;
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
@@ -50,6 +51,7 @@ pub fn routes(state: Arc<RelayState>) -> Router {
         .route("/v1/dispatches/{id}", get(fetch))
         .route("/v1/dispatches/{id}/ack", post(ack))
         .route("/v1/dispatches/{id}/track", get(track))
+        .route("/v1/dispatches/{id}/recipients", get(recipients))
         .route("/v1/pull", get(pull))
         .route("/v1/pull/{seq}/done", post(pull_done))
         .route("/v1/pull/{seq}/refused", post(pull_refused))
@@ -412,7 +414,29 @@ async fn inbox(
     State(state): State<Arc<RelayState>>,
 ) -> Result<Response, Refusal> {
     let office = office(&caller(&auth)?)?;
+    refuse_unserved(&state, &office)?;
     Ok(Json(state.store.inbox(&office)?).into_response())
+}
+
+/// An office asking a relay that does not serve it is told so, and where
+/// its inbox is kept, rather than shown an inbox that is always empty.
+fn refuse_unserved(state: &RelayState, office: &str) -> Result<(), Refusal> {
+    let org = OrgId::parse(office).map_err(|e| Refusal::new(403, e.to_string()))?;
+    if state.router.serves(&org) {
+        return Ok(());
+    }
+    let registry = state.router.registry();
+    let elsewhere = match registry.serving_relay(&org) {
+        Some(relay) => format!("the registry names {relay} as its relay; connect there"),
+        None => "the registry names no relay for it".to_string(),
+    };
+    Err(Refusal::new(
+        404,
+        format!(
+            "relay {} does not serve {office}, so it keeps no inbox for it: {elsewhere}",
+            state.config.name
+        ),
+    ))
 }
 
 async fn fetch(
@@ -484,6 +508,25 @@ async fn track(
     let record = state.store.dispatch(&id)?;
     match record {
         Some(r) if r.sender == office => Ok(Json(state.store.events(&id)?).into_response()),
+        _ => Err(Refusal::new(
+            404,
+            format!("{office} sent no dispatch {id} through this relay"),
+        )),
+    }
+}
+
+/// Where a dispatch the caller sent stands for each recipient.
+async fn recipients(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
+    let office = office(&caller(&auth)?)?;
+    match state.store.dispatch(&id)? {
+        Some(r) if r.sender == office => {
+            let sender = OrgId::parse(&r.sender).map_err(Error::from)?;
+            Ok(Json(crate::progress::recipient_progress(&state, &id, &sender)?).into_response())
+        }
         _ => Err(Refusal::new(
             404,
             format!("{office} sent no dispatch {id} through this relay"),

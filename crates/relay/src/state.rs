@@ -44,6 +44,8 @@ pub struct RelayState {
     wakers: HashMap<String, Arc<Notify>>,
     /// The session of each pulling child's last pull (see `server.rs`).
     pub(crate) pull_sessions: std::sync::Mutex<HashMap<String, u64>>,
+    /// Next hops the push workers cannot reach now (for `track`).
+    pub(crate) hop_health: crate::hop_health::HopHealth,
 }
 
 impl RelayState {
@@ -90,6 +92,7 @@ impl RelayState {
             client_tls,
             wakers,
             pull_sessions: std::sync::Mutex::new(HashMap::new()),
+            hop_health: crate::hop_health::HopHealth::default(),
         })
     }
 

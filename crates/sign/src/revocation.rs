@@ -201,7 +201,7 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use congvan_envelope::metadata::{
-    AuthorityPrefix, DocumentType, Metadata, Organization, SignerBlock, SteeringType, Urgency,
+    AuthorityPrefix, DocumentType, Draft, Metadata, Organization, SignerBlock, Urgency,
 };
 use congvan_envelope::{
     append_signature, create_dispatch, make_signature, sign_dispatch, AttachmentSource, Envelope,
@@ -327,26 +327,20 @@ fn spec_like<'a>(
 }
 
 fn metadata(spec: MetaSpec<'_>) -> Metadata {
-    Metadata {
-        format_version: Metadata::FORMAT_VERSION,
-        id: Metadata::new_id(),
+    let mut metadata = Draft {
         from: spec.from,
         to: spec.to,
+        doc_type: spec.doc_type,
         number: spec.number.to_string(),
         place: spec.place.to_string(),
-        date: spec.date,
-        doc_type: spec.doc_type,
         subject: spec.subject.to_string(),
         content: spec.content.to_string(),
-        signer: spec.signer,
         urgency: spec.urgency,
-        secrecy: None,
-        due: None,
-        appointment: None,
-        steering: SteeringType::None,
-        in_reply_to: Vec::new(),
-        created_at: Metadata::timestamp_now(),
+        signer: spec.signer,
     }
+    .metadata();
+    metadata.date = spec.date;
+    metadata
 }
 
 fn create(meta: &Metadata, attachments: &[AttachmentSource], path: &Path) -> Result<()> {

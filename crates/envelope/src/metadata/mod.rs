@@ -13,6 +13,7 @@
 
 mod date;
 mod document_type;
+mod draft;
 mod number;
 mod secrecy;
 mod signer;
@@ -21,6 +22,7 @@ pub(crate) mod text;
 mod urgency;
 
 pub use document_type::DocumentType;
+pub use draft::Draft;
 pub use secrecy::Secrecy;
 pub use signer::{AuthorityPrefix, SignerBlock};
 pub use steering::SteeringType;
@@ -182,7 +184,12 @@ impl Metadata {
     /// The current time as an RFC 3339 UTC timestamp with whole seconds
     /// (`2025-03-14T08:30:00Z`), the form `created_at` expects.
     pub fn timestamp_now() -> String {
-        let now = OffsetDateTime::now_utc();
+        Self::timestamp_at(OffsetDateTime::now_utc())
+    }
+
+    /// `at` as an RFC 3339 UTC timestamp with whole seconds.
+    pub fn timestamp_at(at: OffsetDateTime) -> String {
+        let now = at.to_offset(time::UtcOffset::UTC);
         format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
             now.year(),

@@ -8,9 +8,7 @@ pub mod zip_surgery;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use congvan_envelope::metadata::{
-    DocumentType, Metadata, Organization, SignerBlock, SteeringType, Urgency,
-};
+use congvan_envelope::metadata::{Draft, Metadata, Organization, SignerBlock};
 use congvan_envelope::{
     create_dispatch, make_receipt, sign_dispatch, verify_dispatch, AttachmentSource, Envelope,
     Indication, Jws, Statement, SubIndication, VerificationReport,
@@ -54,6 +52,17 @@ impl Demo {
     /// A trust store with only the root as anchor (chains come from x5c).
     pub fn trust(&self) -> TrustStore {
         TrustStore::new(vec![self.root().cert().clone()]).unwrap()
+    }
+
+    /// Signs `file` now with the credential at `holder` ("H99.01/official")
+    /// in `role`, and panics if signing is refused.
+    pub fn sign(&self, file: &Path, holder: &str, role: congvan_envelope::SignatureRole) {
+        sign(file, &self.held(holder), role);
+    }
+
+    /// The credential at `holder` ("H99.01/office") of the demo tree.
+    pub fn held(&self, holder: &str) -> Credential {
+        Credential::load(&self.pki.join(holder), None).unwrap()
     }
 
     /// A path in the temp dir.
@@ -129,34 +138,23 @@ pub fn utc_text(t: OffsetDateTime) -> String {
 
 /// A valid công văn from `from` to `to`, made at `created`.
 pub fn metadata_at(from: &str, to: &[&str], created: OffsetDateTime) -> Metadata {
-    Metadata {
-        format_version: Metadata::FORMAT_VERSION,
-        id: Metadata::new_id(),
-        from: org(from, "Ủy ban nhân dân huyện Cẩm Xuyên"),
-        to: to
-            .iter()
-            .map(|id| org(id, "Ủy ban nhân dân xã Cẩm Thạch"))
-            .collect(),
-        number: "05/UBND-VP".to_string(),
+    let to = to
+        .iter()
+        .map(|id| org(id, "Ủy ban nhân dân xã Cẩm Thạch"))
+        .collect();
+    let signer = SignerBlock {
+        authority_prefix: None,
+        authority: None,
+        position: "CHỦ TỊCH".to_string(),
+        full_name: "Lê Văn Cường".to_string(),
+    };
+    Draft {
         place: "Cẩm Xuyên".to_string(),
-        date: created.to_offset(time::UtcOffset::UTC).date(),
-        doc_type: DocumentType::CongVan,
         subject: "Về việc thử nghiệm định dạng công văn điện tử".to_string(),
         content: "Đề nghị các xã báo cáo.\n".to_string(),
-        signer: SignerBlock {
-            authority_prefix: None,
-            authority: None,
-            position: "CHỦ TỊCH".to_string(),
-            full_name: "Lê Văn Cường".to_string(),
-        },
-        urgency: Urgency::Thuong,
-        secrecy: None,
-        due: None,
-        appointment: None,
-        steering: SteeringType::None,
-        in_reply_to: Vec::new(),
-        created_at: utc_text(created),
+        ..Draft::cong_van(org(from, "Ủy ban nhân dân huyện Cẩm Xuyên"), to, signer)
     }
+    .metadata_at(created)
 }
 
 /// A valid công văn from H99.01 to H99.01.01, made now.
@@ -207,12 +205,23 @@ pub fn sign_at(
     at: OffsetDateTime,
 ) {
     let mut envelope = Envelope::open(file).unwrap();
-    sign_dispatch(&mut envelope, cred, &[], role, at, &mut |_| {}).unwrap();
+    sign_in(&mut envelope, cred, role, at).unwrap();
 }
 
 /// Signs the file now.
 pub fn sign(file: &Path, cred: &Credential, role: congvan_envelope::SignatureRole) {
     sign_at(file, cred, role, OffsetDateTime::now_utc());
+}
+
+/// Signs an open envelope in `role` at `at`, with no extra chain and no
+/// progress: the signing step most tests take.
+pub fn sign_in(
+    envelope: &mut Envelope,
+    cred: &Credential,
+    role: congvan_envelope::SignatureRole,
+    at: OffsetDateTime,
+) -> Result<congvan_envelope::SignatureSummary, congvan_envelope::Error> {
+    sign_dispatch(envelope, cred, &[], role, at, &mut |_| {})
 }
 
 /// Verifies the file at `now`.

@@ -320,6 +320,32 @@ impl Store {
         })
     }
 
+    /// Every recipient of a dispatch as this relay routed it: the office,
+    /// its route (`local` or the next hop's name) and its state here
+    /// (queued, forwarded, delivered, expired).
+    pub fn recipient_routes(&self, id: &str) -> Result<Vec<(String, String, String)>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT org, route, state FROM recipients WHERE dispatch_id = ?1 ORDER BY org",
+            )?;
+            let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect()
+        })
+    }
+
+    /// Failed transfers so far of a dispatch still queued for `hop`, or
+    /// `None` when it is not queued there.
+    pub fn queued_attempts(&self, id: &str, hop: &str) -> Result<Option<u32>, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT attempts FROM outbox WHERE kind = 'dispatch' AND ref = ?1 AND hop = ?2",
+                params![id, hop],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
     /// A receipt message in transit: its destination office and JWS.
     pub fn message(&self, digest: &str) -> Result<Option<(String, String, String)>, Error> {
         self.read(|c| {

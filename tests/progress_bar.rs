@@ -6,12 +6,12 @@
 //! `pty` module), so the check that decides is the one users hit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use support::process::*;
 
 /// Over the 32 MiB from which a bar is worth drawing.
 const ATTACHMENT_BYTES: usize = 48 * 1024 * 1024;
@@ -39,7 +39,7 @@ fn large_signed_dispatch(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn pty_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/run_in_pty.py")
+    script("run_in_pty.py")
 }
 
 #[test]

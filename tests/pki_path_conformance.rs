@@ -15,12 +15,12 @@
 //! - an expired intermediate is named with its own dates, not the leaf's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod openssl_pki;
+mod support;
 
 use std::path::{Path, PathBuf};
 
-use openssl_pki::*;
+use support::openssl_pki::*;
+use support::process;
 
 const P192: [&str; 4] = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-192"];
 const RSA1024: [&str; 4] = ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"];
@@ -350,7 +350,7 @@ b64 = base64.b64encode(cert).decode()
 lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
 open(sys.argv[3], 'w').write('-----BEGIN CERTIFICATE-----\n' + '\n'.join(lines) + '\n-----END CERTIFICATE-----\n')
 "#;
-    common::run(
+    process::run(
         std::process::Command::new("python3")
             .args(["-c", script])
             .arg(cert)

@@ -2,16 +2,12 @@
 //! independent JOSE verification, and hostile containers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::{cli_dispatch, congvan, run};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::process::{self, cli_dispatch, congvan, repo, run, script};
 
 fn fixture(name: &str) -> String {
     repo().join("fixtures").join(name).display().to_string()
@@ -241,7 +237,7 @@ fn independent_jose_library_verifies_each_signature() {
             .map(|e| e.unwrap().path())
             .collect();
         assert_eq!(sigs.len(), 2);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/jose_verify.py");
+        let script = script("jose_verify.py");
         let out = run(std::process::Command::new("python3")
             .arg(&script)
             .arg(unpacked.join("META-INF/manifest.json"))
@@ -641,7 +637,7 @@ fn verify_a_folder_walks_it_for_dispatches() {
 /// (INDETERMINATE / TRY_LATER, exit 3) unless stale lists are allowed.
 #[test]
 fn a_crl_out_of_date_when_verifying_gives_try_later() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let ca = dir.path().join("ca-h99");
     std::fs::create_dir(&ca).unwrap();
     for file in ["cert.pem", "chain.pem", "key.pem", "revoked.json"] {

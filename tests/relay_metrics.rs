@@ -8,14 +8,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use congvan_envelope::metadata::Urgency;
 use congvan_relay::config::PeerMode;
-use relay_support::*;
+use support::process;
+use support::relays::*;
 
 const EXPIRY_SECS: u64 = 3;
 const ACCEPTED: &str = "congvan_dispatches_accepted_total";
@@ -79,7 +79,7 @@ fn check_histogram(scrape: &Scrape) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metrics_match_what_happened() {
     let started = Instant::now();
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let base = dir.path();
     let metrics_addr = || Some("127.0.0.1:0".parse().unwrap());
 

@@ -10,8 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::Ordering;
@@ -22,7 +21,8 @@ use congvan_envelope::metadata::Urgency;
 use congvan_envelope::{verify_dispatch, Envelope, Indication};
 use congvan_relay::config::PeerMode;
 use congvan_relay::store::Store;
-use relay_support::*;
+use support::process;
+use support::relays::*;
 use time::OffsetDateTime;
 
 const COUNT: usize = 1_000;
@@ -32,7 +32,7 @@ const KILLS: usize = 4;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_the_district_relay_while_1000_dispatches_flow() {
     let started = Instant::now();
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let base = dir.path();
     let mut rng = Rng::from_env_or_clock("crash test");
 

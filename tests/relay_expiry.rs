@@ -6,8 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -15,14 +14,15 @@ use std::time::{Duration, Instant};
 use congvan_envelope::metadata::Urgency;
 use congvan_envelope::Statement;
 use congvan_relay::config::PeerMode;
-use relay_support::*;
+use support::process;
+use support::relays::*;
 
 const EXPIRY_SECS: u64 = 2;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unreachable_office_yields_a_signed_non_delivery_notice() {
     let started = Instant::now();
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let base = dir.path();
 
     // Province (district H99.02 pulls from it) and district H99.02 with a

@@ -8,8 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -21,8 +20,9 @@ use congvan_relay::api::Ack;
 use congvan_relay::config::PeerMode;
 use congvan_relay::{ExpectedRelay, RelayClient, RelayConfig, RunningRelay};
 use congvan_sign::Credential;
-use relay_support::*;
 use std::sync::Arc;
+use support::process;
+use support::relays::*;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,18 +38,12 @@ struct Net {
 
 impl Net {
     async fn start(tweak: impl FnOnce(&mut RelayConfig)) -> Net {
-        let dir = common::tempdir();
+        let dir = process::tempdir();
         let mut province_config = relay_config(dir.path(), "H99");
         add_child(&mut province_config, "H99.01", None);
         tweak(&mut province_config);
         let province = congvan_relay::start(province_config).await.unwrap();
-        let mut district_config = relay_config(dir.path(), "H99.01");
-        set_parent(
-            &mut district_config,
-            "H99",
-            &url(province.addr),
-            PeerMode::Pull,
-        );
+        let district_config = relay_below(dir.path(), "H99.01", &province, PeerMode::Pull);
         let district = congvan_relay::start(district_config).await.unwrap();
         Net {
             province,
@@ -90,6 +84,22 @@ impl Net {
 
     /// Nothing about `id` is stored here or at the next hop, nothing is
     /// queued, and the sender cannot track it.
+    /// `uploader` sends `d`, made by `sender`, to the province relay: it is
+    /// refused with `status` and `words`, nothing of it is stored anywhere,
+    /// and a valid dispatch still goes through. Returns the reason.
+    async fn refuses(
+        &mut self,
+        uploader: RelayClient,
+        d: &Dispatch,
+        sender: &str,
+        (status, words): (u16, &[&str]),
+    ) -> String {
+        let reason = expect_refused(uploader.send_file(&d.path).await, status, words);
+        self.assert_not_stored(&d.id, sender).await;
+        self.valid_send_succeeds().await;
+        reason
+    }
+
     async fn assert_not_stored(&self, id: &str, sender: &str) {
         for relay in [&self.province, &self.district] {
             assert!(
@@ -126,32 +136,6 @@ impl Net {
             .map(|d| d.map(|e| e.unwrap().path()).collect())
             .unwrap_or_default();
         assert!(left.is_empty(), "uploads left behind: {left:?}");
-    }
-}
-
-/// Expects a refusal with `status` whose reason contains every `words`.
-#[track_caller]
-fn expect_refused<T: std::fmt::Debug>(
-    result: Result<T, congvan_relay::Error>,
-    status: u16,
-    words: &[&str],
-) -> String {
-    match result {
-        Err(congvan_relay::Error::Refused {
-            status: got,
-            reason,
-            ..
-        }) => {
-            assert_eq!(got, status, "refused with {got}: {reason}");
-            for word in words {
-                assert!(
-                    reason.contains(word),
-                    "{word:?} not in the reason {reason:?}"
-                );
-            }
-            reason
-        }
-        other => panic!("expected a {status} refusal, got {other:?}"),
     }
 }
 
@@ -201,10 +185,7 @@ async fn forged_and_tampered_dispatches_are_refused() {
     assert_eq!(net.district.state.store.queue_depth().unwrap(), 0);
     // The district keeps serving its office.
     let ok = Author::new("H99.01").write(&net.out(), &["H99"], Urgency::Khan, "Báo cáo");
-    client(&net.district_url(), "H99.01")
-        .send_file(&ok.path)
-        .await
-        .unwrap();
+    send(&net.district_url(), "H99.01", &ok).await;
     wait_inbox(&net.url(), "H99", &ok.id, Duration::from_secs(10)).await;
 
     // A dispatch of the province's with its metadata edited after signing.
@@ -275,7 +256,7 @@ fn garbage_file(dir: &Path) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_certificates_are_refused() {
     // Issue and revoke under a copy of the provincial CA.
-    let pki = common::tempdir();
+    let pki = process::tempdir();
     let ca = copy_ca(pki.path());
     let issue = |role: &str, name: &str, code: &str, out: &Path, position: Option<&str>| {
         let mut args: Vec<&OsStr> = vec![
@@ -295,7 +276,7 @@ async fn revoked_certificates_are_refused() {
         if let Some(p) = position {
             args.extend([OsStr::new("--position"), OsStr::new(p)]);
         }
-        common::congvan(args).assert_ok();
+        process::congvan(args).assert_ok();
     };
     let control = pki.path().join("unrevoked-office");
     issue(
@@ -322,7 +303,7 @@ async fn revoked_certificates_are_refused() {
         Some("Phó Chủ tịch"),
     );
     for cert in [&office, &official] {
-        common::congvan([
+        process::congvan([
             OsStr::new("pki"),
             OsStr::new("revoke"),
             OsStr::new("--issuer"),
@@ -335,7 +316,7 @@ async fn revoked_certificates_are_refused() {
         .assert_ok();
     }
     let crl = pki.path().join("ca-h99.crl.pem");
-    common::congvan([
+    process::congvan([
         OsStr::new("pki"),
         OsStr::new("crl"),
         OsStr::new("--issuer"),
@@ -374,7 +355,7 @@ async fn revoked_certificates_are_refused() {
     .await;
     assert_eq!(answer.status, None, "an HTTP answer came back: {answer:?}");
     // The clerk command fails too.
-    let run = common::congvan([
+    let run = process::congvan([
         OsStr::new("inbox"),
         OsStr::new("--relay"),
         OsStr::new(&net.url()),
@@ -393,14 +374,10 @@ async fn revoked_certificates_are_refused() {
     let author =
         Author::with_credentials("H99", credential(&official), credential(&office_dir("H99")));
     let d = author.write(&net.out(), &["H99.01"], Urgency::Thuong, "Quyết định");
-    let reason = expect_refused(
-        client(&net.url(), "H99").send_file(&d.path).await,
-        422,
-        &["REVOKED"],
-    );
+    let reason = net
+        .refuses(client(&net.url(), "H99"), &d, "H99", (422, &["REVOKED"]))
+        .await;
     eprintln!("revoked official: {reason}");
-    net.assert_not_stored(&d.id, "H99").await;
-    net.valid_send_succeeds().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,15 +386,15 @@ async fn an_office_cannot_send_as_another_office() {
 
     // H99.10 uploads a dispatch issued (and validly signed) by H99.
     let d = Author::new("H99").write(&net.out(), &["H99.01"], Urgency::Khan, "Mạo danh");
-    let reason = expect_refused(
-        client(&net.url(), "H99.10").send_file(&d.path).await,
-        403,
-        &["H99.10", "H99"],
-    );
+    let reason = net
+        .refuses(
+            client(&net.url(), "H99.10"),
+            &d,
+            "H99",
+            (403, &["H99.10", "H99"]),
+        )
+        .await;
     eprintln!("impersonation: {reason}");
-
-    net.assert_not_stored(&d.id, "H99").await;
-    net.valid_send_succeeds().await;
 
     // The clerk command reports it and exits 1.
     let run = clerk("send", &net.url(), "H99.10", &[d.path.as_os_str()]).await;
@@ -427,25 +404,23 @@ async fn an_office_cannot_send_as_another_office() {
 
     // An office sending its own dispatch through a relay that is not its own.
     let d = Author::new("H99.02").write(&net.out(), &["H99"], Urgency::Thuong, "Sai trạm");
-    expect_refused(
-        client(&net.url(), "H99.02").send_file(&d.path).await,
-        403,
-        &["not served by this relay"],
-    );
-    net.assert_not_stored(&d.id, "H99.02").await;
-    net.valid_send_succeeds().await;
+    net.refuses(
+        client(&net.url(), "H99.02"),
+        &d,
+        "H99.02",
+        (403, &["not served by this relay"]),
+    )
+    .await;
 
     // A relay that is not a configured peer cannot inject dispatches.
     let d = Author::new("H99.02").write(&net.out(), &["H99"], Urgency::Thuong, "Trạm lạ");
-    expect_refused(
-        client_as(&net.url(), &credential(&relay_dir("H99.02")))
-            .send_file(&d.path)
-            .await,
-        403,
-        &["not a configured peer"],
-    );
-    net.assert_not_stored(&d.id, "H99.02").await;
-    net.valid_send_succeeds().await;
+    net.refuses(
+        client_as(&net.url(), &credential(&relay_dir("H99.02"))),
+        &d,
+        "H99.02",
+        (403, &["not a configured peer"]),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -484,14 +459,17 @@ async fn offices_read_only_their_own_inbox() {
         .dispatch(&passing.id)
         .unwrap()
         .is_some());
-    assert!(client(&net.url(), "H99.01")
-        .inbox()
-        .await
-        .unwrap()
-        .is_empty());
+    // H99.01 is served by the district relay: the province relay keeps no
+    // inbox for it (the dispatch above only passed through), and says so.
+    expect_refused(
+        client(&net.url(), "H99.01").inbox().await,
+        404,
+        &["does not serve H99.01", "relay-h99-01"],
+    );
     let run = clerk("inbox", &net.url(), "H99.01", &["--json"]).await;
-    run.assert_ok();
-    assert_eq!(run.stdout.trim(), "[]", "{run}");
+    run.assert_code(1);
+    assert!(run.stderr.contains("does not serve H99.01"), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
 
     // Fetching someone else's dispatch: 404, as if it did not exist.
     let tmp = net.out();
@@ -615,42 +593,38 @@ async fn malformed_and_oversized_requests_are_refused() {
     let tls = tls_config_with(&credential(&office_dir("H99.10")));
     let addr = net.province.addr;
 
-    let garbage = raw_request(
-        addr,
-        tls.clone(),
-        "POST",
-        "/v1/dispatches",
-        "application/vnd.congvan.dispatch+zip",
-        b"\x00\x01garbage, not a zip",
-    )
-    .await;
-    assert_eq!(garbage.status, Some(422), "{}", garbage.text);
-    assert!(garbage.text.contains("\"error\""), "{}", garbage.text);
-    net.valid_send_succeeds().await;
-
-    let bad_json = raw_request(
-        addr,
-        tls.clone(),
-        "POST",
-        "/v1/receipts",
-        "application/json",
-        b"{\"dest\": \"H99\", \"receipt\": ",
-    )
-    .await;
-    assert_eq!(bad_json.status, Some(400), "{}", bad_json.text);
-    net.valid_send_succeeds().await;
-
-    let unknown = raw_request(
-        addr,
-        tls.clone(),
-        "GET",
-        "/v1/nothing-here",
-        "text/plain",
-        b"",
-    )
-    .await;
-    assert_eq!(unknown.status, Some(404), "{}", unknown.text);
-    net.valid_send_succeeds().await;
+    // Garbage, broken JSON, an unknown route: each refused with its status,
+    // and a valid dispatch still goes through after each.
+    let refusals: [(&str, &str, &str, &[u8], u16); 3] = [
+        (
+            "POST",
+            "/v1/dispatches",
+            "application/vnd.congvan.dispatch+zip",
+            b"\x00\x01garbage, not a zip",
+            422,
+        ),
+        (
+            "POST",
+            "/v1/receipts",
+            "application/json",
+            b"{\"dest\": \"H99\", \"receipt\": ",
+            400,
+        ),
+        ("GET", "/v1/nothing-here", "text/plain", b"", 404),
+    ];
+    for (method, path, content_type, body, status) in refusals {
+        let answer = raw_request(addr, tls.clone(), method, path, content_type, body).await;
+        assert_eq!(
+            answer.status,
+            Some(status),
+            "{method} {path}: {}",
+            answer.text
+        );
+        if status == 422 {
+            assert!(answer.text.contains("\"error\""), "{}", answer.text);
+        }
+        net.valid_send_succeeds().await;
+    }
 
     // A dispatch over the limit: 413, and no partial upload left behind.
     let mut rng = Rng::seeded(0x5eed);

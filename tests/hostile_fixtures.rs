@@ -5,14 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use relay_support::*;
 use serde_json::Value;
+use support::process;
+use support::relays::*;
 
 /// Each file: (name, indication, sub-indication, words of the summary).
 #[rustfmt::skip]
@@ -78,7 +78,7 @@ fn every_hostile_file_is_refused_with_its_reason_by_congvan_and_by_hand() {
             "fixtures/README.md does not explain {name}"
         );
         let file = hostile_dir().join(name);
-        let run = common::congvan([
+        let run = process::congvan([
             "dispatch".as_ref(),
             "verify".as_ref(),
             file.as_os_str(),
@@ -98,7 +98,7 @@ fn every_hostile_file_is_refused_with_its_reason_by_congvan_and_by_hand() {
         run.assert_code(expected_exit);
 
         // The by-hand procedure, with only openssl and python, refuses it too.
-        let by_hand = common::run(Command::new("bash").arg(&script).arg(&file).arg(root_pem()));
+        let by_hand = process::run(Command::new("bash").arg(&script).arg(&file).arg(root_pem()));
         assert_ne!(
             by_hand.code,
             Some(0),
@@ -134,7 +134,7 @@ fn assert_inert(what: &str, bytes: &[u8]) {
 }
 
 fn congvan_raw(args: &[&std::ffi::OsStr]) -> Vec<u8> {
-    let out = Command::new(common::congvan_bin())
+    let out = Command::new(process::congvan_bin())
         .args(args)
         .output()
         .unwrap();
@@ -145,7 +145,7 @@ fn congvan_raw(args: &[&std::ffi::OsStr]) -> Vec<u8> {
 
 #[test]
 fn nothing_a_hostile_file_carries_reaches_the_terminal() {
-    let tmp = common::tempdir();
+    let tmp = process::tempdir();
     // A file name that paints too.
     let painted_name = tmp.path().join("x\u{1b}[2K\u{202e}fdp.cvd");
     std::fs::copy(hostile_dir().join("paint-metadata.cvd"), &painted_name).unwrap();
@@ -212,7 +212,7 @@ fn nothing_a_hostile_file_carries_reaches_the_terminal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_refuses_every_hostile_file_and_its_answers_stay_inert() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let relay = congvan_relay::start(relay_config(dir.path(), "H99.01"))
         .await
         .unwrap();

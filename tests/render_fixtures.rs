@@ -3,17 +3,13 @@
 //! for the page image (kept as an artifact) and rqrr for the QR code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{congvan, run};
+use support::process::{congvan, repo, run};
 use unicode_normalization::UnicodeNormalization;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn artifacts() -> PathBuf {
     let dir = repo().join("target/render-artifacts/fixtures");

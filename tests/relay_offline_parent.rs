@@ -5,8 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -14,12 +13,13 @@ use std::time::{Duration, Instant};
 
 use congvan_envelope::metadata::Urgency;
 use congvan_relay::config::PeerMode;
-use relay_support::*;
+use support::process;
+use support::relays::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn backlog_drains_most_urgent_first_when_the_parent_returns() {
     let started = Instant::now();
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let base = dir.path();
 
     // District H99.01 in-process; province H99 as a process on a fixed port.

@@ -16,10 +16,10 @@
 //!   consulted, in whatever order they are given.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod openssl_pki;
+mod support;
 
-use openssl_pki::*;
+use support::openssl_pki::*;
+use support::process;
 
 #[test]
 fn name_and_policy_constraints_follow_rfc_5280() {
@@ -148,7 +148,7 @@ fn a_self_issued_root_names_its_own_key() {
 /// identifier is `aki` (hex), or empty (`none`).
 fn reissue_root_with_aki(h: &Hierarchy, aki: &str) {
     let root = h.path("root/cert.pem");
-    common::run(std::process::Command::new("python3").args([
+    process::run(std::process::Command::new("python3").args([
         "-c",
         "import sys\n\
 from cryptography import x509\n\

@@ -10,13 +10,14 @@
 //! Needs the `openssl` command (3.x) for keys made outside congvan.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{congvan, congvan_bin, openssl, tempdir, Run};
+use support::process;
+use support::process::{congvan, congvan_bin, openssl, tempdir, Run};
 
 fn s(path: &Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")
@@ -310,7 +311,7 @@ impl Fixture {
         let run = congvan(make_args(&encrypted, Some(&right)));
         self.expect_ok(&format!("{command} --key encrypted, right password"), &run);
         // The right password from the environment works as well.
-        let run = common::run(
+        let run = process::run(
             Command::new(congvan_bin())
                 .args(make_args(&encrypted, None))
                 .env("CONGVAN_KEY_PASSWORD", "right"),
@@ -434,24 +435,27 @@ fn with_password(mut args: Vec<String>, password: Option<&Path>) -> Vec<String> 
     args
 }
 
+/// `words`, then `--key KEY` and `--password-file FILE` when given.
+fn command(words: &[&str], key: Option<&Path>, password: Option<&Path>) -> Vec<String> {
+    let mut args = strings(words);
+    if let Some(key) = key {
+        args.extend(["--key".to_string(), s(key).to_string()]);
+    }
+    with_password(args, password)
+}
+
+/// `pki init-root` of a fresh root made with `key`.
+fn init_root_with(fx: &Fixture, key: &Path, password: Option<&Path>) -> Vec<String> {
+    let out = fx.fresh("root");
+    let words = ["pki", "init-root", "--name", "Root", "--out", s(&out)];
+    command(&words, Some(key), password)
+}
+
 #[test]
 fn init_root_key_garbage_exits_2_naming_the_key_file() {
     let fx = Fixture::new();
     fx.check_key_input("init-root", &|key, password| {
-        let out = fx.fresh("root");
-        with_password(
-            strings(&[
-                "pki",
-                "init-root",
-                "--name",
-                "Root",
-                "--out",
-                s(&out),
-                "--key",
-                s(key),
-            ]),
-            password,
-        )
+        init_root_with(&fx, key, password)
     });
     fx.finish();
 }
@@ -461,7 +465,7 @@ fn issue_ca_issuer_dir_and_key_garbage_exit_2_naming_the_file() {
     let fx = Fixture::new();
     let args = |issuer: &Path, key: Option<&Path>, password: Option<&Path>| {
         let out = fx.fresh("ca-h98");
-        let mut args = strings(&[
+        let words = [
             "pki",
             "issue-ca",
             "--issuer",
@@ -470,13 +474,8 @@ fn issue_ca_issuer_dir_and_key_garbage_exit_2_naming_the_file() {
             "CA",
             "--org",
             "H98",
-            "--out",
-            s(&out),
-        ]);
-        if let Some(key) = key {
-            args.extend(["--key".to_string(), s(key).to_string()]);
-        }
-        with_password(args, password)
+        ];
+        command(&[&words[..], &["--out", s(&out)]].concat(), key, password)
     };
     let root = fx.root();
     fx.check_issuer_input("issue-ca", &root, &|issuer, password| {
@@ -493,24 +492,16 @@ fn issue_issuer_dir_and_key_garbage_exit_2_naming_the_file() {
     let fx = Fixture::new();
     let args = |issuer: &Path, key: Option<&Path>, password: Option<&Path>| {
         let out = fx.fresh("office");
-        let mut args = strings(&[
-            "pki",
-            "issue",
-            "--issuer",
-            s(issuer),
-            "--role",
-            "office",
+        let words = ["pki", "issue", "--issuer", s(issuer), "--role", "office"];
+        let who = [
             "--name",
             "Văn phòng",
             "--org",
             "H99.01.01",
             "--out",
             s(&out),
-        ]);
-        if let Some(key) = key {
-            args.extend(["--key".to_string(), s(key).to_string()]);
-        }
-        with_password(args, password)
+        ];
+        command(&[&words[..], &who[..]].concat(), key, password)
     };
     let ca = fx.ca();
     fx.check_issuer_input("issue", &ca, &|issuer, password| {
@@ -835,22 +826,7 @@ fn openssl_der_keys_import_and_encrypted_der_needs_its_password() {
             s(&encrypted),
         ],
     );
-    let init_root = |key: &Path, password: Option<&Path>| {
-        let out = fx.fresh("root");
-        with_password(
-            strings(&[
-                "pki",
-                "init-root",
-                "--name",
-                "Root",
-                "--out",
-                s(&out),
-                "--key",
-                s(key),
-            ]),
-            password,
-        )
-    };
+    let init_root = |key: &Path, password: Option<&Path>| init_root_with(&fx, key, password);
     fx.expect_ok("init-root --key DER", &congvan(init_root(&plain, None)));
     let run = congvan(init_root(&encrypted, None));
     fx.expect_input_error(

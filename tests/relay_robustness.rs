@@ -6,8 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -17,7 +16,8 @@ use congvan_envelope::metadata::{Secrecy, Urgency};
 use congvan_envelope::{append_receipt, make_receipt, receipt_time, Envelope, Statement};
 use congvan_relay::config::PeerMode;
 use congvan_relay::{RelayConfig, RunningRelay};
-use relay_support::*;
+use support::process;
+use support::relays::*;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
@@ -63,17 +63,11 @@ fn almost_full(dir: &Path, office: &str, relay_code: &str, to: &[&str]) -> Dispa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatch_the_next_hop_cannot_take_does_not_hold_up_the_others() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let mut province_config = relay_config(dir.path(), "H99");
     add_child(&mut province_config, "H99.01", None);
     let province = congvan_relay::start(province_config).await.unwrap();
-    let mut district_config = relay_config(dir.path(), "H99.01");
-    set_parent(
-        &mut district_config,
-        "H99",
-        &url(province.addr),
-        PeerMode::Push,
-    );
+    let mut district_config = relay_below(dir.path(), "H99.01", &province, PeerMode::Push);
     add_child(&mut district_config, "H99.01.01", None);
     let district = congvan_relay::start(district_config).await.unwrap();
     let district_url = url(district.addr);
@@ -108,10 +102,7 @@ async fn a_dispatch_the_next_hop_cannot_take_does_not_hold_up_the_others() {
     // Right behind it, more urgent first, a normal dispatch to the same hop.
     let normal = Author::new("H99.01").write(&out, &["H99"], Urgency::Thuong, "Báo cáo tháng");
     let sent = Instant::now();
-    client(&district_url, "H99.01")
-        .send_file(&normal.path)
-        .await
-        .unwrap();
+    send(&district_url, "H99.01", &normal).await;
     wait_inbox(
         &url(province.addr),
         "H99",
@@ -168,7 +159,7 @@ async fn a_dispatch_the_next_hop_cannot_take_does_not_hold_up_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pulled_dispatch_the_child_refuses_ends_in_a_non_delivery_notice() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let mut province_config = relay_config(dir.path(), "H99");
     add_child(&mut province_config, "H99.01", None);
     let province = congvan_relay::start(province_config).await.unwrap();
@@ -201,10 +192,7 @@ async fn a_pulled_dispatch_the_child_refuses_ends_in_a_non_delivery_notice() {
         Urgency::Khan,
         "Gửi xã chưa có trong danh mục của huyện",
     );
-    client(&url(province.addr), "H99")
-        .send_file(&d.path)
-        .await
-        .unwrap();
+    send(&url(province.addr), "H99", &d).await;
     let events = eventually(
         "a non-delivery notice at the sender",
         Duration::from_secs(10),
@@ -236,7 +224,7 @@ async fn a_pulled_dispatch_the_child_refuses_ends_in_a_non_delivery_notice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_killed_during_a_pull_gets_the_dispatch_soon_after_its_restart() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let mut province_config = relay_config(dir.path(), "H99");
     add_child(&mut province_config, "H99.01", None);
     let province = congvan_relay::start(province_config).await.unwrap();
@@ -262,10 +250,7 @@ async fn a_child_killed_during_a_pull_gets_the_dispatch_soon_after_its_restart()
         "Hồ sơ lớn",
         Some(("ho-so.bin", &big)),
     );
-    client(&url(province.addr), "H99")
-        .send_file(&d.path)
-        .await
-        .unwrap();
+    send(&url(province.addr), "H99", &d).await;
     district.start().await;
     eventually(
         "the child's lease on the item",
@@ -298,7 +283,7 @@ async fn a_child_killed_during_a_pull_gets_the_dispatch_soon_after_its_restart()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_uploads_and_a_crash_before_the_commit_leave_no_orphan_file() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let config = relay_config(dir.path(), "H99");
     let data = config.data.clone();
     let relay = congvan_relay::start(config.clone()).await.unwrap();
@@ -344,7 +329,7 @@ async fn racing_uploads_and_a_crash_before_the_commit_leave_no_orphan_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_version_of_a_held_dispatch_is_a_conflict() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let relay = congvan_relay::start(relay_config(dir.path(), "H99"))
         .await
         .unwrap();
@@ -360,10 +345,7 @@ async fn another_version_of_a_held_dispatch_is_a_conflict() {
             m.id = id.clone();
         },
     );
-    client(&url(relay.addr), "H99.10")
-        .send_file(&first.path)
-        .await
-        .unwrap();
+    send(&url(relay.addr), "H99.10", &first).await;
     // The same version again: a duplicate, answered as such (exit 0).
     let again = clerk(
         "send",
@@ -396,7 +378,7 @@ async fn another_version_of_a_held_dispatch_is_a_conflict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_dispatch_shows_no_subject_in_any_listing() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let relay = congvan_relay::start(relay_config(dir.path(), "H99"))
         .await
         .unwrap();
@@ -407,10 +389,7 @@ async fn a_secret_dispatch_shows_no_subject_in_any_listing() {
         "Phương án bảo vệ mục tiêu trọng yếu",
         |m| m.secrecy = Some(Secrecy::Mat),
     );
-    client(&url(relay.addr), "H99.10")
-        .send_file(&d.path)
-        .await
-        .unwrap();
+    send(&url(relay.addr), "H99.10", &d).await;
     let items = client(&url(relay.addr), "H99").inbox().await.unwrap();
     let item = items.iter().find(|i| i.id == d.id).unwrap();
     assert!(item.secret);
@@ -432,7 +411,7 @@ async fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> std::io::Result<Tcp
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_sockets_and_silent_bodies_do_not_stop_others() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let mut config = relay_config(dir.path(), "H99");
     config.limits.max_connections = 24;
     config.limits.max_handshakes = 12;
@@ -488,18 +467,18 @@ async fn silent_sockets_and_silent_bodies_do_not_stop_others() {
 
 #[test]
 fn out_of_range_settings_are_refused_when_the_configuration_is_loaded() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let mut config = relay_config(dir.path(), "H99");
     config.delivery.expiry_secs[3] = u64::MAX / 2;
     let path = dir.path().join("relay.toml");
     config.save(&path).unwrap();
-    let run = common::congvan(["relay", "run", "--config", path.to_str().unwrap()]);
+    let run = process::congvan(["relay", "run", "--config", path.to_str().unwrap()]);
     run.assert_code(2);
     assert!(run.stderr.contains("delivery.expiry_secs[3]"), "{run}");
     let mut config = relay_config(dir.path(), "H99");
     config.retention.delivered_days = 10_000_000;
     config.save(&path).unwrap();
-    let run = common::congvan(["relay", "run", "--config", path.to_str().unwrap()]);
+    let run = process::congvan(["relay", "run", "--config", path.to_str().unwrap()]);
     run.assert_code(2);
     assert!(run.stderr.contains("retention.delivered_days"), "{run}");
 }
@@ -511,7 +490,7 @@ fn out_of_range_settings_are_refused_when_the_configuration_is_loaded() {
 /// dispatch is logged as a refusal, not as a relay failure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_crl_is_reported_and_answered_try_later() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let ca_dir = copy_ca(dir.path());
     let ca = credential(&ca_dir);
     let mut record = congvan_sign::RevocationRecord::load(&ca_dir).unwrap();
@@ -578,10 +557,7 @@ async fn a_stale_crl_is_reported_and_answered_try_later() {
     })
     .await
     .unwrap();
-    let answer = client(&url(accepting.addr), "H99.10")
-        .send_file(&d.path)
-        .await
-        .unwrap();
+    let answer = send(&url(accepting.addr), "H99.10", &d).await;
     assert_eq!(answer.status, "accepted");
     accepting.stop().await;
 

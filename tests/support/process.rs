@@ -66,6 +66,16 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
+/// The repository root (the stories are test targets of `crates/cli`).
+pub fn repo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A script of the stories' own, in `tests/scripts/`.
+pub fn script(name: &str) -> std::path::PathBuf {
+    repo().join("tests/scripts").join(name)
+}
+
 /// The `congvan` binary cargo built for these tests.
 pub fn congvan_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_congvan"))

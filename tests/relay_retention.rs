@@ -2,14 +2,13 @@
 //! time; queued ones are kept; records stay for `track`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::time::Duration;
 
 use congvan_envelope::metadata::Urgency;
 use congvan_relay::Error;
-use relay_support::*;
+use support::relays::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivered_files_are_cleaned_up_and_queued_ones_kept() {

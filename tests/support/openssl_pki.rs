@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{self, openssl, tempdir, Run};
+use super::process::{self, openssl, tempdir, Run};
 
 /// A temporary path as `&str`.
 pub fn s(path: &Path) -> &str {
@@ -320,7 +320,7 @@ impl Hierarchy {
 
     /// Runs `openssl ARGS` expecting a failure; returns its output.
     pub fn openssl_fails(&self, args: &[&str]) -> String {
-        let run = common::run(
+        let run = process::run(
             std::process::Command::new("openssl")
                 .current_dir(self.dir())
                 .args(args),
@@ -479,7 +479,7 @@ impl Hierarchy {
                 .to_string(),
             Signer::Stranger => "stranger".to_string(),
         };
-        common::run(std::process::Command::new("python3").args([
+        process::run(std::process::Command::new("python3").args([
             "-c",
             "import sys, datetime\n\
 from cryptography import x509\n\
@@ -547,8 +547,8 @@ open(sys.argv[5], 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serializ
         let mut all = vec!["pki", "verify-cert", "--trust", s(&root)];
         all.extend(args);
         all.push(s(leaf));
-        common::run(
-            std::process::Command::new(common::congvan_bin())
+        process::run(
+            std::process::Command::new(process::congvan_bin())
                 .current_dir(self.dir())
                 .args(all),
         )

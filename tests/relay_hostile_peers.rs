@@ -12,8 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,25 +28,9 @@ use congvan_relay::api::{Ack, ReceiptMessage};
 use congvan_relay::config::PeerMode;
 use congvan_relay::{ExpectedRelay, RunningRelay};
 use congvan_sign::Credential;
-use relay_support::*;
+use support::process;
+use support::relays::*;
 use time::OffsetDateTime;
-
-/// Expects a refusal with `status` whose reason contains `words`.
-#[track_caller]
-fn expect_refused(result: Result<(), congvan_relay::Error>, status: u16, words: &str) {
-    match result {
-        Err(congvan_relay::Error::Refused {
-            status: got,
-            reason,
-            ..
-        }) => {
-            assert_eq!(got, status, "refused with {got}: {reason}");
-            assert!(reason.contains(words), "{words:?} not in {reason:?}");
-            eprintln!("refused as expected: {reason}");
-        }
-        other => panic!("expected a {status} refusal, got {other:?}"),
-    }
-}
 
 fn custody(dispatch: &Dispatch, relay_code: &str, credential: &Credential) -> Jws {
     let statement = Statement::Custody {
@@ -109,7 +92,7 @@ fn notices(relay: &RunningRelay, office: &str, words: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_from_those_not_entitled_are_refused_and_absent_from_track() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     // The district relay, pushing to commune H99.01.01; commune H99.01.02
     // is a configured child too (a peer, but not on this dispatch's route).
     let district_addr = free_addr();
@@ -135,10 +118,7 @@ async fn receipts_from_those_not_entitled_are_refused_and_absent_from_track() {
         Urgency::Thuong,
         "Về việc kiểm tra biên nhận",
     );
-    client(&district_url, "H99.01")
-        .send_file(&d.path)
-        .await
-        .unwrap();
+    send(&district_url, "H99.01", &d).await;
     wait_inbox(
         &url(commune.addr),
         "H99.01.01",
@@ -180,7 +160,7 @@ async fn receipts_from_those_not_entitled_are_refused_and_absent_from_track() {
             .send_receipt(&message(custody(&d, "H99.02", &h99_02)))
             .await,
         403,
-        "not a configured peer",
+        &["not a configured peer"],
     );
     // A peer the dispatch was not handed to, reporting for its own office.
     expect_refused(
@@ -193,7 +173,7 @@ async fn receipts_from_those_not_entitled_are_refused_and_absent_from_track() {
             )))
             .await,
         403,
-        "did not hand dispatch",
+        &["did not hand dispatch"],
     );
     // The peer on the route, passing on what others cannot say.
     let on_route = as_relay("H99.01.01");
@@ -207,14 +187,14 @@ async fn receipts_from_those_not_entitled_are_refused_and_absent_from_track() {
             )))
             .await,
         403,
-        "is not a recipient",
+        &["is not a recipient"],
     );
     expect_refused(
         on_route
             .send_receipt(&message(custody(&d, "H99.02", &h99_02)))
             .await,
         403,
-        "cannot be on the route",
+        &["cannot be on the route"],
     );
     let non_delivery = Statement::NonDelivery {
         dispatch_id: d.id.clone(),
@@ -229,7 +209,7 @@ async fn receipts_from_those_not_entitled_are_refused_and_absent_from_track() {
             .send_receipt(&message(make_receipt(&non_delivery, &h99_02).unwrap()))
             .await,
         403,
-        "cannot report non-delivery",
+        &["cannot report non-delivery"],
     );
     // Towards another office than the dispatch's sender.
     expect_refused(
@@ -240,7 +220,7 @@ async fn receipts_from_those_not_entitled_are_refused_and_absent_from_track() {
             })
             .await,
         422,
-        "go back to its sender",
+        &["go back to its sender"],
     );
     // A malleated copy of the commune's genuine custody receipt (s → n − s):
     // valid ECDSA, a different signature value, the same statement.
@@ -251,7 +231,11 @@ async fn receipts_from_those_not_entitled_are_refused_and_absent_from_track() {
     let mut twin: Jws = serde_json::from_str(&commune_custody.receipt).unwrap();
     twin.signature =
         URL_SAFE_NO_PAD.encode(flip_s(&URL_SAFE_NO_PAD.decode(&twin.signature).unwrap()));
-    expect_refused(on_route.send_receipt(&message(twin)).await, 422, "high-s");
+    expect_refused(
+        on_route.send_receipt(&message(twin)).await,
+        422,
+        &["high-s"],
+    );
 
     // The recipient rejects, twice (two signed statements, one meaning).
     let commune_url = url(commune.addr);
@@ -471,7 +455,7 @@ async fn impostor(dir: &Path, tls: PathBuf) -> RunningRelay {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_impostor_relay_receives_nothing_from_send_push_or_pull() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let impostors = [
         ("a relay of another organization", relay_dir("H99.02")),
         (
@@ -522,10 +506,7 @@ async fn an_impostor_relay_receives_nothing_from_send_push_or_pull() {
             Urgency::HoaToc,
             "Báo cáo lên huyện",
         );
-        client(&url(commune.addr), "H99.01.01")
-            .send_file(&up.path)
-            .await
-            .unwrap();
+        send(&url(commune.addr), "H99.01.01", &up).await;
 
         // Pull: the impostor holds a genuine dispatch for the commune (put
         // there through a raw connection, as a replaying attacker would).

@@ -1,4 +1,5 @@
-//! Harness for the relay integration tests (`tests/relay_*.rs`).
+//! Relays for the stories: the demo PKI, signed dispatches, relay
+//! configurations, relays in-process or as processes, and their clients.
 //!
 //! - the committed demo PKI in `certs/` (never modified: tests that need to
 //!   issue or revoke work on a copy in a temporary directory);
@@ -10,8 +11,6 @@
 //! - clients: the library's [`RelayClient`], the `congvan` clerk commands
 //!   ([`clerk`]), hand-made TLS connections and raw HTTP requests;
 //! - a `/metrics` reader ([`scrape`]) and a polling helper ([`eventually`]).
-//!
-//! Include it with `mod common; mod relay_support;`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
@@ -24,12 +23,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use congvan_envelope::metadata::{
-    AuthorityPrefix, DocumentType, Metadata, Organization, SignerBlock, SteeringType, Urgency,
-};
+use congvan_envelope::metadata::{Draft, Metadata, Organization, SignerBlock, Urgency};
 use congvan_envelope::{
-    create_dispatch, sign_dispatch, verify_receipt, AttachmentSource, Envelope, Jws, SignatureRole,
-    Statement, VerifiedReceipt,
+    issue_dispatch, verify_receipt, AttachmentSource, Jws, Statement, VerifiedReceipt,
 };
 use congvan_org::{OrgId, Registry};
 use congvan_relay::config::{ChildConfig, DeliveryConfig, ParentConfig, PeerMode};
@@ -40,14 +36,11 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{self, Run};
+use super::process::{self, Run};
 
 // ---------------------------------------------------------------- the PKI
 
-/// The repository root.
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use super::process::repo;
 
 /// The committed demo PKI.
 pub fn certs() -> PathBuf {
@@ -229,92 +222,53 @@ impl Author {
         edit: impl FnOnce(&mut Metadata),
     ) -> Dispatch {
         let registry = Registry::load(&registry_path()).expect("registry");
-        let id = Metadata::new_id();
-        let mut metadata = Metadata {
-            format_version: Metadata::FORMAT_VERSION,
-            id: id.clone(),
-            from: Organization {
-                id: self.org.clone(),
-                name: self.name.clone(),
-            },
-            to: to
-                .iter()
-                .map(|code| {
-                    let org = org(code);
-                    let name = registry
-                        .get(&org)
-                        .map_or_else(|| format!("Office {code}"), |o| o.name.clone());
-                    Organization { id: org, name }
-                })
-                .collect(),
+        let recipients = to
+            .iter()
+            .map(|code| {
+                let org = org(code);
+                let name = registry
+                    .get(&org)
+                    .map_or_else(|| format!("Office {code}"), |o| o.name.clone());
+                Organization::new(org, name)
+            })
+            .collect();
+        let mut metadata = Draft {
             number: "15/CV-UBND".into(),
             place: self.place.clone(),
-            date: OffsetDateTime::now_utc()
-                .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
-                .date(),
-            doc_type: DocumentType::CongVan,
             subject: subject.to_string(),
             content: format!("Nội dung: {subject}."),
-            signer: SignerBlock {
-                authority_prefix: Some(AuthorityPrefix::Tm),
-                authority: Some("ỦY BAN NHÂN DÂN".into()),
-                position: self
-                    .official
-                    .cert()
-                    .position()
-                    .unwrap_or("Chủ tịch")
-                    .to_uppercase(),
-                full_name: self
-                    .official
-                    .cert()
-                    .common_name()
-                    .unwrap_or("?")
-                    .to_string(),
-            },
             urgency,
-            secrecy: None,
-            due: None,
-            appointment: None,
-            steering: SteeringType::None,
-            in_reply_to: Vec::new(),
-            created_at: Metadata::timestamp_now(),
-        };
+            ..Draft::cong_van(
+                Organization::new(self.org.clone(), self.name.clone()),
+                recipients,
+                SignerBlock::for_the_committee(self.official.cert()),
+            )
+        }
+        .metadata();
         edit(&mut metadata);
+        let id = metadata.id.clone();
         std::fs::create_dir_all(dir).unwrap();
-        let path = dir.join(format!("{id}.cvd"));
+        // A file name of its own: `edit` may have given the dispatch the id
+        // of another one (a second version), whose file must stay.
+        let stem = Metadata::new_id();
+        let path = dir.join(format!("{stem}.cvd"));
         let attachments: Vec<AttachmentSource> = match attachment {
             Some((name, bytes)) => {
-                let file = dir.join(format!("{id}-{name}"));
+                let file = dir.join(format!("{stem}-{name}"));
                 std::fs::write(&file, bytes).unwrap();
                 vec![AttachmentSource::file(&file)]
             }
             None => Vec::new(),
         };
-        create_dispatch(&metadata, &attachments, &path, &mut |_| {}).expect("create_dispatch");
-        let now = OffsetDateTime::now_utc();
-        let mut envelope = Envelope::open(&path).unwrap();
-        sign_dispatch(
-            &mut envelope,
+        issue_dispatch(
+            &metadata,
+            &attachments,
+            &path,
             &self.official,
-            &[],
-            SignatureRole::Signer,
-            now,
-            &mut |_| {},
+            self.seal.then_some(&self.office),
+            OffsetDateTime::now_utc(),
         )
-        .expect("sign as the official");
-        drop(envelope);
-        if self.seal {
-            let mut envelope = Envelope::open(&path).unwrap();
-            sign_dispatch(
-                &mut envelope,
-                &self.office,
-                &[],
-                SignatureRole::Seal,
-                now,
-                &mut |_| {},
-            )
-            .expect("seal as the office");
-        }
+        .expect("issue the dispatch");
         Dispatch { id, path, urgency }
     }
 }
@@ -404,6 +358,20 @@ pub fn set_parent(config: &mut RelayConfig, code: &str, parent_url: &str, mode: 
     });
 }
 
+/// The configuration of office `code`'s relay below `parent`, a relay
+/// running in this process, which it reaches by `mode`.
+pub fn relay_below(
+    base: &Path,
+    code: &str,
+    parent: &congvan_relay::RunningRelay,
+    mode: PeerMode,
+) -> RelayConfig {
+    let mut config = relay_config(base, code);
+    let parent_code = parent.state.config.org.to_string();
+    set_parent(&mut config, &parent_code, &url(parent.addr), mode);
+    config
+}
+
 /// Adds a child relay: pushed to at `child_url`, or pulling when `None`.
 pub fn add_child(config: &mut RelayConfig, code: &str, child_url: Option<&str>) {
     config.children.push(ChildConfig {
@@ -449,6 +417,20 @@ pub fn client_expecting(
         .with_timeout(Duration::from_secs(20))
 }
 
+/// Sends `dispatch` through the relay at `relay_url` as office `code`
+/// (with the library's client), and returns the relay's answer; panics if
+/// the relay refuses it.
+pub async fn send(
+    relay_url: &str,
+    code: &str,
+    dispatch: &Dispatch,
+) -> congvan_relay::api::Accepted {
+    client(relay_url, code)
+        .send_file(&dispatch.path)
+        .await
+        .unwrap_or_else(|e| panic!("sending {} as {code}: {e}", dispatch.id))
+}
+
 /// The arguments every clerk command takes: `CMD --relay URL --identity
 /// certs/CODE/office --trust root`.
 pub fn clerk_args(command: &str, relay_url: &str, code: &str) -> Vec<OsString> {
@@ -473,16 +455,45 @@ pub async fn clerk<S: AsRef<std::ffi::OsStr>>(
 ) -> Run {
     let mut args = clerk_args(command, relay_url, code);
     args.extend(extra.iter().map(|s| s.as_ref().to_os_string()));
-    tokio::task::spawn_blocking(move || common::congvan(args))
+    tokio::task::spawn_blocking(move || process::congvan(args))
         .await
         .unwrap()
+}
+
+/// Expects a refusal with `status` whose reason contains every `words`.
+#[track_caller]
+pub fn expect_refused<T: std::fmt::Debug>(
+    result: Result<T, congvan_relay::Error>,
+    status: u16,
+    words: &[&str],
+) -> String {
+    match result {
+        Err(congvan_relay::Error::Refused {
+            status: got,
+            reason,
+            ..
+        }) => {
+            assert_eq!(got, status, "refused with {got}: {reason}");
+            for word in words {
+                assert!(
+                    reason.contains(word),
+                    "{word:?} not in the reason {reason:?}"
+                );
+            }
+            reason
+        }
+        other => panic!("expected a {status} refusal, got {other:?}"),
+    }
 }
 
 /// `congvan track ID --json` as the sender, parsed.
 pub async fn track_json(relay_url: &str, code: &str, id: &str) -> Vec<TrackEvent> {
     let run = clerk("track", relay_url, code, &[id, "--json"]).await;
     run.assert_ok();
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("track --json: {e}\n{run}"))
+    let mut tracking: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("track --json: {e}\n{run}"));
+    serde_json::from_value(tracking["events"].take())
+        .unwrap_or_else(|e| panic!("track --json events: {e}\n{run}"))
 }
 
 /// Checks a timeline event's receipt with the demo root.
@@ -590,7 +601,7 @@ impl RelayProcess {
             .append(true)
             .open(&self.log_path)
             .unwrap();
-        let child = Command::new(common::congvan_bin())
+        let child = Command::new(process::congvan_bin())
             .args(["relay", "run", "--config"])
             .arg(&self.config_path)
             .env("RUST_LOG", "info")
@@ -623,8 +634,11 @@ impl RelayProcess {
                     );
                 }
             }
-            if probe.inbox().await.is_ok() {
-                return;
+            // Any answer over mutual TLS means it serves, even a refusal
+            // (the probing office may not be one it serves).
+            match probe.inbox().await {
+                Ok(_) | Err(congvan_relay::Error::Refused { .. }) => return,
+                Err(_) => {}
             }
             assert!(
                 Instant::now() < deadline,

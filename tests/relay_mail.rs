@@ -3,95 +3,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use congvan_envelope::metadata::{Secrecy, Urgency};
 use congvan_notify::{MailConfig, SmtpSecurity};
 use congvan_relay::config::PeerMode;
-use congvan_relay::RelayConfig;
-use relay_support::*;
+use congvan_relay::{RelayConfig, RunningRelay};
 use serde_json::Value;
-
-/// aiosmtpd on a free port, storing what it receives in a Maildir; killed on drop.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
-}
-
-impl SmtpServer {
-    fn start(dir: &Path, port: u16) -> SmtpServer {
-        // aiosmtpd creates the Maildir (with its tmp/new/cur folders) itself.
-        let maildir = dir.join("maildir");
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m aiosmtpd (run scripts/install-test-deps.sh)");
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "aiosmtpd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        SmtpServer {
-            child,
-            port,
-            maildir,
-        }
-    }
-
-    fn messages(&self) -> Vec<Value> {
-        read_mail(&self.maildir)
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        if let Err(e) = self.child.kill() {
-            eprintln!("could not stop aiosmtpd: {e}");
-        }
-        if let Err(e) = self.child.wait() {
-            eprintln!("could not reap aiosmtpd: {e}");
-        }
-    }
-}
-
-fn read_mail(maildir: &Path) -> Vec<Value> {
-    if !maildir.join("new").exists() {
-        return Vec::new();
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/read_mail.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(maildir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use support::process;
+use support::relays::*;
+use support::smtp::SmtpServer;
 
 fn free_port() -> u16 {
     free_addr().port()
@@ -153,15 +78,22 @@ fn messages_to<'a>(all: &'a [Value], address: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// An SMTP server, and the province and district relays of [`configs`]
+/// both mailing through it.
+async fn mail_network(base: &Path) -> (SmtpServer, RunningRelay, RunningRelay) {
+    let smtp = SmtpServer::start(base, free_port());
+    let (province_cfg, district_cfg) = configs(base, smtp.port);
+    let province = congvan_relay::start(province_cfg).await.unwrap();
+    let district = congvan_relay::start(district_cfg).await.unwrap();
+    (smtp, province, district)
+}
+
 /// Arrival (two offices), secret-arrival and expiry notices reach the configured clerks
 /// with decoded Vietnamese subjects and UTF-8 plain-text bodies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arrival_secret_and_expiry_notices_reach_the_clerks() {
     let tmp = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(tmp.path(), free_port());
-    let (province_cfg, district_cfg) = configs(tmp.path(), smtp.port);
-    let province = congvan_relay::start(province_cfg).await.unwrap();
-    let district = congvan_relay::start(district_cfg).await.unwrap();
+    let (smtp, province, district) = mail_network(tmp.path()).await;
     let district_url = url(district.addr);
     let author = Author::new("H99.01");
     let dir = tmp.path().join("out");
@@ -191,10 +123,7 @@ async fn arrival_secret_and_expiry_notices_reach_the_clerks() {
         "Về việc gửi xã Cẩm Thạch",
     );
     for d in [&urgent, &secret, &lost] {
-        client(&district_url, "H99.01")
-            .send_file(&d.path)
-            .await
-            .unwrap();
+        send(&district_url, "H99.01", d).await;
     }
 
     let first = eventually("four notices", Duration::from_secs(30), || {
@@ -290,10 +219,7 @@ async fn notices_wait_for_a_dead_smtp_server_and_are_sent_once() {
     let mut ids = Vec::new();
     for i in 0..4 {
         let d = author.write(&dir, &["H99"], Urgency::Thuong, &format!("Về việc số {i}"));
-        client(&url(district.addr), "H99.01")
-            .send_file(&d.path)
-            .await
-            .unwrap();
+        send(&url(district.addr), "H99.01", &d).await;
         ids.push(d.id);
     }
     // Traffic flows with no SMTP server at all.
@@ -368,10 +294,7 @@ async fn weekly_digest_figures_match_the_store() {
                 }
             },
         );
-        client(&url(district.addr), "H99.01")
-            .send_file(&d.path)
-            .await
-            .unwrap();
+        send(&url(district.addr), "H99.01", &d).await;
         ids.push(d.id);
     }
     for id in &ids {
@@ -406,16 +329,15 @@ async fn weekly_digest_figures_match_the_store() {
         .unwrap();
     }
 
-    let out = common::congvan([
-        "stats",
-        "--config",
-        province_toml.to_str().unwrap(),
-        "--office",
-        "H99",
-        "--period",
-        "week",
-        "--json",
-    ]);
+    let stats = |extra: &[&str]| {
+        let config = province_toml.to_str().unwrap();
+        let mut args = vec![
+            "stats", "--config", config, "--office", "H99", "--period", "week",
+        ];
+        args.extend(extra);
+        process::congvan(args)
+    };
+    let out = stats(&["--json"]);
     out.assert_ok();
     let digest: Value = serde_json::from_str(&out.stdout).unwrap();
 
@@ -488,15 +410,7 @@ async fn weekly_digest_figures_match_the_store() {
     );
 
     // The human form says the same.
-    let text = common::congvan([
-        "stats",
-        "--config",
-        province_toml.to_str().unwrap(),
-        "--office",
-        "H99",
-        "--period",
-        "week",
-    ]);
+    let text = stats(&[]);
     text.assert_ok();
     assert!(
         text.stdout
@@ -514,10 +428,7 @@ async fn weekly_digest_figures_match_the_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_and_overdue_notices_reach_the_sender() {
     let tmp = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(tmp.path(), free_port());
-    let (province_cfg, district_cfg) = configs(tmp.path(), smtp.port);
-    let province = congvan_relay::start(province_cfg).await.unwrap();
-    let district = congvan_relay::start(district_cfg).await.unwrap();
+    let (smtp, province, district) = mail_network(tmp.path()).await;
     let author = Author::new("H99.01").without_seal();
     let dir = tmp.path().join("out");
     let today = time::OffsetDateTime::now_utc()
@@ -540,10 +451,7 @@ async fn rejected_and_overdue_notices_reach_the_sender() {
         },
     );
     for d in [&rejected, &late] {
-        client(&url(district.addr), "H99.01")
-            .send_file(&d.path)
-            .await
-            .unwrap();
+        send(&url(district.addr), "H99.01", d).await;
         wait_inbox(&url(province.addr), "H99", &d.id, Duration::from_secs(20)).await;
     }
     clerk(
@@ -572,32 +480,23 @@ async fn rejected_and_overdue_notices_reach_the_sender() {
     )
     .await;
     let to_sender = messages_to(&got, sender);
-    let rejection = to_sender
-        .iter()
-        .find(|m| m["body"].as_str().unwrap().contains(&rejected.id))
-        .expect("rejection notice");
-    assert_eq!(
-        rejection["subject"],
-        "Văn bản bị từ chối: 15/CV-UBND - Về việc đề nghị cấp kinh phí"
+    let notice = |id: &str, subject: &str, says: &str| {
+        let found = to_sender
+            .iter()
+            .find(|m| m["body"].as_str().unwrap().contains(id))
+            .unwrap_or_else(|| panic!("no notice about {id}: {to_sender:#?}"));
+        assert_eq!(found["subject"], subject);
+        assert!(found["body"].as_str().unwrap().contains(says), "{found:#}");
+    };
+    notice(
+        &rejected.id,
+        "Văn bản bị từ chối: 15/CV-UBND - Về việc đề nghị cấp kinh phí",
+        "Lý do: Hồ sơ thiếu dự toán chi tiết",
     );
-    assert!(
-        rejection["body"]
-            .as_str()
-            .unwrap()
-            .contains("Lý do: Hồ sơ thiếu dự toán chi tiết"),
-        "{rejection:#}"
-    );
-    let overdue = to_sender
-        .iter()
-        .find(|m| m["body"].as_str().unwrap().contains(&late.id))
-        .expect("overdue notice");
-    assert_eq!(
-        overdue["subject"],
-        "Văn bản quá hạn xử lý: 15/CV-UBND - Về việc báo cáo quá hạn"
-    );
-    assert!(
-        overdue["body"].as_str().unwrap().contains("H99"),
-        "{overdue:#}"
+    notice(
+        &late.id,
+        "Văn bản quá hạn xử lý: 15/CV-UBND - Về việc báo cáo quá hạn",
+        "H99",
     );
     // Sent once, although the check runs every second.
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -9,8 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -21,7 +20,8 @@ use congvan_envelope::metadata::Urgency;
 use congvan_envelope::Statement;
 use congvan_relay::config::PeerMode;
 use congvan_relay::RelayConfig;
-use relay_support::*;
+use support::process;
+use support::relays::*;
 
 const WAIT: Duration = Duration::from_secs(40);
 
@@ -61,7 +61,7 @@ fn init_relay(
         args.push("--child".into());
         args.push(format!("{}={}", relay_name(child), url(*addr)));
     }
-    let run = common::congvan(&args);
+    let run = process::congvan(&args);
     run.assert_ok();
     let mut config = RelayConfig::load(&data.join("relay.toml")).expect("load relay.toml");
     config.delivery = fast_delivery();
@@ -141,7 +141,7 @@ async fn run_flow(dir: &Path, flow: Flow) {
     )
     .await;
     acked.assert_ok();
-    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/valid-cong-van-pdf.cvd");
+    let other = fixture("valid-cong-van-pdf.cvd");
     let wrong = clerk("ack", &flow.to_url, flow.to, &ack_accepted_from(id, &other)).await;
     wrong.assert_code(2);
     assert!(
@@ -206,7 +206,7 @@ async fn run_flow(dir: &Path, flow: Flow) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dispatches_cross_the_tree_through_separate_relay_processes() {
     let started = Instant::now();
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     let base = dir.path();
     let [p, d1, d2, c11, c21] = [(); 5].map(|_| free_addr());
 

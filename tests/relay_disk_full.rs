@@ -9,8 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod common;
-mod relay_support;
+mod support;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -19,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use congvan_envelope::metadata::Urgency;
 use congvan_relay::config::PeerMode;
-use relay_support::*;
+use support::process;
+use support::relays::*;
 
 /// `congvan relay run` in its own mount namespace, its `data` folder a
 /// 16 MB tmpfs, and a filler that fills it when `control/fill` appears.
@@ -52,7 +52,7 @@ impl FullDiskRelay {
             .arg(data)
             .arg(config)
             .arg(control)
-            .arg(common::congvan_bin())
+            .arg(process::congvan_bin())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -80,7 +80,7 @@ impl Drop for FullDiskRelay {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_is_answered_503_in_words_and_never_hot_loops() {
-    let dir = common::tempdir();
+    let dir = process::tempdir();
     // The province is the district's parent; it starts later.
     let province_addr = free_addr();
     let mut district = relay_config(dir.path(), "H99.01");
