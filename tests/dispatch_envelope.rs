@@ -2,12 +2,10 @@
 //! independent JOSE verification, and hostile containers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use support::process::{self, cli_dispatch, congvan, repo, run, script};
+use crate::support::process::{self, cli_dispatch, congvan, repo, run, script};
 
 fn fixture(name: &str) -> String {
     repo().join("fixtures").join(name).display().to_string()

@@ -7,15 +7,13 @@
 //! first on the PATH; so the README cannot drift from the code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use congvan_relay::config::PeerMode;
 use std::time::Duration;
 
+use crate::support::process::{self, Run};
+use crate::support::readme;
+use crate::support::relays::*;
 use congvan_envelope::metadata::Urgency;
-use support::process::{self, Run};
-use support::readme;
-use support::relays::*;
 
 /// The quickstart: a copy of the demo PKI, its CRL, two relays on loopback,
 /// a quyết định composed, signed, sealed, sent, fetched, acknowledged and

@@ -5,14 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::support::process;
+use crate::support::relays::*;
 use serde_json::Value;
-use support::process;
-use support::relays::*;
 
 /// Each file: (name, indication, sub-indication, words of the summary).
 #[rustfmt::skip]

@@ -10,14 +10,12 @@
 //! Needs the `openssl` command (3.x) for keys made outside congvan.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::process;
-use support::process::{congvan, congvan_bin, openssl, tempdir, Run};
+use crate::support::process;
+use crate::support::process::{congvan, congvan_bin, openssl, tempdir, Run};
 
 fn s(path: &Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")

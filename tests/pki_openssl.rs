@@ -13,13 +13,11 @@
 //! own temporary directory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
+use crate::support::openssl_pki::*;
+use crate::support::process::{congvan, openssl, tempdir};
 use serde_json::Value;
-use support::openssl_pki::*;
-use support::process::{congvan, openssl, tempdir};
 
 /// congvan's role OID arc; roles are `.1` office, `.2` official, `.3` relay.
 const ROLE_ARC: &str = "2.25.171838327477816780108237510255657800027.1";

@@ -15,12 +15,10 @@
 //! - an expired intermediate is named with its own dates, not the leaf's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use support::openssl_pki::*;
-use support::process;
+use crate::support::openssl_pki::*;
+use crate::support::process;
 
 const P192: [&str; 4] = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-192"];
 const RSA1024: [&str; 4] = ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"];

@@ -16,10 +16,8 @@
 //!   consulted, in whatever order they are given.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
-use support::openssl_pki::*;
-use support::process;
+use crate::support::openssl_pki::*;
+use crate::support::process;
 
 #[test]
 fn name_and_policy_constraints_follow_rfc_5280() {

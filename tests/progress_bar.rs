@@ -6,12 +6,10 @@
 //! `pty` module), so the check that decides is the one users hit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::process::*;
+use crate::support::process::*;
 
 /// Over the 32 MiB from which a bar is worth drawing.
 const ATTACHMENT_BYTES: usize = 48 * 1024 * 1024;

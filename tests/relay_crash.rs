@@ -10,19 +10,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::process;
+use crate::support::relays::*;
 use congvan_envelope::metadata::Urgency;
 use congvan_envelope::{verify_dispatch, Envelope, Indication};
 use congvan_relay::config::PeerMode;
 use congvan_relay::store::Store;
-use support::process;
-use support::relays::*;
 use time::OffsetDateTime;
 
 const COUNT: usize = 1_000;

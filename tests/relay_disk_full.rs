@@ -9,17 +9,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::process;
+use crate::support::relays::*;
 use congvan_envelope::metadata::Urgency;
 use congvan_relay::config::PeerMode;
-use support::process;
-use support::relays::*;
 
 /// `congvan relay run` in its own mount namespace, its `data` folder a
 /// 16 MB tmpfs, and a filler that fills it when `control/fill` appears.

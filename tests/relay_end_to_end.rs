@@ -9,19 +9,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::support::process;
+use crate::support::relays::*;
 use congvan_envelope::metadata::Urgency;
 use congvan_envelope::Statement;
 use congvan_relay::config::PeerMode;
 use congvan_relay::RelayConfig;
-use support::process;
-use support::relays::*;
 
 const WAIT: Duration = Duration::from_secs(40);
 

@@ -6,16 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::support::process;
+use crate::support::relays::*;
 use congvan_envelope::metadata::Urgency;
 use congvan_envelope::Statement;
 use congvan_relay::config::PeerMode;
-use support::process;
-use support::relays::*;
 
 const EXPIRY_SECS: u64 = 2;
 

@@ -12,13 +12,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::process;
+use crate::support::relays::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use congvan_envelope::metadata::Urgency;
@@ -28,8 +28,6 @@ use congvan_relay::api::{Ack, ReceiptMessage};
 use congvan_relay::config::PeerMode;
 use congvan_relay::{ExpectedRelay, RunningRelay};
 use congvan_sign::Credential;
-use support::process;
-use support::relays::*;
 use time::OffsetDateTime;
 
 fn custody(dispatch: &Dispatch, relay_code: &str, credential: &Credential) -> Jws {

@@ -3,20 +3,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::process;
+use crate::support::relays::*;
+use crate::support::smtp::SmtpServer;
 use congvan_envelope::metadata::{Secrecy, Urgency};
 use congvan_notify::{MailConfig, SmtpSecurity};
 use congvan_relay::config::PeerMode;
 use congvan_relay::{RelayConfig, RunningRelay};
 use serde_json::Value;
-use support::process;
-use support::relays::*;
-use support::smtp::SmtpServer;
 
 fn free_port() -> u16 {
     free_addr().port()

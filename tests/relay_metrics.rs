@@ -8,14 +8,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::process;
+use crate::support::relays::*;
 use congvan_envelope::metadata::Urgency;
 use congvan_relay::config::PeerMode;
-use support::process;
-use support::relays::*;
 
 const EXPIRY_SECS: u64 = 3;
 const ACCEPTED: &str = "congvan_dispatches_accepted_total";

@@ -5,16 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::support::process;
+use crate::support::relays::*;
 use congvan_envelope::metadata::Urgency;
 use congvan_relay::config::PeerMode;
-use support::process;
-use support::relays::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn backlog_drains_most_urgent_first_when_the_parent_returns() {

@@ -8,12 +8,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::process;
+use crate::support::relays::*;
 use congvan_envelope::metadata::Urgency;
 use congvan_envelope::{make_receipt, receipt_time, Statement, StatusCode};
 use congvan_relay::api::Ack;
@@ -21,8 +21,6 @@ use congvan_relay::config::PeerMode;
 use congvan_relay::{ExpectedRelay, RelayClient, RelayConfig, RunningRelay};
 use congvan_sign::Credential;
 use std::sync::Arc;
-use support::process;
-use support::relays::*;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -2,13 +2,11 @@
 //! time; queued ones are kept; records stay for `track`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::relays::*;
 use congvan_envelope::metadata::Urgency;
 use congvan_relay::Error;
-use support::relays::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivered_files_are_cleaned_up_and_queued_ones_kept() {

@@ -6,18 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::support::process;
+use crate::support::relays::*;
 use congvan_envelope::metadata::{Secrecy, Urgency};
 use congvan_envelope::{append_receipt, make_receipt, receipt_time, Envelope, Statement};
 use congvan_relay::config::PeerMode;
 use congvan_relay::{RelayConfig, RunningRelay};
-use support::process;
-use support::relays::*;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};

@@ -3,12 +3,10 @@
 //! for the page image (kept as an artifact) and rqrr for the QR code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::process::{congvan, repo, run};
+use crate::support::process::{congvan, repo, run};
 use unicode_normalization::UnicodeNormalization;
 
 fn artifacts() -> PathBuf {
