@@ -21,7 +21,8 @@ pub struct RecipientProgress {
     /// `acknowledged` (the office sent a status), `delivered` (in the
     /// office's inbox, no status yet), `in_transit` (handed on, not yet at
     /// the office's relay), `queued` (waiting here for the next hop) or
-    /// `not_delivered` (refused or expired; `detail` says why).
+    /// `not_delivered` (refused or expired; `detail` says why), or `unknown`
+    /// (a routing state this build does not know, named in `detail`).
     pub state: String,
     /// The relay that holds it last, by name, when known.
     pub at: Option<String>,
@@ -149,6 +150,11 @@ pub(crate) fn recipient_progress(
                     };
                     progress("queued", Some(state.config.name.clone()), detail)
                 }
+                other if other != "forwarded" => progress(
+                    "unknown",
+                    Some(state.config.name.clone()),
+                    format!("this relay records it as {other:?}, which this build does not know"),
+                ),
                 _ => {
                     // Handed on: the latest custody receipt from a relay on
                     // the way to this office (above the sender on the way
