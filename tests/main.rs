@@ -27,3 +27,4 @@ mod relay_refusals;
 mod relay_retention;
 mod relay_robustness;
 mod render_fixtures;
+mod web_workplace;

@@ -10,7 +10,9 @@
 //! - [`openssl_pki`]: a PKI made by the real `openssl`, to judge congvan's
 //!   path validation against chains it did not make;
 //! - [`smtp`]: a real SMTP server (aiosmtpd) and the mail it received;
-//! - [`readme`]: the README's commands, extracted and run as written.
+//! - [`readme`]: the README's commands, extracted and run as written;
+//! - [`web`]: the web workplace of `congvan demo --serve`, and an HTTP
+//!   client with a cookie jar that fills its forms.
 //!
 //! Every story includes it with `mod support;` and takes what it needs.
 //! Nothing here holds state between tests: each makes its own temporary
@@ -23,3 +25,4 @@ pub mod process;
 pub mod readme;
 pub mod relays;
 pub mod smtp;
+pub mod web;

@@ -105,7 +105,84 @@ pub enum Command {
         /// Working folder (default: a new temporary folder).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Keep the three relays running with their web workplaces open
+        /// until Ctrl-C; print the addresses and demo logins, and write them
+        /// to DIR/demo.json.
+        #[arg(long)]
+        serve: bool,
     },
+    /// Manage the accounts of the web workplace (clerks, leaders, auditors).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `congvan user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account; a leader's signing key is imported, sealed under the PIN.
+    Add(Box<UserAddArgs>),
+    /// List the accounts.
+    List {
+        /// The relay's configuration file.
+        #[arg(long, value_name = "relay.toml")]
+        config: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account and end its sessions.
+    Disable {
+        /// The relay's configuration file.
+        #[arg(long, value_name = "relay.toml")]
+        config: PathBuf,
+        /// The account's login.
+        #[arg(long)]
+        login: String,
+    },
+    /// Set a new password (its sessions end).
+    Passwd {
+        /// The relay's configuration file.
+        #[arg(long, value_name = "relay.toml")]
+        config: PathBuf,
+        /// The account's login.
+        #[arg(long)]
+        login: String,
+        /// File whose first line is the new password (else one is made and printed).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+}
+
+/// `congvan user add`.
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// The relay's configuration file.
+    #[arg(long, value_name = "relay.toml")]
+    pub config: PathBuf,
+    /// The office the person works for (organization id).
+    #[arg(long, value_name = "ORGID")]
+    pub office: String,
+    /// clerk (văn thư), leader (lãnh đạo), auditor or admin.
+    #[arg(long)]
+    pub role: String,
+    /// Login name.
+    #[arg(long)]
+    pub login: String,
+    /// Full name, as pages show it.
+    #[arg(long)]
+    pub name: String,
+    /// File whose first line is the password (else one is made and printed).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Turn on the second factor: a TOTP secret is made and printed once.
+    #[arg(long)]
+    pub totp: bool,
+    /// A leader's official credential folder (cert.pem, key.pem, chain.pem).
+    #[arg(long, value_name = "DIR")]
+    pub signing_key: Option<PathBuf>,
+    /// File whose first line is the leader's signing PIN.
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
 }
 
 /// How a clerk's tool reaches its relay.
@@ -552,4 +629,14 @@ pub struct InitArgs {
     /// The organization registry (default $CONGVAN_REGISTRY).
     #[arg(long, value_name = "FILE")]
     pub registry: Option<PathBuf>,
+    /// Also serve the web workplace on this address (plain HTTP on a
+    /// loopback address, for a TLS proxy; HTTPS with the relay's
+    /// certificate anywhere else).
+    #[arg(long, value_name = "ADDR")]
+    pub web: Option<std::net::SocketAddr>,
+    /// An office whose clerks use the web workplace: ORGID=FOLDER, FOLDER
+    /// being its office credential (the seal). Repeatable; with --web and
+    /// none given, the relay's own office and --tls's sibling office/.
+    #[arg(long, value_name = "ORGID=FOLDER")]
+    pub web_office: Vec<String>,
 }

@@ -25,7 +25,7 @@ use congvan_text::Line;
 type DemoResult<T> = Result<T, Failure>;
 
 /// Runs the demo in `dir` (or a new temporary folder).
-pub fn run(dir: Option<PathBuf>) -> DemoResult<ExitCode> {
+pub fn run(dir: Option<PathBuf>, serve: bool) -> DemoResult<ExitCode> {
     let dir = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("congvan-demo-{}", std::process::id()))
     });
@@ -35,10 +35,15 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<ExitCode> {
             dir.display()
         )));
     }
+    if serve {
+        // The workplaces keep running: their warnings and errors go to
+        // stderr (RUST_LOG=info or debug for more).
+        crate::relay::init_logging_at("warn");
+    }
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
     let started = Instant::now();
-    runtime.block_on(demo(&dir))?;
+    runtime.block_on(demo(&dir, serve))?;
     say!(
         "\nDemo finished in {:.1} s. Files are in {}",
         started.elapsed().as_secs_f64(),
@@ -47,7 +52,7 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo(dir: &Path) -> DemoResult<()> {
+async fn demo(dir: &Path, serve: bool) -> DemoResult<()> {
     let pki = dir.join("pki");
     say!("1. Building an illustrative PKI (national root, provincial CA, offices, officials, relays) in {}", pki.display());
     congvan_sign::build_demo(&pki, Algorithm::EcdsaP256)?;
@@ -55,7 +60,7 @@ async fn demo(dir: &Path) -> DemoResult<()> {
     let trust = TrustStore::new(vec![root.clone()])?;
 
     say!("2. Starting three relays on 127.0.0.1: province H99, district H99.01, commune H99.01.01");
-    let province = start_relay(dir, &pki, "H99", None, &["H99.01"]).await?;
+    let province = start_relay(dir, &pki, "H99", None, &["H99.01"], serve).await?;
     let district_parent = format!("https://{}", province.addr);
     let district = start_relay(
         dir,
@@ -63,6 +68,7 @@ async fn demo(dir: &Path) -> DemoResult<()> {
         "H99.01",
         Some((&district_parent, "H99")),
         &["H99.01.01"],
+        serve,
     )
     .await?;
     let commune_parent = format!("https://{}", district.addr);
@@ -72,6 +78,7 @@ async fn demo(dir: &Path) -> DemoResult<()> {
         "H99.01.01",
         Some((&commune_parent, "H99.01")),
         &[],
+        serve,
     )
     .await?;
     for (name, relay) in [
@@ -135,6 +142,9 @@ async fn demo(dir: &Path) -> DemoResult<()> {
     timeline(&province, &pki, &province_office, &down_id, 5).await?;
     timeline(&commune, &pki, &commune_office, &up_id, 5).await?;
 
+    if serve {
+        crate::demo_serve::serve(dir, &pki, [&province, &district, &commune]).await?;
+    }
     for relay in [commune, district, province] {
         relay.stop().await;
     }
@@ -147,6 +157,7 @@ async fn start_relay(
     org: &str,
     parent: Option<(&str, &str)>,
     children: &[&str],
+    serve: bool,
 ) -> DemoResult<RunningRelay> {
     let code = OrgId::parse(org)?;
     let data = dir
@@ -166,6 +177,9 @@ async fn start_relay(
         long_poll_secs: 10,
         ..DeliveryConfig::default()
     };
+    if serve {
+        config.web = Some(crate::demo_serve::web_settings(pki, &code));
+    }
     Ok(congvan_relay::start(config).await?)
 }
 

@@ -75,3 +75,9 @@ impl From<congvan_relay::Error> for Failure {
         }
     }
 }
+
+impl From<congvan_web::Error> for Failure {
+    fn from(e: congvan_web::Error) -> Self {
+        Failure::input(e.to_string())
+    }
+}

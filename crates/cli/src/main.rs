@@ -7,12 +7,14 @@
 mod args;
 mod clerk;
 mod demo;
+mod demo_serve;
 mod dispatch;
 mod failure;
 mod output;
 mod pki;
 mod progress;
 mod relay;
+mod user;
 mod verify_many;
 
 use std::process::ExitCode;
@@ -49,7 +51,8 @@ fn main() -> ExitCode {
             conn,
         } => clerk::ack(&id, &status, note, file.as_deref(), &conn),
         Command::Track { id, conn, json } => clerk::track(&id, &conn, json),
-        Command::Demo { dir } => demo::run(dir),
+        Command::Demo { dir, serve } => demo::run(dir, serve),
+        Command::User(cmd) => user::run(cmd),
         Command::Stats {
             config,
             office,

@@ -26,6 +26,8 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
                 child,
                 data,
                 registry,
+                web,
+                web_office,
             } = *args;
             let registry = match registry
                 .or_else(|| std::env::var_os("CONGVAN_REGISTRY").map(PathBuf::from))
@@ -42,8 +44,21 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
                     .ok_or_else(|| Failure::input(format!("--child {spec:?} must be NAME=URL")))?;
                 child_urls.push((name.to_string(), url.to_string()));
             }
+            let org = OrgId::parse(&org)?;
+            let mut web_offices = Vec::new();
+            for spec in web_office {
+                let (office, folder) = spec.split_once('=').ok_or_else(|| {
+                    Failure::input(format!("--web-office {spec:?} must be ORGID=FOLDER"))
+                })?;
+                web_offices.push((OrgId::parse(office)?, PathBuf::from(folder)));
+            }
+            if web.is_some() && web_offices.is_empty() {
+                // The demo layout: <org>/relay beside <org>/office.
+                let office = tls.with_file_name("office");
+                web_offices.push((org.clone(), office));
+            }
             let request = InitRequest {
-                org: OrgId::parse(&org)?,
+                org,
                 listen,
                 tls,
                 trust,
@@ -53,6 +68,8 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
                 data: data.clone(),
                 registry,
                 child_urls,
+                web,
+                web_offices,
             };
             let config = init_config(&request)?;
             // Refuse now what `relay run` would refuse later.
@@ -99,19 +116,57 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
             let config = RelayConfig::load(&config)?;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;
-            runtime.block_on(congvan_relay::run(config))?;
+            runtime.block_on(run_relay(config))?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs the relay, and its web workplace when relay.toml has `[web]`,
+/// until SIGINT or SIGTERM.
+async fn run_relay(config: RelayConfig) -> Result<(), Failure> {
+    let relay = congvan_relay::start(config).await?;
+    let web = match &relay.state.config.web {
+        Some(_) => {
+            let app = congvan_web::WebApp::open(relay.state.clone())?;
+            let web = congvan_web::serve(app).await?;
+            say!("web workplace at {}", web.url);
+            Some(web)
+        }
+        None => None,
+    };
+    wait_for_stop().await?;
+    tracing::info!("stopping");
+    if let Some(web) = web {
+        web.stop().await;
+    }
+    relay.stop().await;
+    Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_stop() -> Result<(), Failure> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::input(format!("cannot install the signal handler: {e}")))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(())
 }
 
 /// Structured logs on stderr; `RUST_LOG` adjusts the level, and
 /// `CONGVAN_LOG_JSON=1` switches to JSON lines. Colours only on a terminal
 /// (and not with `NO_COLOR`): a log file or a pipe gets plain text.
 pub fn init_logging() {
+    init_logging_at("info");
+}
+
+/// [`init_logging`] with another level when `RUST_LOG` is unset.
+pub fn init_logging_at(default_level: &str) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

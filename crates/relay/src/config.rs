@@ -271,6 +271,61 @@ pub struct RelayConfig {
     /// E-mail notices and digests; absent means no mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<congvan_notify::MailConfig>,
+    /// The web workplace for the offices this relay serves; absent means
+    /// none. The relay only carries these settings: `congvan relay run`
+    /// starts the workplace (crate congvan-web) beside the relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebSettings>,
+}
+
+/// `[web]`: where the web workplace listens and whose seal it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// The address to listen on, e.g. `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// The address people open, e.g. `https://vanthu.camthach.gov.vn`
+    /// (links and the cookies' `Secure` flag follow it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// `relay`: serve HTTPS with the relay's own certificate. `none`: plain
+    /// HTTP, allowed on a loopback address only (behind a reverse proxy
+    /// that terminates TLS).
+    #[serde(default)]
+    pub tls: WebTls,
+    /// Minutes of inactivity after which a session ends.
+    #[serde(default = "default_idle_minutes")]
+    pub idle_minutes: u64,
+    /// The offices whose clerks work here, each with the folder of its
+    /// office credential: the seal a clerk applies after the leader has
+    /// signed, and the key that signs the office's statuses (03, 04...).
+    #[serde(default, rename = "office")]
+    pub offices: Vec<WebOffice>,
+}
+
+/// How the web workplace is reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebTls {
+    /// HTTPS with the relay's certificate and key.
+    #[default]
+    Relay,
+    /// Plain HTTP on loopback, behind a TLS-terminating proxy.
+    None,
+}
+
+/// An office served by the web workplace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebOffice {
+    /// The office.
+    pub org: OrgId,
+    /// Its office credential folder (cert.pem, key.pem, chain.pem).
+    pub credential: PathBuf,
+}
+
+fn default_idle_minutes() -> u64 {
+    30
 }
 
 impl RelayConfig {
@@ -302,6 +357,7 @@ impl RelayConfig {
             limits: LimitsConfig::default(),
             retention: RetentionConfig::default(),
             mail: None,
+            web: None,
         }
     }
 
@@ -398,6 +454,15 @@ impl RelayConfig {
             &self.registry,
             "give the organization registry (see certs/registry.toml)",
         )?;
+        if let Some(web) = &self.web {
+            for office in &web.offices {
+                missing(
+                    "[[web.office]] credential",
+                    &office.credential.join("key.pem"),
+                    "give the office's credential folder (its office/ folder from `congvan pki issue --role office`)",
+                )?;
+            }
+        }
         for part in ["cert.pem", "key.pem"] {
             missing(
                 "tls",
@@ -429,6 +494,11 @@ impl RelayConfig {
         fix(&mut self.registry);
         self.trust.iter_mut().for_each(fix);
         self.crl.iter_mut().for_each(fix);
+        if let Some(web) = &mut self.web {
+            for office in &mut web.offices {
+                fix(&mut office.credential);
+            }
+        }
     }
 
     /// Checks what serde cannot: names unique, URLs present where needed.
@@ -452,6 +522,9 @@ impl RelayConfig {
             if names.contains_key(&parent.name) {
                 return Err(format!("{:?} is both parent and child", parent.name));
             }
+        }
+        if let Some(web) = &self.web {
+            web.check()?;
         }
         self.check_ranges()
     }
@@ -522,5 +595,43 @@ impl RelayConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl WebSettings {
+    /// Plain HTTP only on loopback: passwords and session cookies never
+    /// cross a network in clear.
+    pub fn check(&self) -> Result<(), String> {
+        if self.tls == WebTls::None && !self.listen.ip().is_loopback() {
+            return Err(format!(
+                "[web] listen = \"{}\" with tls = \"none\" would send passwords in clear: \
+                 listen on 127.0.0.1 behind a TLS proxy, or set tls = \"relay\"",
+                self.listen
+            ));
+        }
+        if !(1..=24 * 60).contains(&self.idle_minutes) {
+            return Err(format!(
+                "[web] idle_minutes = {} is out of range: use 1 to 1440",
+                self.idle_minutes
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(format!(
+                    "[web] public_url = {url:?} must start with https:// (or http:// behind a proxy on this machine)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when people reach the workplace over HTTPS (directly or through
+    /// a proxy), so cookies must carry `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.tls == WebTls::Relay
+            || self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
     }
 }

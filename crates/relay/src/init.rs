@@ -31,6 +31,13 @@ pub struct InitRequest {
     pub registry: PathBuf,
     /// Child URLs by relay name; children without one are set to pull.
     pub child_urls: Vec<(String, String)>,
+    /// Where the web workplace listens, if wanted: plain HTTP on a
+    /// loopback address (for a TLS proxy), HTTPS with the relay's
+    /// certificate anywhere else.
+    pub web: Option<SocketAddr>,
+    /// The offices whose clerks use the workplace, with their office
+    /// credential folders.
+    pub web_offices: Vec<(OrgId, PathBuf)>,
 }
 
 /// Builds the configuration: the relay's name comes from the registry
@@ -127,5 +134,23 @@ pub fn init_config(request: &InitRequest) -> Result<RelayConfig, Error> {
     config.crl = request.crl.iter().map(|p| absolute(p)).collect();
     config.parent = parent;
     config.children = children;
+    config.web = request.web.map(|listen| crate::config::WebSettings {
+        listen,
+        public_url: None,
+        tls: if listen.ip().is_loopback() {
+            crate::config::WebTls::None
+        } else {
+            crate::config::WebTls::Relay
+        },
+        idle_minutes: 30,
+        offices: request
+            .web_offices
+            .iter()
+            .map(|(org, folder)| crate::config::WebOffice {
+                org: org.clone(),
+                credential: absolute(folder),
+            })
+            .collect(),
+    });
     Ok(config)
 }

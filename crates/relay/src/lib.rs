@@ -38,6 +38,7 @@ pub use config::RelayConfig;
 pub use daemon::{run, start, RunningRelay};
 pub use delivery::backoff;
 pub use error::Error;
+pub use ingest::{ingest_ack, ingest_dispatch, Outcome, Refusal};
 pub use init::{init_config, InitRequest};
 pub use routing::{Route, Router};
 /// The API routes without the socket: what the TLS layer serves, for

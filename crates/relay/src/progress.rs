@@ -82,7 +82,7 @@ impl Receipts {
 
 /// The progress of every recipient of dispatch `id`, sent by `sender`, in
 /// office order.
-pub(crate) fn recipient_progress(
+pub fn recipient_progress(
     state: &RelayState,
     id: &str,
     sender: &OrgId,

@@ -445,12 +445,7 @@ async fn fetch(
     Path(id): Path<String>,
 ) -> Result<Response, Refusal> {
     let office = office(&caller(&auth)?)?;
-    let record = state.store.dispatch(&id)?;
-    let allowed = match &record {
-        Some(r) => r.sender == office || state.store.in_inbox(&office, &id)?,
-        None => false,
-    };
-    let Some(record) = record.filter(|_| allowed) else {
+    let Some(record) = state.store.visible_to(&office, &id)? else {
         return Err(Refusal::new(
             404,
             format!("dispatch {id} is not in the inbox of {office}"),

@@ -175,6 +175,63 @@ impl Store {
         })
     }
 
+    /// The dispatch with this id if `office` may see it: its sender, or a
+    /// recipient holding it in the inbox. The one rule behind the API's
+    /// fetch and the web workplace's pages: anything else is "not found".
+    pub fn visible_to(&self, office: &str, id: &str) -> Result<Option<DispatchRecord>, Error> {
+        let Some(record) = self.dispatch(id)? else {
+            return Ok(None);
+        };
+        if record.sender == office || self.in_inbox(office, id)? {
+            Ok(Some(record))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The dispatches `office` sent through this relay, newest first, at
+    /// most `limit`.
+    pub fn sent_by(&self, office: &str, limit: usize) -> Result<Vec<DispatchRecord>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at
+                 FROM dispatches WHERE sender = ?1 ORDER BY received_at DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![office, limit as i64], |r| {
+                Ok(DispatchRecord {
+                    id: r.get(0)?,
+                    blob: r.get(1)?,
+                    manifest_sha256: r.get(2)?,
+                    sender: r.get(3)?,
+                    number: r.get(4)?,
+                    subject: r.get(5)?,
+                    urgency: r.get(6)?,
+                    secret: r.get(7)?,
+                    due: r.get(8)?,
+                    received_at: r.get(9)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Copies the stored file of a dispatch to `out` (for reading it with
+    /// the envelope library). `Ok(false)` when retention removed it.
+    pub fn copy_dispatch_file(&self, record: &DispatchRecord, out: &Path) -> Result<bool, Error> {
+        match self.blob(&record.blob)? {
+            Some(Some(bytes)) => {
+                std::fs::write(out, bytes).map_err(|e| Error::io(out, e))?;
+                Ok(true)
+            }
+            Some(None) => {
+                let path = self.blobs.path(&record.blob);
+                std::fs::copy(&path, out).map_err(|e| Error::io(&path, e))?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// True when `office` has the dispatch in its inbox.
     pub fn in_inbox(&self, office: &str, id: &str) -> Result<bool, Error> {
         self.read(|c| {

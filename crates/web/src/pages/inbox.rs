@@ -1,0 +1,79 @@
+//! The inbox: what reached the office, most urgent first.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use maud::{html, Markup};
+
+use super::{internal, layout, require, PageResult};
+use crate::account::Role;
+use crate::app::WebApp;
+use crate::labels;
+
+/// `GET /inbox`.
+pub async fn page(State(app): State<Arc<WebApp>>, headers: HeaderMap) -> PageResult {
+    let session = require(&app, &headers, &[Role::Clerk, Role::Leader])?;
+    let items = app
+        .relay
+        .store
+        .inbox(&session.account.office)
+        .map_err(|e| internal(e.into()))?;
+    let body = html! {
+        h1 { "Văn bản đến" }
+        @if items.is_empty() {
+            p.notice { "Chưa có văn bản đến." }
+        } @else {
+            table {
+                thead { tr {
+                    th scope="col" { "Độ khẩn" }
+                    th scope="col" { "Số, ký hiệu" }
+                    th scope="col" { "Trích yếu" }
+                    th scope="col" { "Nơi gửi" }
+                    th.wide scope="col" { "Hạn xử lý" }
+                    th.wide scope="col" { "Trạng thái" }
+                } }
+                tbody {
+                    @for item in &items {
+                        tr class=[labels::is_fire(item.urgency).then_some("fire")] {
+                            td { (urgency_tag(item.urgency)) }
+                            td { a href={ "/dispatches/" (item.id) } { (item.number) } }
+                            td {
+                                @match &item.subject {
+                                    Some(subject) if !item.secret => { (subject) }
+                                    _ => { span.tag.secret { "MẬT" } " Văn bản mật: mở để xem" }
+                                }
+                            }
+                            td { (office_name(&app, &item.from)) }
+                            td.wide { (item.due.as_deref().unwrap_or("")) }
+                            td.wide { (item.status.as_deref().map(labels::status).unwrap_or_else(|| "Mới đến".into())) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout(Some(&session), "Văn bản đến", body).into_response())
+}
+
+/// The urgency as a coloured tag (plain "Thường" shown as text).
+pub fn urgency_tag(code: u8) -> Markup {
+    let name = labels::urgency(code);
+    html! {
+        @if labels::is_fire(code) { span.tag.fire { (name) } }
+        @else if code > 0 { span.tag.urgent { (name) } }
+        @else { (name) }
+    }
+}
+
+/// "Ủy ban nhân dân xã Cẩm Thạch (H99.01.01)", from the registry.
+pub fn office_name(app: &WebApp, code: &str) -> String {
+    let name = congvan_org::OrgId::parse(code)
+        .ok()
+        .and_then(|id| app.relay.registry().get(&id).map(|o| o.name.clone()));
+    match name {
+        Some(name) => format!("{name} ({code})"),
+        None => code.to_string(),
+    }
+}

@@ -1,0 +1,116 @@
+//! The auditor's check of a `.cvd` file brought from anywhere: the report
+//! as a page, or as the one-page PDF report.
+
+use std::sync::Arc;
+
+use axum::extract::{Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use maud::html;
+use tokio::io::AsyncWriteExt;
+
+use super::dispatch::{signatures, verdict};
+use super::{check_csrf, internal, layout, refusal, require, PageResult};
+use crate::account::Role;
+use crate::app::WebApp;
+use crate::desk::{self, WorkFile};
+
+/// `GET /verify`.
+pub async fn form(State(app): State<Arc<WebApp>>, headers: HeaderMap) -> PageResult {
+    let session = require(&app, &headers, &[Role::Auditor, Role::Clerk, Role::Leader])?;
+    let body = html! {
+        h1 { "Kiểm tra tệp văn bản điện tử" }
+        form.card method="post" action="/verify" enctype="multipart/form-data" {
+            (super::csrf_field(&session))
+            label for="file" { "Tệp văn bản (.cvd)" }
+            input #file type="file" name="file" accept=".cvd" required;
+            label { input type="checkbox" name="pdf" value="1"; " Tải biên bản kiểm tra (PDF)" }
+            button type="submit" { "Kiểm tra" }
+        }
+    };
+    Ok(layout(Some(&session), "Kiểm tra tệp", body).into_response())
+}
+
+/// `POST /verify`.
+pub async fn submit(
+    State(app): State<Arc<WebApp>>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> PageResult {
+    let session = require(&app, &headers, &[Role::Auditor, Role::Clerk, Role::Leader])?;
+    let work = WorkFile::new(&app, ".cvd").map_err(internal)?;
+    let mut csrf = String::new();
+    let mut as_pdf = false;
+    let mut got_file = false;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            None,
+            "Không đọc được tệp",
+            &format!("Tệp tải lên bị hỏng hoặc quá lớn ({e})."),
+        )
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.map_err(bad)?,
+            "pdf" => as_pdf = field.text().await.map_err(bad)? == "1",
+            "file" => {
+                let mut out = tokio::fs::File::create(work.path())
+                    .await
+                    .map_err(|e| internal(crate::Error::io(work.path(), e)))?;
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    out.write_all(&chunk)
+                        .await
+                        .map_err(|e| internal(crate::Error::io(work.path(), e)))?;
+                }
+                out.flush()
+                    .await
+                    .map_err(|e| internal(crate::Error::io(work.path(), e)))?;
+                got_file = true;
+            }
+            _ => {}
+        }
+    }
+    check_csrf(&session, Some(&csrf))?;
+    if !got_file {
+        return Err(refusal(
+            StatusCode::BAD_REQUEST,
+            Some(&session),
+            "Chưa có tệp",
+            "Chọn tệp .cvd cần kiểm tra.",
+        ));
+    }
+    let report = match desk::open_file(&app, work.path()) {
+        Ok((_, report)) => report,
+        Err(e) => congvan_envelope::VerificationReport::unreadable("tệp tải lên", &e.to_string()),
+    };
+    if as_pdf {
+        let view = congvan_render::report_view(&report, time::OffsetDateTime::now_utc());
+        let pdf =
+            congvan_render::render_verification_report(&view).map_err(|e| internal(e.into()))?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/pdf"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"bien-ban-kiem-tra.pdf\"",
+                ),
+            ],
+            pdf,
+        )
+            .into_response());
+    }
+    let body = html! {
+        h1 { "Kết quả kiểm tra" }
+        (verdict(&report))
+        dl.meta {
+            @if let Some(n) = &report.number { dt { "Số, ký hiệu" } dd { (n) } }
+            @if let Some(f) = &report.from { dt { "Nơi gửi" } dd { (f) } }
+            @if let Some(s) = &report.subject { dt { "Trích yếu" } dd { (s) } }
+            dt { "Kết luận" } dd { (report.summary) }
+        }
+        (signatures(&report))
+        p { a href="/verify" { "Kiểm tra tệp khác" } }
+    };
+    Ok(layout(Some(&session), "Kết quả kiểm tra", body).into_response())
+}
