@@ -8,6 +8,9 @@
 #   aiosmtpd       a real SMTP server for the mail tests
 #   unshare        (util-linux) a private mount namespace for the full-disk relay test
 #   git            the test that what the README's commands create is ignored
+#   curl           the README's web workplace commands
+#   chromium + chromium-driver  Debian's headless browser for the web workplace tests
+#   fonts-dejavu-core  Vietnamese text in the browser's screenshots
 set -euo pipefail
 
 as_root() {
@@ -22,6 +25,10 @@ command -v qpdf      >/dev/null || missing+=(qpdf)
 command -v python3   >/dev/null || missing+=(python3 python3-pip)
 command -v unshare   >/dev/null || missing+=(util-linux)
 command -v git       >/dev/null || missing+=(git)
+command -v curl      >/dev/null || missing+=(curl)
+command -v chromium  >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-test-deps: installing ${missing[*]}"
   as_root apt-get update -qq

@@ -69,12 +69,53 @@ fn the_readme_pki_commands_run_as_written() {
     assert!(work.join("demo-pki/root/cert.pem").exists());
 }
 
+/// The operator's set-up of a web workplace for an office: relay init
+/// --web, accounts (a leader with the signing key sealed under a PIN, an
+/// auditor with TOTP), and the relay serving the login page.
+#[test]
+fn the_readme_web_workplace_commands_run_as_written() {
+    let dir = process::tempdir();
+    let work = readme::fresh_checkout(dir.path());
+    let run = readme::run_section("web", &work, Duration::from_secs(120));
+    run.assert_ok();
+    for login in ["vanthu", "chutich", "kiemtra"] {
+        assert!(run.stdout.contains(login), "user list shows {login}\n{run}");
+    }
+    assert!(run.stdout.contains("[TOTP]"), "{run}");
+    let auditor = std::fs::read_to_string(work.join("web-office/auditor.txt")).unwrap();
+    assert!(
+        auditor.contains("TOTP secret") && auditor.contains("password: "),
+        "{auditor}"
+    );
+    let config = std::fs::read_to_string(work.join("web-office/relay/relay.toml")).unwrap();
+    assert!(
+        config.contains("[web]") && config.contains("tls = \"none\""),
+        "{config}"
+    );
+    let served = std::fs::read_to_string(work.join("web-office/relay.out")).unwrap();
+    assert!(
+        served.contains("web workplace at http://127.0.0.1:18080"),
+        "{served}"
+    );
+    // The store of passwords and sealed keys is the owner's only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(work.join("web-office/relay/web/web.sqlite"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "web.sqlite is readable by others: {mode:o}"
+    );
+}
+
 /// What the README's commands create holds private keys and relay stores:
 /// git must not offer to commit it.
 #[test]
 fn what_the_readme_commands_create_is_ignored_by_git() {
     let repo = repo();
-    for made in ["pki", "demo-pki", "quickstart"] {
+    for made in ["pki", "demo-pki", "quickstart", "web-office"] {
         let check = process::run(
             std::process::Command::new("git")
                 .arg("-C")

@@ -27,4 +27,5 @@ mod relay_refusals;
 mod relay_retention;
 mod relay_robustness;
 mod render_fixtures;
+mod web_browser;
 mod web_workplace;

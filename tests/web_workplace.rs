@@ -362,7 +362,7 @@ fn repeated_wrong_passwords_throttle_the_login_even_with_the_right_one() {
     unknown.assert_status(401);
     assert!(unknown
         .text()
-        .contains("Tên đăng nhập hoặc mật khẩu không đúng"));
+        .contains("Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng"));
 }
 
 #[test]
@@ -376,7 +376,7 @@ fn session_cookies_and_every_response_carry_the_security_headers() {
     let cookie = ok
         .headers_named("set-cookie")
         .into_iter()
-        .find(|c| c.starts_with("congvan_session="))
+        .find(|c| c.starts_with("congvan_session_relay_h99_01_01="))
         .expect("a session cookie")
         .to_string();
     assert!(
@@ -399,11 +399,17 @@ fn session_cookies_and_every_response_carry_the_security_headers() {
         assert_eq!(resp.header("referrer-policy"), Some("no-referrer"));
     }
     // Logging out ends the session: the old cookie opens nothing.
-    let session = http.cookies.get("congvan_session").unwrap().clone();
+    let session = http
+        .cookies
+        .get("congvan_session_relay_h99_01_01")
+        .unwrap()
+        .clone();
     let csrf = http.csrf();
     http.post("/logout", &[("csrf", &csrf)]).assert_status(303);
     let mut replay = Http::new(&account.web);
-    replay.cookies.insert("congvan_session".into(), session);
+    replay
+        .cookies
+        .insert("congvan_session_relay_h99_01_01".into(), session);
     let after = replay.get("/inbox");
     after.assert_status(303);
     assert_eq!(after.location(), "/login");
@@ -523,4 +529,121 @@ fn passwords_pins_subjects_and_content_never_reach_the_logs() {
     ] {
         assert!(!logs.contains(secret), "{secret:?} reached the logs");
     }
+}
+
+#[test]
+fn oversized_forms_are_refused_before_they_are_held_in_memory() {
+    let demo = DemoServe::start();
+    let mut stranger = Http::new(&demo.web_url(COMMUNE));
+    let csrf = stranger.get("/login").csrf();
+    let huge = "x".repeat(256 * 1024);
+    let refused = stranger.post(
+        "/login",
+        &[("csrf", &csrf), ("login", &huge), ("password", "p")],
+    );
+    refused.assert_status(413);
+    let mut clerk = demo.login(COMMUNE, "clerk");
+    let csrf = clerk.get("/compose").csrf();
+    let body = "đ".repeat(600 * 1024); // 1.2 MB of text, over the field limit
+    let refused = clerk.post_multipart(
+        "/compose",
+        &[Part::Field("csrf", &csrf), Part::Field("body", &body)],
+    );
+    refused.assert_status(400);
+    assert!(refused.text().contains("quá dài"), "{}", refused.text());
+    // And the workplace still serves.
+    clerk.get("/inbox").assert_status(200);
+}
+
+#[test]
+fn off_loopback_the_workplace_serves_https_with_the_relays_certificate_and_secure_cookies() {
+    use crate::support::relays::{free_addr, office_dir, relay_config, RelayProcess};
+    use congvan_relay::config::{WebOffice, WebSettings, WebTls};
+    let dir = crate::support::process::tempdir();
+    let mut config = relay_config(dir.path(), COMMUNE);
+    config.listen = free_addr();
+    let web = free_addr();
+    config.web = Some(WebSettings {
+        listen: web,
+        public_url: None,
+        tls: WebTls::Relay,
+        idle_minutes: 30,
+        offices: vec![WebOffice {
+            org: crate::support::relays::org(COMMUNE),
+            credential: office_dir(COMMUNE),
+        }],
+    });
+    let mut relay = RelayProcess::new(dir.path(), config);
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(relay.start());
+    let root = crate::support::relays::root_pem();
+    let curl = |args: &[&str]| {
+        crate::support::process::run(
+            std::process::Command::new("curl")
+                .args(["-s", "-i", "--cacert", root.to_str().unwrap()])
+                .args(args),
+        )
+    };
+    // Wait for the web listener (it starts just after the relay's).
+    let url = format!("https://{web}/login");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = loop {
+        let page = curl(&[&url]);
+        if page.code == Some(0) {
+            break page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no HTTPS answer\n{page}\n{}",
+            relay.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(page.stdout.starts_with("HTTP/1.1 200"), "{page}");
+    let cookie = page
+        .stdout
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("set-cookie:"))
+        .unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Plain HTTP on that port is not served.
+    let plain = crate::support::process::run(std::process::Command::new("curl").args([
+        "-s",
+        "-i",
+        "--max-time",
+        "5",
+        &format!("http://{web}/login"),
+    ]));
+    assert!(!plain.stdout.contains("Đăng nhập"), "{plain}");
+}
+
+#[test]
+fn five_wrong_pins_lock_the_signing_key_even_for_the_right_one() {
+    let demo = DemoServe::start();
+    let mut clerk = demo.login(COMMUNE, "clerk");
+    let id = compose(&mut clerk, "Về việc kiểm tra khóa ký", "thuong", "");
+    let mut leader = demo.login(COMMUNE, "leader");
+    for left in (0..5).rev() {
+        let wrong = sign(&mut leader, &id, "111111");
+        wrong.assert_status(403);
+        if left > 0 {
+            assert!(
+                wrong.text().contains(&format!("Còn {left} lần thử")),
+                "{}",
+                wrong.text()
+            );
+        }
+    }
+    let pin = demo.account(COMMUNE, "leader").pin.unwrap();
+    let locked = sign(&mut leader, &id, &pin);
+    locked.assert_status(403);
+    assert!(locked.text().contains("đã bị khóa"), "{}", locked.text());
+    assert!(clerk
+        .get(&format!("/drafts/{id}"))
+        .text()
+        .contains("Chờ ký"));
 }

@@ -11,6 +11,7 @@
 //!   path validation against chains it did not make;
 //! - [`smtp`]: a real SMTP server (aiosmtpd) and the mail it received;
 //! - [`readme`]: the README's commands, extracted and run as written;
+//! - [`browser`]: Debian's headless Chromium over WebDriver, with screenshots;
 //! - [`web`]: the web workplace of `congvan demo --serve`, and an HTTP
 //!   client with a cookie jar that fills its forms.
 //!
@@ -20,6 +21,7 @@
 #![allow(dead_code)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
+pub mod browser;
 pub mod openssl_pki;
 pub mod process;
 pub mod readme;

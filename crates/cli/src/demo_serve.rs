@@ -60,9 +60,9 @@ pub async fn serve(dir: &Path, pki: &Path, relays: [&RunningRelay; 3]) -> Result
         let org = relay.state.config.org.clone();
         let mut accounts = Vec::new();
         for (role, who, name) in [
-            (Role::Clerk, "vanthu", "Văn thư"),
+            (Role::Clerk, "vanthu", "Nguyễn Thị Hoa"),
             (Role::Leader, "lanhdao", "Lãnh đạo"),
-            (Role::Auditor, "kiemtra", "Kiểm tra viên"),
+            (Role::Auditor, "kiemtra", "Lê Văn Minh"),
         ] {
             let password = random_password()?;
             let pin = (role == Role::Leader).then(random_pin).transpose()?;
@@ -74,7 +74,7 @@ pub async fn serve(dir: &Path, pki: &Path, relays: [&RunningRelay; 3]) -> Result
                     .common_name()
                     .unwrap_or(name)
                     .to_string(),
-                _ => format!("{name} {org}"),
+                _ => name.to_string(),
             };
             add_account(
                 &app.store,

@@ -150,7 +150,8 @@ pub fn add_account(store: &WebStore, new: &NewAccount<'_>) -> Result<Account, Er
     Ok(account)
 }
 
-fn check_login(login: &str) -> Result<(), Error> {
+/// A login is 1 to 64 letters, digits, `.`, `-` or `_`.
+pub fn check_login(login: &str) -> Result<(), Error> {
     let ok = !login.is_empty()
         && login.len() <= 64
         && login

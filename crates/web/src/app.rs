@@ -14,6 +14,9 @@ use crate::store::WebStore;
 use crate::throttle::Throttle;
 use crate::{pages, Error};
 
+/// The largest ordinary form (login, statuses, signing, comments).
+pub const FORM_LIMIT: usize = 64 * 1024;
+
 /// Everything the pages share.
 pub struct WebApp {
     /// The relay this workplace stands on.
@@ -26,7 +29,16 @@ pub struct WebApp {
     pub settings: WebSettings,
     /// Failed logins, per account and per address.
     pub throttle: Throttle,
+    /// This workplace's cookie names.
+    pub cookies: crate::session::CookieNames,
+    /// Argon2 and scrypt run a few at a time: each takes tens of MiB.
+    hashing: tokio::sync::Semaphore,
+    /// The last TOTP step each account logged in with (no replay).
+    totp_steps: std::sync::Mutex<HashMap<i64, u64>>,
 }
+
+/// Password and PIN checks running at once.
+const HASHING_AT_ONCE: usize = 2;
 
 impl WebApp {
     /// Opens the workplace over a running relay's state: its store in
@@ -59,11 +71,14 @@ impl WebApp {
             offices.insert(office.org.to_string(), credential);
         }
         Ok(Arc::new(WebApp {
-            relay,
             store,
             offices,
             settings,
             throttle: Throttle::default(),
+            cookies: crate::session::CookieNames::for_relay(&relay.config.name),
+            hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
+            totp_steps: std::sync::Mutex::new(HashMap::new()),
+            relay,
         }))
     }
 
@@ -72,6 +87,38 @@ impl WebApp {
         self.offices
             .get(office)
             .ok_or_else(|| Error::UnknownOffice(office.to_string()))
+    }
+
+    /// Runs a password or PIN check (Argon2, scrypt) on a blocking thread,
+    /// at most [`HASHING_AT_ONCE`] at a time, so that many at once cannot
+    /// exhaust memory or the async threads.
+    pub async fn hashing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| Error::Task(e.to_string()))
+    }
+
+    /// Records TOTP step `step` as used by `user`; false when it (or a later
+    /// one) was used already: a code seen once cannot log in again.
+    pub fn totp_step_unused(&self, user: i64, step: u64) -> bool {
+        let Ok(mut steps) = self.totp_steps.lock() else {
+            return false;
+        };
+        match steps.get(&user) {
+            Some(&last) if last >= step => false,
+            _ => {
+                steps.insert(user, step);
+                true
+            }
+        }
     }
 
     /// The routes, with the security headers on every response.
@@ -90,7 +137,9 @@ impl WebApp {
             .route("/dispatches/{id}/status", post(pages::dispatch::status))
             .route(
                 "/compose",
-                get(pages::compose::form).post(pages::compose::submit),
+                get(pages::compose::form)
+                    .post(pages::compose::submit)
+                    .layer(DefaultBodyLimit::max(upload_limit)),
             )
             .route("/drafts", get(pages::drafts::list))
             .route("/drafts/{id}", get(pages::drafts::review))
@@ -101,14 +150,18 @@ impl WebApp {
             .route("/outbox", get(pages::outbox::page))
             .route(
                 "/verify",
-                get(pages::verify::form).post(pages::verify::submit),
+                get(pages::verify::form)
+                    .post(pages::verify::submit)
+                    .layer(DefaultBodyLimit::max(upload_limit)),
             )
             .route("/search", get(pages::search::page))
             .route("/audit", get(pages::audit::page))
             .route("/assets/style.css", get(pages::assets::style))
             .route("/assets/compose.js", get(pages::assets::compose_js))
             .fallback(pages::not_found)
-            .layer(DefaultBodyLimit::max(upload_limit))
+            // Every other form is small: an unauthenticated POST to /login
+            // cannot make the server buffer more than this.
+            .layer(DefaultBodyLimit::max(FORM_LIMIT))
             .layer(axum::middleware::map_response(crate::headers::secure))
             .with_state(self.clone())
     }

@@ -71,7 +71,7 @@ pub fn unseal(store: &WebStore, user: i64, pin: &str) -> Result<Result<Credentia
     let Some(sealed) = store.key(user)? else {
         return Ok(Err(Unseal::NoKey));
     };
-    if sealed.locked {
+    if sealed.locked || !store.take_pin_try(user, MAX_PIN_FAILURES)? {
         return Ok(Err(Unseal::Locked));
     }
     let info = pkcs8::EncryptedPrivateKeyInfo::from_der(&sealed.sealed_key)

@@ -74,3 +74,33 @@ pub fn time_secs(secs: i64) -> String {
         t.minute()
     )
 }
+
+/// A recipient's progress (`congvan_relay::progress`) in Vietnamese.
+pub fn recipient_state(state: &str) -> &'static str {
+    match state {
+        "acknowledged" => "Đã phản hồi",
+        "delivered" => "Đã đến nơi nhận",
+        "in_transit" => "Đang chuyển",
+        "queued" => "Chờ chuyển",
+        "not_delivered" => "Không chuyển được",
+        _ => "Chưa rõ",
+    }
+}
+
+/// What a timeline entry is, in Vietnamese.
+pub fn event_kind(kind: &str) -> &'static str {
+    match kind {
+        "custody" => "Biên nhận chuyển tiếp",
+        "status" => "Trạng thái xử lý",
+        "non_delivery" => "Không chuyển được",
+        _ => "Sự kiện",
+    }
+}
+
+/// An RFC 3339 time as a date and time in Vietnam; as given when unreadable.
+pub fn time_text(rfc3339: &str) -> String {
+    match time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) {
+        Ok(t) => time_secs(t.unix_timestamp()),
+        Err(_) => rfc3339.to_string(),
+    }
+}

@@ -62,6 +62,14 @@ pub async fn serve(app: Arc<WebApp>) -> Result<RunningWeb, Error> {
     };
     let (shutdown, mut rx) = watch::channel(false);
     let router = app.router();
+    let limits = app.relay.config.limits.clone();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let per_address = PerAddress::new(limits.max_connections_per_address);
+    // Behind a TLS proxy on this machine every peer is the proxy: the
+    // person's address is the one the proxy appends to X-Forwarded-For.
+    let behind_proxy = app.settings.tls == WebTls::None && app.settings.public_url.is_some();
+    // No connection lives longer than the relay lets an upload take.
+    let lifetime = Duration::from_secs(limits.body_timeout_secs);
     let task = tokio::spawn(async move {
         loop {
             let (tcp, peer) = tokio::select! {
@@ -75,13 +83,28 @@ pub async fn serve(app: Arc<WebApp>) -> Result<RunningWeb, Error> {
                 },
                 _ = rx.changed() => return,
             };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tracing::warn!(%peer, "web: too many connections; closing a new one");
+                continue;
+            };
+            let Some(from_address) = per_address.acquire(peer.ip()) else {
+                tracing::warn!(%peer, "web: too many connections from this address; closing a new one");
+                continue;
+            };
             let router = router.clone();
             let tls = tls.clone();
             tokio::spawn(async move {
+                let _held = (slot, from_address);
                 let service = hyper::service::service_fn(
                     move |req: hyper::Request<hyper::body::Incoming>| {
                         let mut req = req.map(Body::new);
-                        req.extensions_mut().insert(ClientAddr(peer));
+                        let client = match forwarded_for(req.headers()) {
+                            Some(ip) if behind_proxy && peer.ip().is_loopback() => {
+                                SocketAddr::new(ip, 0)
+                            }
+                            _ => peer,
+                        };
+                        req.extensions_mut().insert(ClientAddr(client));
                         router.clone().oneshot(req)
                     },
                 );
@@ -91,27 +114,36 @@ pub async fn serve(app: Arc<WebApp>) -> Result<RunningWeb, Error> {
                         .header_read_timeout(Duration::from_secs(15));
                     b
                 };
-                let result = match tls {
-                    Some(acceptor) => {
-                        match tokio::time::timeout(Duration::from_secs(15), acceptor.accept(tcp))
+                let served = async {
+                    match tls {
+                        Some(acceptor) => {
+                            match tokio::time::timeout(
+                                Duration::from_secs(15),
+                                acceptor.accept(tcp),
+                            )
                             .await
-                        {
-                            Ok(Ok(stream)) => {
-                                builder
-                                    .serve_connection(TokioIo::new(stream), service)
-                                    .await
+                            {
+                                Ok(Ok(stream)) => {
+                                    builder
+                                        .serve_connection(TokioIo::new(stream), service)
+                                        .await
+                                }
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%peer, error = %e, "web: TLS handshake failed");
+                                    Ok(())
+                                }
+                                Err(_) => Ok(()),
                             }
-                            Ok(Err(e)) => {
-                                tracing::debug!(%peer, error = %e, "web: TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => return,
                         }
+                        None => builder.serve_connection(TokioIo::new(tcp), service).await,
                     }
-                    None => builder.serve_connection(TokioIo::new(tcp), service).await,
                 };
-                if let Err(e) = result {
-                    tracing::debug!(%peer, error = %e, "web: connection ended with an error");
+                match tokio::time::timeout(lifetime, served).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "web: connection ended with an error")
+                    }
+                    Err(_) => tracing::info!(%peer, "web: connection open too long; closed"),
                 }
             });
         }
@@ -124,6 +156,65 @@ pub async fn serve(app: Arc<WebApp>) -> Result<RunningWeb, Error> {
         shutdown,
         task,
     })
+}
+
+/// The last address in `X-Forwarded-For`: the one the proxy itself added.
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .and_then(|last| last.trim().parse().ok())
+}
+
+/// Connections per IP address, each held by a guard.
+#[derive(Clone)]
+struct PerAddress {
+    max: usize,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+/// One connection counted against its address until dropped.
+struct AddressSlot {
+    ip: std::net::IpAddr,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+impl PerAddress {
+    fn new(max: usize) -> PerAddress {
+        PerAddress {
+            max,
+            open: Arc::default(),
+        }
+    }
+
+    fn acquire(&self, ip: std::net::IpAddr) -> Option<AddressSlot> {
+        let mut open = self.open.lock().ok()?;
+        let count = open.entry(ip).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            ip,
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.open.lock() {
+            if let Some(count) = open.get_mut(&self.ip) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&self.ip);
+                }
+            }
+        }
+    }
 }
 
 /// HTTPS with the relay's certificate; browsers present no client

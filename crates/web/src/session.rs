@@ -10,11 +10,31 @@ use crate::account::{Account, Role};
 use crate::app::WebApp;
 use crate::Error;
 
-/// The session cookie's name.
-pub const COOKIE: &str = "congvan_session";
+/// The names of the workplace's two cookies. Browsers keep cookies per
+/// host, not per port, so two relays' workplaces on one machine (the demo's
+/// three on 127.0.0.1) would overwrite each other's session: each name
+/// carries its relay's name.
+#[derive(Clone, Debug)]
+pub struct CookieNames {
+    /// The session cookie.
+    pub session: String,
+    /// The login form's CSRF cookie (before there is a session).
+    pub login: String,
+}
 
-/// The login form's CSRF cookie (before there is a session).
-pub const LOGIN_COOKIE: &str = "congvan_login";
+impl CookieNames {
+    /// The names for relay `relay`.
+    pub fn for_relay(relay: &str) -> CookieNames {
+        let tag: String = relay
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        CookieNames {
+            session: format!("congvan_session_{tag}"),
+            login: format!("congvan_login_{tag}"),
+        }
+    }
+}
 
 /// The address a request came from, put there by the listener.
 #[derive(Clone, Copy, Debug)]
@@ -59,7 +79,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The session of this request, if it is live: known, not idle too long,
 /// its account enabled. An idle one is ended here.
 pub fn current(app: &WebApp, headers: &HeaderMap) -> Result<Option<Session>, Error> {
-    let Some(token) = cookie(headers, COOKIE) else {
+    let Some(token) = cookie(headers, &app.cookies.session) else {
         return Ok(None);
     };
     let Some((user, csrf, last_seen)) = app.store.session(token)? else {

@@ -146,6 +146,10 @@ pub struct WebStore {
 impl WebStore {
     /// Opens (creating) the store in `dir` (the relay's `DATA/web`).
     pub fn open(dir: &Path) -> Result<WebStore, Error> {
+        // Owner only: the database and its WAL hold password hashes and
+        // sealed keys, drafts/ holds secret drafts in clear.
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        restrict(dir, 0o700)?;
         std::fs::create_dir_all(dir.join("drafts")).map_err(|e| Error::io(dir, e))?;
         std::fs::create_dir_all(dir.join("work")).map_err(|e| Error::io(dir, e))?;
         let conn = Connection::open(dir.join("web.sqlite"))?;
@@ -154,7 +158,7 @@ impl WebStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
-        restrict_permissions(&dir.join("web.sqlite"))?;
+        restrict(&dir.join("web.sqlite"), 0o600)?;
         Ok(WebStore {
             conn: Arc::new(Mutex::new(conn)),
             dir: dir.to_path_buf(),
@@ -325,13 +329,32 @@ impl WebStore {
         })
     }
 
-    /// Records a wrong PIN; locks the key at `limit`. Returns the failures.
+    /// Takes one PIN try before the PIN is checked: false when the key is
+    /// locked or its `limit` tries are used up (it is locked then). Taken
+    /// first, so tries sent all at once are counted as they arrive.
+    pub fn take_pin_try(&self, user: i64, limit: u32) -> Result<bool, Error> {
+        self.with(|c| {
+            let taken = c.execute(
+                "UPDATE signing_keys SET failures = failures + 1
+                 WHERE user_id = ?1 AND locked = 0 AND failures < ?2",
+                params![user, limit],
+            )?;
+            if taken == 0 {
+                c.execute(
+                    "UPDATE signing_keys SET locked = 1 WHERE user_id = ?1",
+                    params![user],
+                )?;
+            }
+            Ok(taken == 1)
+        })
+    }
+
+    /// After a wrong PIN: the tries used so far, and the key locked once
+    /// they reach `limit`.
     pub fn pin_failed(&self, user: i64, limit: u32) -> Result<u32, Error> {
         self.with(|c| {
             c.execute(
-                "UPDATE signing_keys SET failures = failures + 1,
-                     locked = CASE WHEN failures + 1 >= ?2 THEN 1 ELSE locked END
-                 WHERE user_id = ?1",
+                "UPDATE signing_keys SET locked = 1 WHERE user_id = ?1 AND failures >= ?2",
                 params![user, limit],
             )?;
             c.query_row(
@@ -487,15 +510,44 @@ impl WebStore {
         })
     }
 
-    /// Records the incoming register number given to a dispatch.
-    pub fn register_incoming(&self, office: &str, id: &str, number: i64) -> Result<(), Error> {
-        self.with(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO incoming (office, dispatch_id, register_no) VALUES (?1, ?2, ?3)",
-                params![office, id, number],
-            )?;
-            Ok(())
-        })
+    /// The incoming register number of a dispatch: the one it was given,
+    /// or the next of this year's book, taken and recorded in one
+    /// transaction (two clerks registering at once get one number).
+    pub fn register_incoming(&self, office: &str, id: &str, year: i32) -> Result<i64, Error> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::Task("the web store lock was poisoned".into()))?;
+        let tx = conn.transaction()?;
+        let given: Option<i64> = tx
+            .query_row(
+                "SELECT register_no FROM incoming WHERE office = ?1 AND dispatch_id = ?2",
+                params![office, id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let number = match given {
+            Some(n) => n,
+            None => {
+                tx.execute(
+                    "INSERT INTO registers (office, year, book, last) VALUES (?1, ?2, 'in', 1)
+                     ON CONFLICT (office, year, book) DO UPDATE SET last = last + 1",
+                    params![office, year],
+                )?;
+                let n: i64 = tx.query_row(
+                    "SELECT last FROM registers WHERE office = ?1 AND year = ?2 AND book = 'in'",
+                    params![office, year],
+                    |r| r.get(0),
+                )?;
+                tx.execute(
+                    "INSERT INTO incoming (office, dispatch_id, register_no) VALUES (?1, ?2, ?3)",
+                    params![office, id, n],
+                )?;
+                n
+            }
+        };
+        tx.commit()?;
+        Ok(number)
     }
 
     /// The incoming register number of a dispatch, if registered.
@@ -585,9 +637,9 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// The store holds password hashes and sealed keys: owner only.
-fn restrict_permissions(path: &Path) -> Result<(), Error> {
+/// Sets `path`'s mode (owner only).
+fn restrict(path: &Path, mode: u32) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io(path, e))
 }

@@ -23,51 +23,53 @@ pub struct Throttle {
 const ADDRESS_FACTOR: u32 = 4;
 
 impl Throttle {
-    /// True when a login for `login` from `address` must be refused now.
-    pub fn blocked(&self, login: &str, address: IpAddr) -> bool {
+    /// Takes one login attempt for `login` from `address`, before the
+    /// password is checked: false (and nothing taken) when either has used
+    /// its attempts in this window. Counting first means attempts sent all
+    /// at once are counted as they arrive, not after their hashes finish.
+    pub fn attempt(&self, login: &str, address: IpAddr) -> bool {
         let now = Instant::now();
-        over(&self.by_login, &login.to_lowercase(), MAX_FAILURES, now)
-            || over(
-                &self.by_address,
-                &address,
-                MAX_FAILURES * ADDRESS_FACTOR,
-                now,
-            )
+        let login = login.to_lowercase();
+        let (Ok(mut logins), Ok(mut addresses)) = (self.by_login.lock(), self.by_address.lock())
+        else {
+            // A poisoned lock refuses logins rather than letting guesses through.
+            return false;
+        };
+        if over(&logins, &login, MAX_FAILURES, now)
+            || over(&addresses, &address, MAX_FAILURES * ADDRESS_FACTOR, now)
+        {
+            return false;
+        }
+        bump(&mut logins, login, now);
+        bump(&mut addresses, address, now);
+        true
     }
 
-    /// Counts a failed login.
-    pub fn failed(&self, login: &str, address: IpAddr) {
-        let now = Instant::now();
-        bump(&self.by_login, login.to_lowercase(), now);
-        bump(&self.by_address, address, now);
-    }
-
-    /// A successful login clears its account's count.
-    pub fn succeeded(&self, login: &str) {
+    /// A successful login gives its attempt back and clears the account's
+    /// count.
+    pub fn succeeded(&self, login: &str, address: IpAddr) {
         if let Ok(mut map) = self.by_login.lock() {
             map.remove(&login.to_lowercase());
+        }
+        if let Ok(mut map) = self.by_address.lock() {
+            if let Some(entry) = map.get_mut(&address) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
         }
     }
 }
 
 fn over<K: std::hash::Hash + Eq>(
-    map: &Mutex<HashMap<K, (u32, Instant)>>,
+    map: &HashMap<K, (u32, Instant)>,
     key: &K,
     limit: u32,
     now: Instant,
 ) -> bool {
-    // A poisoned lock refuses logins rather than letting guesses through.
-    let Ok(map) = map.lock() else {
-        return true;
-    };
     map.get(key)
         .is_some_and(|(count, since)| *count >= limit && now.duration_since(*since) < WINDOW)
 }
 
-fn bump<K: std::hash::Hash + Eq>(map: &Mutex<HashMap<K, (u32, Instant)>>, key: K, now: Instant) {
-    let Ok(mut map) = map.lock() else {
-        return;
-    };
+fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, (u32, Instant)>, key: K, now: Instant) {
     // Forget old entries now and then so the map stays small.
     if map.len() > 10_000 {
         map.retain(|_, (_, since)| now.duration_since(*since) < WINDOW);

@@ -23,17 +23,16 @@ pub fn code_at(secret: &str, unix_secs: u64) -> Result<String, Error> {
     Ok(hotp(&key, unix_secs / STEP_SECS))
 }
 
-/// True when `code` is right for `secret` now, one step either side
-/// allowed for clocks that drift.
-pub fn check(secret: &str, code: &str, unix_secs: u64) -> bool {
-    let Some(key) = base32_decode(secret) else {
-        return false;
-    };
+/// The time step `code` is right for, when it is right for `secret` now
+/// (one step either side allowed for clocks that drift). The caller keeps
+/// the last step used, so that a code seen once cannot be replayed.
+pub fn check(secret: &str, code: &str, unix_secs: u64) -> Option<u64> {
+    let key = base32_decode(secret)?;
     let code = code.trim();
     let counter = unix_secs / STEP_SECS;
     [counter.saturating_sub(1), counter, counter + 1]
-        .iter()
-        .any(|&c| constant_time_eq(hotp(&key, c).as_bytes(), code.as_bytes()))
+        .into_iter()
+        .find(|&c| constant_time_eq(hotp(&key, c).as_bytes(), code.as_bytes()))
 }
 
 /// RFC 4226 HOTP.
@@ -110,7 +109,7 @@ mod tests {
         ] {
             assert_eq!(code_at(&secret, time).unwrap(), code, "at {time}");
         }
-        assert!(check(&secret, "287082", 59 + 30));
-        assert!(!check(&secret, "287082", 59 + 120));
+        assert_eq!(check(&secret, "287082", 59 + 30), Some(1));
+        assert_eq!(check(&secret, "287082", 59 + 120), None);
     }
 }

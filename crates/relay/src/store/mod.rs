@@ -245,15 +245,30 @@ impl Store {
         })
     }
 
-    /// An office's inbox, newest first.
+    /// An office's inbox, most urgent first, then newest first.
     pub fn inbox(&self, office: &str) -> Result<Vec<InboxItem>, Error> {
+        self.inbox_page(office, 0, None)
+    }
+
+    /// One page of an office's inbox in the same order: `limit` items
+    /// (all when `None`) after the first `offset`.
+    pub fn inbox_page(
+        &self,
+        office: &str,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> Result<Vec<InboxItem>, Error> {
+        // SQLite reads a negative LIMIT as "no limit".
+        let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT d.id, d.sender, d.number, d.subject, d.urgency, d.secret, d.due, i.delivered_at, i.status
                  FROM inbox i JOIN dispatches d ON d.id = i.dispatch_id
-                 WHERE i.office = ?1 ORDER BY d.urgency DESC, i.delivered_at DESC",
+                 WHERE i.office = ?1 ORDER BY d.urgency DESC, i.delivered_at DESC
+                 LIMIT ?2 OFFSET ?3",
             )?;
-            let rows = stmt.query_map(params![office], |r| {
+            let rows = stmt.query_map(params![office, limit, offset], |r| {
                 let secret: bool = r.get(5)?;
                 Ok(InboxItem {
                     id: r.get(0)?,
@@ -268,6 +283,31 @@ impl Store {
                 })
             })?;
             rows.collect()
+        })
+    }
+
+    /// How many dispatches an office's inbox holds.
+    pub fn inbox_count(&self, office: &str) -> Result<usize, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM inbox WHERE office = ?1",
+                params![office],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .map(|n| usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Where `office` recorded a dispatch in its inbox, with its last
+    /// status: `None` when it is not there.
+    pub fn inbox_status(&self, office: &str, id: &str) -> Result<Option<Option<String>>, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT status FROM inbox WHERE office = ?1 AND dispatch_id = ?2",
+                params![office, id],
+                |r| r.get(0),
+            )
+            .optional()
         })
     }
 

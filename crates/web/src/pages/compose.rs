@@ -31,7 +31,18 @@ struct Fields {
     to: Vec<String>,
     attachments: Vec<(String, WorkFile)>,
     csrf: String,
+    text_fields: usize,
+    text_bytes: usize,
 }
+
+/// All text fields together.
+const TEXT_TOTAL_LIMIT: usize = 4 << 20;
+
+/// The longest text field (the body of a long dispatch fits many times).
+const TEXT_FIELD_LIMIT: usize = 1 << 20;
+
+/// Most text fields in one form (recipients are one field each).
+const MAX_TEXT_FIELDS: usize = 2_000;
 
 impl Fields {
     fn get(&self, name: &str) -> &str {
@@ -224,10 +235,22 @@ pub async fn submit(
         })
         .collect();
     let out = app.store.draft_path(&metadata.id);
-    if let Err(e) = congvan_envelope::create_dispatch(&metadata, &sources, &out, &mut |_| {}) {
+    let written = {
+        let metadata = metadata.clone();
+        super::blocking(move || {
+            congvan_envelope::create_dispatch(&metadata, &sources, &out, &mut |_| {})
+        })
+        .await?
+    };
+    if let Err(e) = written {
+        // The problem without the scratch file's path.
+        let problem = match e {
+            congvan_envelope::Error::BadAttachment { problem, .. } => problem,
+            other => other.to_string(),
+        };
         let problems = vec![(
             "attach".to_string(),
-            format!("Không tạo được văn bản với tệp đính kèm này: {e}"),
+            format!("Không tạo được văn bản với tệp đính kèm này: {problem}"),
         )];
         return compose_page(
             &app,
@@ -315,13 +338,28 @@ async fn read_fields(app: &WebApp, mut multipart: Multipart) -> Result<Fields, R
             fields.attachments.push((file_name, work));
             continue;
         }
-        let value = field
-            .text()
+        // Read text fields in chunks and stop at the cap: the body limit
+        // is an attachment's, far too much to hold in memory for a field.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
             .await
-            .map_err(|e| bad(format!("Biểu mẫu gửi lên bị hỏng ({e}).")))?;
-        if value.len() > 1 << 20 {
-            return Err(bad(format!("Mục {name} quá dài.")));
+            .map_err(|e| bad(format!("Biểu mẫu gửi lên bị hỏng ({e}).")))?
+        {
+            if bytes.len() + chunk.len() > TEXT_FIELD_LIMIT
+                || fields.text_bytes + chunk.len() > TEXT_TOTAL_LIMIT
+            {
+                return Err(bad(format!("Mục {name} quá dài.")));
+            }
+            fields.text_bytes += chunk.len();
+            bytes.extend_from_slice(&chunk);
         }
+        fields.text_fields += 1;
+        if fields.text_fields > MAX_TEXT_FIELDS {
+            return Err(bad("Biểu mẫu có quá nhiều mục.".into()));
+        }
+        let value = String::from_utf8(bytes)
+            .map_err(|_| bad(format!("Mục {name} không phải văn bản UTF-8.")))?;
         match name.as_str() {
             "to" => fields.to.push(value),
             "csrf" => fields.csrf = value,

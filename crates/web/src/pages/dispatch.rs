@@ -23,8 +23,11 @@ use crate::session::{ClientAddr, Session};
 /// The roles that read dispatches.
 const READERS: &[Role] = &[Role::Clerk, Role::Leader, Role::Auditor];
 
-fn opened(app: &WebApp, session: &Session, id: &str) -> Result<Opened, Response> {
-    match desk::open(app, &session.account.office, id) {
+/// Opens and verifies a dispatch the session's office may see, on a
+/// blocking thread (a large one takes a while to hash).
+async fn opened(app: &Arc<WebApp>, session: &Session, id: &str) -> Result<Opened, Response> {
+    let (app, office, id) = (app.clone(), session.account.office.clone(), id.to_string());
+    match super::blocking(move || desk::open(&app, &office, &id)).await? {
         Ok(Some(o)) => Ok(o),
         Ok(None) => Err(not_found_page(Some(session))),
         Err(e) => Err(internal(e)),
@@ -38,7 +41,7 @@ pub async fn page(
     Path(id): Path<String>,
 ) -> PageResult {
     let session = require(&app, &headers, READERS)?;
-    let opened = opened(&app, &session, &id)?;
+    let opened = opened(&app, &session, &id).await?;
     let office = session.account.office.clone();
     let sent_by_us = opened.record.sender == office;
     let timeline = if sent_by_us {
@@ -52,11 +55,9 @@ pub async fn page(
     } else {
         app.relay
             .store
-            .inbox(&office)
+            .inbox_status(&office, &id)
             .map_err(|e| internal(e.into()))?
-            .into_iter()
-            .find(|i| i.id == id)
-            .and_then(|i| i.status)
+            .flatten()
     };
     let next_register = app
         .store
@@ -78,6 +79,8 @@ pub async fn page(
             @if let Some(n) = register_no { dt { "Số đến" } dd { (n) } }
             @if let Some(s) = &status { dt { "Trạng thái" } dd { (labels::status(s)) } }
         }
+        @if let Some(timeline) = &timeline { (timeline) }
+        @else if session.is(Role::Clerk) { (actions(&session, &id, next_register, register_no.is_some())) }
         section.card {
             h2 { "Nội dung" }
             @for para in m.content.split('\n') { p { (para) } }
@@ -97,11 +100,7 @@ pub async fn page(
                 } }
             }
         }
-        @if let Some(timeline) = timeline { (timeline) }
-        @else {
-            (signatures(&opened.report))
-            @if session.is(Role::Clerk) { (actions(&session, &id, next_register, register_no.is_some())) }
-        }
+        (signatures(&opened.report))
     };
     Ok(layout(Some(&session), &format!("Văn bản {}", m.number), body).into_response())
 }
@@ -154,15 +153,16 @@ fn sender_timeline(app: &WebApp, id: &str, office: &str) -> Result<Markup, crate
             table {
                 thead { tr { th { "Đơn vị" } th { "Tình trạng" } th.wide { "Chi tiết" } } }
                 tbody { @for r in &recipients {
-                    tr { td { (office_name(app, &r.office)) } td { (r.state) } td.wide { (r.detail) } }
+                    tr { td { (office_name(app, &r.office)) } td { (labels::recipient_state(&r.state)) } td.wide { (r.detail) } }
                 } }
             }
             h2 { "Diễn biến" }
             ol.timeline { @for e in &events {
                 li {
-                    (e.time) " — "
-                    @if let Some(code) = &e.code { strong { (labels::status(code)) } " — " }
-                    (e.description)
+                    (labels::time_text(&e.time)) " — "
+                    @if let Some(code) = &e.code { strong { (labels::status(code)) } }
+                    @else { strong { (labels::event_kind(&e.kind)) } }
+                    " — " (e.description)
                 }
             } }
         }
@@ -267,20 +267,10 @@ pub async fn status(
         ));
     }
     let note = if code == Status::Accepted {
-        let already = app.store.incoming_number(&office, &id).map_err(internal)?;
-        let number = match already {
-            Some(n) => n,
-            None => {
-                let n = app
-                    .store
-                    .take_number(&office, current_year(), "in")
-                    .map_err(internal)?;
-                app.store
-                    .register_incoming(&office, &id, n)
-                    .map_err(internal)?;
-                n
-            }
-        };
+        let number = app
+            .store
+            .register_incoming(&office, &id, current_year())
+            .map_err(internal)?;
         Some(format!("Đã vào sổ văn bản đến, số đến {number}"))
     } else if note.is_empty() {
         None
@@ -317,17 +307,22 @@ pub async fn pdf(
     Path(id): Path<String>,
 ) -> PageResult {
     let session = require(&app, &headers, READERS)?;
-    let opened = opened(&app, &session, &id)?;
-    pdf_response(&opened.envelope, Some(&opened.report))
+    let opened = opened(&app, &session, &id).await?;
+    pdf_response(opened.envelope, Some(opened.report)).await
 }
 
-/// A rendered dispatch as an inline PDF our own pages may embed.
-pub fn pdf_response(
-    envelope: &congvan_envelope::Envelope,
-    report: Option<&VerificationReport>,
+/// A rendered dispatch as an inline PDF our own pages may embed (rendered
+/// on a blocking thread).
+pub async fn pdf_response(
+    envelope: congvan_envelope::Envelope,
+    report: Option<VerificationReport>,
 ) -> PageResult {
-    let view = congvan_render::dispatch_view(envelope, report);
-    let bytes = congvan_render::render_dispatch(&view).map_err(|e| internal(e.into()))?;
+    let bytes = super::blocking(move || {
+        let view = congvan_render::dispatch_view(&envelope, report.as_ref());
+        congvan_render::render_dispatch(&view)
+    })
+    .await?
+    .map_err(|e| internal(e.into()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf"),
@@ -349,10 +344,35 @@ pub async fn file(
     Path(id): Path<String>,
 ) -> PageResult {
     let session = require(&app, &headers, READERS)?;
-    let opened = opened(&app, &session, &id)?;
-    let bytes = std::fs::read(opened.envelope.path())
-        .map_err(|e| internal(crate::Error::io(opened.envelope.path(), e)))?;
-    let disposition = format!("attachment; filename=\"{}.cvd\"", opened.record.id);
+    let Some(record) = app
+        .relay
+        .store
+        .visible_to(&session.account.office, &id)
+        .map_err(|e| internal(e.into()))?
+    else {
+        return Err(not_found_page(Some(&session)));
+    };
+    // Streamed from the store: a dispatch may be gigabytes.
+    let body = match app
+        .relay
+        .store
+        .blob(&record.blob)
+        .map_err(|e| internal(e.into()))?
+    {
+        Some(Some(bytes)) => axum::body::Body::from(bytes),
+        Some(None) => {
+            let path = app.relay.store.blobs().path(&record.blob);
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| internal(crate::Error::io(&path, e)))?;
+            axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+                file,
+                256 * 1024,
+            ))
+        }
+        None => return Err(not_found_page(Some(&session))),
+    };
+    let disposition = format!("attachment; filename=\"{}.cvd\"", record.id);
     Ok((
         [
             (
@@ -361,7 +381,7 @@ pub async fn file(
             ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        bytes,
+        body,
     )
         .into_response())
 }

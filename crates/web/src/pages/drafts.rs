@@ -145,8 +145,11 @@ pub async fn pdf(
 ) -> PageResult {
     let session = require(&app, &headers, &[Role::Clerk, Role::Leader])?;
     draft_of(&app, &session, &id)?;
-    let envelope = Envelope::open(&app.store.draft_path(&id)).map_err(|e| internal(e.into()))?;
-    super::dispatch::pdf_response(&envelope, None)
+    let path = app.store.draft_path(&id);
+    let envelope = super::blocking(move || Envelope::open(&path))
+        .await?
+        .map_err(|e| internal(e.into()))?;
+    super::dispatch::pdf_response(envelope, None).await
 }
 
 /// The signing form.
@@ -183,10 +186,11 @@ pub async fn sign(
     let store = app.store.clone();
     let user = session.account.id;
     let pin = form.pin;
-    // scrypt takes a moment of CPU: off the async threads.
-    let unsealed = tokio::task::spawn_blocking(move || key_vault::unseal(&store, user, &pin))
+    // scrypt takes a moment and 32 MiB: a few at a time, off the async threads.
+    let unsealed = app
+        .hashing(move || key_vault::unseal(&store, user, &pin))
         .await
-        .map_err(|e| internal(crate::Error::Task(e.to_string())))?
+        .map_err(internal)?
         .map_err(internal)?;
     let credential = match unsealed {
         Ok(c) => c,
@@ -206,23 +210,16 @@ pub async fn sign(
         }
     };
     let path = app.store.draft_path(&id);
-    let mut envelope = Envelope::open(&path).map_err(|e| internal(e.into()))?;
-    sign_dispatch(
-        &mut envelope,
-        &credential,
-        &[],
-        SignatureRole::Signer,
-        OffsetDateTime::now_utc(),
-        &mut |_| {},
-    )
-    .map_err(|e| {
-        refusal(
+    let signed =
+        super::blocking(move || sign_file(&path, &credential, SignatureRole::Signer)).await?;
+    if let Err(problem) = signed {
+        return Err(refusal(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(&session),
             "Không ký được",
-            &e.to_string(),
-        )
-    })?;
+            &problem,
+        ));
+    }
     if !app
         .store
         .move_draft(&office, &id, "awaiting", "signed", "")
@@ -314,29 +311,26 @@ pub async fn seal_and_send(
         ));
     }
     let office = session.account.office.clone();
-    let seal = app.office_credential(&office).map_err(internal)?;
     // Seal a copy: if the relay refuses, the signed draft stays as it was.
     let sealed = WorkFile::new(&app, ".cvd").map_err(internal)?;
     let path = app.store.draft_path(&id);
     std::fs::copy(&path, sealed.path()).map_err(|e| internal(crate::Error::io(&path, e)))?;
-    let mut envelope = Envelope::open(sealed.path()).map_err(|e| internal(e.into()))?;
-    sign_dispatch(
-        &mut envelope,
-        seal,
-        &[],
-        SignatureRole::Seal,
-        OffsetDateTime::now_utc(),
-        &mut |_| {},
-    )
-    .map_err(|e| {
-        refusal(
+    let (worker, seal_office, copy) = (app.clone(), office.clone(), sealed.path().to_path_buf());
+    let result = super::blocking(move || {
+        let seal = worker
+            .office_credential(&seal_office)
+            .map_err(|e| e.to_string())?;
+        sign_file(&copy, seal, SignatureRole::Seal)
+    })
+    .await?;
+    if let Err(problem) = result {
+        return Err(refusal(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(&session),
             "Không đóng dấu được",
-            &e.to_string(),
-        )
-    })?;
-    drop(envelope);
+            &problem,
+        ));
+    }
     let ip = ClientAddr::ip(addr.as_ref().map(|e| &e.0));
     match desk::hand_over(&app, &office, sealed.path())
         .await
@@ -365,4 +359,24 @@ pub async fn seal_and_send(
             &reason,
         )),
     }
+}
+
+/// Signs the dispatch file at `path` in `role` now; the problem, for
+/// people, when the library refuses.
+fn sign_file(
+    path: &std::path::Path,
+    credential: &congvan_sign::Credential,
+    role: SignatureRole,
+) -> Result<(), String> {
+    let mut envelope = Envelope::open(path).map_err(|e| e.to_string())?;
+    sign_dispatch(
+        &mut envelope,
+        credential,
+        &[],
+        role,
+        OffsetDateTime::now_utc(),
+        &mut |_| {},
+    )
+    .map(drop)
+    .map_err(|e| e.to_string())
 }

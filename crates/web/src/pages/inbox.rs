@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use maud::{html, Markup};
@@ -12,16 +12,39 @@ use crate::account::Role;
 use crate::app::WebApp;
 use crate::labels;
 
-/// `GET /inbox`.
-pub async fn page(State(app): State<Arc<WebApp>>, headers: HeaderMap) -> PageResult {
+/// Dispatches on one page of the inbox.
+pub const PAGE_SIZE: usize = 50;
+
+/// `?page=N` (from 1).
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// `GET /inbox?page=N`.
+pub async fn page(
+    State(app): State<Arc<WebApp>>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
     let session = require(&app, &headers, &[Role::Clerk, Role::Leader])?;
+    let office = &session.account.office;
+    let total = app
+        .relay
+        .store
+        .inbox_count(office)
+        .map_err(|e| internal(e.into()))?;
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, pages);
     let items = app
         .relay
         .store
-        .inbox(&session.account.office)
+        .inbox_page(office, (page - 1) * PAGE_SIZE, Some(PAGE_SIZE))
         .map_err(|e| internal(e.into()))?;
     let body = html! {
         h1 { "Văn bản đến" }
+        @if total > 0 { p { (total) " văn bản · trang " (page) "/" (pages) } }
         @if items.is_empty() {
             p.notice { "Chưa có văn bản đến." }
         } @else {
@@ -50,6 +73,12 @@ pub async fn page(State(app): State<Arc<WebApp>>, headers: HeaderMap) -> PageRes
                             td.wide { (item.status.as_deref().map(labels::status).unwrap_or_else(|| "Mới đến".into())) }
                         }
                     }
+                }
+            }
+            @if pages > 1 {
+                nav.pages aria-label="Trang" {
+                    @if page > 1 { a href={ "/inbox?page=" (page - 1) } { "← Trang trước" } " " }
+                    @if page < pages { a href={ "/inbox?page=" (page + 1) } { "Trang sau →" } }
                 }
             }
         }

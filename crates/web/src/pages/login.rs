@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{internal, layout, start_page};
 use crate::app::WebApp;
-use crate::session::{self, ClientAddr, COOKIE, LOGIN_COOKIE};
+use crate::session::{self, ClientAddr};
 use crate::store::AuditEntry;
 
 /// The login form's fields (named as the command line names them).
@@ -49,7 +49,7 @@ fn login_page(app: &WebApp, status: StatusCode, problem: Option<&str>, login: &s
             button type="submit" { "Đăng nhập" }
         }
     };
-    let cookie = session::set_cookie(app, LOGIN_COOKIE, &token, Some(600));
+    let cookie = session::set_cookie(app, &app.cookies.login, &token, Some(600));
     (
         status,
         [(header::SET_COOKIE, cookie)],
@@ -67,7 +67,7 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let ip = ClientAddr::ip(addr.as_ref().map(|e| &e.0));
-    let expected = session::cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    let expected = session::cookie(&headers, &app.cookies.login).unwrap_or("");
     if !crate::csrf::matches(expected, Some(&form.csrf)) {
         return super::refusal(
             StatusCode::FORBIDDEN,
@@ -77,8 +77,14 @@ pub async fn submit(
         );
     }
     let login = form.login.trim().to_string();
-    if app.throttle.blocked(&login, ip) {
-        audit(&app, "", &login, "login-throttled", ip);
+    // What the audit trail records of the login typed: a well-formed login,
+    // or a marker (a password typed in the wrong box is never stored).
+    let logged = if crate::account::check_login(&login).is_ok() {
+        login.clone()
+    } else {
+        "(không hợp lệ)".to_string()
+    };
+    if !app.throttle.attempt(&login, ip) {
         return login_page(
             &app,
             StatusCode::TOO_MANY_REQUESTS,
@@ -97,42 +103,38 @@ pub async fn submit(
         .as_ref()
         .map(|(_, h)| h.clone())
         .unwrap_or_else(|| crate::password::dummy_hash().to_string());
-    // Argon2 takes tens of milliseconds of CPU: off the async threads.
-    let ok = match tokio::task::spawn_blocking(move || {
-        crate::password::verify_password(&password, &stored)
-    })
-    .await
+    // Argon2 takes tens of milliseconds and 19 MiB: a few at a time, off
+    // the async threads.
+    let ok = match app
+        .hashing(move || crate::password::verify_password(&password, &stored))
+        .await
     {
         Ok(ok) => ok,
-        Err(e) => return internal(crate::Error::Task(e.to_string())),
+        Err(e) => return internal(e),
+    };
+    let refused = |office: &str, action: &str| {
+        audit(&app, office, &logged, action, ip);
+        login_page(
+            &app,
+            StatusCode::UNAUTHORIZED,
+            Some("Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng."),
+            &login,
+        )
     };
     let account = match found {
         Some((account, _)) if ok && !account.disabled => account,
-        _ => {
-            app.throttle.failed(&login, ip);
-            audit(&app, "", &login, "login-failed", ip);
-            return login_page(
-                &app,
-                StatusCode::UNAUTHORIZED,
-                Some("Tên đăng nhập hoặc mật khẩu không đúng."),
-                &login,
-            );
-        }
+        Some((account, _)) => return refused(&account.office, "login-failed"),
+        None => return refused("", "login-failed"),
     };
     if let Some(secret) = &account.totp {
         let now = u64::try_from(crate::store::now()).unwrap_or(0);
-        if !crate::totp::check(secret, &form.totp, now) {
-            app.throttle.failed(&login, ip);
-            audit(&app, &account.office, &login, "login-failed-totp", ip);
-            return login_page(
-                &app,
-                StatusCode::UNAUTHORIZED,
-                Some("Mã xác thực không đúng hoặc đã hết hạn."),
-                &login,
-            );
+        let fresh = crate::totp::check(secret, &form.totp, now)
+            .is_some_and(|step| app.totp_step_unused(account.id, step));
+        if !fresh {
+            return refused(&account.office, "login-failed-totp");
         }
     }
-    app.throttle.succeeded(&login);
+    app.throttle.succeeded(&login, ip);
     let (token, csrf) = match (crate::random::token(), crate::random::token()) {
         (Ok(t), Ok(c)) => (t, c),
         (Err(e), _) | (_, Err(e)) => return internal(e),
@@ -141,8 +143,8 @@ pub async fn submit(
         return internal(e);
     }
     audit(&app, &account.office, &login, "login", ip);
-    let cookie = session::set_cookie(&app, COOKIE, &token, None);
-    let clear = session::set_cookie(&app, LOGIN_COOKIE, "", Some(0));
+    let cookie = session::set_cookie(&app, &app.cookies.session, &token, None);
+    let clear = session::set_cookie(&app, &app.cookies.login, "", Some(0));
     (
         AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, clear)]),
         Redirect::to(start_page(account.role)),
@@ -168,7 +170,7 @@ pub async fn logout(
         Ok(s) => s,
         Err(e) => return internal(e),
     };
-    if let (Some(s), Some(token)) = (&session, session::cookie(&headers, COOKIE)) {
+    if let (Some(s), Some(token)) = (&session, session::cookie(&headers, &app.cookies.session)) {
         if let Err(r) = super::check_csrf(s, Some(&form.csrf)) {
             return r;
         }
@@ -178,7 +180,7 @@ pub async fn logout(
         let ip = ClientAddr::ip(addr.as_ref().map(|e| &e.0));
         audit(&app, &s.account.office, &s.account.login, "logout", ip);
     }
-    let clear = session::set_cookie(&app, COOKIE, "", Some(0));
+    let clear = session::set_cookie(&app, &app.cookies.session, "", Some(0));
     ([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response()
 }
 

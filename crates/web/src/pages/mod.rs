@@ -170,6 +170,17 @@ fn menu(role: Role) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// Runs file and CPU work (opening, hashing, verifying, signing,
+/// rendering) on a blocking thread, so that a large dispatch does not hold
+/// up the async threads the relay shares.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Response> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| internal(Error::Task(e.to_string())))
+}
+
 /// A hidden CSRF field for a form.
 pub fn csrf_field(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }

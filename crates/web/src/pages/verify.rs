@@ -42,6 +42,7 @@ pub async fn submit(
     let mut csrf = String::new();
     let mut as_pdf = false;
     let mut got_file = false;
+    let mut upload_name = String::new();
     let bad = |e: axum::extract::multipart::MultipartError| {
         refusal(
             StatusCode::BAD_REQUEST,
@@ -52,9 +53,10 @@ pub async fn submit(
     };
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         match field.name().unwrap_or("") {
-            "csrf" => csrf = field.text().await.map_err(bad)?,
-            "pdf" => as_pdf = field.text().await.map_err(bad)? == "1",
+            "csrf" => csrf = small_text(&mut field).await?,
+            "pdf" => as_pdf = small_text(&mut field).await? == "1",
             "file" => {
+                upload_name = field.file_name().unwrap_or("").chars().take(200).collect();
                 let mut out = tokio::fs::File::create(work.path())
                     .await
                     .map_err(|e| internal(crate::Error::io(work.path(), e)))?;
@@ -80,14 +82,34 @@ pub async fn submit(
             "Chọn tệp .cvd cần kiểm tra.",
         ));
     }
-    let report = match desk::open_file(&app, work.path()) {
-        Ok((_, report)) => report,
-        Err(e) => congvan_envelope::VerificationReport::unreadable("tệp tải lên", &e.to_string()),
+    // Opened, hashed and verified on a blocking thread; the report names
+    // the file as the auditor uploaded it, never the scratch path.
+    let (worker, path) = (app.clone(), work.path().to_path_buf());
+    let shown = if upload_name.is_empty() {
+        "tệp tải lên".to_string()
+    } else {
+        upload_name
     };
+    let scratch = path.display().to_string();
+    let name = shown.clone();
+    let report = super::blocking(move || match desk::open_file(&worker, &path) {
+        Ok((_, mut report)) => {
+            report.file = name;
+            report
+        }
+        Err(e) => congvan_envelope::VerificationReport::unreadable(
+            &name,
+            &e.to_string().replace(&scratch, &name),
+        ),
+    })
+    .await?;
     if as_pdf {
-        let view = congvan_render::report_view(&report, time::OffsetDateTime::now_utc());
-        let pdf =
-            congvan_render::render_verification_report(&view).map_err(|e| internal(e.into()))?;
+        let pdf = super::blocking(move || {
+            let view = congvan_render::report_view(&report, time::OffsetDateTime::now_utc());
+            congvan_render::render_verification_report(&view)
+        })
+        .await?
+        .map_err(|e| internal(e.into()))?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "application/pdf"),
@@ -113,4 +135,30 @@ pub async fn submit(
         p { a href="/verify" { "Kiểm tra tệp khác" } }
     };
     Ok(layout(Some(&session), "Kết quả kiểm tra", body).into_response())
+}
+
+/// A short text field (a token, a flag), refused past 1 KiB.
+async fn small_text(
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<String, axum::response::Response> {
+    let bad = |text: &str| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            None,
+            "Không đọc được biểu mẫu",
+            text,
+        )
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|_| bad("Biểu mẫu gửi lên bị hỏng."))?
+    {
+        if bytes.len() + chunk.len() > 1024 {
+            return Err(bad("Một mục của biểu mẫu quá dài."));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| bad("Biểu mẫu gửi lên bị hỏng."))
 }
