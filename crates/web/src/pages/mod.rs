@@ -95,8 +95,10 @@ pub fn not_found_page(session: Option<&Session>) -> Response {
 
 /// Unknown addresses.
 pub async fn not_found(State(app): State<Arc<WebApp>>, headers: HeaderMap) -> Response {
-    let session = session::current(&app, &headers).ok().flatten();
-    not_found_page(session.as_ref())
+    match session::current(&app, &headers) {
+        Ok(session) => not_found_page(session.as_ref()),
+        Err(e) => internal(e),
+    }
 }
 
 /// `/`: the person's own start page.
