@@ -156,20 +156,7 @@ impl Store {
                 "SELECT id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at
                  FROM dispatches WHERE id = ?1",
                 params![id],
-                |r| {
-                    Ok(DispatchRecord {
-                        id: r.get(0)?,
-                        blob: r.get(1)?,
-                        manifest_sha256: r.get(2)?,
-                        sender: r.get(3)?,
-                        number: r.get(4)?,
-                        subject: r.get(5)?,
-                        urgency: r.get(6)?,
-                        secret: r.get(7)?,
-                        due: r.get(8)?,
-                        received_at: r.get(9)?,
-                    })
-                },
+                dispatch_row,
             )
             .optional()
         })
@@ -197,20 +184,7 @@ impl Store {
                 "SELECT id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at
                  FROM dispatches WHERE sender = ?1 ORDER BY received_at DESC LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![office, limit as i64], |r| {
-                Ok(DispatchRecord {
-                    id: r.get(0)?,
-                    blob: r.get(1)?,
-                    manifest_sha256: r.get(2)?,
-                    sender: r.get(3)?,
-                    number: r.get(4)?,
-                    subject: r.get(5)?,
-                    urgency: r.get(6)?,
-                    secret: r.get(7)?,
-                    due: r.get(8)?,
-                    received_at: r.get(9)?,
-                })
-            })?;
+            let rows = stmt.query_map(params![office, limit as i64], dispatch_row)?;
             rows.collect()
         })
     }
@@ -525,6 +499,23 @@ impl Store {
     pub fn queue_depth(&self) -> Result<i64, Error> {
         self.read(|c| c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)))
     }
+}
+
+/// Maps a `SELECT id, blob, manifest_sha256, sender, number, subject,
+/// urgency, secret, due, received_at FROM dispatches` row.
+fn dispatch_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DispatchRecord> {
+    Ok(DispatchRecord {
+        id: r.get(0)?,
+        blob: r.get(1)?,
+        manifest_sha256: r.get(2)?,
+        sender: r.get(3)?,
+        number: r.get(4)?,
+        subject: r.get(5)?,
+        urgency: r.get(6)?,
+        secret: r.get(7)?,
+        due: r.get(8)?,
+        received_at: r.get(9)?,
+    })
 }
 
 /// Maps a `SELECT seq, kind, ref, hop, urgency, created_at, attempts FROM outbox` row.
