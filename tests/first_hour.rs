@@ -165,7 +165,7 @@ fn a_metadata_problem_names_the_flag_that_sets_it() {
     );
     assert!(!unknown_type.stderr.contains("doc_type"), "{unknown_type}");
 
-    let bad_number = new(&["--type", "Công văn", "--number", "15/TB-UBND"]);
+    let bad_number = new(&["--type", "Công văn", "--number", "15-UBND-VP"]);
     bad_number.assert_code(2);
     assert!(bad_number.stderr.contains("--number: "), "{bad_number}");
     assert!(!bad_number.stderr.contains("`number`"), "{bad_number}");

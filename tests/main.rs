@@ -8,6 +8,7 @@
 mod support;
 
 mod dispatch_envelope;
+mod edxml_bridge;
 mod first_hour;
 mod hostile_fixtures;
 mod pki_garbage;

@@ -166,3 +166,55 @@ pub fn cli_dispatch(
         .assert_ok();
     }
 }
+
+/// Runs `cmd` to completion and returns what it did with its peak resident
+/// memory in bytes (`VmHWM`, read from /proc every few milliseconds while it
+/// runs: the high-water mark only grows, so the last reading is the peak up
+/// to a few milliseconds before exit).
+pub fn run_measuring_peak_rss(cmd: &mut Command) -> (Run, u64) {
+    use std::io::Read;
+    let command = format!("{cmd:?}");
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command}: {e}"));
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            if let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak_kb = peak_kb.max(kb);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let run = Run {
+        command,
+        code: status.code(),
+        stdout,
+        stderr,
+    };
+    (run, peak_kb * 1024)
+}

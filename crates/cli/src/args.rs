@@ -25,6 +25,10 @@ pub enum Command {
     /// Set up and run a relay.
     #[command(subcommand)]
     Relay(RelayCommand),
+    /// Exchange with the national document exchange: edXML (QCVN 102:2016)
+    /// messages and status messages, both ways.
+    #[command(subcommand)]
+    Edxml(EdxmlCommand),
     /// Send a signed dispatch through the office's relay.
     Send {
         /// The dispatch.
@@ -214,6 +218,67 @@ pub struct Connection {
     pub registry: Option<PathBuf>,
 }
 
+/// `congvan edxml ...`
+#[derive(Debug, Subcommand)]
+pub enum EdxmlCommand {
+    /// Turn an edXML message into a .cvd, sealed by this gateway office as an
+    /// authenticated copy (what cannot be mapped is reported).
+    Import {
+        /// The message.
+        #[arg(value_name = "FILE.edxml")]
+        file: PathBuf,
+        /// The gateway office's credential folder (cert.pem, key.pem, chain.pem).
+        #[arg(long, value_name = "DIR")]
+        identity: PathBuf,
+        /// File holding the key's password (else $CONGVAN_KEY_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// The organization registry (else $CONGVAN_REGISTRY): a message in
+        /// the name of an office on congvan is refused.
+        #[arg(long, value_name = "FILE")]
+        registry: Option<PathBuf>,
+        /// Where to write the dispatch.
+        #[arg(long, value_name = "FILE.cvd")]
+        out: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a .cvd as an edXML message (a secret dispatch is refused).
+    Export {
+        /// The dispatch.
+        #[arg(value_name = "FILE.cvd")]
+        file: PathBuf,
+        /// Where to write the message.
+        #[arg(long, value_name = "FILE.edxml")]
+        out: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read a status message (print it, or --json), or write one from JSON
+    /// (--from-json F.json --out F.edxml).
+    Status {
+        /// The status message to read.
+        #[arg(value_name = "FILE.edxml", required_unless_present = "from_json")]
+        file: Option<PathBuf>,
+        /// Write a status message from this JSON (the shape --json prints).
+        #[arg(
+            long,
+            value_name = "FILE.json",
+            requires = "out",
+            conflicts_with = "file"
+        )]
+        from_json: Option<PathBuf>,
+        /// Where to write the status message.
+        #[arg(long, value_name = "FILE.edxml")]
+        out: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// `congvan relay ...`
 #[derive(Debug, Subcommand)]
 pub enum RelayCommand {
@@ -390,6 +455,14 @@ pub struct NewArgs {
     /// The authority after the prefix, e.g. "ỦY BAN NHÂN DÂN".
     #[arg(long)]
     pub signer_authority: Option<String>,
+    /// The collective body a deputy signs for, printed "TM. <body>" above
+    /// "KT. <authority>" (with --signer-prefix KT), e.g. "ỦY BAN NHÂN DÂN".
+    #[arg(long, value_name = "BODY")]
+    pub signer_on_behalf_of: Option<String>,
+    /// A line of the printed "Nơi nhận" block, in order; repeat it, ending
+    /// with the archive line, e.g. --place-line "Như trên;" --place-line "Lưu: VT, TH.".
+    #[arg(long = "place-line", value_name = "TEXT")]
+    pub place_lines: Vec<String>,
     /// Where to write the new dispatch.
     #[arg(long, value_name = "FILE.cvd")]
     pub out: PathBuf,

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use congvan_envelope::metadata::{
-    AuthorityPrefix, DocumentType, Metadata, Organization, Secrecy, SignerBlock, SteeringType,
-    Urgency,
+    to_nfc, AuthorityPrefix, DocumentType, Metadata, Organization, Secrecy, SignerBlock,
+    SteeringType, Urgency,
 };
 use congvan_envelope::{
     create_dispatch, sign_dispatch, verify_dispatch, AttachmentSource, Envelope, Indication,
@@ -183,6 +183,10 @@ fn new(args: NewArgs) -> Result<ExitCode, Failure> {
         steering: SteeringType::None,
         in_reply_to: args.reply_to,
         created_at: Metadata::timestamp_now(),
+        details: congvan_envelope::metadata::Details {
+            places: args.place_lines.iter().map(|l| to_nfc(l)).collect(),
+            ..Default::default()
+        },
     };
     metadata.normalize_text();
     let problems = metadata.problems();
@@ -248,6 +252,7 @@ fn signer_block(args: &NewArgs) -> Result<SignerBlock, Failure> {
     Ok(SignerBlock {
         authority_prefix,
         authority: args.signer_authority.clone(),
+        on_behalf_of: args.signer_on_behalf_of.clone(),
         position: position.to_uppercase(),
         full_name,
     })
@@ -505,7 +510,7 @@ pub fn trust_store(
     Ok(store)
 }
 
-fn load_registry(path: Option<&Path>) -> Result<Registry, Failure> {
+pub(crate) fn load_registry(path: Option<&Path>) -> Result<Registry, Failure> {
     let path =
         match path {
             Some(path) => path.to_path_buf(),
@@ -570,6 +575,8 @@ fn flag_of_field(field: &str) -> Option<&'static str> {
         "signer.position" => "--signer-position",
         "signer.authority_prefix" => "--signer-prefix",
         "signer.authority" => "--signer-authority",
+        "signer.on_behalf_of" => "--signer-on-behalf-of",
+        _ if field.starts_with("details.places") => "--place-line",
         _ => match base {
             "doc_type" => "--type",
             "number" => "--number",

@@ -81,3 +81,19 @@ impl From<congvan_web::Error> for Failure {
         Failure::input(e.to_string())
     }
 }
+
+impl From<congvan_edxml::Error> for Failure {
+    fn from(e: congvan_edxml::Error) -> Self {
+        use congvan_edxml::Error as E;
+        match e {
+            E::Envelope(inner) => inner.into(),
+            E::Io { .. } => Failure::input(e.to_string()),
+            // A message that is malformed, hostile or does not map is
+            // refused: exit 1, with the reason.
+            other => Failure {
+                code: EXIT_REFUSED,
+                message: other.to_string(),
+            },
+        }
+    }
+}

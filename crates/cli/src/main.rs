@@ -9,6 +9,7 @@ mod clerk;
 mod demo;
 mod demo_serve;
 mod dispatch;
+mod edxml;
 mod failure;
 mod output;
 mod pki;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Command::Pki(cmd) => pki::run(cmd),
         Command::Dispatch(cmd) => dispatch::run(cmd),
         Command::Relay(cmd) => relay::run(cmd),
+        Command::Edxml(cmd) => edxml::run(cmd),
         Command::Send { file, conn } => clerk::send(&file, &conn),
         Command::Inbox { conn, json } => clerk::inbox(&conn, json),
         Command::Fetch { id, conn, out } => clerk::fetch(&id, &conn, &out),

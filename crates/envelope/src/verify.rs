@@ -122,7 +122,8 @@ pub fn verify_dispatch(
         report.signatures.push(result);
     }
 
-    conclude(&mut report, hash_problem.as_deref());
+    let origin = envelope.metadata().details.origin.as_ref();
+    conclude(&mut report, hash_problem.as_deref(), origin);
     Ok(report)
 }
 
@@ -530,7 +531,11 @@ fn check_receipt(
 }
 
 /// Derives the overall indication from the parts.
-fn conclude(report: &mut VerificationReport, hash_problem: Option<&str>) {
+fn conclude(
+    report: &mut VerificationReport,
+    hash_problem: Option<&str>,
+    origin: Option<&crate::metadata::Origin>,
+) {
     let set = |report: &mut VerificationReport, ind, sub, summary: String| {
         report.indication = ind;
         report.sub_indication = sub;
@@ -575,11 +580,40 @@ fn conclude(report: &mut VerificationReport, hash_problem: Option<&str>) {
             return set(report, wanted, sub, summary);
         }
     }
-    if !report
+    let signed_by_issuer = report
         .signatures
         .iter()
-        .any(|s| s.role == Some(SignatureRole::Signer))
-    {
+        .any(|s| s.role == Some(SignatureRole::Signer));
+    if let (false, Some(origin)) = (signed_by_issuer, origin) {
+        // A dispatch taken in from another system carries no congvan
+        // signature of its issuer: what passes is the gateway office's
+        // authenticated copy of what it received (Decree 30, art. 25).
+        let gateway = origin.gateway.to_string();
+        let copied = report.signatures.iter().any(|s| {
+            s.role == Some(SignatureRole::Copy) && s.org.as_deref() == Some(gateway.as_str())
+        });
+        if copied {
+            let summary = format!(
+                "valid authenticated copy by the gateway office {gateway} of a dispatch \
+                 received from {} on {}; the issuer's own signature is not in congvan's \
+                 form and was not checked",
+                origin.system.description(),
+                origin.received_at
+            );
+            return set(report, Indication::Passed, None, summary);
+        }
+        return set(
+            report,
+            Indication::Indeterminate,
+            Some(SubIndication::SigConstraintsFailure),
+            format!(
+                "the dispatch says it was received from {} through the gateway office \
+                 {gateway}, but carries no copy signature of that office",
+                origin.system.description()
+            ),
+        );
+    }
+    if !signed_by_issuer {
         return set(
             report,
             Indication::Indeterminate,

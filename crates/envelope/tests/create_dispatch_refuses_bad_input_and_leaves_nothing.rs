@@ -50,7 +50,7 @@ fn named(path: &Path, name: &str) -> AttachmentSource {
 fn invalid_metadata_is_refused_naming_the_field() {
     type Change = Box<dyn Fn(&mut Metadata)>;
     let cases: Vec<(&str, Change)> = vec![
-        ("number", Box::new(|m| m.number = "15/QĐ-UBND".into())),
+        ("number", Box::new(|m| m.number = "15-UBND-VP".into())),
         ("subject", Box::new(|m| m.subject = "  ".into())),
         ("id", Box::new(|m| m.id = "CV-15".into())),
         ("to", Box::new(|m| m.to.clear())),

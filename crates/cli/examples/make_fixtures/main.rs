@@ -99,6 +99,7 @@ fn main() -> Result<()> {
     let district_signer = SignerBlock {
         authority_prefix: Some(AuthorityPrefix::Tm),
         authority: Some("ỦY BAN NHÂN DÂN".into()),
+        on_behalf_of: None,
         position: "CHỦ TỊCH".into(),
         full_name: "Lê Văn Cường".into(),
     };
@@ -154,6 +155,7 @@ fn main() -> Result<()> {
         signer: SignerBlock {
             authority_prefix: Some(AuthorityPrefix::Tm),
             authority: Some("ỦY BAN NHÂN DÂN".into()),
+            on_behalf_of: None,
             position: "CHỦ TỊCH".into(),
             full_name: "Nguyễn Văn An".into(),
         },

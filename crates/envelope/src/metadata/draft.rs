@@ -108,6 +108,7 @@ impl Draft {
             steering: SteeringType::None,
             in_reply_to: Vec::new(),
             created_at: Metadata::timestamp_at(created),
+            details: super::Details::default(),
         };
         metadata.normalize_text();
         metadata
@@ -132,6 +133,7 @@ impl SignerBlock {
         SignerBlock {
             authority_prefix: Some(AuthorityPrefix::Tm),
             authority: Some("ỦY BAN NHÂN DÂN".to_string()),
+            on_behalf_of: None,
             position: official.position().unwrap_or("Chủ tịch").to_uppercase(),
             full_name: official.common_name().unwrap_or("?").to_string(),
         }

@@ -12,6 +12,7 @@
 //! same answer when it is composed, relayed and audited years later.
 
 mod date;
+mod details;
 mod document_type;
 mod draft;
 mod number;
@@ -21,6 +22,10 @@ mod steering;
 pub(crate) mod text;
 mod urgency;
 
+pub use details::{
+    CarriedElement, Contact, Details, Origin, OriginSystem, OriginalAttachment, TraceHop,
+    MAX_CARRIED_XML_BYTES, MAX_DETAIL_ITEMS,
+};
 pub use document_type::DocumentType;
 pub use draft::Draft;
 pub use secrecy::Secrecy;
@@ -120,6 +125,11 @@ pub struct Metadata {
     /// When the dispatch was made: an RFC 3339 UTC timestamp, e.g.
     /// `2025-03-14T08:30:00Z`. The reference "now" for the date checks.
     pub created_at: String,
+    /// Optional particulars: contact lines, the printed "Nơi nhận" block,
+    /// typist and copies, and where an imported dispatch came from. Left
+    /// out of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Details::is_empty")]
+    pub details: Details,
 }
 
 /// Collects validation problems in field order.
@@ -321,6 +331,7 @@ impl Metadata {
         }
         self.check_appointment(created, &mut out);
         self.check_replies(&mut out);
+        self.details.check(&mut out);
 
         match created {
             None => out.add(
@@ -508,6 +519,7 @@ mod tests {
             signer: SignerBlock {
                 authority_prefix: Some(AuthorityPrefix::Kt),
                 authority: Some("CHỦ TỊCH".to_string()),
+                on_behalf_of: None,
                 position: "PHÓ CHỦ TỊCH".to_string(),
                 full_name: "Nguyễn Văn A".to_string(),
             },
@@ -518,6 +530,7 @@ mod tests {
             steering: SteeringType::Directive,
             in_reply_to: vec!["9b1d6f0a-2c3e-4f5a-8b7c-6d5e4f3a2b1c".to_string()],
             created_at: "2025-03-14T01:30:00Z".to_string(),
+            details: Details::default(),
         }
     }
 
@@ -733,8 +746,11 @@ mod tests {
         only(&m, "number", "must start with the abbreviation \"QĐ-\"");
         m.doc_type = DocumentType::ThongBao;
         assert!(m.problems().is_empty());
+        // The document type says what a document is: a công văn of the tax
+        // department (unit code CT) is not mistaken for a chỉ thị.
         m.doc_type = DocumentType::CongVan;
-        only(&m, "number", "no type abbreviation, e.g. 05/UBND-VP");
+        m.number = "1234/CT-TTHT".to_string();
+        assert!(m.problems().is_empty());
         m.number = "05/UBND-VP".to_string();
         assert!(m.problems().is_empty());
         m.number = "05/UBND-VP\u{0}".to_string();

@@ -112,6 +112,16 @@ impl FromStr for AuthorityPrefix {
 /// CHỦ TỊCH                 ← position
 /// Nguyễn Văn A             ← full_name
 /// ```
+///
+/// or, when a deputy signs for the head of a collective body, in the
+/// three-line form of Decree 30 (Appendix I):
+///
+/// ```text
+/// TM. ỦY BAN NHÂN DÂN      ← "TM." + on_behalf_of
+/// KT. CHỦ TỊCH             ← authority_prefix (KT) + authority
+/// PHÓ CHỦ TỊCH             ← position
+/// Nguyễn Văn B             ← full_name
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignerBlock {
@@ -123,6 +133,11 @@ pub struct SignerBlock {
     /// optional after Q., absent without a prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
+    /// The collective body a deputy signs for, printed as a first line
+    /// "TM. <body>" above "KT. <authority>" (Decree 30's three-line form);
+    /// only with the prefix KT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
     /// The signer's own position ("CHỦ TỊCH", "PHÓ CHỦ TỊCH").
     pub position: String,
     /// The signer's full name ("Nguyễn Văn A").
@@ -135,6 +150,16 @@ impl SignerBlock {
     /// head without a separate authority, or `["CHỦ TỊCH"]` with no prefix.
     /// Renderers and edXML export share this so they print the same block.
     pub fn title_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .on_behalf_of
+            .iter()
+            .map(|body| format!("{} {body}", AuthorityPrefix::Tm.text()))
+            .collect();
+        lines.extend(self.own_title_lines());
+        lines
+    }
+
+    fn own_title_lines(&self) -> Vec<String> {
         match (&self.authority_prefix, &self.authority) {
             (Some(prefix), Some(authority)) => vec![
                 format!("{} {}", prefix.text(), authority),
@@ -147,6 +172,18 @@ impl SignerBlock {
 
     /// Adds every problem of this block to `out`, fields named `signer.*`.
     pub(crate) fn check(&self, out: &mut Problems) {
+        if let Some(body) = &self.on_behalf_of {
+            if let Some(problem) = check(body, TextRule::name()) {
+                out.add("signer.on_behalf_of", problem);
+            } else if self.authority_prefix != Some(AuthorityPrefix::Kt) {
+                out.add(
+                    "signer.on_behalf_of",
+                    "is only used when a deputy signs (prefix KT): TM. ỦY BAN NHÂN DÂN, \
+                     then KT. CHỦ TỊCH, then the deputy's position"
+                        .to_string(),
+                );
+            }
+        }
         if let Some(authority) = &self.authority {
             if let Some(problem) = check(authority, TextRule::name()) {
                 out.add("signer.authority", problem);
@@ -188,6 +225,7 @@ mod tests {
         SignerBlock {
             authority_prefix: prefix,
             authority: authority.map(str::to_string),
+            on_behalf_of: None,
             position: "CHỦ TỊCH".to_string(),
             full_name: "Nguyễn Văn A".to_string(),
         }
@@ -225,6 +263,16 @@ mod tests {
         let b = block(Some(AuthorityPrefix::Q), None);
         assert_eq!(b.title_lines(), ["Q. CHỦ TỊCH"]);
         assert_eq!(block(None, None).title_lines(), ["CHỦ TỊCH"]);
+        let mut b = block(Some(AuthorityPrefix::Kt), Some("CHỦ TỊCH"));
+        b.on_behalf_of = Some("ỦY BAN NHÂN DÂN".to_string());
+        b.position = "PHÓ CHỦ TỊCH".to_string();
+        assert_eq!(
+            b.title_lines(),
+            ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"]
+        );
+        assert!(fields(&b).is_empty());
+        b.authority_prefix = Some(AuthorityPrefix::Tl);
+        assert_eq!(fields(&b), ["signer.on_behalf_of"]);
     }
 
     #[test]

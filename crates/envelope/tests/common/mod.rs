@@ -145,6 +145,7 @@ pub fn metadata_at(from: &str, to: &[&str], created: OffsetDateTime) -> Metadata
     let signer = SignerBlock {
         authority_prefix: None,
         authority: None,
+        on_behalf_of: None,
         position: "CHỦ TỊCH".to_string(),
         full_name: "Lê Văn Cường".to_string(),
     };
