@@ -237,3 +237,52 @@ fn verification_report_pdf_states_the_findings() {
         );
     }
 }
+
+/// Decree 30's three-line signature block ("TM. …" / "KT. …" / the deputy's
+/// position) and the "Nơi nhận" block as the issuer wrote it, ending with
+/// its archive line, print in that order: here on a dispatch that came in
+/// from the national exchange carrying both.
+#[test]
+fn a_three_line_signer_block_and_the_archive_line_print_as_decree_30_lays_them_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cvd = tmp.path().join("imported.cvd");
+    congvan([
+        "edxml".as_ref(),
+        "import".as_ref(),
+        repo()
+            .join("fixtures/edxml/multi-recipient.edxml")
+            .as_os_str(),
+        "--identity".as_ref(),
+        repo().join("certs/H99/office").as_os_str(),
+        "--registry".as_ref(),
+        repo().join("certs/registry.toml").as_os_str(),
+        "--out".as_ref(),
+        cvd.as_os_str(),
+    ])
+    .assert_ok();
+    let pdf = tmp.path().join("imported.pdf");
+    congvan([
+        "dispatch".as_ref(),
+        "render".as_ref(),
+        cvd.as_os_str(),
+        "--out".as_ref(),
+        pdf.as_os_str(),
+        "--trust".as_ref(),
+        repo().join("certs/root/cert.pem").as_os_str(),
+    ])
+    .assert_ok();
+    qpdf_check(&pdf);
+    let text = pdftotext(&pdf);
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing from:\n{text}"))
+    };
+    assert!(at("TM. BAN CHỈ ĐẠO") < at("KT. TRƯỞNG BAN"), "{text}");
+    assert!(at("KT. TRƯỞNG BAN") < at("PHÓ TRƯỞNG BAN"), "{text}");
+    assert!(at("PHÓ TRƯỞNG BAN") < at("Nguyễn Văn Minh"), "{text}");
+    assert!(at("Như trên;") < at("Lưu: VT, VP, KSTT."), "{text}");
+    assert!(text.contains("UBND các huyện (để biết);"), "{text}");
+    // The subject came with its own "V/v": printed once.
+    assert!(text.contains("V/v triển khai"), "{text}");
+    assert!(!text.contains("V/v V/v"), "{text}");
+}

@@ -66,19 +66,24 @@ pub fn dispatch_view(envelope: &Envelope, verified: Option<&VerificationReport>)
         }
     }
     let signer = &m.signer;
-    let authority_lines = match (&signer.authority_prefix, &signer.authority) {
-        (Some(prefix), Some(authority)) => {
-            vec![format!("{} {}", prefix.text(), authority.to_uppercase())]
-        }
-        _ => Vec::new(),
-    };
-    let position = match (&signer.authority_prefix, &signer.authority) {
-        (Some(prefix), None) => format!("{} {}", prefix.text(), signer.position.to_uppercase()),
-        _ => signer.position.to_uppercase(),
-    };
+    // The block as Decree 30 prints it, shared with edXML export:
+    // "TM. ỦY BAN NHÂN DÂN" / "KT. CHỦ TỊCH" / "PHÓ CHỦ TỊCH".
+    let mut authority_lines: Vec<String> = signer
+        .title_lines()
+        .iter()
+        .map(|line| line.to_uppercase())
+        .collect();
+    let position = authority_lines.pop().unwrap_or_default();
     let has_title = m.doc_type.abbreviation().is_some();
-    let mut recipients: Vec<String> = m.to.iter().map(|o| format!("{};", o.name)).collect();
-    recipients.push("Lưu: VT.".to_string());
+    // "Nơi nhận" as the issuer wrote it (ending with its "Lưu: VT, …"
+    // line), else the recipients and the archive line.
+    let recipients: Vec<String> = if m.details.places.is_empty() {
+        let mut lines: Vec<String> = m.to.iter().map(|o| format!("{};", o.name)).collect();
+        lines.push("Lưu: VT.".to_string());
+        lines
+    } else {
+        m.details.places.clone()
+    };
     DispatchView {
         parent_authority: None,
         issuing_authority: m.from.name.to_uppercase(),
@@ -90,7 +95,11 @@ pub fn dispatch_view(envelope: &Envelope, verified: Option<&VerificationReport>)
             day: m.date.day(),
         },
         document_type: has_title.then(|| m.doc_type.title_upper().to_string()),
-        subject: m.subject.clone(),
+        subject: if has_title {
+            m.subject.clone()
+        } else {
+            without_vv(&m.subject).to_string()
+        },
         content: m
             .content
             .split('\n')
@@ -114,6 +123,16 @@ pub fn dispatch_view(envelope: &Envelope, verified: Option<&VerificationReport>)
         }),
         qr_payload: Some(qr_payload(envelope)),
         verified: verified.is_some_and(|r| r.indication == EnvelopeIndication::Passed),
+    }
+}
+
+/// A công văn's subject without the "V/v" its writer may have typed: the
+/// renderer prints the decree's "V/v" itself.
+fn without_vv(subject: &str) -> &str {
+    let trimmed = subject.trim_start();
+    match trimmed.get(..4) {
+        Some(head) if head.eq_ignore_ascii_case("v/v ") => trimmed[4..].trim_start(),
+        _ => subject,
     }
 }
 
