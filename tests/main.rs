@@ -24,6 +24,7 @@ mod relay_hostile_peers;
 mod relay_mail;
 mod relay_metrics;
 mod relay_offline_parent;
+mod relay_recall;
 mod relay_refusals;
 mod relay_retention;
 mod relay_robustness;

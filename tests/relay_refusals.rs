@@ -525,12 +525,16 @@ async fn offices_read_only_their_own_inbox() {
         &h9910,
     )
     .unwrap();
+    // The issuer's only status is the recall request (13).
     expect_refused(
         client(&net.url(), "H99.10")
             .ack(&to_h99.id, &Ack { receipt })
             .await,
-        404,
-        &[],
+        403,
+        &[
+            "its recipients send status 03",
+            "the issuer can request a recall (13)",
+        ],
     );
     assert!(net
         .province

@@ -44,6 +44,24 @@ pub enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Also list the dispatches whose recall the office agreed to
+        /// (they have left the working inbox but stay for audit).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Ask every recipient of a dispatch this office sent to recall it
+    /// (status 13); they answer 15 (agreed) or 16 (refused) with `ack`.
+    Recall {
+        /// The dispatch id.
+        id: String,
+        /// Why it is recalled (shown to the recipients).
+        #[arg(long)]
+        reason: String,
+        /// The dispatch as sent, so nothing is downloaded again.
+        #[arg(long, value_name = "FILE.cvd")]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        conn: Connection,
     },
     /// Download a dispatch from the inbox and verify it.
     Fetch {
@@ -459,6 +477,13 @@ pub struct NewArgs {
     /// "KT. <authority>" (with --signer-prefix KT), e.g. "ỦY BAN NHÂN DÂN".
     #[arg(long, value_name = "BODY")]
     pub signer_on_behalf_of: Option<String>,
+    /// The id of an earlier dispatch of this office that this one replaces
+    /// ("văn bản thay thế"); recipients see the earlier one marked.
+    #[arg(long, value_name = "ID", conflicts_with = "updates")]
+    pub replaces: Option<String>,
+    /// The id of an earlier dispatch of this office that this one updates.
+    #[arg(long, value_name = "ID")]
+    pub updates: Option<String>,
     /// A line of the printed "Nơi nhận" block, in order; repeat it, ending
     /// with the archive line, e.g. --place-line "Như trên;" --place-line "Lưu: VT, TH.".
     #[arg(long = "place-line", value_name = "TEXT")]

@@ -118,9 +118,15 @@ pub fn send(file: &Path, conn: &Connection) -> Result<ExitCode, Failure> {
 }
 
 /// `congvan inbox`.
-pub fn inbox(conn: &Connection, json: bool) -> Result<ExitCode, Failure> {
+pub fn inbox(conn: &Connection, json: bool, all: bool) -> Result<ExitCode, Failure> {
     let session = connect(conn)?;
-    let items = session.runtime.block_on(session.client.inbox())?;
+    let items = if all {
+        session
+            .runtime
+            .block_on(session.client.inbox_with_recalled())?
+    } else {
+        session.runtime.block_on(session.client.inbox())?
+    };
     if json {
         crate::output::json(&items)?;
         return Ok(ExitCode::SUCCESS);
@@ -137,11 +143,25 @@ pub fn inbox(conn: &Connection, json: bool) -> Result<ExitCode, Failure> {
             (Some(subject), false) => subject.clone(),
             _ => "(MẬT: mở bằng congvan fetch)".to_string(),
         };
-        let status = item
+        let mut status = item
             .status
             .as_deref()
             .map(|s| format!("  status {s}"))
             .unwrap_or_default();
+        match item.status.as_deref() {
+            Some("15") => status.push_str("  [ĐÃ THU HỒI: recalled]"),
+            _ if item.recall_requested => status.push_str(
+                "  [ĐỀ NGHỊ THU HỒI: the issuer requests its recall; answer with ack --status 15 or 16]",
+            ),
+            _ => {}
+        }
+        if let Some(later) = &item.superseded_by {
+            let mark = match later.kind.as_str() {
+                "updates" => "ĐÃ ĐƯỢC CẬP NHẬT: updated by",
+                _ => "ĐÃ ĐƯỢC THAY THẾ: replaced by",
+            };
+            status.push_str(&format!("  [{mark} {}]", later.id));
+        }
         say!(
             "{}  {urgency}{}  {}  from {}{}",
             Line(&item.id),
@@ -166,6 +186,17 @@ pub fn fetch(id: &str, conn: &Connection, out: &Path) -> Result<ExitCode, Failur
     let bytes = session.runtime.block_on(session.client.fetch(id, out))?;
     let store = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl, StaleCrls::TryLater)?;
     let mut envelope = Envelope::open(out)?;
+    // The issuer's recall request travels apart from the file: joined to it
+    // here as a receipt, it is verified with the rest and stays with it.
+    let notices = session.runtime.block_on(session.client.notices(id))?;
+    for notice in &notices {
+        congvan_envelope::append_receipt(&mut envelope, notice)?;
+    }
+    let mut envelope = if notices.is_empty() {
+        envelope
+    } else {
+        Envelope::open(out)?
+    };
     let report = verify_dispatch(
         &mut envelope,
         &store,
@@ -192,7 +223,7 @@ pub fn ack(
     let code: StatusCode = status.parse().map_err(Failure::input)?;
     if code == StatusCode::RecallRequested {
         return Err(Failure::input(
-            "13 (recall requested) is sent by the sender, not with ack",
+            "13 (recall requested) is the issuer's: send it with congvan recall ID --reason TEXT",
         ));
     }
     let session = connect(conn)?;
@@ -229,6 +260,58 @@ pub fn ack(
         .runtime
         .block_on(session.client.ack(id, &Ack { receipt }))?;
     say!("status {code} sent for {id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `congvan recall ID --reason TEXT`: the issuer asks every recipient to
+/// recall a dispatch it sent (status 13); each answers 15 or 16 with `ack`.
+pub fn recall(
+    id: &str,
+    reason: String,
+    file: Option<&Path>,
+    conn: &Connection,
+) -> Result<ExitCode, Failure> {
+    if reason.trim().is_empty() {
+        return Err(Failure::input(
+            "give the reason for the recall with --reason (recipients are shown it)",
+        ));
+    }
+    let session = connect(conn)?;
+    let by = session
+        .identity
+        .cert()
+        .org()
+        .cloned()
+        .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
+    let manifest_sha256 = match file {
+        Some(path) => manifest_digest_of(path, id)?,
+        None => {
+            let temp = tempfile_path(id);
+            session.runtime.block_on(session.client.fetch(id, &temp))?;
+            let digest = manifest_digest_of(&temp, id);
+            if let Err(e) = std::fs::remove_file(&temp) {
+                say_err!("congvan: could not remove {}: {e}", temp.display());
+            }
+            digest?
+        }
+    };
+    let statement = Statement::Status {
+        dispatch_id: id.to_string(),
+        manifest_sha256,
+        code: StatusCode::RecallRequested,
+        by,
+        time: receipt_time(OffsetDateTime::now_utc()),
+        note: Some(reason),
+    };
+    let receipt = make_receipt(&statement, &session.identity)?;
+    session
+        .runtime
+        .block_on(session.client.ack(id, &Ack { receipt }))?;
+    say!(
+        "recall requested for {}: each recipient answers 15 (agreed) or 16 (refused); follow it with congvan track {}",
+        Line(id),
+        Line(id)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

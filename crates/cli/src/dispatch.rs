@@ -117,6 +117,7 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
 }
 
 fn new(args: NewArgs) -> Result<ExitCode, Failure> {
+    let supersedes = supersedes(&args);
     let registry = load_registry(args.registry.as_deref())?;
     let from_id = OrgId::parse(&args.from)?;
     let from = organization(&registry, &from_id)?;
@@ -185,6 +186,7 @@ fn new(args: NewArgs) -> Result<ExitCode, Failure> {
         created_at: Metadata::timestamp_now(),
         details: congvan_envelope::metadata::Details {
             places: args.place_lines.iter().map(|l| to_nfc(l)).collect(),
+            supersedes,
             ..Default::default()
         },
     };
@@ -226,6 +228,20 @@ fn new(args: NewArgs) -> Result<ExitCode, Failure> {
     say!("  id {}", metadata.id);
     say!("  {} attachment(s); next: congvan dispatch sign {} --key KEY.pem --cert CERT.pem --role signer", manifest.attachments.len(), args.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--replaces ID` / `--updates ID`.
+fn supersedes(args: &NewArgs) -> Option<congvan_envelope::metadata::Supersedes> {
+    use congvan_envelope::metadata::{SupersedeKind, Supersedes};
+    let (kind, id) = match (&args.replaces, &args.updates) {
+        (Some(id), _) => (SupersedeKind::Replaces, id),
+        (None, Some(id)) => (SupersedeKind::Updates, id),
+        (None, None) => return None,
+    };
+    Some(Supersedes {
+        kind,
+        id: id.clone(),
+    })
 }
 
 fn signer_block(args: &NewArgs) -> Result<SignerBlock, Failure> {
@@ -377,16 +393,37 @@ fn show(file: &Path, json: bool, id_only: bool) -> Result<ExitCode, Failure> {
     if let Some(due) = m.due {
         say!("  Due:       {due}");
     }
-    let prefix = m
-        .signer
-        .authority_prefix
-        .map(|p| format!("{} ", p.text()))
-        .unwrap_or_default();
     say!(
-        "  Signer:    {prefix}{} {}",
-        Line(&m.signer.position),
+        "  Signer:    {} / {}",
+        Line(&m.signer.title_lines().join(" / ")),
         Line(&m.signer.full_name)
     );
+    for (i, line) in m.details.places.iter().enumerate() {
+        say!(
+            "  {} {}",
+            if i == 0 {
+                "Nơi nhận: "
+            } else {
+                "          "
+            },
+            Line(line)
+        );
+    }
+    if let Some(s) = &m.details.supersedes {
+        say!(
+            "  {:<10} dispatch {}",
+            format!("{}:", s.kind.name()),
+            Line(&s.id)
+        );
+    }
+    if let Some(origin) = &m.details.origin {
+        say!(
+            "  Came from: {}, taken in by the gateway office {} on {}",
+            origin.system.description(),
+            origin.gateway,
+            Line(&origin.received_at)
+        );
+    }
     say!("  Id:        {}", Line(&m.id));
     for a in &envelope.manifest().attachments {
         say!(
@@ -577,6 +614,7 @@ fn flag_of_field(field: &str) -> Option<&'static str> {
         "signer.authority" => "--signer-authority",
         "signer.on_behalf_of" => "--signer-on-behalf-of",
         _ if field.starts_with("details.places") => "--place-line",
+        "details.supersedes.id" => "--replaces/--updates",
         _ => match base {
             "doc_type" => "--type",
             "number" => "--number",

@@ -43,7 +43,13 @@ fn main() -> ExitCode {
         Command::Relay(cmd) => relay::run(cmd),
         Command::Edxml(cmd) => edxml::run(cmd),
         Command::Send { file, conn } => clerk::send(&file, &conn),
-        Command::Inbox { conn, json } => clerk::inbox(&conn, json),
+        Command::Inbox { conn, json, all } => clerk::inbox(&conn, json, all),
+        Command::Recall {
+            id,
+            reason,
+            file,
+            conn,
+        } => clerk::recall(&id, reason, file.as_deref(), &conn),
         Command::Fetch { id, conn, out } => clerk::fetch(&id, &conn, &out),
         Command::Ack {
             id,

@@ -345,6 +345,9 @@ pub(crate) fn to_metadata(
                 attachments: Vec::new(),
                 carried,
             }),
+            // A replacement's ReplacementInfoList names the earlier
+            // document by its edXML id; it is carried, not resolved.
+            supersedes: None,
         },
     };
     metadata.normalize_text();

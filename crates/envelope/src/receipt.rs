@@ -88,6 +88,23 @@ impl StatusCode {
         }
     }
 
+    /// Who may state this code about a dispatch: the one rule relays and
+    /// verifiers share. 13 (recall requested) is the issuing office's
+    /// request to its recipients; every other code is a recipient's answer
+    /// to the issuer.
+    pub fn said_by(self) -> Speaker {
+        match self {
+            StatusCode::RecallRequested => Speaker::Issuer,
+            _ => Speaker::Recipient,
+        }
+    }
+
+    /// True for 15 and 16, which answer a recall request (13) and so may
+    /// only follow one.
+    pub fn answers_recall(self) -> bool {
+        matches!(self, StatusCode::RecallAgreed | StatusCode::RecallRefused)
+    }
+
     /// The Vietnamese description.
     pub fn description(self) -> &'static str {
         match self {
@@ -120,6 +137,15 @@ impl FromStr for StatusCode {
                 format!("unknown status code {s:?}; use 01, 02, 03, 04, 05, 06, 13, 15 or 16")
             })
     }
+}
+
+/// Who may state a status code ([`StatusCode::said_by`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Speaker {
+    /// The dispatch's issuing office.
+    Issuer,
+    /// One of its recipient offices.
+    Recipient,
 }
 
 /// What a receipt states.

@@ -189,6 +189,14 @@ pub struct VerificationReport {
     pub attachments: Vec<AttachmentResult>,
     /// Per receipt, in order.
     pub receipts: Vec<ReceiptResult>,
+    /// "replaces ID" or "updates ID" when the dispatch supersedes an
+    /// earlier one of its issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
+    /// The issuer's recall request, when the dispatch carries a valid one
+    /// (status 13): who asked, when and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recall: Option<String>,
 }
 
 impl VerificationReport {
@@ -207,6 +215,8 @@ impl VerificationReport {
             signatures: Vec::new(),
             attachments: Vec::new(),
             receipts: Vec::new(),
+            supersedes: None,
+            recall: None,
         }
     }
 
@@ -235,6 +245,16 @@ impl fmt::Display for VerificationReport {
         }
         if let Some(id) = &self.dispatch_id {
             writeln!(out, "  Id:       {}", Line(id))?;
+        }
+        if let Some(supersedes) = &self.supersedes {
+            writeln!(out, "  Supersedes: {}", Line(supersedes))?;
+        }
+        if let Some(recall) = &self.recall {
+            writeln!(
+                out,
+                "  ĐỀ NGHỊ THU HỒI (recall requested): {}",
+                Line(recall)
+            )?;
         }
         for problem in &self.metadata_problems {
             writeln!(out, "  Metadata problem: {}", Line(problem))?;

@@ -46,6 +46,12 @@ pub fn verify_dispatch(
         signatures: Vec::new(),
         attachments: Vec::new(),
         receipts: Vec::new(),
+        supersedes: metadata
+            .details
+            .supersedes
+            .as_ref()
+            .map(|s| format!("{} dispatch {}", s.kind.name(), s.id)),
+        recall: None,
     };
 
     // Signed data: the metadata and every attachment against the manifest.
@@ -72,6 +78,11 @@ pub fn verify_dispatch(
         .map(|s| s.jws.signature_digest(&s.entry).ok())
         .collect();
     let poe = check_receipts(envelope, trust, &manifest_digest, now, &mut report);
+    report.recall = report
+        .receipts
+        .iter()
+        .find(|r| r.valid && r.code.as_deref() == Some("13"))
+        .map(|r| r.description.clone());
 
     // Every signature's payload: the manifest, BASE64URL-encoded once.
     let payload = crate::jws::b64url(envelope.manifest_bytes());
@@ -469,9 +480,15 @@ fn check_receipts(
             .and_then(|(statement, time)| {
                 match &statement {
                     Statement::Custody { relay, .. } => chain.extend(relay, time)?,
-                    Statement::Status { by, .. } if !recipients.contains(by) => {
-                        return Err(format!("{by} is not a recipient of this dispatch, so its status is not evidence"));
-                    }
+                    Statement::Status { by, code, .. } => match code.said_by() {
+                        crate::Speaker::Issuer if by != &metadata.from.id => {
+                            return Err(format!("{by} is not the issuer of this dispatch, so its status {code} is not evidence"));
+                        }
+                        crate::Speaker::Recipient if !recipients.contains(by) => {
+                            return Err(format!("{by} is not a recipient of this dispatch, so its status is not evidence"));
+                        }
+                        _ => {}
+                    },
                     Statement::NonDelivery { relay, .. } if !chain.contains(relay) => {
                         return Err(format!("relay {relay} is not on this dispatch's route, so its non-delivery notice is not evidence"));
                     }

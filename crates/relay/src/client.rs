@@ -371,6 +371,24 @@ impl RelayClient {
             .await
     }
 
+    /// The whole inbox, with the dispatches whose recall the office agreed
+    /// to (they have left the working inbox), for audit.
+    pub async fn inbox_with_recalled(&self) -> Result<Vec<InboxItem>, Error> {
+        self.call_json(Method::GET, "/v1/inbox?all=true", Body::empty())
+            .await
+    }
+
+    /// The issuer's signed notices about a dispatch (its recall request),
+    /// to be appended to the fetched file as receipts.
+    pub async fn notices(&self, id: &str) -> Result<Vec<congvan_envelope::Jws>, Error> {
+        self.call_json(
+            Method::GET,
+            &format!("/v1/dispatches/{id}/notices"),
+            Body::empty(),
+        )
+        .await
+    }
+
     /// Downloads a dispatch into `out` (written whole, then renamed).
     pub async fn fetch(&self, id: &str, out: &Path) -> Result<u64, Error> {
         let response = self

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use congvan_envelope::{
     append_receipt_digested, make_receipt, receipt_time, verify_dispatch, verify_receipt,
-    Durability, Envelope, Indication, Jws, Statement,
+    Durability, Envelope, Indication, Jws, Speaker, Statement,
 };
 use congvan_org::OrgId;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -244,6 +244,8 @@ struct NewDispatch {
     sender_name: String,
     created_ms: i64,
     notify: bool,
+    /// The earlier dispatch this one replaces or updates, and how.
+    supersedes: Option<(String, String)>,
 }
 
 impl NewDispatch {
@@ -345,6 +347,29 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         return Ok(Prepared::Duplicate(id));
     }
 
+    // Only the issuer of a dispatch may replace or update it: the earlier
+    // dispatch, when this relay holds it, must have the same sender.
+    let supersedes = match &metadata.details.supersedes {
+        Some(s) => {
+            if let Some(earlier) = state.store.dispatch(&s.id)? {
+                if earlier.sender != sender.to_string() {
+                    return Err(Refusal::new(
+                        403,
+                        format!(
+                            "dispatch {id} says it {} dispatch {}, which {} issued, not {sender}; \
+                             only the issuer of a dispatch can replace or update it",
+                            s.kind.name(),
+                            s.id,
+                            earlier.sender
+                        ),
+                    ));
+                }
+            }
+            Some((s.id.clone(), s.kind.name().to_string()))
+        }
+        None => None,
+    };
+
     let mut local = Vec::new();
     let mut forwarded = Vec::new();
     for recipient in &metadata.to {
@@ -440,6 +465,7 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         )
         .map_or(now_ms, unix_ms),
         notify: state.config.mail.is_some(),
+        supersedes,
     })))
 }
 
@@ -499,6 +525,12 @@ fn record_dispatch(
         if p.notify {
             crate::notices::queue_arrival(txn, &p.id, &office.to_string(), p.now_ms)?;
         }
+    }
+    if let Some((earlier, kind)) = &p.supersedes {
+        txn.execute(
+            "INSERT OR IGNORE INTO supersessions (old_id, new_id, kind, sender) VALUES (?1, ?2, ?3, ?4)",
+            params![earlier, p.id, kind, p.sender.to_string()],
+        )?;
     }
     for (office, hop) in &p.forwarded {
         txn.execute(
@@ -662,13 +694,8 @@ pub async fn ingest_receipt(
         )
     })?;
     if dest.to_string() != record.sender {
-        return Err(Refusal::new(
-            422,
-            format!(
-                "receipts about dispatch {id} go back to its sender {}, not {dest}",
-                record.sender
-            ),
-        ));
+        return ingest_recall_from_peer(state, hop.to_string(), dest, &record, &jws, &verified)
+            .await;
     }
     if statement.manifest_sha256() != record.manifest_sha256 {
         return Err(Refusal::new(
@@ -725,6 +752,59 @@ pub async fn ingest_receipt(
     store_receipt(state, row).await
 }
 
+/// A recall request forwarded towards a recipient. Only the issuer's
+/// status 13 travels that way, only to a recipient of the dispatch, and only
+/// from the peer on the route towards the issuer.
+async fn ingest_recall_from_peer(
+    state: &Arc<RelayState>,
+    hop: String,
+    dest: OrgId,
+    record: &crate::store::DispatchRecord,
+    jws: &Jws,
+    verified: &congvan_envelope::VerifiedReceipt,
+) -> Result<(), Refusal> {
+    let id = &record.id;
+    let issuer_request = matches!(
+        &verified.statement,
+        Statement::Status { code, by, .. }
+            if code.said_by() == Speaker::Issuer && by.to_string() == record.sender
+    );
+    if !issuer_request {
+        return Err(Refusal::new(
+            422,
+            format!(
+                "receipts about dispatch {id} go back to its sender {}, not {dest}; only its \
+                 issuer's recall request (13) travels to recipients",
+                record.sender
+            ),
+        ));
+    }
+    if !state.store.recipient_orgs(id)?.contains(&dest.to_string()) {
+        return Err(Refusal::new(
+            422,
+            format!("{dest} is not a recipient of dispatch {id}"),
+        ));
+    }
+    let sender = OrgId::parse(&record.sender).map_err(Error::from)?;
+    if state.router.route(&sender) != Some(Route::Hop(hop.clone())) {
+        return Err(Refusal::new(
+            403,
+            format!(
+                "relay {hop} is not on the route towards {sender}, so it cannot pass on \
+                 {sender}'s recall request"
+            ),
+        ));
+    }
+    if verified.statement.manifest_sha256() != record.manifest_sha256 {
+        return Err(Refusal::new(
+            422,
+            format!("the recall request is about another version of dispatch {id}"),
+        ));
+    }
+    let row = receipt_row(state, jws, verified.clone(), dest, record.urgency)?;
+    store_receipt(state, row).await
+}
+
 /// Accepts a status (ack) from a recipient office for a dispatch in its inbox.
 pub async fn ingest_ack(
     state: &Arc<RelayState>,
@@ -738,20 +818,21 @@ pub async fn ingest_ack(
             "only a recipient office can acknowledge a dispatch",
         ));
     };
+    let record = state.store.dispatch(dispatch_id)?;
+    if let Some(record) = record.as_ref().filter(|r| r.sender == org.to_string()) {
+        return ingest_recall(state, org, record, jws).await;
+    }
     if !state.store.in_inbox(&org.to_string(), dispatch_id)? {
         return Err(Refusal::new(
             404,
             format!("dispatch {dispatch_id} is not in the inbox of {org}"),
         ));
     }
-    let record = state
-        .store
-        .dispatch(dispatch_id)?
-        .ok_or_else(|| Refusal::new(404, "no such dispatch"))?;
+    let record = record.ok_or_else(|| Refusal::new(404, "no such dispatch"))?;
     let sender = OrgId::parse(&record.sender).map_err(Error::from)?;
     let verified = verify_receipt(&jws, "receipt", &state.trust).map_err(receipt_refused)?;
-    let code = match &verified.statement {
-        Statement::Status { by, code, .. } if by == org => code.code().to_string(),
+    let (code, status) = match &verified.statement {
+        Statement::Status { by, code, .. } if by == org => (code.code().to_string(), *code),
         _ => {
             return Err(Refusal::new(
                 403,
@@ -759,6 +840,24 @@ pub async fn ingest_ack(
             ))
         }
     };
+    if status.said_by() == Speaker::Issuer {
+        return Err(Refusal::new(
+            403,
+            format!(
+                "status {status} is the issuer's to send; {org} is a recipient of dispatch \
+                 {dispatch_id}"
+            ),
+        ));
+    }
+    if status.answers_recall() && !state.store.recall_requested(dispatch_id)? {
+        return Err(Refusal::new(
+            409,
+            format!(
+                "status {status} answers a recall request, and the issuer of dispatch \
+                 {dispatch_id} has requested none"
+            ),
+        ));
+    }
     if verified.statement.dispatch_id() != dispatch_id
         || verified.statement.manifest_sha256() != record.manifest_sha256
     {
@@ -791,6 +890,82 @@ pub async fn ingest_ack(
     store_receipt(state, row).await
 }
 
+/// The issuer's recall request (status 13) for a dispatch it sent through
+/// this relay: kept in its own timeline and sent to every recipient along
+/// the dispatch's routes.
+async fn ingest_recall(
+    state: &Arc<RelayState>,
+    issuer: &OrgId,
+    record: &crate::store::DispatchRecord,
+    jws: Jws,
+) -> Result<(), Refusal> {
+    let id = record.id.clone();
+    let verified = verify_receipt(&jws, "receipt", &state.trust).map_err(receipt_refused)?;
+    match &verified.statement {
+        Statement::Status { by, code, .. } if by == issuer => {
+            if code.said_by() != Speaker::Issuer {
+                return Err(Refusal::new(
+                    403,
+                    format!(
+                        "{issuer} issued dispatch {id}: its recipients send status {code}; \
+                         the issuer can request a recall (13)"
+                    ),
+                ));
+            }
+        }
+        _ => {
+            return Err(Refusal::new(
+                403,
+                format!("a recall request must be a status signed by {issuer}"),
+            ))
+        }
+    }
+    if verified.statement.dispatch_id() != id
+        || verified.statement.manifest_sha256() != record.manifest_sha256
+    {
+        return Err(Refusal::new(
+            422,
+            "the recall request is about another dispatch or another version of it",
+        ));
+    }
+    if state.store.has_status(&issuer.to_string(), &id, "13")? {
+        return Ok(());
+    }
+    let mut dests: Vec<OrgId> = state
+        .store
+        .recipient_orgs(&id)?
+        .iter()
+        .filter_map(|o| OrgId::parse(o).ok())
+        .collect();
+    // The issuer's own timeline shows the request too.
+    dests.push(issuer.clone());
+    let rows = dests
+        .into_iter()
+        .map(|dest| receipt_row(state, &jws, verified.clone(), dest, record.urgency))
+        .collect::<Result<Vec<_>, _>>()?;
+    let router = state.router.clone();
+    let office = issuer.to_string();
+    let hops = state
+        .writer
+        .write(move |txn| {
+            txn.execute(
+                "INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, '13', ?3)",
+                params![office, id, unix_ms(OffsetDateTime::now_utc())],
+            )?;
+            let mut hops = Vec::new();
+            for row in &rows {
+                hops.extend(route_receipt_in(txn, &router, row)?);
+            }
+            Ok(hops)
+        })
+        .await?;
+    Metrics::inc(&state.metrics.receipts);
+    for hop in hops {
+        state.wake(&hop);
+    }
+    Ok(())
+}
+
 /// The row a verified receipt is stored as.
 fn receipt_row(
     state: &RelayState,
@@ -804,8 +979,18 @@ fn receipt_row(
         Statement::Status { code, .. } => Some(code.code().to_string()),
         _ => None,
     };
+    // A recall request travels to every recipient: one receipt per
+    // destination, or the first would hide the others.
+    let digest = match statement {
+        Statement::Status { code, .. } if code.said_by() == Speaker::Issuer => {
+            congvan_envelope::sha256_hex(
+                format!("{}\n{dest}", receipt_key(statement, jws)?).as_bytes(),
+            )
+        }
+        _ => receipt_key(statement, jws)?,
+    };
     Ok(ReceiptRow {
-        digest: receipt_key(statement, jws)?,
+        digest,
         dispatch_id: statement.dispatch_id().to_string(),
         dest,
         kind: statement.kind().to_string(),

@@ -51,6 +51,7 @@ pub fn routes(state: Arc<RelayState>) -> Router {
         .route("/v1/dispatches/{id}", get(fetch))
         .route("/v1/dispatches/{id}/ack", post(ack))
         .route("/v1/dispatches/{id}/track", get(track))
+        .route("/v1/dispatches/{id}/notices", get(notices))
         .route("/v1/dispatches/{id}/recipients", get(recipients))
         .route("/v1/pull", get(pull))
         .route("/v1/pull/{seq}/done", post(pull_done))
@@ -409,13 +410,27 @@ fn office(caller: &Caller) -> Result<String, Refusal> {
     }
 }
 
+/// `GET /v1/inbox[?all=true]`: the working inbox, or with `all` also the
+/// dispatches whose recall the office agreed to.
+#[derive(Debug, Default, serde::Deserialize)]
+struct InboxQuery {
+    #[serde(default)]
+    all: bool,
+}
+
 async fn inbox(
     Extension(auth): Extension<Authenticated>,
     State(state): State<Arc<RelayState>>,
+    Query(query): Query<InboxQuery>,
 ) -> Result<Response, Refusal> {
     let office = office(&caller(&auth)?)?;
     refuse_unserved(&state, &office)?;
-    Ok(Json(state.store.inbox(&office)?).into_response())
+    let items = if query.all {
+        state.store.inbox_with_recalled(&office)?
+    } else {
+        state.store.inbox(&office)?
+    };
+    Ok(Json(items).into_response())
 }
 
 /// An office asking a relay that does not serve it is told so, and where
@@ -452,6 +467,29 @@ async fn fetch(
         ));
     };
     blob_response(&state, &record.blob, HeaderMap::new()).await
+}
+
+/// The issuer's signed notices about a dispatch the caller may see (its
+/// recall request), to join to the fetched file as receipts.
+async fn notices(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
+    let office = office(&caller(&auth)?)?;
+    if state.store.visible_to(&office, &id)?.is_none() {
+        return Err(Refusal::new(
+            404,
+            format!("dispatch {id} is not in the inbox of {office}"),
+        ));
+    }
+    let mut out = Vec::new();
+    for text in state.store.issuer_notices(&id)? {
+        let jws: congvan_envelope::Jws =
+            serde_json::from_str(&text).map_err(|e| Refusal::new(500, e.to_string()))?;
+        out.push(jws);
+    }
+    Ok(Json(out).into_response())
 }
 
 async fn blob_response(
@@ -502,7 +540,33 @@ async fn track(
     let office = office(&caller(&auth)?)?;
     let record = state.store.dispatch(&id)?;
     match record {
-        Some(r) if r.sender == office => Ok(Json(state.store.events(&id)?).into_response()),
+        Some(r) if r.sender == office => {
+            let mut events = state.store.events(&id)?;
+            // Not a receipt: derived from the later dispatch's signed
+            // metadata, which relays accept only from the same issuer.
+            for later in state.store.superseded_by(&id)? {
+                let time = state
+                    .store
+                    .dispatch(&later.id)?
+                    .and_then(|d| {
+                        time::OffsetDateTime::from_unix_timestamp_nanos(
+                            i128::from(d.received_at) * 1_000_000,
+                        )
+                        .ok()
+                    })
+                    .map(congvan_envelope::receipt_time)
+                    .unwrap_or_default();
+                events.push(crate::store::TrackEvent {
+                    kind: "superseded".into(),
+                    time,
+                    actor: r.sender.clone(),
+                    code: None,
+                    description: format!("{} by dispatch {}", later.kind, later.id),
+                    receipt: String::new(),
+                });
+            }
+            Ok(Json(events).into_response())
+        }
         _ => Err(Refusal::new(
             404,
             format!("{office} sent no dispatch {id} through this relay"),

@@ -56,6 +56,49 @@ pub struct Details {
     /// system; absent for a dispatch made in congvan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// The earlier dispatch of the same issuer this one replaces or updates
+    /// (edXML business kinds 3 and 2). Relays accept it only from the
+    /// earlier dispatch's own issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<Supersedes>,
+}
+
+/// How a dispatch supersedes an earlier one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SupersedeKind {
+    /// It replaces the earlier dispatch ("văn bản thay thế").
+    Replaces,
+    /// It updates the earlier dispatch's particulars ("cập nhật").
+    Updates,
+}
+
+impl SupersedeKind {
+    /// The word in JSON and on the command line: `replaces`, `updates`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SupersedeKind::Replaces => "replaces",
+            SupersedeKind::Updates => "updates",
+        }
+    }
+
+    /// How the earlier dispatch is marked, in Vietnamese.
+    pub fn mark(self) -> &'static str {
+        match self {
+            SupersedeKind::Replaces => "Đã được thay thế bởi",
+            SupersedeKind::Updates => "Đã được cập nhật bởi",
+        }
+    }
+}
+
+/// The earlier dispatch a dispatch supersedes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Supersedes {
+    /// Replaces or updates.
+    pub kind: SupersedeKind,
+    /// The earlier dispatch's id.
+    pub id: String,
 }
 
 impl Details {
@@ -237,6 +280,11 @@ impl Details {
         }
         if let Some(origin) = &self.origin {
             origin.check(out);
+        }
+        if let Some(supersedes) = &self.supersedes {
+            if let Some(problem) = super::uuid_problem(&supersedes.id) {
+                out.add("details.supersedes.id", problem);
+            }
         }
     }
 }

@@ -23,8 +23,8 @@ pub(crate) mod text;
 mod urgency;
 
 pub use details::{
-    CarriedElement, Contact, Details, Origin, OriginSystem, OriginalAttachment, TraceHop,
-    MAX_CARRIED_XML_BYTES, MAX_DETAIL_ITEMS,
+    CarriedElement, Contact, Details, Origin, OriginSystem, OriginalAttachment, SupersedeKind,
+    Supersedes, TraceHop, MAX_CARRIED_XML_BYTES, MAX_DETAIL_ITEMS,
 };
 pub use document_type::DocumentType;
 pub use draft::Draft;
@@ -332,6 +332,17 @@ impl Metadata {
         self.check_appointment(created, &mut out);
         self.check_replies(&mut out);
         self.details.check(&mut out);
+        if self
+            .details
+            .supersedes
+            .as_ref()
+            .is_some_and(|s| s.id == self.id)
+        {
+            out.add(
+                "details.supersedes.id",
+                "is this dispatch's own id; a dispatch cannot supersede itself".to_string(),
+            );
+        }
 
         match created {
             None => out.add(

@@ -69,6 +69,23 @@ pub struct InboxItem {
     pub delivered_at: i64,
     /// The last status code this office sent for it, if any.
     pub status: Option<String>,
+    /// True when its issuer has requested its recall (status 13); the
+    /// office answers with 15 (agreed: it leaves the working inbox) or 16.
+    #[serde(default)]
+    pub recall_requested: bool,
+    /// The dispatch that replaces or updates it, and how
+    /// (`replaces`/`updates`), when one has arrived here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<Supersession>,
+}
+
+/// A later dispatch of the same issuer that replaces or updates one.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Supersession {
+    /// `replaces` or `updates`.
+    pub kind: String,
+    /// The later dispatch.
+    pub id: String,
 }
 
 /// One entry of a dispatch's timeline.
@@ -224,26 +241,48 @@ impl Store {
         self.inbox_page(office, 0, None)
     }
 
-    /// One page of an office's inbox in the same order: `limit` items
-    /// (all when `None`) after the first `offset`.
+    /// One page of an office's working inbox in the same order: `limit`
+    /// items (all when `None`) after the first `offset`. A dispatch whose
+    /// recall the office agreed to (15) is no longer in it; see
+    /// [`Store::inbox_with_recalled`].
     pub fn inbox_page(
         &self,
         office: &str,
         offset: usize,
         limit: Option<usize>,
     ) -> Result<Vec<InboxItem>, Error> {
+        self.inbox_query(office, offset, limit, false)
+    }
+
+    /// The whole inbox, recalled dispatches included, for audit.
+    pub fn inbox_with_recalled(&self, office: &str) -> Result<Vec<InboxItem>, Error> {
+        self.inbox_query(office, 0, None, true)
+    }
+
+    fn inbox_query(
+        &self,
+        office: &str,
+        offset: usize,
+        limit: Option<usize>,
+        with_recalled: bool,
+    ) -> Result<Vec<InboxItem>, Error> {
         // SQLite reads a negative LIMIT as "no limit".
         let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT d.id, d.sender, d.number, d.subject, d.urgency, d.secret, d.due, i.delivered_at, i.status
+                "SELECT d.id, d.sender, d.number, d.subject, d.urgency, d.secret, d.due, i.delivered_at, i.status,
+                        EXISTS (SELECT 1 FROM events e WHERE e.dispatch_id = d.id AND e.kind = 'status' AND e.code = '13'),
+                        (SELECT s.kind || ' ' || s.new_id FROM supersessions s
+                          WHERE s.old_id = d.id AND s.sender = d.sender ORDER BY s.rowid DESC LIMIT 1)
                  FROM inbox i JOIN dispatches d ON d.id = i.dispatch_id
-                 WHERE i.office = ?1 ORDER BY d.urgency DESC, i.delivered_at DESC
+                 WHERE i.office = ?1 AND (?4 OR i.status IS NULL OR i.status != '15')
+                 ORDER BY d.urgency DESC, i.delivered_at DESC
                  LIMIT ?2 OFFSET ?3",
             )?;
-            let rows = stmt.query_map(params![office, limit, offset], |r| {
+            let rows = stmt.query_map(params![office, limit, offset, with_recalled], |r| {
                 let secret: bool = r.get(5)?;
+                let superseded: Option<String> = r.get(10)?;
                 Ok(InboxItem {
                     id: r.get(0)?,
                     from: r.get(1)?,
@@ -254,6 +293,70 @@ impl Store {
                     due: r.get(6)?,
                     delivered_at: r.get(7)?,
                     status: r.get(8)?,
+                    recall_requested: r.get(9)?,
+                    superseded_by: superseded.and_then(|text| {
+                        let (kind, id) = text.split_once(' ')?;
+                        Some(Supersession {
+                            kind: kind.to_string(),
+                            id: id.to_string(),
+                        })
+                    }),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// True when the issuer's recall request (13) for the dispatch has
+    /// reached this relay.
+    pub fn recall_requested(&self, id: &str) -> Result<bool, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT 1 FROM events WHERE dispatch_id = ?1 AND kind = 'status' AND code = '13' LIMIT 1",
+                params![id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+        })
+    }
+
+    /// The issuer's signed notices about a dispatch that reached this relay
+    /// (its recall request, status 13), as JWS JSON texts.
+    pub fn issuer_notices(&self, id: &str) -> Result<Vec<String>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT e.jws FROM events e JOIN dispatches d ON d.id = e.dispatch_id
+                 WHERE e.dispatch_id = ?1 AND e.kind = 'status' AND e.code = '13'
+                   AND e.office = d.sender
+                 ORDER BY e.time, e.rowid LIMIT 1",
+            )?;
+            let rows = stmt.query_map(params![id], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// Every recipient of a dispatch this relay routed (locally or on).
+    pub fn recipient_orgs(&self, id: &str) -> Result<Vec<String>, Error> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT org FROM recipients WHERE dispatch_id = ?1 ORDER BY org")?;
+            let rows = stmt.query_map(params![id], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// The later dispatches of the same issuer that replace or update `id`.
+    pub fn superseded_by(&self, id: &str) -> Result<Vec<Supersession>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT s.kind, s.new_id FROM supersessions s JOIN dispatches d ON d.id = s.old_id
+                 WHERE s.old_id = ?1 AND s.sender = d.sender ORDER BY s.rowid",
+            )?;
+            let rows = stmt.query_map(params![id], |r| {
+                Ok(Supersession {
+                    kind: r.get(0)?,
+                    id: r.get(1)?,
                 })
             })?;
             rows.collect()
@@ -264,7 +367,7 @@ impl Store {
     pub fn inbox_count(&self, office: &str) -> Result<usize, Error> {
         self.read(|c| {
             c.query_row(
-                "SELECT COUNT(*) FROM inbox WHERE office = ?1",
+                "SELECT COUNT(*) FROM inbox WHERE office = ?1 AND (status IS NULL OR status != '15')",
                 params![office],
                 |r| r.get::<_, i64>(0),
             )

@@ -74,6 +74,13 @@ CREATE TABLE IF NOT EXISTS events (
     jws TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_dispatch ON events (dispatch_id, time);
+CREATE TABLE IF NOT EXISTS supersessions (
+    old_id TEXT NOT NULL,           -- the earlier dispatch
+    new_id TEXT NOT NULL,           -- the dispatch that replaces or updates it
+    kind TEXT NOT NULL,             -- 'replaces' or 'updates'
+    sender TEXT NOT NULL,           -- their one issuer
+    PRIMARY KEY (old_id, new_id)
+);
 CREATE TABLE IF NOT EXISTS statuses (
     office TEXT NOT NULL,
     dispatch_id TEXT NOT NULL,

@@ -70,7 +70,17 @@ pub async fn page(
                             }
                             td { (office_name(&app, &item.from)) }
                             td.wide { (item.due.as_deref().unwrap_or("")) }
-                            td.wide { (item.status.as_deref().map(labels::status).unwrap_or_else(|| "Mới đến".into())) }
+                            td.wide {
+                                (item.status.as_deref().map(labels::status).unwrap_or_else(|| "Mới đến".into()))
+                                @if item.recall_requested && item.status.as_deref() != Some("16") {
+                                    " " span.tag.fire { "Đề nghị thu hồi" }
+                                }
+                                @if let Some(later) = &item.superseded_by {
+                                    " " a.tag href={ "/dispatches/" (later.id) } {
+                                        @if later.kind == "updates" { "Đã được cập nhật" } @else { "Đã được thay thế" }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
