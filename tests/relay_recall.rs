@@ -17,6 +17,24 @@ use congvan_relay::RunningRelay;
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(40);
+
+/// Renders a verified dispatch and returns its text, read by pdftotext.
+fn rendered_text(cvd: &std::path::Path) -> String {
+    let pdf = cvd.with_extension("pdf");
+    process::congvan([
+        "dispatch".as_ref(),
+        "render".as_ref(),
+        cvd.as_os_str(),
+        "--out".as_ref(),
+        pdf.as_os_str(),
+        "--trust".as_ref(),
+        root_pem().as_os_str(),
+    ])
+    .assert_ok();
+    let text = process::run(std::process::Command::new("pdftotext").arg(&pdf).arg("-"));
+    text.assert_ok();
+    text.stdout
+}
 const PROVINCE: &str = "H99";
 const DISTRICT: &str = "H99.01";
 const COMMUNE: &str = "H99.01.01";
@@ -298,4 +316,7 @@ async fn a_replacement_marks_the_dispatch_it_replaces_everywhere() {
             .contains(&format!("Supersedes: replaces dispatch {}", first.id)),
         "{fetched}"
     );
+    let printed = rendered_text(&copy);
+    assert!(printed.contains("THAY THẾ VĂN BẢN MÃ"), "{printed}");
+    assert!(printed.contains(&first.id), "{printed}");
 }

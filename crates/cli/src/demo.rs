@@ -379,6 +379,7 @@ fn sample_pdf() -> DemoResult<Vec<u8>> {
         qr_payload: None,
         // A made-up attachment, shown as a document, not as signed.
         verified: true,
+        marks: Vec::new(),
     };
     congvan_render::render_dispatch(&view)
         .map_err(|e| Failure::input(format!("cannot render the sample attachment: {e}")))

@@ -101,7 +101,9 @@ pub fn render_dispatch(view: &DispatchView) -> Result<Vec<u8>, Error> {
         doc.qr(qr, payload)?;
     }
     doc.page_numbers()?;
-    if !view.verified {
+    if view.verified {
+        doc.marks(&view.marks)?;
+    } else {
         doc.not_verified_stamp()?;
     }
     let title = format!("{} {}", view.number.trim(), view.subject.trim());
@@ -660,6 +662,30 @@ impl Doc {
                 note,
                 "Chữ ký số chưa được kiểm tra: kiểm tra bằng congvan dispatch verify",
             )?;
+        }
+        Ok(())
+    }
+
+    /// The view's marks, in red in the top margin of the first page, where
+    /// an unverified copy has its stamp instead (an unverified copy says
+    /// nothing but that it is unverified).
+    fn marks(&mut self, marks: &[String]) -> Result<(), Error> {
+        let style = TextStyle::new(Face::Bold, 10.0).colored(Color::RED);
+        for (i, mark) in marks.iter().take(2).enumerate() {
+            for (j, line) in layout::wrap(mark, Face::Bold, 10.0, TEXT_WIDTH)?
+                .iter()
+                .take(1)
+                .enumerate()
+            {
+                self.canvas.text(
+                    0,
+                    MARGIN_LEFT + TEXT_WIDTH / 2.0,
+                    MARGIN_TOP - (13.0 - 4.5 * (i + j) as f32) * MM,
+                    Align::Center,
+                    style,
+                    &line.text(),
+                )?;
+            }
         }
         Ok(())
     }

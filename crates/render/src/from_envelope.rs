@@ -123,7 +123,28 @@ pub fn dispatch_view(envelope: &Envelope, verified: Option<&VerificationReport>)
         }),
         qr_payload: Some(qr_payload(envelope)),
         verified: verified.is_some_and(|r| r.indication == EnvelopeIndication::Passed),
+        marks: marks(m, verified),
     }
+}
+
+/// What happened to the dispatch after it was issued, as the printed copy
+/// must say: a verified recall request of its issuer, what it supersedes.
+fn marks(
+    m: &congvan_envelope::metadata::Metadata,
+    verified: Option<&VerificationReport>,
+) -> Vec<String> {
+    let mut marks = Vec::new();
+    if let Some(recall) = verified.and_then(|r| r.recall.as_ref()) {
+        marks.push(format!("ĐỀ NGHỊ THU HỒI: {recall}"));
+    }
+    if let Some(s) = &m.details.supersedes {
+        let verb = match s.kind {
+            congvan_envelope::metadata::SupersedeKind::Replaces => "THAY THẾ",
+            congvan_envelope::metadata::SupersedeKind::Updates => "CẬP NHẬT",
+        };
+        marks.push(format!("{verb} VĂN BẢN MÃ {}", s.id));
+    }
+    marks
 }
 
 /// A công văn's subject without the "V/v" its writer may have typed: the

@@ -39,6 +39,7 @@
 //!     secrecy: None,
 //!     qr_payload: Some("congvan:1:example".into()),
 //!     verified: true,
+//!     marks: Vec::new(),
 //! };
 //! let pdf = render_dispatch(&view).unwrap();
 //! assert!(pdf.starts_with(b"%PDF-"));

@@ -177,6 +177,11 @@ pub struct DispatchView {
     /// whatever `signer.digital_signature` and `seal` say: a PDF never looks signed when no
     /// one checked that it is.
     pub verified: bool,
+    /// Marks printed in red in the top margin of the first page, one line
+    /// each (two at most): what happened to the dispatch after it was issued
+    /// ("ĐỀ NGHỊ THU HỒI …", "THAY THẾ VĂN BẢN …"). Printed only when
+    /// `verified`; an unverified copy carries its stamp instead.
+    pub marks: Vec<String>,
 }
 
 /// The outcome of a validation, in the terms of ETSI EN 319 102-1.

@@ -72,6 +72,7 @@ pub fn decision() -> DispatchView {
         secrecy: None,
         qr_payload: Some(QR_PAYLOAD.into()),
         verified: true,
+        marks: Vec::new(),
     }
 }
 
@@ -117,6 +118,7 @@ pub fn cong_van() -> DispatchView {
         secrecy: Some(Secrecy::Confidential),
         qr_payload: Some(QR_PAYLOAD.into()),
         verified: true,
+        marks: Vec::new(),
     }
 }
 
