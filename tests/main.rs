@@ -9,6 +9,7 @@ mod support;
 
 mod dispatch_envelope;
 mod edxml_bridge;
+mod edxml_gateway;
 mod first_hour;
 mod hostile_fixtures;
 mod pki_garbage;

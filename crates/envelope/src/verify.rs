@@ -481,7 +481,7 @@ fn check_receipts(
                 match &statement {
                     Statement::Custody { relay, .. } => chain.extend(relay, time)?,
                     Statement::Status { by, code, .. } => match code.said_by() {
-                        crate::Speaker::Issuer if by != &metadata.from.id => {
+                        crate::Speaker::Issuer if by != metadata.responsible_office() => {
                             return Err(format!("{by} is not the issuer of this dispatch, so its status {code} is not evidence"));
                         }
                         crate::Speaker::Recipient if !recipients.contains(by) => {

@@ -276,6 +276,41 @@ pub struct RelayConfig {
     /// starts the workplace (crate congvan-web) beside the relay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web: Option<WebSettings>,
+    /// The folder gateway to document-management systems outside congvan
+    /// (edXML files in and out); absent means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edxml: Option<EdxmlSettings>,
+}
+
+/// `[edxml]`: a folder gateway. Another system drops edXML messages into
+/// `inbox/`; each is imported as a copy sealed by the gateway office and
+/// delivered, then moved to `processed/`, or moved to `rejected/` beside a
+/// `.reason.txt` saying why. A file is handled exactly once across stops.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdxmlSettings {
+    /// The gateway office, served by this relay: its seal makes the copies.
+    pub office: OrgId,
+    /// The gateway office's credential folder (cert.pem, key.pem).
+    pub credential: PathBuf,
+    /// Where the gateway's folders (inbox, work, processed, rejected) are;
+    /// `DATA/edxml` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<PathBuf>,
+    /// How often `inbox/` is looked at, in milliseconds.
+    #[serde(default = "default_edxml_scan_ms")]
+    pub scan_ms: u64,
+}
+
+fn default_edxml_scan_ms() -> u64 {
+    1_000
+}
+
+impl EdxmlSettings {
+    /// The gateway's root folder for a relay whose data folder is `data`.
+    pub fn root(&self, data: &Path) -> PathBuf {
+        self.folder.clone().unwrap_or_else(|| data.join("edxml"))
+    }
 }
 
 /// `[web]`: where the web workplace listens and whose seal it holds.
@@ -358,6 +393,7 @@ impl RelayConfig {
             retention: RetentionConfig::default(),
             mail: None,
             web: None,
+            edxml: None,
         }
     }
 
@@ -463,6 +499,13 @@ impl RelayConfig {
                 )?;
             }
         }
+        if let Some(edxml) = &self.edxml {
+            missing(
+                "[edxml] credential",
+                &edxml.credential.join("key.pem"),
+                "give the gateway office's credential folder (its office/ folder from `congvan pki issue --role office`)",
+            )?;
+        }
         for part in ["cert.pem", "key.pem"] {
             missing(
                 "tls",
@@ -497,6 +540,12 @@ impl RelayConfig {
         if let Some(web) = &mut self.web {
             for office in &mut web.offices {
                 fix(&mut office.credential);
+            }
+        }
+        if let Some(edxml) = &mut self.edxml {
+            fix(&mut edxml.credential);
+            if let Some(folder) = &mut edxml.folder {
+                fix(folder);
             }
         }
     }

@@ -143,6 +143,34 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
             )));
         }
     }
+    if let Some(settings) = state.config.edxml.clone() {
+        let credential = congvan_sign::Credential::load(&settings.credential, None)?;
+        if credential.cert().org() != Some(&settings.office) {
+            return Err(Error::Config {
+                path: "[edxml]".into(),
+                problem: format!(
+                    "the credential in {} is not the office {}'s",
+                    settings.credential.display(),
+                    settings.office
+                ),
+            });
+        }
+        if !state.router.serves(&settings.office) {
+            return Err(Error::Config {
+                path: "[edxml]".into(),
+                problem: format!(
+                    "this relay does not serve the gateway office {}",
+                    settings.office
+                ),
+            });
+        }
+        tasks.push(tokio::spawn(crate::folder_gateway::run(
+            state.clone(),
+            settings,
+            Arc::new(credential),
+            rx.clone(),
+        )));
+    }
     tasks.push(tokio::spawn(expiry_sweeper(state.clone(), rx.clone())));
     tasks.push(tokio::spawn(crl_watch(state.clone(), rx.clone())));
     tasks.push(tokio::spawn(crate::delivery::retention_sweeper(

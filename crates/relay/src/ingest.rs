@@ -268,15 +268,34 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     })?;
     let metadata = envelope.metadata().clone();
     let id = metadata.id.clone();
-    let sender = metadata.from.id.clone();
+    // Who answers for it here: its issuer, or the gateway office that
+    // sealed a copy of a dispatch from outside congvan.
+    let sender = metadata.responsible_office().clone();
 
-    // An office may only send as itself, and only through its own relay.
+    // An office may only send as itself, and only through its own relay; a
+    // gateway office also sends the copies it sealed of dispatches from
+    // offices outside congvan (never in the name of an office on it).
     if let Caller::Office { org } = caller {
         if org != &sender {
             return Err(Refusal::new(
                 403,
-                format!("this office ({org}) may not send a dispatch issued by {sender}"),
+                format!(
+                    "this office ({org}) may not send a dispatch issued by {}",
+                    metadata.from.id
+                ),
             ));
+        }
+        if metadata.details.origin.is_some() {
+            if let Some(relay) = state.router.registry().serving_relay(&metadata.from.id) {
+                return Err(Refusal::new(
+                    403,
+                    format!(
+                        "{} is an office on congvan (relay {relay}): its dispatches come from \
+                         it, signed, not through a gateway",
+                        metadata.from.id
+                    ),
+                ));
+            }
         }
         if !state.router.serves(org) {
             return Err(Refusal::new(

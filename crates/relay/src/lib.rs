@@ -19,6 +19,7 @@ mod daemon;
 mod data_lock;
 mod delivery;
 mod error;
+pub mod folder_gateway;
 mod hop_health;
 mod ingest;
 mod init;

@@ -211,6 +211,17 @@ impl Metadata {
         )
     }
 
+    /// The office that answers for this dispatch inside congvan: its issuer,
+    /// or, for a dispatch taken in from another system, the gateway office
+    /// that sealed the copy. Receipts go back to it, and only it may request
+    /// the dispatch's recall.
+    pub fn responsible_office(&self) -> &OrgId {
+        match &self.details.origin {
+            Some(origin) => &origin.gateway,
+            None => &self.from.id,
+        }
+    }
+
     /// Splits `number` into the number and the notation (`15`, `QĐ-UBND`),
     /// edXML's `CodeNumber` and `CodeNotation`; `None` if there is no "/".
     pub fn number_and_notation(&self) -> Option<(&str, &str)> {

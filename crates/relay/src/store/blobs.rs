@@ -113,8 +113,15 @@ impl Blobs {
         };
         let mut removed = 0;
         for entry in entries {
-            let path = entry.map_err(|e| Error::io(&tmp, e))?.path();
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            let entry = entry.map_err(|e| Error::io(&tmp, e))?;
+            let path = entry.path();
+            // Scratch folders too (an edXML import stopped half-way).
+            let is_dir = entry.file_type().map_err(|e| Error::io(&path, e))?.is_dir();
+            if is_dir {
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            } else {
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
             removed += 1;
         }
         Ok(removed)

@@ -1,0 +1,255 @@
+//! The `[edxml]` folder gateway: edXML messages dropped into a folder by a
+//! document-management system outside congvan are imported, sealed as
+//! copies by the gateway office and delivered like any dispatch.
+//!
+//! Exactly once, across stops of any kind: a file is first claimed by a
+//! rename from `inbox/` into `work/`, and leaves `work/` only by a rename
+//! into `processed/` or `rejected/` after its outcome is durable. A stop in
+//! between leaves it in `work/`, where the next scan takes it up again; the
+//! import gives the same message the same dispatch id, so delivering it
+//! again is the relay's idempotent "duplicate", never a second copy.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use congvan_edxml::{import_message, ImportOptions};
+use congvan_sign::Credential;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::caller::Caller;
+use crate::config::EdxmlSettings;
+use crate::ingest::{ingest_dispatch, Outcome};
+use crate::state::RelayState;
+use crate::Error;
+
+/// The gateway's folders.
+#[derive(Clone, Debug)]
+pub struct GatewayFolders {
+    /// Where messages arrive.
+    pub inbox: PathBuf,
+    /// Claimed, being handled.
+    pub work: PathBuf,
+    /// Handled: delivered (or already delivered).
+    pub processed: PathBuf,
+    /// Refused, each beside `NAME.reason.txt`.
+    pub rejected: PathBuf,
+}
+
+impl GatewayFolders {
+    /// The folders under `root`, created (owner-only) if missing.
+    pub fn create(root: &Path) -> Result<GatewayFolders, Error> {
+        let folders = GatewayFolders {
+            inbox: root.join("inbox"),
+            work: root.join("work"),
+            processed: root.join("processed"),
+            rejected: root.join("rejected"),
+        };
+        for dir in [
+            &folders.inbox,
+            &folders.work,
+            &folders.processed,
+            &folders.rejected,
+        ] {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        Ok(folders)
+    }
+}
+
+/// Runs the gateway until shutdown.
+pub async fn run(
+    state: Arc<RelayState>,
+    settings: EdxmlSettings,
+    credential: Arc<Credential>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let folders = match GatewayFolders::create(&settings.root(&state.config.data)) {
+        Ok(folders) => folders,
+        Err(e) => {
+            tracing::error!(error = %e, "the edXML gateway cannot make its folders; it is not running");
+            return;
+        }
+    };
+    let tick = Duration::from_millis(settings.scan_ms.max(50));
+    loop {
+        if let Err(e) = scan(&state, &settings, &credential, &folders).await {
+            tracing::error!(error = %e, "edXML gateway scan failed; trying again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Regular files of `dir` whose names do not start with a dot, by name.
+fn files_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let hidden = name.to_string_lossy().starts_with('.');
+        let is_file = entry.file_type().map_err(|e| Error::io(dir, e))?.is_file();
+        if is_file && !hidden {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A path in `dir` named like `file`, not yet taken (`NAME`, `NAME.1`, …).
+fn free_name(dir: &Path, file: &Path) -> PathBuf {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "message".into());
+    let mut candidate = dir.join(&name);
+    let mut n = 1;
+    while candidate.exists() {
+        candidate = dir.join(format!("{name}.{n}"));
+        n += 1;
+    }
+    candidate
+}
+
+/// Renames and makes the rename durable (the folder is synced).
+fn durable_rename(from: &Path, to: &Path) -> Result<(), Error> {
+    std::fs::rename(from, to).map_err(|e| Error::io(to, e))?;
+    if let Some(dir) = to.parent() {
+        let handle = std::fs::File::open(dir).map_err(|e| Error::io(dir, e))?;
+        handle.sync_all().map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(())
+}
+
+/// One pass: what an earlier run left in `work/`, then what has arrived.
+pub async fn scan(
+    state: &Arc<RelayState>,
+    settings: &EdxmlSettings,
+    credential: &Arc<Credential>,
+    folders: &GatewayFolders,
+) -> Result<usize, Error> {
+    let mut claimed = files_in(&folders.work)?;
+    for arrived in files_in(&folders.inbox)? {
+        let to = free_name(&folders.work, &arrived);
+        durable_rename(&arrived, &to)?;
+        claimed.push(to);
+    }
+    let mut handled = 0;
+    for file in claimed {
+        if handle(state, settings, credential, folders, &file).await? {
+            handled += 1;
+        }
+    }
+    Ok(handled)
+}
+
+/// Handles one claimed file; `false` when it stays for the next scan (the
+/// relay could not decide now).
+async fn handle(
+    state: &Arc<RelayState>,
+    settings: &EdxmlSettings,
+    credential: &Arc<Credential>,
+    folders: &GatewayFolders,
+    file: &Path,
+) -> Result<bool, Error> {
+    let (temp, handle) = state.store.blobs().temp_file()?;
+    drop(handle);
+    std::fs::remove_file(&temp).map_err(|e| Error::io(&temp, e))?;
+    let imported = {
+        let file = file.to_path_buf();
+        let temp = temp.clone();
+        let credential = credential.clone();
+        let options = ImportOptions {
+            registry: Some(state.router.registry().clone()),
+            ..ImportOptions::default()
+        };
+        tokio::task::spawn_blocking(move || {
+            import_message(
+                &file,
+                &temp,
+                &credential,
+                OffsetDateTime::now_utc(),
+                &options,
+            )
+        })
+        .await
+        .map_err(|e| Error::Protocol {
+            url: "edXML gateway".into(),
+            problem: format!("the import task failed: {e}"),
+        })?
+    };
+    let report = match imported {
+        Ok(report) => report,
+        Err(e) => {
+            reject(folders, file, &format!("not imported: {e}"))?;
+            return Ok(true);
+        }
+    };
+    let caller = Caller::Office {
+        org: settings.office.clone(),
+    };
+    match ingest_dispatch(state, &caller, temp).await {
+        Ok((id, outcome)) => {
+            let to = free_name(&folders.processed, file);
+            durable_rename(file, &to)?;
+            tracing::info!(
+                dispatch = %id,
+                file = %to.display(),
+                duplicate = outcome == Outcome::Duplicate,
+                notes = report.notes.len(),
+                "edXML message imported and delivered"
+            );
+            Ok(true)
+        }
+        // The same document (same sender, document and business kind, so
+        // the same id) is already held: imported before, by an earlier run
+        // stopped before it moved the file, or sent again by the other
+        // system. Each import is sealed afresh, so it is another version
+        // of the bytes but not another dispatch: handled, not redelivered.
+        Err(refusal) if refusal.status == 409 => {
+            let to = free_name(&folders.processed, file);
+            durable_rename(file, &to)?;
+            tracing::info!(
+                dispatch = %report.id,
+                file = %to.display(),
+                "edXML message already delivered; not delivered again"
+            );
+            Ok(true)
+        }
+        Err(refusal) if refusal.status >= 500 => {
+            tracing::warn!(file = %file.display(), reason = %refusal.reason, "edXML message kept for the next scan");
+            Ok(false)
+        }
+        Err(refusal) => {
+            reject(
+                folders,
+                file,
+                &format!(
+                    "refused by the relay ({}): {}",
+                    refusal.status, refusal.reason
+                ),
+            )?;
+            Ok(true)
+        }
+    }
+}
+
+/// Moves `file` to `rejected/` after writing why beside it.
+fn reject(folders: &GatewayFolders, file: &Path, reason: &str) -> Result<(), Error> {
+    let to = free_name(&folders.rejected, file);
+    let mut note = to.clone().into_os_string();
+    note.push(".reason.txt");
+    let note = PathBuf::from(note);
+    let text = format!(
+        "{}\n{reason}\n",
+        congvan_envelope::receipt_time(OffsetDateTime::now_utc())
+    );
+    std::fs::write(&note, text).map_err(|e| Error::io(&note, e))?;
+    durable_rename(file, &to)?;
+    tracing::warn!(file = %to.display(), %reason, "edXML message rejected");
+    Ok(())
+}

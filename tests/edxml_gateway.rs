@@ -1,0 +1,147 @@
+//! The operator's folder gateway (`[edxml]`): a document-management system
+//! outside congvan drops edXML messages into a folder; the province relay
+//! imports each as a copy sealed by the province office and delivers it.
+//! Killed with SIGKILL in the middle of a batch and started again, it
+//! handles every file exactly once: each ends in `processed/` or in
+//! `rejected/` beside its reason, and the inbox holds each dispatch once.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::process;
+use crate::support::relays::*;
+use congvan_relay::config::EdxmlSettings;
+
+const BATCH: usize = 40;
+
+fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(process::repo().join("fixtures/edxml").join(name)).unwrap()
+}
+
+/// Message `n` of the batch: the fixture renumbered, so each is another
+/// document with its own dispatch id.
+fn message(n: usize) -> String {
+    let number = format!("{}", 2000 + n);
+    fixture_text("new.edxml").replace("1234", &number)
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_folder_gateway_survives_kill_9_mid_batch_handling_each_file_once() {
+    let dir = process::tempdir();
+    let gateway_root = dir.path().join("edxml");
+    let mut config = relay_config(dir.path(), "H99");
+    config.listen = free_addr();
+    config.edxml = Some(EdxmlSettings {
+        office: org("H99"),
+        credential: office_dir("H99"),
+        folder: Some(gateway_root.clone()),
+        scan_ms: 50,
+    });
+    let inbox = gateway_root.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    // The batch, two hostile messages among it, and one sent twice under
+    // two names (a document-management system that retried).
+    for n in 0..BATCH {
+        std::fs::write(inbox.join(format!("msg-{n:03}.edxml")), message(n)).unwrap();
+    }
+    std::fs::write(
+        inbox.join("msg-900-dtd.edxml"),
+        fixture_text("hostile/dtd-entities.edxml"),
+    )
+    .unwrap();
+    std::fs::write(
+        inbox.join("msg-901-missing.edxml"),
+        fixture_text("hostile/missing-attachment.edxml"),
+    )
+    .unwrap();
+    std::fs::write(inbox.join("msg-902-again.edxml"), message(7)).unwrap();
+    let total = BATCH + 3;
+
+    let mut relay = RelayProcess::new(&dir.path().join("logs"), config);
+    relay.start().await;
+    // Kill it as soon as the batch is under way.
+    let processed = gateway_root.join("processed");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while names_in(&processed).len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "nothing processed:\n{}",
+            relay.log()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    relay.kill();
+    let at_kill = names_in(&processed).len();
+    assert!(
+        at_kill < total,
+        "the batch finished before the kill; make it larger"
+    );
+
+    relay.start().await;
+    let rejected = gateway_root.join("rejected");
+    let work = gateway_root.join("work");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = names_in(&processed).len()
+            + names_in(&rejected)
+                .iter()
+                .filter(|n| !n.ends_with(".reason.txt"))
+                .count();
+        if done == total && names_in(&inbox).is_empty() && names_in(&work).is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all handled: processed {:?} rejected {:?} work {:?}\n{}",
+            names_in(&processed),
+            names_in(&rejected),
+            names_in(&work),
+            relay.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Every file once: the valid ones processed, the hostile ones rejected
+    // with their reason beside them.
+    let mut expected: Vec<String> = (0..BATCH).map(|n| format!("msg-{n:03}.edxml")).collect();
+    expected.push("msg-902-again.edxml".into());
+    expected.sort();
+    assert_eq!(names_in(&processed), expected);
+    assert_eq!(
+        names_in(&rejected),
+        [
+            "msg-900-dtd.edxml",
+            "msg-900-dtd.edxml.reason.txt",
+            "msg-901-missing.edxml",
+            "msg-901-missing.edxml.reason.txt"
+        ]
+    );
+    let reason = std::fs::read_to_string(rejected.join("msg-900-dtd.edxml.reason.txt")).unwrap();
+    assert!(reason.contains("declares a DTD"), "{reason}");
+    let reason =
+        std::fs::read_to_string(rejected.join("msg-901-missing.edxml.reason.txt")).unwrap();
+    assert!(reason.contains("the attachment is missing"), "{reason}");
+
+    // The province's inbox holds each document once: the retried one and
+    // anything handled again after the kill were duplicates.
+    let items = client(&relay.url(), "H99").inbox().await.unwrap();
+    assert_eq!(items.len(), BATCH, "{items:?}");
+    let mut numbers: Vec<String> = items.iter().map(|i| i.number.clone()).collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), BATCH);
+    assert!(items.iter().all(|i| i.number.ends_with("/BMH-VP")));
+    relay.terminate();
+}
