@@ -145,3 +145,69 @@ async fn the_folder_gateway_survives_kill_9_mid_batch_handling_each_file_once() 
     assert!(items.iter().all(|i| i.number.ends_with("/BMH-VP")));
     relay.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatch_for_an_office_outside_congvan_leaves_as_edxml_in_the_outbox() {
+    use congvan_envelope::metadata::{Secrecy, Urgency};
+    let dir = process::tempdir();
+    let gateway_root = dir.path().join("edxml");
+    let mut config = relay_config(dir.path(), "H99");
+    config.edxml = Some(EdxmlSettings {
+        office: org("H99"),
+        credential: office_dir("H99"),
+        folder: Some(gateway_root.clone()),
+        scan_ms: 50,
+    });
+    let relay = congvan_relay::start(config).await.unwrap();
+    let province = Author::new("H99");
+    let out = dir.path().join("out");
+    // G99 (a ministry) is not in the registry: outside congvan.
+    let sent = province.write(&out, &["G99"], Urgency::Khan, "Về việc báo cáo liên thông");
+    send(&url(relay.addr), "H99", &sent).await;
+
+    let file = gateway_root
+        .join("outbox")
+        .join(format!("{}.edxml", sent.id));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "no {}", file.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let scratch = process::tempdir();
+    let (message, _) =
+        congvan_edxml::read_message(&file, scratch.path(), &congvan_edxml::Limits::default())
+            .unwrap();
+    assert_eq!(message.header.to[0].organ_id, "000.00.00.G99");
+    assert_eq!(message.header.from.organ_id, "000.00.00.H99");
+    assert_eq!(message.header.subject, "Về việc báo cáo liên thông");
+    assert_eq!(message.header.other.priority, "1");
+    // The sender sees where it went.
+    let progress = client(&url(relay.addr), "H99")
+        .recipients(&sent.id)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut progress = progress;
+    while progress[0].state != "exported" {
+        assert!(Instant::now() < deadline, "{progress:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        progress = client(&url(relay.addr), "H99")
+            .recipients(&sent.id)
+            .await
+            .unwrap();
+    }
+
+    // A secret dispatch does not leave congvan in clear.
+    let secret = province.write_custom(&out, &["G99"], Urgency::Thuong, "Về việc mật", |m| {
+        m.secrecy = Some(Secrecy::Mat)
+    });
+    let refused = client(&url(relay.addr), "H99")
+        .send_file(&secret.path)
+        .await;
+    expect_refused(
+        refused,
+        422,
+        &["a secret dispatch does not leave congvan as edXML"],
+    );
+    relay.stop().await;
+}

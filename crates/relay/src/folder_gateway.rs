@@ -8,6 +8,10 @@
 //! between leaves it in `work/`, where the next scan takes it up again; the
 //! import gives the same message the same dispatch id, so delivering it
 //! again is the relay's idempotent "duplicate", never a second copy.
+//!
+//! The other way, a dispatch for an office outside congvan (not in the
+//! registry) is recorded with the route [`EDXML_ROUTE`] and written to
+//! `outbox/ID.edxml` by this gateway, once, for the other system to take.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +28,10 @@ use crate::ingest::{ingest_dispatch, Outcome};
 use crate::state::RelayState;
 use crate::Error;
 
+/// The route recorded for recipients outside congvan, reached through the
+/// gateway's outbox.
+pub const EDXML_ROUTE: &str = "edxml-gateway";
+
 /// The gateway's folders.
 #[derive(Clone, Debug)]
 pub struct GatewayFolders {
@@ -35,6 +43,8 @@ pub struct GatewayFolders {
     pub processed: PathBuf,
     /// Refused, each beside `NAME.reason.txt`.
     pub rejected: PathBuf,
+    /// Dispatches for offices outside congvan, as `ID.edxml`.
+    pub outbox: PathBuf,
 }
 
 impl GatewayFolders {
@@ -45,12 +55,14 @@ impl GatewayFolders {
             work: root.join("work"),
             processed: root.join("processed"),
             rejected: root.join("rejected"),
+            outbox: root.join("outbox"),
         };
         for dir in [
             &folders.inbox,
             &folders.work,
             &folders.processed,
             &folders.rejected,
+            &folders.outbox,
         ] {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
@@ -76,6 +88,9 @@ pub async fn run(
     loop {
         if let Err(e) = scan(&state, &settings, &credential, &folders).await {
             tracing::error!(error = %e, "edXML gateway scan failed; trying again");
+        }
+        if let Err(e) = export_pending(&state, &folders).await {
+            tracing::error!(error = %e, "edXML gateway export failed; trying again");
         }
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
@@ -252,4 +267,69 @@ fn reject(folders: &GatewayFolders, file: &Path, reason: &str) -> Result<(), Err
     durable_rename(file, &to)?;
     tracing::warn!(file = %to.display(), %reason, "edXML message rejected");
     Ok(())
+}
+
+/// Writes every dispatch waiting for recipients outside congvan to
+/// `outbox/ID.edxml` (through a hidden temporary name, so the other system
+/// never sees half a file), then records those recipients as exported.
+pub async fn export_pending(
+    state: &Arc<RelayState>,
+    folders: &GatewayFolders,
+) -> Result<usize, Error> {
+    let pending = state.store.queued_via(EDXML_ROUTE)?;
+    let mut written = 0;
+    for (id, blob) in pending {
+        let out = folders.outbox.join(format!("{id}.edxml"));
+        if !out.exists() {
+            let (cvd, mut file) = state.store.blobs().temp_file()?;
+            match state.store.blob(&blob)? {
+                Some(Some(bytes)) => {
+                    std::io::Write::write_all(&mut file, &bytes).map_err(|e| Error::io(&cvd, e))?
+                }
+                Some(None) => {
+                    let path = state.store.blobs().path(&blob);
+                    let mut source = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+                    std::io::copy(&mut source, &mut file).map_err(|e| Error::io(&cvd, e))?;
+                }
+                None => {
+                    tracing::warn!(dispatch = %id, "its file is gone; cannot write it out as edXML");
+                    continue;
+                }
+            }
+            drop(file);
+            let staged = folders.outbox.join(format!(".{id}.edxml.part"));
+            if staged.exists() {
+                std::fs::remove_file(&staged).map_err(|e| Error::io(&staged, e))?;
+            }
+            let exported = {
+                let (cvd, staged) = (cvd.clone(), staged.clone());
+                tokio::task::spawn_blocking(move || congvan_edxml::export_dispatch(&cvd, &staged))
+                    .await
+                    .map_err(|e| Error::Protocol {
+                        url: "edXML gateway".into(),
+                        problem: format!("the export task failed: {e}"),
+                    })?
+            };
+            std::fs::remove_file(&cvd).map_err(|e| Error::io(&cvd, e))?;
+            if let Err(e) = exported {
+                tracing::error!(dispatch = %id, error = %e, "cannot write the dispatch out as edXML");
+                continue;
+            }
+            durable_rename(&staged, &out)?;
+        }
+        let dispatch = id.clone();
+        state
+            .writer
+            .write(move |txn| {
+                txn.execute(
+                    "UPDATE recipients SET state = 'exported' WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued'",
+                    rusqlite::params![dispatch, EDXML_ROUTE],
+                )?;
+                Ok(())
+            })
+            .await?;
+        tracing::info!(dispatch = %id, file = %out.display(), "dispatch written out as edXML");
+        written += 1;
+    }
+    Ok(written)
 }

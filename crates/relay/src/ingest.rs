@@ -250,7 +250,12 @@ struct NewDispatch {
 
 impl NewDispatch {
     fn hops(&self) -> Vec<String> {
-        let mut hops: Vec<String> = self.forwarded.iter().map(|(_, h)| h.clone()).collect();
+        let mut hops: Vec<String> = self
+            .forwarded
+            .iter()
+            .map(|(_, h)| h.clone())
+            .filter(|h| h != crate::folder_gateway::EDXML_ROUTE)
+            .collect();
         hops.sort();
         hops.dedup();
         hops
@@ -395,6 +400,26 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         match state.router.route(&recipient.id) {
             Some(Route::Local) => local.push(recipient.id.clone()),
             Some(Route::Hop(hop)) => forwarded.push((recipient.id.clone(), hop)),
+            // An office outside congvan (not in the registry), where this
+            // relay runs the edXML gateway: the dispatch leaves as edXML.
+            None if state.config.edxml.is_some()
+                && state.router.registry().get(&recipient.id).is_none() =>
+            {
+                if metadata.secrecy.is_some() {
+                    return Err(Refusal::new(
+                        422,
+                        format!(
+                            "recipient {} is outside congvan, and a secret dispatch does not \
+                             leave congvan as edXML, which carries it in clear",
+                            recipient.id
+                        ),
+                    ));
+                }
+                forwarded.push((
+                    recipient.id.clone(),
+                    crate::folder_gateway::EDXML_ROUTE.to_string(),
+                ));
+            }
             None => {
                 return Err(Refusal::new(
                     422,
@@ -556,6 +581,10 @@ fn record_dispatch(
             "INSERT INTO recipients (dispatch_id, org, route, state) VALUES (?1, ?2, ?3, 'queued')",
             params![p.id, office.to_string(), hop],
         )?;
+        if hop == crate::folder_gateway::EDXML_ROUTE {
+            // Written out by the gateway, not sent to a relay.
+            continue;
+        }
         txn.execute(
             "INSERT OR IGNORE INTO outbox (kind, ref, hop, urgency, created_at, expires_at, next_attempt_at)
              VALUES ('dispatch', ?1, ?2, ?3, ?4, ?5, 0)",

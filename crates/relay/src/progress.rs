@@ -6,6 +6,7 @@
 //! sender's relay holds: its own routing state, its queue, and the signed
 //! receipts that came back (verified when they arrived).
 
+use crate::folder_gateway::EDXML_ROUTE;
 use congvan_envelope::{parse_receipt, Jws, Statement};
 use congvan_org::OrgId;
 use serde::{Deserialize, Serialize};
@@ -20,8 +21,10 @@ pub struct RecipientProgress {
     pub office: String,
     /// `acknowledged` (the office sent a status), `delivered` (in the
     /// office's inbox, no status yet), `in_transit` (handed on, not yet at
-    /// the office's relay), `queued` (waiting here for the next hop) or
-    /// `not_delivered` (refused or expired; `detail` says why), or `unknown`
+    /// the office's relay), `queued` (waiting here for the next hop),
+    /// `exported` (an office outside congvan: written out as edXML by this
+    /// relay's gateway) or `not_delivered` (refused or expired; `detail`
+    /// says why), or `unknown`
     /// (a routing state this build does not know, named in `detail`).
     pub state: String,
     /// The relay that holds it last, by name, when known.
@@ -131,10 +134,22 @@ pub fn recipient_progress(
                     Some(state.config.name.clone()),
                     "in its inbox at this relay; no status yet".into(),
                 ),
+                "exported" => progress(
+                    "exported",
+                    Some(state.config.name.clone()),
+                    "outside congvan: handed to the edXML gateway's outbox for the national \
+                     exchange"
+                        .into(),
+                ),
                 "expired" => progress(
                     "not_delivered",
                     Some(state.config.name.clone()),
                     format!("expired here before {route} took it"),
+                ),
+                "queued" if route == EDXML_ROUTE => progress(
+                    "queued",
+                    Some(state.config.name.clone()),
+                    "outside congvan: waiting for the edXML gateway to write it out".into(),
                 ),
                 "queued" => {
                     let detail = match state.hop_health.trouble(&route) {

@@ -336,6 +336,18 @@ impl Store {
         })
     }
 
+    /// Dispatches (id, blob) with recipients still queued on `route`.
+    pub fn queued_via(&self, route: &str) -> Result<Vec<(String, String)>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT DISTINCT d.id, d.blob FROM recipients r JOIN dispatches d ON d.id = r.dispatch_id
+                 WHERE r.route = ?1 AND r.state = 'queued' ORDER BY d.received_at",
+            )?;
+            let rows = stmt.query_map(params![route], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
     /// Every recipient of a dispatch this relay routed (locally or on).
     pub fn recipient_orgs(&self, id: &str) -> Result<Vec<String>, Error> {
         self.read(|c| {
