@@ -72,6 +72,28 @@ fn the_readme_pki_commands_run_as_written() {
 /// The operator's set-up of a web workplace for an office: relay init
 /// --web, accounts (a leader with the signing key sealed under a PIN, an
 /// auditor with TOTP), and the relay serving the login page.
+/// The README's national-exchange commands: import, verify, export, status.
+#[test]
+fn the_readme_edxml_commands_run_as_written() {
+    let dir = process::tempdir();
+    let work = readme::fresh_checkout(dir.path());
+    let run = readme::run_section("edxml", &work, Duration::from_secs(60));
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .contains("sealed as a copy by the gateway office"),
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("valid authenticated copy by the gateway office H99"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("Exported dispatch"), "{run}");
+    assert!(run.stdout.contains("Status 03 from"), "{run}");
+    assert!(work.join("ke-hoach.edxml").exists());
+}
+
 #[test]
 fn the_readme_web_workplace_commands_run_as_written() {
     let dir = process::tempdir();

@@ -53,10 +53,12 @@ pub fn section(name: &str) -> String {
 }
 
 /// A folder under `dir` with what the README's commands read from the
-/// repository: a copy of `certs/` and the sample attachment.
+/// repository: a copy of `certs/`, the sample attachment and the edXML
+/// fixtures.
 pub fn fresh_checkout(dir: &Path) -> PathBuf {
     let work = dir.join("work");
     copy_dir(&repo().join("certs"), &work.join("certs"));
+    copy_dir(&repo().join("fixtures/edxml"), &work.join("fixtures/edxml"));
     let pdf = Path::new("fixtures/pki/ke-hoach.pdf");
     std::fs::create_dir_all(work.join(pdf.parent().unwrap())).unwrap();
     std::fs::copy(repo().join(pdf), work.join(pdf)).unwrap();
