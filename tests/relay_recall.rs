@@ -274,9 +274,17 @@ async fn a_replacement_marks_the_dispatch_it_replaces_everywhere() {
             })
         },
     );
-    tree.clerk("send", PROVINCE, &[second.path.to_str().unwrap()])
-        .await
-        .assert_ok();
+    let sent = tree
+        .clerk("send", PROVINCE, &[second.path.to_str().unwrap()])
+        .await;
+    sent.assert_ok();
+    assert!(
+        sent.stdout.contains(&format!(
+            "the recipients of {} are told it is replaced by",
+            first.id
+        )),
+        "{sent}"
+    );
     let item = tree
         .until_commune_sees(&first.id, "the replacement", |i| {
             i["superseded_by"]["id"] == second.id.as_str()
@@ -297,7 +305,7 @@ async fn a_replacement_marks_the_dispatch_it_replaces_everywhere() {
     assert!(
         track
             .stdout
-            .contains(&format!("replaces by dispatch {}", second.id)),
+            .contains(&format!("replaced by dispatch {}", second.id)),
         "{track}"
     );
     // …and the replacement says what it replaces when verified.
@@ -319,4 +327,46 @@ async fn a_replacement_marks_the_dispatch_it_replaces_everywhere() {
     let printed = rendered_text(&copy);
     assert!(printed.contains("THAY THẾ VĂN BẢN MÃ"), "{printed}");
     assert!(printed.contains(&first.id), "{printed}");
+
+    // The earlier one, fetched, carries the issuer's signed notice: its
+    // verification and its printed copy say what replaced it.
+    let old_copy = tree.dir.path().join("first.cvd");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let _ = std::fs::remove_file(&old_copy);
+        let fetched = tree
+            .clerk(
+                "fetch",
+                COMMUNE,
+                &[&first.id, "--out", old_copy.to_str().unwrap()],
+            )
+            .await;
+        fetched.assert_ok();
+        if fetched
+            .stdout
+            .contains("ĐÃ ĐƯỢC THAY THẾ/CẬP NHẬT (superseded)")
+        {
+            assert!(
+                fetched
+                    .stdout
+                    .contains(&format!("replaced by dispatch {}", second.id)),
+                "{fetched}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no notice: {fetched}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let printed = rendered_text(&old_copy);
+    assert!(printed.contains("ĐÃ ĐƯỢC THAY THẾ/CẬP NHẬT"), "{printed}");
+    // One entry in the sender's timeline, not two.
+    let track = tree.clerk("track", PROVINCE, &[&first.id, "--json"]).await;
+    let track: serde_json::Value = serde_json::from_str(&track.stdout).unwrap();
+    let superseded = track["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "superseded")
+        .count();
+    assert_eq!(superseded, 1, "{track}");
 }

@@ -110,11 +110,69 @@ pub fn send(file: &Path, conn: &Connection) -> Result<ExitCode, Failure> {
     // Fail early, locally, on a file that is not a dispatch.
     let envelope = Envelope::open(file)?;
     let id = envelope.metadata().id.clone();
+    let supersedes = envelope.metadata().details.supersedes.clone();
     drop(envelope);
     let session = connect(conn)?;
     let accepted = session.runtime.block_on(session.client.send_file(file))?;
     say!("{} {}: {}", Line(&accepted.status), id, file.display());
+    if let Some(earlier) = supersedes {
+        // Tell the earlier dispatch's recipients, signed by this office, so
+        // their copies of it say what supersedes it.
+        notify_superseded(&session, &earlier, &id).map_err(|e| Failure {
+            code: EXIT_REFUSED,
+            message: format!(
+                "{id} was sent, but the notice to the recipients of {} failed: {}; send {} \
+                 again to retry the notice",
+                earlier.id,
+                e.message,
+                file.display()
+            ),
+        })?;
+        say!(
+            "the recipients of {} are told it is {} {id}",
+            Line(&earlier.id),
+            match earlier.kind {
+                congvan_envelope::metadata::SupersedeKind::Replaces => "replaced by",
+                congvan_envelope::metadata::SupersedeKind::Updates => "updated by",
+            }
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Signs and sends the issuer's notice that `later` supersedes `earlier`.
+fn notify_superseded(
+    session: &Session,
+    earlier: &congvan_envelope::metadata::Supersedes,
+    later: &str,
+) -> Result<(), Failure> {
+    let by = session
+        .identity
+        .cert()
+        .org()
+        .cloned()
+        .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
+    let temp = tempfile_path(&earlier.id);
+    session
+        .runtime
+        .block_on(session.client.fetch(&earlier.id, &temp))?;
+    let digest = manifest_digest_of(&temp, &earlier.id);
+    if let Err(e) = std::fs::remove_file(&temp) {
+        say_err!("congvan: could not remove {}: {e}", temp.display());
+    }
+    let statement = Statement::Superseded {
+        dispatch_id: earlier.id.clone(),
+        manifest_sha256: digest?,
+        by,
+        how: earlier.kind,
+        superseded_by: later.to_string(),
+        time: receipt_time(OffsetDateTime::now_utc()),
+    };
+    let receipt = make_receipt(&statement, &session.identity)?;
+    session
+        .runtime
+        .block_on(session.client.ack(&earlier.id, &Ack { receipt }))?;
+    Ok(())
 }
 
 /// `congvan inbox`.

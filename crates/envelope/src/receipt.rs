@@ -199,6 +199,22 @@ pub enum Statement {
         /// When (RFC 3339, UTC).
         time: String,
     },
+    /// The issuer tells the recipients that a later dispatch of its own
+    /// replaces or updates this one (`details.supersedes` of the later).
+    Superseded {
+        /// The earlier dispatch.
+        dispatch_id: String,
+        /// SHA-256 of its manifest.
+        manifest_sha256: String,
+        /// The issuing office (its responsible office).
+        by: OrgId,
+        /// Replaces or updates.
+        how: crate::metadata::SupersedeKind,
+        /// The later dispatch.
+        superseded_by: String,
+        /// When (RFC 3339, UTC).
+        time: String,
+    },
 }
 
 impl Statement {
@@ -207,7 +223,8 @@ impl Statement {
         match self {
             Statement::Custody { dispatch_id, .. }
             | Statement::Status { dispatch_id, .. }
-            | Statement::NonDelivery { dispatch_id, .. } => dispatch_id,
+            | Statement::NonDelivery { dispatch_id, .. }
+            | Statement::Superseded { dispatch_id, .. } => dispatch_id,
         }
     }
 
@@ -222,6 +239,9 @@ impl Statement {
             }
             | Statement::NonDelivery {
                 manifest_sha256, ..
+            }
+            | Statement::Superseded {
+                manifest_sha256, ..
             } => manifest_sha256,
         }
     }
@@ -231,16 +251,29 @@ impl Statement {
         match self {
             Statement::Custody { time, .. }
             | Statement::Status { time, .. }
-            | Statement::NonDelivery { time, .. } => time,
+            | Statement::NonDelivery { time, .. }
+            | Statement::Superseded { time, .. } => time,
         }
     }
 
-    /// `custody`, `status` or `non_delivery`.
+    /// `custody`, `status`, `non_delivery` or `superseded`.
     pub fn kind(&self) -> &'static str {
         match self {
             Statement::Custody { .. } => "custody",
             Statement::Status { .. } => "status",
             Statement::NonDelivery { .. } => "non_delivery",
+            Statement::Superseded { .. } => "superseded",
+        }
+    }
+
+    /// True for what only the dispatch's issuer states and what travels
+    /// from it to the recipients: its recall request (13) and its notice
+    /// that a later dispatch supersedes this one.
+    pub fn is_issuer_notice(&self) -> bool {
+        match self {
+            Statement::Status { code, .. } => code.said_by() == Speaker::Issuer,
+            Statement::Superseded { .. } => true,
+            Statement::Custody { .. } | Statement::NonDelivery { .. } => false,
         }
     }
 
@@ -251,7 +284,9 @@ impl Statement {
             Statement::Custody { relay, .. } | Statement::NonDelivery { relay, .. } => {
                 (Role::Relay, relay.clone())
             }
-            Statement::Status { by, .. } => (Role::Office, by.clone()),
+            Statement::Status { by, .. } | Statement::Superseded { by, .. } => {
+                (Role::Office, by.clone())
+            }
         }
     }
 
@@ -311,6 +346,18 @@ impl Statement {
                 }
                 check(reason, free_text(true)).and_then(|p| named("reason", p))
             }
+            Statement::Superseded {
+                dispatch_id,
+                superseded_by,
+                ..
+            } => {
+                if let Some(problem) = crate::metadata::uuid_problem(superseded_by) {
+                    return named("superseded_by", problem);
+                }
+                (superseded_by == dispatch_id)
+                    .then(|| "is the dispatch itself".to_string())
+                    .and_then(|p| named("superseded_by", p))
+            }
         }
     }
 
@@ -326,6 +373,18 @@ impl Statement {
                 Some(note) => format!("status {code} from {by}: {note}"),
                 None => format!("status {code} from {by}"),
             },
+            Statement::Superseded {
+                by,
+                how,
+                superseded_by,
+                ..
+            } => format!(
+                "{} dispatch {superseded_by} (notice from {by})",
+                match how {
+                    crate::metadata::SupersedeKind::Replaces => "replaced by",
+                    crate::metadata::SupersedeKind::Updates => "updated by",
+                }
+            ),
             Statement::NonDelivery {
                 relay,
                 undelivered,

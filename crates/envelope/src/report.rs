@@ -197,6 +197,10 @@ pub struct VerificationReport {
     /// (status 13): who asked, when and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recall: Option<String>,
+    /// The issuer's notice that a later dispatch replaces or updates this
+    /// one, when the dispatch carries a valid one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
 }
 
 impl VerificationReport {
@@ -217,6 +221,7 @@ impl VerificationReport {
             receipts: Vec::new(),
             supersedes: None,
             recall: None,
+            superseded_by: None,
         }
     }
 
@@ -248,6 +253,13 @@ impl fmt::Display for VerificationReport {
         }
         if let Some(supersedes) = &self.supersedes {
             writeln!(out, "  Supersedes: {}", Line(supersedes))?;
+        }
+        if let Some(later) = &self.superseded_by {
+            writeln!(
+                out,
+                "  ĐÃ ĐƯỢC THAY THẾ/CẬP NHẬT (superseded): {}",
+                Line(later)
+            )?;
         }
         if let Some(recall) = &self.recall {
             writeln!(

@@ -52,6 +52,7 @@ pub fn verify_dispatch(
             .as_ref()
             .map(|s| format!("{} dispatch {}", s.kind.name(), s.id)),
         recall: None,
+        superseded_by: None,
     };
 
     // Signed data: the metadata and every attachment against the manifest.
@@ -82,6 +83,11 @@ pub fn verify_dispatch(
         .receipts
         .iter()
         .find(|r| r.valid && r.code.as_deref() == Some("13"))
+        .map(|r| r.description.clone());
+    report.superseded_by = report
+        .receipts
+        .iter()
+        .find(|r| r.valid && r.kind == "superseded")
         .map(|r| r.description.clone());
 
     // Every signature's payload: the manifest, BASE64URL-encoded once.
@@ -489,6 +495,9 @@ fn check_receipts(
                         }
                         _ => {}
                     },
+                    Statement::Superseded { by, .. } if by != metadata.responsible_office() => {
+                        return Err(format!("{by} is not the issuer of this dispatch, so its notice is not evidence"));
+                    }
                     Statement::NonDelivery { relay, .. } if !chain.contains(relay) => {
                         return Err(format!("relay {relay} is not on this dispatch's route, so its non-delivery notice is not evidence"));
                     }

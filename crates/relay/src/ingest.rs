@@ -800,8 +800,8 @@ pub async fn ingest_receipt(
     store_receipt(state, row).await
 }
 
-/// A recall request forwarded towards a recipient. Only the issuer's
-/// status 13 travels that way, only to a recipient of the dispatch, and only
+/// An issuer's notice forwarded towards a recipient. Only the issuer's
+/// recall request (13) and supersession notice travel that way, only to a recipient of the dispatch, and only
 /// from the peer on the route towards the issuer.
 async fn ingest_recall_from_peer(
     state: &Arc<RelayState>,
@@ -812,17 +812,14 @@ async fn ingest_recall_from_peer(
     verified: &congvan_envelope::VerifiedReceipt,
 ) -> Result<(), Refusal> {
     let id = &record.id;
-    let issuer_request = matches!(
-        &verified.statement,
-        Statement::Status { code, by, .. }
-            if code.said_by() == Speaker::Issuer && by.to_string() == record.sender
-    );
-    if !issuer_request {
+    let issuer_notice = verified.statement.is_issuer_notice()
+        && verified.statement.required_signer().1.to_string() == record.sender;
+    if !issuer_notice {
         return Err(Refusal::new(
             422,
             format!(
                 "receipts about dispatch {id} go back to its sender {}, not {dest}; only its \
-                 issuer's recall request (13) travels to recipients",
+                 issuer's notices (a recall request, what supersedes it) travel to recipients",
                 record.sender
             ),
         ));
@@ -868,7 +865,7 @@ pub async fn ingest_ack(
     };
     let record = state.store.dispatch(dispatch_id)?;
     if let Some(record) = record.as_ref().filter(|r| r.sender == org.to_string()) {
-        return ingest_recall(state, org, record, jws).await;
+        return ingest_issuer_notice(state, org, record, jws).await;
     }
     if !state.store.in_inbox(&org.to_string(), dispatch_id)? {
         return Err(Refusal::new(
@@ -938,10 +935,11 @@ pub async fn ingest_ack(
     store_receipt(state, row).await
 }
 
-/// The issuer's recall request (status 13) for a dispatch it sent through
-/// this relay: kept in its own timeline and sent to every recipient along
+/// The issuer's notice about a dispatch it sent through this relay: its
+/// recall request (status 13), or that a later dispatch of its own replaces
+/// or updates it. Kept in its own timeline and sent to every recipient along
 /// the dispatch's routes.
-async fn ingest_recall(
+async fn ingest_issuer_notice(
     state: &Arc<RelayState>,
     issuer: &OrgId,
     record: &crate::store::DispatchRecord,
@@ -949,34 +947,54 @@ async fn ingest_recall(
 ) -> Result<(), Refusal> {
     let id = record.id.clone();
     let verified = verify_receipt(&jws, "receipt", &state.trust).map_err(receipt_refused)?;
-    match &verified.statement {
-        Statement::Status { by, code, .. } if by == issuer => {
-            if code.said_by() != Speaker::Issuer {
+    let statement = &verified.statement;
+    let signed_by_issuer = match statement {
+        Statement::Status { by, .. } | Statement::Superseded { by, .. } => by == issuer,
+        _ => false,
+    };
+    if !signed_by_issuer {
+        return Err(Refusal::new(
+            403,
+            format!("a notice about dispatch {id} must be a statement signed by {issuer}"),
+        ));
+    }
+    if !statement.is_issuer_notice() {
+        let what = match statement {
+            Statement::Status { code, .. } => format!("status {code}"),
+            other => other.kind().to_string(),
+        };
+        return Err(Refusal::new(
+            403,
+            format!(
+                "{issuer} issued dispatch {id}: its recipients send {what}; the issuer can \
+                 request a recall (13) or say what supersedes it"
+            ),
+        ));
+    }
+    if statement.dispatch_id() != id || statement.manifest_sha256() != record.manifest_sha256 {
+        return Err(Refusal::new(
+            422,
+            "the notice is about another dispatch or another version of it",
+        ));
+    }
+    // What this notice is remembered by, so that it is sent once.
+    let key = match statement {
+        Statement::Superseded { superseded_by, .. } => {
+            let later = state.store.dispatch(superseded_by)?;
+            if later.as_ref().map(|d| d.sender.as_str()) != Some(issuer.to_string().as_str()) {
                 return Err(Refusal::new(
-                    403,
+                    409,
                     format!(
-                        "{issuer} issued dispatch {id}: its recipients send status {code}; \
-                         the issuer can request a recall (13)"
+                        "dispatch {superseded_by} is not one {issuer} sent through this relay; \
+                         send it first, then say that it supersedes {id}"
                     ),
                 ));
             }
+            format!("superseded {superseded_by}")
         }
-        _ => {
-            return Err(Refusal::new(
-                403,
-                format!("a recall request must be a status signed by {issuer}"),
-            ))
-        }
-    }
-    if verified.statement.dispatch_id() != id
-        || verified.statement.manifest_sha256() != record.manifest_sha256
-    {
-        return Err(Refusal::new(
-            422,
-            "the recall request is about another dispatch or another version of it",
-        ));
-    }
-    if state.store.has_status(&issuer.to_string(), &id, "13")? {
+        _ => "13".to_string(),
+    };
+    if state.store.has_status(&issuer.to_string(), &id, &key)? {
         return Ok(());
     }
     let mut dests: Vec<OrgId> = state
@@ -985,7 +1003,7 @@ async fn ingest_recall(
         .iter()
         .filter_map(|o| OrgId::parse(o).ok())
         .collect();
-    // The issuer's own timeline shows the request too.
+    // The issuer's own timeline shows the notice too.
     dests.push(issuer.clone());
     let rows = dests
         .into_iter()
@@ -997,8 +1015,8 @@ async fn ingest_recall(
         .writer
         .write(move |txn| {
             txn.execute(
-                "INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, '13', ?3)",
-                params![office, id, unix_ms(OffsetDateTime::now_utc())],
+                "INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, ?3, ?4)",
+                params![office, id, key, unix_ms(OffsetDateTime::now_utc())],
             )?;
             let mut hops = Vec::new();
             for row in &rows {
@@ -1030,11 +1048,9 @@ fn receipt_row(
     // A recall request travels to every recipient: one receipt per
     // destination, or the first would hide the others.
     let digest = match statement {
-        Statement::Status { code, .. } if code.said_by() == Speaker::Issuer => {
-            congvan_envelope::sha256_hex(
-                format!("{}\n{dest}", receipt_key(statement, jws)?).as_bytes(),
-            )
-        }
+        _ if statement.is_issuer_notice() => congvan_envelope::sha256_hex(
+            format!("{}\n{dest}", receipt_key(statement, jws)?).as_bytes(),
+        ),
         _ => receipt_key(statement, jws)?,
     };
     Ok(ReceiptRow {

@@ -77,6 +77,8 @@ impl Receipts {
                     time,
                     ..
                 } => out.custody.push((relay, relay_name, time)),
+                // The issuer's own notice: no recipient's progress.
+                Statement::Superseded { .. } => {}
             }
         }
         Ok(out)

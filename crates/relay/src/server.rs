@@ -545,6 +545,12 @@ async fn track(
             // Not a receipt: derived from the later dispatch's signed
             // metadata, which relays accept only from the same issuer.
             for later in state.store.superseded_by(&id)? {
+                let noticed = events
+                    .iter()
+                    .any(|e| e.kind == "superseded" && e.description.contains(&later.id));
+                if noticed {
+                    continue;
+                }
                 let time = state
                     .store
                     .dispatch(&later.id)?
@@ -561,7 +567,15 @@ async fn track(
                     time,
                     actor: r.sender.clone(),
                     code: None,
-                    description: format!("{} by dispatch {}", later.kind, later.id),
+                    description: format!(
+                        "{} dispatch {} (its metadata says so; no notice from the issuer yet)",
+                        if later.kind == "updates" {
+                            "updated by"
+                        } else {
+                            "replaced by"
+                        },
+                        later.id
+                    ),
                     receipt: String::new(),
                 });
             }

@@ -137,6 +137,9 @@ fn marks(
     if let Some(recall) = verified.and_then(|r| r.recall.as_ref()) {
         marks.push(format!("ĐỀ NGHỊ THU HỒI: {recall}"));
     }
+    if let Some(later) = verified.and_then(|r| r.superseded_by.as_ref()) {
+        marks.push(format!("ĐÃ ĐƯỢC THAY THẾ/CẬP NHẬT: {later}"));
+    }
     if let Some(s) = &m.details.supersedes {
         let verb = match s.kind {
             congvan_envelope::metadata::SupersedeKind::Replaces => "THAY THẾ",

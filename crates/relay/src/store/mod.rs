@@ -322,14 +322,15 @@ impl Store {
     }
 
     /// The issuer's signed notices about a dispatch that reached this relay
-    /// (its recall request, status 13), as JWS JSON texts.
+    /// (its recall request, status 13, and what supersedes it), as JWS JSON
+    /// texts.
     pub fn issuer_notices(&self, id: &str) -> Result<Vec<String>, Error> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT e.jws FROM events e JOIN dispatches d ON d.id = e.dispatch_id
-                 WHERE e.dispatch_id = ?1 AND e.kind = 'status' AND e.code = '13'
-                   AND e.office = d.sender
-                 ORDER BY e.time, e.rowid LIMIT 1",
+                 WHERE e.dispatch_id = ?1 AND e.office = d.sender
+                   AND ((e.kind = 'status' AND e.code = '13') OR e.kind = 'superseded')
+                 GROUP BY e.jws ORDER BY MIN(e.rowid) LIMIT 8",
             )?;
             let rows = stmt.query_map(params![id], |r| r.get(0))?;
             rows.collect()
