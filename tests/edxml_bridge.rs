@@ -272,9 +272,14 @@ fn a_congvan_dispatch_survives_export_then_import() {
         "{refused}"
     );
     assert!(!back.exists());
-    // …and without a registry listing it, every mapped field comes back.
+    // …and with a registry that lists only the gateway (H99.01 then being
+    // outside it), every mapped field comes back.
     let empty_registry = dir.path().join("registry.toml");
-    std::fs::write(&empty_registry, "").unwrap();
+    std::fs::write(
+        &empty_registry,
+        "[[office]]\ncode = \"H99\"\nname = \"Tỉnh\"\nlevel = \"province\"\nrelay = \"relay-h99\"\ngateway = true\n",
+    )
+    .unwrap();
     congvan([
         "edxml",
         "import",

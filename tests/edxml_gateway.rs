@@ -211,3 +211,61 @@ async fn a_dispatch_for_an_office_outside_congvan_leaves_as_edxml_in_the_outbox(
     );
     relay.stop().await;
 }
+
+/// Imports `message` as `office` with a registry that lets it act as a
+/// gateway and lists nothing else, as a hostile office with its own tools
+/// would, and returns the sealed copy.
+fn copy_sealed_by(dir: &Path, office: &str, message: &str) -> std::path::PathBuf {
+    let registry = dir.join(format!("registry-{office}.toml"));
+    std::fs::write(
+        &registry,
+        format!("[[office]]\ncode = \"{office}\"\nname = \"Văn phòng\"\nlevel = \"province\"\nrelay = \"r\"\ngateway = true\n"),
+    )
+    .unwrap();
+    let source = dir.join(format!("{office}.edxml"));
+    std::fs::write(&source, message).unwrap();
+    let out = dir.join(format!("{office}.cvd"));
+    process::congvan([
+        "edxml".as_ref(),
+        "import".as_ref(),
+        source.as_os_str(),
+        "--identity".as_ref(),
+        office_dir(office).as_os_str(),
+        "--registry".as_ref(),
+        registry.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ])
+    .assert_ok();
+    out
+}
+
+/// The gateway's copy seal is not a way for a hostile office to send in
+/// another's name: relays take such copies only from an office the registry
+/// names as a gateway, and never of a dispatch in a congvan office's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_from_a_non_gateway_or_in_a_congvan_office_s_name_are_refused() {
+    let dir = process::tempdir();
+    // A district office (not a gateway) seals a "copy" of a ministry's
+    // dispatch and sends it through its own relay.
+    let district = congvan_relay::start(relay_config(dir.path(), "H99.01"))
+        .await
+        .unwrap();
+    let forged = copy_sealed_by(dir.path(), "H99.01", &message(1));
+    let refused = client(&url(district.addr), "H99.01")
+        .send_file(&forged)
+        .await;
+    expect_refused(refused, 403, &["does not name H99.01 as an edXML gateway"]);
+    district.stop().await;
+
+    // The real gateway office, with a registry of its own, seals a "copy"
+    // of a dispatch claiming to come from the district on congvan.
+    let province = congvan_relay::start(relay_config(dir.path(), "H99"))
+        .await
+        .unwrap();
+    let in_districts_name = message(2).replacen("000.00.00.G99", "000.00.01.H99", 1);
+    let forged = copy_sealed_by(dir.path(), "H99", &in_districts_name);
+    let refused = client(&url(province.addr), "H99").send_file(&forged).await;
+    expect_refused(refused, 403, &["H99.01 is an office on congvan"]);
+    province.stop().await;
+}

@@ -66,10 +66,11 @@ fn refuse_existing(out: &Path) -> Result<(), Error> {
 pub struct ImportOptions {
     /// Bounds on the message.
     pub limits: Limits,
-    /// The organization registry. An office it lists as served by a congvan
-    /// relay sends through congvan, signed: an edXML message claiming to
-    /// come from it is refused, so that no one can pass a forged dispatch
-    /// of a congvan office through the gateway's copy seal.
+    /// The organization registry. An office it lists (and not as
+    /// `external`) is on congvan and sends through it, signed: an edXML
+    /// message claiming to come from it is refused, so that no one can pass
+    /// a forged dispatch of a congvan office through the gateway's copy
+    /// seal. The gateway office must be one it names `gateway = true`.
     pub registry: Option<Registry>,
 }
 
@@ -95,13 +96,22 @@ pub fn import_message(
     let mut metadata = to_metadata(&message.header, &gateway_org, at)?;
     if let Some(registry) = &options.registry {
         let from = &metadata.from.id;
-        if let Some(relay) = registry.serving_relay(from) {
+        if registry.get(from).is_some_and(|o| !o.external) {
             return Err(Error::mapping(
                 "From/OrganId",
                 format!(
-                    "{from} is an office on congvan (served by the relay {relay}); its dispatches \
-                     come signed through congvan, so an edXML message in its name is refused \
-                     (ask it to send through its relay)"
+                    "{from} is an office on congvan; its dispatches come signed through \
+                     congvan, so an edXML message in its name is refused (ask it to send \
+                     through its relay)"
+                ),
+            ));
+        }
+        if !registry.is_gateway(&gateway_org) {
+            return Err(Error::mapping(
+                "gateway",
+                format!(
+                    "the registry does not name {gateway_org} as an edXML gateway \
+                     (gateway = true), so relays would refuse its copies"
                 ),
             ));
         }

@@ -39,6 +39,15 @@ pub struct Office {
     /// their nearest ancestor's relay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay: Option<String>,
+    /// True for an office outside congvan, reached through an edXML
+    /// gateway: dispatches to it leave as edXML, and a dispatch in its name
+    /// enters only as a gateway's copy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    /// True for an office whose seal may make copies of dispatches from
+    /// offices outside congvan (an edXML gateway). No other office may.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gateway: bool,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +157,17 @@ impl Registry {
         self.ancestry(code)
             .into_iter()
             .find_map(|o| o.relay.as_deref())
+    }
+
+    /// True when the registry lists `code` as an office outside congvan.
+    pub fn is_external(&self, code: &OrgId) -> bool {
+        self.get(code).is_some_and(|o| o.external)
+    }
+
+    /// True when the registry lets `code`'s seal make copies of dispatches
+    /// from offices outside congvan.
+    pub fn is_gateway(&self, code: &OrgId) -> bool {
+        self.get(code).is_some_and(|o| o.gateway && !o.external)
     }
 
     /// The organization a relay belongs to, which its certificate binds: the

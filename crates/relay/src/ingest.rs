@@ -290,22 +290,38 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
                 ),
             ));
         }
-        if metadata.details.origin.is_some() {
-            if let Some(relay) = state.router.registry().serving_relay(&metadata.from.id) {
-                return Err(Refusal::new(
-                    403,
-                    format!(
-                        "{} is an office on congvan (relay {relay}): its dispatches come from \
-                         it, signed, not through a gateway",
-                        metadata.from.id
-                    ),
-                ));
-            }
-        }
+
         if !state.router.serves(org) {
             return Err(Refusal::new(
                 403,
                 format!("office {org} is not served by this relay; send through its own relay"),
+            ));
+        }
+    }
+
+    // A copy taken in from outside congvan, from any caller, relays
+    // included: only an office the registry names as a gateway makes such
+    // copies, and never of a dispatch in the name of an office on congvan.
+    if let Some(origin) = &metadata.details.origin {
+        let registry = state.router.registry();
+        if !registry.is_gateway(&origin.gateway) {
+            return Err(Refusal::new(
+                403,
+                format!(
+                    "dispatch {id} says office {} took it in from outside congvan, but the \
+                     registry does not name {} as an edXML gateway (gateway = true)",
+                    origin.gateway, origin.gateway
+                ),
+            ));
+        }
+        if registry.get(&metadata.from.id).is_some_and(|o| !o.external) {
+            return Err(Refusal::new(
+                403,
+                format!(
+                    "{} is an office on congvan: its dispatches come from it, signed, not as \
+                     a gateway's copy",
+                    metadata.from.id
+                ),
             ));
         }
     }
@@ -400,11 +416,21 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         match state.router.route(&recipient.id) {
             Some(Route::Local) => local.push(recipient.id.clone()),
             Some(Route::Hop(hop)) => forwarded.push((recipient.id.clone(), hop)),
-            // An office outside congvan (not in the registry), where this
+            // An office the registry lists as outside congvan, where this
             // relay runs the edXML gateway: the dispatch leaves as edXML.
             None if state.config.edxml.is_some()
-                && state.router.registry().get(&recipient.id).is_none() =>
+                && state.router.registry().is_external(&recipient.id) =>
             {
+                if metadata.urgency == congvan_envelope::metadata::Urgency::HoaTocHenGio {
+                    return Err(Refusal::new(
+                        422,
+                        format!(
+                            "recipient {} is outside congvan, and edXML cannot carry the \
+                             appointed time of urgency 4 (Hỏa tốc hẹn giờ)",
+                            recipient.id
+                        ),
+                    ));
+                }
                 if metadata.secrecy.is_some() {
                     return Err(Refusal::new(
                         422,

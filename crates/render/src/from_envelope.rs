@@ -134,6 +134,13 @@ fn marks(
     verified: Option<&VerificationReport>,
 ) -> Vec<String> {
     let mut marks = Vec::new();
+    if let Some(origin) = &m.details.origin {
+        // Not the issuer's own signed original: say whose copy it is.
+        marks.push(format!(
+            "BẢN SAO: nhận qua trục liên thông (edXML) lúc {}, {} đóng dấu sao",
+            origin.received_at, origin.gateway
+        ));
+    }
     if let Some(recall) = verified.and_then(|r| r.recall.as_ref()) {
         marks.push(format!("ĐỀ NGHỊ THU HỒI: {recall}"));
     }

@@ -200,8 +200,22 @@ pub fn build_demo(out: &Path, alg: Algorithm) -> Result<DemoPki, Error> {
             parent: office.parent.map(OrgId::parse).transpose()?,
             place: Some(office.place.to_string()),
             relay: office.has_relay.then(|| demo_relay_name(&code)),
+            external: false,
+            // The province office is the demo's edXML gateway.
+            gateway: office.parent.is_none(),
         });
     }
+    // A ministry outside congvan, reached through the province's gateway.
+    registry_offices.push(Office {
+        code: OrgId::parse("G99")?,
+        name: "Bộ Minh Họa".to_string(),
+        level: congvan_org::Level::National,
+        parent: None,
+        place: Some("Hà Nội".to_string()),
+        relay: None,
+        external: true,
+        gateway: false,
+    });
 
     let registry = Registry::from_offices(registry_offices)?;
     let registry_path = out.join("registry.toml");
