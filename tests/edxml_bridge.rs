@@ -510,3 +510,51 @@ fn a_100_mb_attachment_imports_and_exports_in_flat_memory() {
         congvan_envelope::sha256_file(&after.attachments[0].path).unwrap()
     );
 }
+
+/// A Word document is a ZIP by design: it stays whole, even declared as a
+/// ZIP, instead of being taken apart into its XML parts.
+#[test]
+fn a_docx_attachment_is_kept_whole() {
+    use base64::Engine;
+    use std::io::Write;
+    let dir = tempdir();
+    let mut docx = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, text) in [
+        ("[Content_Types].xml", "<Types/>"),
+        ("_rels/.rels", "<Relationships/>"),
+        ("word/document.xml", "<w:document/>"),
+    ] {
+        docx.start_file(name, options).unwrap();
+        docx.write_all(text.as_bytes()).unwrap();
+    }
+    let bytes = docx.finish().unwrap().into_inner();
+    let text = std::fs::read_to_string(edxml_fixture("new.edxml")).unwrap();
+    let start = text.find("<edXML:ContentTransferEncoded").unwrap();
+    let open_end = text[start..].find('>').unwrap() + start + 1;
+    let close = text.find("</edXML:ContentTransferEncoded>").unwrap();
+    let message = format!(
+        "{}{}{}",
+        &text[..open_end],
+        base64::engine::general_purpose::STANDARD.encode(&bytes),
+        &text[close..]
+    )
+    .replace("1234-BMH-VP.pdf", "ke-hoach.docx")
+    .replace("application/pdf", "application/zip");
+    let path = dir.path().join("docx.edxml");
+    std::fs::write(&path, message).unwrap();
+    let cvd = dir.path().join("docx.cvd");
+    import(&path, &cvd).assert_ok();
+    let mut envelope = Envelope::open(&cvd).unwrap();
+    let names: Vec<String> = envelope
+        .attachments()
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
+    assert_eq!(names, ["ke-hoach.docx"]);
+    let mut back = Vec::new();
+    envelope
+        .copy_attachment("ke-hoach.docx", &mut back, &mut |_| {})
+        .unwrap();
+    assert_eq!(back, bytes);
+}

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::mapping::{to_header, to_metadata};
 use crate::message::{Attachment, Message};
-use crate::packed::{is_zip, pack, unpack};
+use crate::packed::{is_packaged_document, is_zip, pack, unpack};
 use crate::read::{read_message, Notes};
 use crate::write::write_message;
 use crate::{Error, Limits};
@@ -118,13 +118,29 @@ pub fn import_message(
     }
     let mut sources = Vec::new();
     let mut originals = Vec::new();
+    let mut unpacked = 0u64;
     for (i, attachment) in message.attachments.iter().enumerate() {
-        let zipped = !attachment.name.to_lowercase().ends_with(".zip") && is_zip(&attachment.path)?;
+        // A ZIP wrapper as senders use it: declared as a ZIP, not named as
+        // one, and not a document that is a ZIP by design (.docx, .odt).
+        let declared_zip = matches!(
+            attachment.content_type.to_ascii_lowercase().as_str(),
+            "application/zip" | "application/x-zip-compressed"
+        );
+        let zipped = declared_zip
+            && !attachment.name.to_lowercase().ends_with(".zip")
+            && is_zip(&attachment.path)?
+            && !is_packaged_document(&attachment.path)?;
         let mut members = Vec::new();
         if zipped {
             let dir = scratch.path().join(format!("unpacked-{}", i + 1));
             std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-            for member in unpack(&attachment.name, &attachment.path, &dir, limits)? {
+            for member in unpack(
+                &attachment.name,
+                &attachment.path,
+                &dir,
+                limits,
+                &mut unpacked,
+            )? {
                 sources.push(AttachmentSource {
                     path: member.path,
                     name: Some(member.name.clone()),

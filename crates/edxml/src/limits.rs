@@ -22,7 +22,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_header_bytes: 8 * 1024 * 1024,
+            max_header_bytes: 2 * 1024 * 1024,
             max_attachments: 200,
             max_attachment_bytes: 2 * 1024 * 1024 * 1024,
             max_total_bytes: 4 * 1024 * 1024 * 1024,

@@ -394,24 +394,31 @@ pub(crate) fn to_header(m: &Metadata) -> Result<Header, Error> {
         .ok_or_else(|| Error::mapping("number", format!("{:?} has no \"/\"", m.number)))?;
     let d = &m.details;
     let origin = d.origin.as_ref();
-    let carried_of = |parent: &str| -> Vec<Carried> {
+    let kept = |parent: &str| {
         origin
-            .map(|o| {
-                o.carried
-                    .iter()
-                    .filter(|c| c.parent == parent)
-                    .map(|c| Carried {
-                        parent: c.parent.clone(),
-                        name: String::new(),
-                        xml: c.xml.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|o| o.carried.iter())
+            .filter(move |c| c.parent == parent)
+            .map(|c| c.xml.clone())
+            .collect::<Vec<String>>()
     };
-    let (type_code, type_detail) = carried_of("DocumentType")
+    // Written back only after checking: one element each, of a kind this
+    // writer does not produce from the dispatch's own fields.
+    let carried_of = |parent: &str| -> Result<Vec<Carried>, Error> {
+        kept(parent)
+            .iter()
+            .map(|xml| {
+                Ok(Carried {
+                    parent: parent.to_string(),
+                    name: String::new(),
+                    xml: crate::read::checked_carried(parent, xml)?,
+                })
+            })
+            .collect()
+    };
+    let (type_code, type_detail) = kept("DocumentType")
         .first()
-        .and_then(|c| type_codes(&c.xml))
+        .and_then(|xml| type_codes(xml))
         .unwrap_or_else(|| ("1".into(), "0".into()));
     let from_text = organ_id_text(&m.from.id);
     let (document_id, trace, mut carried) = match origin {
@@ -450,8 +457,8 @@ pub(crate) fn to_header(m: &Metadata) -> Result<Header, Error> {
             )
         }
     };
-    let mut kept = carried_of("MessageHeader");
-    kept.extend(carried_of("TraceHeaderList"));
+    let mut kept = carried_of("MessageHeader")?;
+    kept.extend(carried_of("TraceHeaderList")?);
     kept.append(&mut carried);
     let header = Header {
         from: organ_of(&m.from, d),

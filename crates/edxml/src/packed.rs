@@ -25,6 +25,18 @@ pub(crate) fn is_zip(path: &Path) -> Result<bool, Error> {
     Ok(magic == *b"PK\x03\x04")
 }
 
+/// Whether a ZIP file is itself a document (Office Open XML such as .docx,
+/// or OpenDocument), which is a ZIP by design and must stay whole.
+pub(crate) fn is_packaged_document(path: &Path) -> Result<bool, Error> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let Ok(mut archive) = zip::ZipArchive::new(file) else {
+        return Ok(false);
+    };
+    let marked =
+        archive.by_name("[Content_Types].xml").is_ok() || archive.by_name("mimetype").is_ok();
+    Ok(marked)
+}
+
 /// One file unpacked from a ZIP attachment.
 #[derive(Debug)]
 pub(crate) struct Member {
@@ -32,14 +44,17 @@ pub(crate) struct Member {
     pub(crate) path: PathBuf,
 }
 
-/// Unpacks `zip_path` (the attachment `name`) into `dir`. The total written
-/// is bounded by the limits whatever the archive's headers claim: sizes are
-/// counted while inflating.
+/// Unpacks `zip_path` (the attachment `name`) into `dir`. What is written is
+/// bounded whatever the archive's headers claim (sizes are counted while
+/// inflating): by the ratio to the ZIP's own size, by the size of one
+/// attachment, and by what is left of the message's total (`spent` counts
+/// what all unpacking of the message has written).
 pub(crate) fn unpack(
     name: &str,
     zip_path: &Path,
     dir: &Path,
     limits: &Limits,
+    spent: &mut u64,
 ) -> Result<Vec<Member>, Error> {
     let bad = |problem: String| Error::Packed {
         name: name.to_string(),
@@ -51,7 +66,8 @@ pub(crate) fn unpack(
     let budget = packed_size
         .saturating_mul(limits.max_unpack_ratio)
         .saturating_add(1024 * 1024)
-        .min(limits.max_attachment_bytes);
+        .min(limits.max_attachment_bytes)
+        .min(limits.max_total_bytes.saturating_sub(*spent));
     let file = File::open(zip_path).map_err(|e| Error::io(zip_path, e))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| {
         bad(format!(
@@ -93,6 +109,7 @@ pub(crate) fn unpack(
         let copied = std::io::copy(&mut (&mut entry).take(left + 1), &mut out)
             .map_err(|e| bad(format!("{base:?} inside the ZIP cannot be inflated: {e}")))?;
         written += copied;
+        *spent += copied;
         if written > budget {
             return Err(bad(format!(
                 "the ZIP unpacks to more than {budget} bytes ({}x its own size at most): \

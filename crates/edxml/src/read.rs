@@ -120,6 +120,43 @@ fn to_xml(node: Node<'_, '_>, out: &mut String, notes: &mut Notes) {
     out.push('>');
 }
 
+/// Checks a kept element before it is written back on export: it must be
+/// one element of the edXML namespace, and not one this crate writes itself
+/// (`From`, `To`, `TraceHeader`…), so that metadata cannot smuggle parties,
+/// trace headers or attachments into an outgoing message. Returns it
+/// re-serialised.
+pub(crate) fn checked_carried(parent: &str, xml: &str) -> Result<String, Error> {
+    let bad = |problem: &str| Error::mapping("details.origin.carried", problem.to_string());
+    let wrapped = format!("<r xmlns:edXML=\"{NAMESPACE}\">{xml}</r>");
+    let doc = parse(&wrapped).map_err(|e| bad(&format!("a kept element is not XML: {e}")))?;
+    let root = doc.root_element();
+    if root
+        .children()
+        .any(|c| c.is_text() && c.text().is_some_and(|t| !t.trim().is_empty()))
+    {
+        return Err(bad("a kept element has text around it"));
+    }
+    let mut elements = root.children().filter(|c| c.is_element());
+    let (Some(element), None) = (elements.next(), elements.next()) else {
+        return Err(bad("a kept element must be exactly one element"));
+    };
+    let name = element.tag_name().name();
+    let allowed = element.tag_name().namespace() == Some(NAMESPACE)
+        && match parent {
+            "MessageHeader" => name == "ResponseFor" || !MESSAGE_FIELDS.contains(&name),
+            "TraceHeaderList" => name != "TraceHeader",
+            _ => false,
+        };
+    if !allowed {
+        return Err(bad(&format!(
+            "{name} under {parent} is written from the dispatch's own fields, not kept"
+        )));
+    }
+    let mut out = String::new();
+    to_xml(element, &mut out, &mut Notes::new());
+    Ok(out)
+}
+
 fn carry(parent: &str, node: Node<'_, '_>, notes: &mut Notes) -> Carried {
     let mut xml = String::new();
     to_xml(node, &mut xml, notes);
@@ -417,4 +454,30 @@ pub fn read_status(path: &Path, dir: &Path, limits: &Limits) -> Result<StatusMes
         timestamp: req(mh, "Timestamp", "MessageHeader")?,
         trace: trace(child(header_node, "TraceHeaderList"))?,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_elements_cannot_smuggle_parties_into_an_export() {
+        let ok = checked_carried(
+            "TraceHeaderList",
+            "<edXML:Bussiness><edXML:BussinessDocType>0</edXML:BussinessDocType></edXML:Bussiness>",
+        )
+        .unwrap();
+        assert!(ok.starts_with("<edXML:Bussiness>"), "{ok}");
+        for (parent, xml) in [
+            ("MessageHeader", "<edXML:X/></edXML:MessageHeader><edXML:To><edXML:OrganId>1</edXML:OrganId></edXML:To><edXML:MessageHeader>"),
+            ("MessageHeader", "<edXML:To><edXML:OrganId>1</edXML:OrganId></edXML:To>"),
+            ("MessageHeader", "<edXML:A/><edXML:B/>"),
+            ("TraceHeaderList", "<edXML:TraceHeader/>"),
+            ("MessageHeader", "<Other xmlns=\"urn:x\"/>"),
+            ("MessageHeader", "text<edXML:A/>"),
+        ] {
+            assert!(checked_carried(parent, xml).is_err(), "{xml}");
+        }
+    }
 }

@@ -22,6 +22,8 @@ use crate::Error;
 
 /// The local name whose text is attachment content.
 const CONTENT_ELEMENT: &[u8] = b"ContentTransferEncoded";
+/// Most attributes on one element (edXML elements carry none or one).
+const MAX_ATTRIBUTES: usize = 32;
 
 /// One decoded attachment content, in a file of the scanner's folder.
 #[derive(Debug)]
@@ -145,19 +147,20 @@ impl<R: BufRead> Scanner<'_, R> {
         Ok(())
     }
 
-    /// Copies until (and including) `end`.
+    /// Copies until (and including) `end`. The last bytes read are compared
+    /// with `end` as a whole, so an end marker that overlaps a repeated
+    /// first byte (`]]]>` for `]]>`) is found where a parser finds it.
     fn copy_until(&mut self, end: &[u8], what: &str) -> Result<(), Error> {
-        let mut matched = 0;
+        let mut window: Vec<u8> = Vec::with_capacity(end.len());
         loop {
             let b = self.need(what)?;
             self.keep(b)?;
-            if b == end[matched] {
-                matched += 1;
-                if matched == end.len() {
-                    return Ok(());
-                }
-            } else {
-                matched = usize::from(b == end[0]);
+            if window.len() == end.len() {
+                window.remove(0);
+            }
+            window.push(b);
+            if window == end {
+                return Ok(());
             }
         }
     }
@@ -201,6 +204,7 @@ impl<R: BufRead> Scanner<'_, R> {
         let mut in_name = true;
         let mut quote: Option<u8> = None;
         let mut last = 0u8;
+        let mut attributes = 0usize;
         loop {
             let b = self.need("a start tag")?;
             self.keep(b)?;
@@ -208,7 +212,17 @@ impl<R: BufRead> Scanner<'_, R> {
                 Some(q) if b == q => quote = None,
                 Some(_) => {}
                 None => match b {
-                    b'"' | b'\'' => quote = Some(b),
+                    b'"' | b'\'' => {
+                        quote = Some(b);
+                        attributes += 1;
+                        // A parser compares each attribute with the others:
+                        // thousands on one element cost it minutes.
+                        if attributes > MAX_ATTRIBUTES {
+                            return Err(Error::Malformed(format!(
+                                "an element has more than {MAX_ATTRIBUTES} attributes"
+                            )));
+                        }
+                    }
                     b'>' => break,
                     _ if in_name && (b.is_ascii_whitespace() || b == b'/') => in_name = false,
                     _ if in_name => name.push(b),
@@ -285,6 +299,15 @@ impl<R: BufRead> Scanner<'_, R> {
         }
         let tail = decoder.finish()?;
         size += tail.len() as u64;
+        self.total_decoded += tail.len() as u64;
+        if size > self.limits.max_attachment_bytes
+            || self.total_decoded > self.limits.max_total_bytes
+        {
+            return Err(Error::TooLarge {
+                what: format!("attachment {index}"),
+                limit: self.limits.max_attachment_bytes,
+            });
+        }
         out.write_all(&tail).map_err(|e| Error::io(&path, e))?;
         out.flush().map_err(|e| Error::io(&path, e))?;
         for b in format!("#{index}").bytes() {
@@ -307,6 +330,8 @@ struct StreamDecoder {
     reference: Option<Vec<u8>>,
     /// Padding seen: nothing but padding and whitespace may follow.
     padded: bool,
+    /// How many '=' (at most two end a base64 text).
+    padding: usize,
     offset: u64,
 }
 
@@ -317,6 +342,7 @@ impl StreamDecoder {
             pending: Vec::with_capacity(64 * 1024),
             reference: None,
             padded: false,
+            padding: 0,
             offset: 0,
         }
     }
@@ -359,6 +385,13 @@ impl StreamDecoder {
                 b'&' => self.reference = Some(Vec::new()),
                 b'=' => {
                     self.padded = true;
+                    self.padding += 1;
+                    if self.padding > 2 {
+                        return Err(self.error(format!(
+                            "more than two padding characters '=' at character {}",
+                            self.offset
+                        )));
+                    }
                     self.pending.push(b);
                 }
                 b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' if !self.padded => {
@@ -405,5 +438,69 @@ impl StreamDecoder {
         base64::engine::general_purpose::STANDARD
             .decode(&self.pending)
             .map_err(|e| self.error(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn scan_text(text: &str) -> Result<Scanned, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let result = scan(text.as_bytes(), dir.path(), &Limits::default());
+        // Keep nothing of the folder beyond the call.
+        result.map(|s| Scanned {
+            header: s.header,
+            blobs: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn contents_leave_the_header_and_are_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "<r><edXML:ContentTransferEncoded a=\"x>y\">aGVs&#13;\nbG8=</edXML:ContentTransferEncoded></r>";
+        let scanned = scan(text.as_bytes(), dir.path(), &Limits::default()).unwrap();
+        assert_eq!(
+            scanned.header,
+            "<r><edXML:ContentTransferEncoded a=\"x>y\">#1</edXML:ContentTransferEncoded></r>"
+        );
+        assert_eq!(std::fs::read(&scanned.blobs[0].path).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn look_alikes_comments_and_cdata_are_not_contents() {
+        let text = "<r><!-- <ContentTransferEncoded>x --><fooContentTransferEncoded>abc</fooContentTransferEncoded><![CDATA[ <ContentTransferEncoded>]]]><ContentTransferEncoded/></r>";
+        let scanned = scan_text(text).unwrap();
+        assert_eq!(scanned.header, text);
+    }
+
+    #[test]
+    fn endless_padding_is_refused_not_buffered() {
+        let text = format!(
+            "<r><ContentTransferEncoded>AA{}</ContentTransferEncoded></r>",
+            "=".repeat(10_000)
+        );
+        let err = scan_text(&text).unwrap_err().to_string();
+        assert!(err.contains("more than two padding characters"), "{err}");
+    }
+
+    #[test]
+    fn many_attributes_are_refused() {
+        let attrs: String = (0..100).map(|i| format!(" a{i}=\"1\"")).collect();
+        let err = scan_text(&format!("<r{attrs}/>")).unwrap_err().to_string();
+        assert!(err.contains("more than 32 attributes"), "{err}");
+    }
+
+    #[test]
+    fn bytes_before_the_xml_and_dtds_are_refused() {
+        assert!(matches!(
+            scan_text("junk<r/>"),
+            Err(Error::BytesBeforeXml { count: 4 })
+        ));
+        assert!(matches!(
+            scan_text("\u{feff}<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"b\">]><r/>"),
+            Err(Error::Dtd)
+        ));
     }
 }
