@@ -67,7 +67,13 @@ async fn the_folder_gateway_survives_kill_9_mid_batch_handling_each_file_once() 
     )
     .unwrap();
     std::fs::write(inbox.join("msg-902-again.edxml"), message(7)).unwrap();
-    let total = BATCH + 3;
+    // And one that says something else under a document id already used.
+    std::fs::write(
+        inbox.join("msg-903-changed.edxml"),
+        message(8).replace("V/v triển khai", "V/v hủy triển khai"),
+    )
+    .unwrap();
+    let total = BATCH + 4;
 
     let mut relay = RelayProcess::new(&dir.path().join("logs"), config);
     relay.start().await;
@@ -125,9 +131,14 @@ async fn the_folder_gateway_survives_kill_9_mid_batch_handling_each_file_once() 
             "msg-900-dtd.edxml",
             "msg-900-dtd.edxml.reason.txt",
             "msg-901-missing.edxml",
-            "msg-901-missing.edxml.reason.txt"
+            "msg-901-missing.edxml.reason.txt",
+            "msg-903-changed.edxml",
+            "msg-903-changed.edxml.reason.txt"
         ]
     );
+    let reason =
+        std::fs::read_to_string(rejected.join("msg-903-changed.edxml.reason.txt")).unwrap();
+    assert!(reason.contains("this one differs"), "{reason}");
     let reason = std::fs::read_to_string(rejected.join("msg-900-dtd.edxml.reason.txt")).unwrap();
     assert!(reason.contains("declares a DTD"), "{reason}");
     let reason =

@@ -370,3 +370,58 @@ async fn a_replacement_marks_the_dispatch_it_replaces_everywhere() {
         .count();
     assert_eq!(superseded, 1, "{track}");
 }
+
+/// A rogue relay below cannot pass a recipient's own "recall request" up
+/// to the issuer's relay: 13 is the issuer's, and travels only down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recall_request_made_by_a_recipient_is_refused_on_the_way_up() {
+    use congvan_envelope::{make_receipt, receipt_time, Statement, StatusCode};
+    use congvan_relay::api::ReceiptMessage;
+    let tree = Tree::start().await;
+    let out = tree.dir.path().join("out");
+    let sent = Author::new(PROVINCE).write(&out, &[COMMUNE], Urgency::Thuong, "Về việc họp");
+    tree.clerk("send", PROVINCE, &[sent.path.to_str().unwrap()])
+        .await
+        .assert_ok();
+    tree.until_commune_sees(&sent.id, "delivery", |_| true)
+        .await;
+    let manifest = tree
+        .province
+        .state
+        .store
+        .dispatch(&sent.id)
+        .unwrap()
+        .unwrap()
+        .manifest_sha256;
+    let fake = make_receipt(
+        &Statement::Status {
+            dispatch_id: sent.id.clone(),
+            manifest_sha256: manifest,
+            code: StatusCode::RecallRequested,
+            by: org(COMMUNE),
+            time: receipt_time(time::OffsetDateTime::now_utc()),
+            note: Some("giả mạo".into()),
+        },
+        &credential(&office_dir(COMMUNE)),
+    )
+    .unwrap();
+    // The district relay's own credential, as a compromised district would use it.
+    let as_district = client_expecting(
+        &tree.url(PROVINCE),
+        &credential(&relay_dir(DISTRICT)),
+        congvan_relay::ExpectedRelay::Org(org(PROVINCE)),
+    );
+    let refused = as_district
+        .send_receipt(&ReceiptMessage {
+            dest: PROVINCE.into(),
+            receipt: fake,
+        })
+        .await;
+    expect_refused(refused, 403, &["is its issuer's to send"]);
+    assert!(!tree
+        .province
+        .state
+        .store
+        .recall_requested(&sent.id)
+        .unwrap());
+}

@@ -246,11 +246,38 @@ pub fn fetch(id: &str, conn: &Connection, out: &Path) -> Result<ExitCode, Failur
     let mut envelope = Envelope::open(out)?;
     // The issuer's recall request travels apart from the file: joined to it
     // here as a receipt, it is verified with the rest and stays with it.
+    // Only notices that verify as the issuer's, about this very dispatch,
+    // are joined; a relay that hands over anything else is named, and the
+    // dispatch is kept as it came.
     let notices = session.runtime.block_on(session.client.notices(id))?;
+    let manifest = congvan_envelope::sha256_hex(envelope.manifest_bytes());
+    let issuer = envelope.metadata().responsible_office().clone();
+    let mut joined = 0;
     for notice in &notices {
-        congvan_envelope::append_receipt(&mut envelope, notice)?;
+        let fits = congvan_envelope::verify_receipt(notice, "notice", &store)
+            .map_err(|e| e.to_string())
+            .and_then(|v| {
+                let s = &v.statement;
+                let ok = s.is_issuer_notice()
+                    && s.dispatch_id() == id
+                    && s.manifest_sha256() == manifest
+                    && s.required_signer().1 == issuer;
+                ok.then_some(())
+                    .ok_or_else(|| "not a notice of this dispatch's issuer".to_string())
+            });
+        match fits {
+            Ok(()) => {
+                congvan_envelope::append_receipt(&mut envelope, notice)?;
+                joined += 1;
+            }
+            Err(problem) => say_err!(
+                "congvan: the relay handed over a notice about {} that was not joined: {}",
+                Line(id),
+                Line(&problem)
+            ),
+        }
     }
-    let mut envelope = if notices.is_empty() {
+    let mut envelope = if joined == 0 {
         envelope
     } else {
         Envelope::open(out)?

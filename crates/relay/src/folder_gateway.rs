@@ -199,11 +199,18 @@ async fn handle(
     };
     let report = match imported {
         Ok(report) => report,
+        // This machine's trouble (a full disk, a folder it cannot write),
+        // not the message's: kept for the next scan.
+        Err(e @ congvan_edxml::Error::Io { .. }) => {
+            tracing::warn!(file = %file.display(), error = %e, "edXML message kept for the next scan");
+            return Ok(false);
+        }
         Err(e) => {
             reject(folders, file, &format!("not imported: {e}"))?;
             return Ok(true);
         }
     };
+    let imported_content = content_of(&temp)?;
     let caller = Caller::Office {
         org: settings.office.clone(),
     };
@@ -226,6 +233,21 @@ async fn handle(
         // system. Each import is sealed afresh, so it is another version
         // of the bytes but not another dispatch: handled, not redelivered.
         Err(refusal) if refusal.status == 409 => {
+            let held = held_content(state, &report.id)?;
+            if held.as_ref() != Some(&imported_content) {
+                reject(
+                    folders,
+                    file,
+                    &format!(
+                        "another message about the same document (same sender, document id \
+                         and kind) was delivered before as dispatch {}, and this one differs \
+                         from it; a correction must come as an update (business kind 2) or a \
+                         replacement (3)",
+                        report.id
+                    ),
+                )?;
+                return Ok(true);
+            }
             let to = free_name(&folders.processed, file);
             durable_rename(file, &to)?;
             tracing::info!(
@@ -332,4 +354,51 @@ pub async fn export_pending(
         written += 1;
     }
     Ok(written)
+}
+
+/// What a gateway copy says, apart from when and by which hops it came:
+/// its metadata without those, and its attachments' names and digests.
+#[derive(Debug, PartialEq, Eq)]
+struct CopyContent {
+    metadata: congvan_envelope::metadata::Metadata,
+    attachments: Vec<(String, String)>,
+}
+
+fn content_of(path: &Path) -> Result<CopyContent, Error> {
+    let envelope = congvan_envelope::Envelope::open(path)?;
+    let mut metadata = envelope.metadata().clone();
+    metadata.created_at = String::new();
+    if let Some(origin) = metadata.details.origin.as_mut() {
+        origin.received_at = String::new();
+        origin.trace.clear();
+    }
+    let attachments = envelope
+        .manifest()
+        .attachments
+        .iter()
+        .map(|a| (a.name.clone(), a.sha256.clone()))
+        .collect();
+    Ok(CopyContent {
+        metadata,
+        attachments,
+    })
+}
+
+/// The content of the dispatch held under `id`, if its file is here.
+fn held_content(state: &RelayState, id: &str) -> Result<Option<CopyContent>, Error> {
+    let Some(record) = state.store.dispatch(id)? else {
+        return Ok(None);
+    };
+    match state.store.blob(&record.blob)? {
+        Some(Some(bytes)) => {
+            let (path, mut file) = state.store.blobs().temp_file()?;
+            std::io::Write::write_all(&mut file, &bytes).map_err(|e| Error::io(&path, e))?;
+            drop(file);
+            let content = content_of(&path);
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            content.map(Some)
+        }
+        Some(None) => content_of(&state.store.blobs().path(&record.blob)).map(Some),
+        None => Ok(None),
+    }
 }

@@ -795,6 +795,18 @@ pub async fn ingest_receipt(
     let on_route =
         |relay: &OrgId| sender.is_within(relay) || reached.iter().any(|r| r.is_within(relay));
     match statement {
+        // Travelling back to the sender, only recipients' statements: an
+        // issuer's notice (13, superseded) never comes from a recipient.
+        _ if statement.is_issuer_notice() => {
+            return Err(Refusal::new(
+                403,
+                format!(
+                    "a {} about dispatch {id} is its issuer's to send, and travels to its \
+                     recipients, not back to it",
+                    statement.kind()
+                ),
+            ));
+        }
         Statement::Status { by, .. } if !reached.contains(by) => {
             return Err(Refusal::new(
                 403,

@@ -272,7 +272,7 @@ impl Store {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT d.id, d.sender, d.number, d.subject, d.urgency, d.secret, d.due, i.delivered_at, i.status,
-                        EXISTS (SELECT 1 FROM events e WHERE e.dispatch_id = d.id AND e.kind = 'status' AND e.code = '13'),
+                        EXISTS (SELECT 1 FROM events e WHERE e.dispatch_id = d.id AND e.kind = 'status' AND e.code = '13' AND e.office = d.sender),
                         (SELECT s.kind || ' ' || s.new_id FROM supersessions s
                           WHERE s.old_id = d.id AND s.sender = d.sender ORDER BY s.rowid DESC LIMIT 1)
                  FROM inbox i JOIN dispatches d ON d.id = i.dispatch_id
@@ -312,7 +312,9 @@ impl Store {
     pub fn recall_requested(&self, id: &str) -> Result<bool, Error> {
         self.read(|c| {
             c.query_row(
-                "SELECT 1 FROM events WHERE dispatch_id = ?1 AND kind = 'status' AND code = '13' LIMIT 1",
+                "SELECT 1 FROM events e JOIN dispatches d ON d.id = e.dispatch_id
+                 WHERE e.dispatch_id = ?1 AND e.kind = 'status' AND e.code = '13' AND e.office = d.sender
+                 LIMIT 1",
                 params![id],
                 |_| Ok(()),
             )
