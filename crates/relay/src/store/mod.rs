@@ -269,18 +269,28 @@ impl Store {
         // SQLite reads a negative LIMIT as "no limit".
         let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        // The page first, then what is looked up per dispatch, so the
+        // look-ups run for the page's rows only, not the whole inbox. Two
+        // fixed statements rather than a flag in one, which would keep
+        // SQLite from planning either well.
+        const PAGE: &str = "SELECT p.id, p.sender, p.number, p.subject, p.urgency, p.secret, p.due, p.delivered_at, p.status,
+                EXISTS (SELECT 1 FROM events e WHERE e.dispatch_id = p.id AND e.kind = 'status' AND e.code = '13' AND e.office = p.sender),
+                (SELECT s.kind || ' ' || s.new_id FROM supersessions s
+                  WHERE s.old_id = p.id AND s.sender = p.sender ORDER BY s.rowid DESC LIMIT 1)
+         FROM (SELECT d.id, d.sender, d.number, d.subject, d.urgency, d.secret, d.due, i.delivered_at, i.status
+               FROM inbox i JOIN dispatches d ON d.id = i.dispatch_id
+               WHERE i.office = ?1 FILTER
+               ORDER BY d.urgency DESC, i.delivered_at DESC
+               LIMIT ?2 OFFSET ?3) p
+         ORDER BY p.urgency DESC, p.delivered_at DESC";
+        let sql = if with_recalled {
+            PAGE.replace("FILTER", "")
+        } else {
+            PAGE.replace("FILTER", "AND i.status IS NOT '15'")
+        };
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT d.id, d.sender, d.number, d.subject, d.urgency, d.secret, d.due, i.delivered_at, i.status,
-                        EXISTS (SELECT 1 FROM events e WHERE e.dispatch_id = d.id AND e.kind = 'status' AND e.code = '13' AND e.office = d.sender),
-                        (SELECT s.kind || ' ' || s.new_id FROM supersessions s
-                          WHERE s.old_id = d.id AND s.sender = d.sender ORDER BY s.rowid DESC LIMIT 1)
-                 FROM inbox i JOIN dispatches d ON d.id = i.dispatch_id
-                 WHERE i.office = ?1 AND (?4 OR i.status IS NULL OR i.status != '15')
-                 ORDER BY d.urgency DESC, i.delivered_at DESC
-                 LIMIT ?2 OFFSET ?3",
-            )?;
-            let rows = stmt.query_map(params![office, limit, offset, with_recalled], |r| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![office, limit, offset], |r| {
                 let secret: bool = r.get(5)?;
                 let superseded: Option<String> = r.get(10)?;
                 Ok(InboxItem {
@@ -382,7 +392,8 @@ impl Store {
     pub fn inbox_count(&self, office: &str) -> Result<usize, Error> {
         self.read(|c| {
             c.query_row(
-                "SELECT COUNT(*) FROM inbox WHERE office = ?1 AND (status IS NULL OR status != '15')",
+                "SELECT (SELECT COUNT(*) FROM inbox WHERE office = ?1)
+                      - (SELECT COUNT(*) FROM inbox WHERE office = ?1 AND status = '15')",
                 params![office],
                 |r| r.get::<_, i64>(0),
             )

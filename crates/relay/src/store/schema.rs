@@ -74,6 +74,9 @@ CREATE TABLE IF NOT EXISTS events (
     jws TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_dispatch ON events (dispatch_id, time);
+-- Counting an inbox without its recalled dispatches (status 15) from the
+-- index alone.
+CREATE INDEX IF NOT EXISTS inbox_by_status ON inbox (office, status);
 CREATE TABLE IF NOT EXISTS supersessions (
     old_id TEXT NOT NULL,           -- the earlier dispatch
     new_id TEXT NOT NULL,           -- the dispatch that replaces or updates it
