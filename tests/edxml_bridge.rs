@@ -31,29 +31,37 @@ fn registry() -> String {
     certs().join("registry.toml").display().to_string()
 }
 
-/// `congvan edxml import` as the province's gateway office.
+/// The arguments of `congvan edxml import` as the province's gateway office.
+fn import_args(message: &Path, out: &Path) -> Vec<String> {
+    vec![
+        "edxml".into(),
+        "import".into(),
+        message.display().to_string(),
+        "--identity".into(),
+        gateway(),
+        "--registry".into(),
+        registry(),
+        "--out".into(),
+        out.display().to_string(),
+    ]
+}
+
+fn export_args(cvd: &Path, out: &Path) -> Vec<String> {
+    vec![
+        "edxml".into(),
+        "export".into(),
+        cvd.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ]
+}
+
 fn import(message: &Path, out: &Path) -> crate::support::process::Run {
-    congvan([
-        "edxml",
-        "import",
-        message.to_str().unwrap(),
-        "--identity",
-        &gateway(),
-        "--registry",
-        &registry(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
+    congvan(import_args(message, out))
 }
 
 fn export(cvd: &Path, out: &Path) -> crate::support::process::Run {
-    congvan([
-        "edxml",
-        "export",
-        cvd.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
+    congvan(export_args(cvd, out))
 }
 
 /// Reads a message with congvan's reader; its attachment contents live in
@@ -473,26 +481,12 @@ fn a_100_mb_attachment_imports_and_exports_in_flat_memory() {
     let message = dir.path().join("large.edxml");
     message_with_large_attachment(&message, 100 * 1024 * 1024);
     let cvd = dir.path().join("large.cvd");
-    let (run, import_peak) = run_measuring_peak_rss(Command::new(congvan_bin()).args([
-        "edxml",
-        "import",
-        message.to_str().unwrap(),
-        "--identity",
-        &gateway(),
-        "--registry",
-        &registry(),
-        "--out",
-        cvd.to_str().unwrap(),
-    ]));
+    let (run, import_peak) =
+        run_measuring_peak_rss(Command::new(congvan_bin()).args(import_args(&message, &cvd)));
     run.assert_ok();
     let again = dir.path().join("again.edxml");
-    let (run, export_peak) = run_measuring_peak_rss(Command::new(congvan_bin()).args([
-        "edxml",
-        "export",
-        cvd.to_str().unwrap(),
-        "--out",
-        again.to_str().unwrap(),
-    ]));
+    let (run, export_peak) =
+        run_measuring_peak_rss(Command::new(congvan_bin()).args(export_args(&cvd, &again)));
     run.assert_ok();
     eprintln!(
         "100 MB attachment: import peak RSS {} MB, export {} MB",

@@ -152,17 +152,9 @@ fn notify_superseded(
         .org()
         .cloned()
         .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
-    let temp = tempfile_path(&earlier.id);
-    session
-        .runtime
-        .block_on(session.client.fetch(&earlier.id, &temp))?;
-    let digest = manifest_digest_of(&temp, &earlier.id);
-    if let Err(e) = std::fs::remove_file(&temp) {
-        say_err!("congvan: could not remove {}: {e}", temp.display());
-    }
     let statement = Statement::Superseded {
         dispatch_id: earlier.id.clone(),
-        manifest_sha256: digest?,
+        manifest_sha256: manifest_sha256_of(session, &earlier.id, None)?,
         by,
         how: earlier.kind,
         superseded_by: later.to_string(),
@@ -318,20 +310,8 @@ pub fn ack(
         .org()
         .cloned()
         .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
-    // The status names the manifest it is about: read it from the copy the
-    // office holds, or fetch the dispatch to learn it.
-    let manifest_sha256 = match file {
-        Some(path) => manifest_digest_of(path, id)?,
-        None => {
-            let temp = tempfile_path(id);
-            session.runtime.block_on(session.client.fetch(id, &temp))?;
-            let digest = manifest_digest_of(&temp, id);
-            if let Err(e) = std::fs::remove_file(&temp) {
-                say_err!("congvan: could not remove {}: {e}", temp.display());
-            }
-            digest?
-        }
-    };
+    // The status names the manifest it is about.
+    let manifest_sha256 = manifest_sha256_of(&session, id, file)?;
     let statement = Statement::Status {
         dispatch_id: id.to_string(),
         manifest_sha256,
@@ -368,18 +348,7 @@ pub fn recall(
         .org()
         .cloned()
         .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
-    let manifest_sha256 = match file {
-        Some(path) => manifest_digest_of(path, id)?,
-        None => {
-            let temp = tempfile_path(id);
-            session.runtime.block_on(session.client.fetch(id, &temp))?;
-            let digest = manifest_digest_of(&temp, id);
-            if let Err(e) = std::fs::remove_file(&temp) {
-                say_err!("congvan: could not remove {}: {e}", temp.display());
-            }
-            digest?
-        }
-    };
+    let manifest_sha256 = manifest_sha256_of(&session, id, file)?;
     let statement = Statement::Status {
         dispatch_id: id.to_string(),
         manifest_sha256,
@@ -398,6 +367,22 @@ pub fn recall(
         Line(id)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// SHA-256 of dispatch `id`'s manifest, which every status and notice
+/// names: read from the copy the office holds (`file`), or from the
+/// dispatch fetched again for it.
+fn manifest_sha256_of(session: &Session, id: &str, file: Option<&Path>) -> Result<String, Failure> {
+    if let Some(path) = file {
+        return manifest_digest_of(path, id);
+    }
+    let temp = tempfile_path(id);
+    session.runtime.block_on(session.client.fetch(id, &temp))?;
+    let digest = manifest_digest_of(&temp, id);
+    if let Err(e) = std::fs::remove_file(&temp) {
+        say_err!("congvan: could not remove {}: {e}", temp.display());
+    }
+    digest
 }
 
 /// SHA-256 of the manifest of the dispatch in `path`, which must be `id`.

@@ -333,9 +333,21 @@ pub async fn export_pending(
                     })?
             };
             std::fs::remove_file(&cvd).map_err(|e| Error::io(&cvd, e))?;
-            if let Err(e) = exported {
-                tracing::error!(dispatch = %id, error = %e, "cannot write the dispatch out as edXML");
-                continue;
+            match exported {
+                Ok(_) => {}
+                // This machine's trouble: tried again at the next scan.
+                Err(e @ congvan_edxml::Error::Io { .. }) => {
+                    tracing::warn!(dispatch = %id, error = %e, "cannot write the dispatch out as edXML now");
+                    continue;
+                }
+                // The dispatch's: it never will be; its sender is told, signed.
+                Err(e) => {
+                    tracing::warn!(dispatch = %id, error = %e, "dispatch cannot leave as edXML");
+                    let reason = format!("it cannot be written out as edXML: {e}");
+                    // -1: the route has no outbox row to remove.
+                    crate::ingest::give_up(state, -1, &id, EDXML_ROUTE, &reason).await?;
+                    continue;
+                }
             }
             durable_rename(&staged, &out)?;
         }
