@@ -169,7 +169,16 @@ async fn a_dispatch_for_an_office_outside_congvan_leaves_as_edxml_in_the_outbox(
         folder: Some(gateway_root.clone()),
         scan_ms: 50,
     });
+    add_child(&mut config, "H99.01", None);
     let relay = congvan_relay::start(config).await.unwrap();
+    let district = congvan_relay::start(relay_below(
+        dir.path(),
+        "H99.01",
+        &relay,
+        congvan_relay::config::PeerMode::Pull,
+    ))
+    .await
+    .unwrap();
     let province = Author::new("H99");
     let out = dir.path().join("out");
     // G99 (a ministry) is not in the registry: outside congvan.
@@ -220,6 +229,21 @@ async fn a_dispatch_for_an_office_outside_congvan_leaves_as_edxml_in_the_outbox(
         422,
         &["a secret dispatch does not leave congvan as edXML"],
     );
+
+    // From a district relay without the gateway, it travels up to the one
+    // that has it, and leaves there.
+    let from_district =
+        Author::new("H99.01").write(&out, &["G99"], Urgency::Thuong, "Về việc báo cáo của huyện");
+    send(&url(district.addr), "H99.01", &from_district).await;
+    let file = gateway_root
+        .join("outbox")
+        .join(format!("{}.edxml", from_district.id));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "no {}", file.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    district.stop().await;
     relay.stop().await;
 }
 

@@ -241,8 +241,8 @@ pub(crate) fn to_metadata(
             ),
         )
     })?;
-    let urgency_code = code_of("OtherInfo/Priority", &header.other.priority, 4)?;
-    let urgency = Urgency::from_code(urgency_code).unwrap_or_default();
+    let urgency = Urgency::from_code(code_of("OtherInfo/Priority", &header.other.priority, 4)?)
+        .ok_or_else(|| Error::mapping("OtherInfo/Priority", "is not an urgency code 0-4"))?;
     if urgency == Urgency::HoaTocHenGio {
         return Err(Error::mapping(
             "OtherInfo/Priority",
@@ -251,9 +251,8 @@ pub(crate) fn to_metadata(
         ));
     }
     let steering = match &header.steering_type {
-        Some(code) => {
-            SteeringType::from_code(code_of("SteeringType", code, 2)?).unwrap_or_default()
-        }
+        Some(code) => SteeringType::from_code(code_of("SteeringType", code, 2)?)
+            .ok_or_else(|| Error::mapping("SteeringType", "is not a steering code 0-2"))?,
         None => SteeringType::None,
     };
     let direction = match header.other.direction.as_deref().map(str::trim) {

@@ -416,11 +416,10 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         match state.router.route(&recipient.id) {
             Some(Route::Local) => local.push(recipient.id.clone()),
             Some(Route::Hop(hop)) => forwarded.push((recipient.id.clone(), hop)),
-            // An office the registry lists as outside congvan, where this
-            // relay runs the edXML gateway: the dispatch leaves as edXML.
-            None if state.config.edxml.is_some()
-                && state.router.registry().is_external(&recipient.id) =>
-            {
+            // An office the registry lists as outside congvan: it leaves as
+            // edXML from the relay that runs the gateway, and travels up
+            // towards it from the others.
+            None if state.router.registry().is_external(&recipient.id) => {
                 if metadata.urgency == congvan_envelope::metadata::Urgency::HoaTocHenGio {
                     return Err(Refusal::new(
                         422,
@@ -441,10 +440,21 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
                         ),
                     ));
                 }
-                forwarded.push((
-                    recipient.id.clone(),
-                    crate::folder_gateway::EDXML_ROUTE.to_string(),
-                ));
+                let route = match (&state.config.edxml, &state.config.parent) {
+                    (Some(_), _) => crate::folder_gateway::EDXML_ROUTE.to_string(),
+                    (None, Some(parent)) => parent.name.clone(),
+                    (None, None) => {
+                        return Err(Refusal::new(
+                            422,
+                            format!(
+                                "recipient {} is outside congvan, and neither this relay nor \
+                                 one above it runs the edXML gateway ([edxml])",
+                                recipient.id
+                            ),
+                        ))
+                    }
+                };
+                forwarded.push((recipient.id.clone(), route));
             }
             None => {
                 return Err(Refusal::new(
