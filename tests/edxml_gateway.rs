@@ -304,3 +304,61 @@ async fn copies_from_a_non_gateway_or_in_a_congvan_office_s_name_are_refused() {
     expect_refused(refused, 403, &["H99.01 is an office on congvan"]);
     province.stop().await;
 }
+
+/// The other system's sender hears back: a recipient's status about a
+/// dispatch taken in through the gateway is written to the outbox as an
+/// edXML status message about the original document. Here the gateway
+/// office is itself the recipient, as a province receiving from a ministry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_about_an_imported_dispatch_leave_as_edxml_status_messages() {
+    let dir = process::tempdir();
+    let gateway_root = dir.path().join("edxml");
+    let mut config = relay_config(dir.path(), "H99");
+    config.edxml = Some(EdxmlSettings {
+        office: org("H99"),
+        credential: office_dir("H99"),
+        folder: Some(gateway_root.clone()),
+        scan_ms: 50,
+    });
+    let relay = congvan_relay::start(config).await.unwrap();
+    std::fs::create_dir_all(gateway_root.join("inbox")).unwrap();
+    std::fs::write(gateway_root.join("inbox/m.edxml"), message(5)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let items = client(&url(relay.addr), "H99").inbox().await.unwrap();
+        if let Some(item) = items.first() {
+            break item.id.clone();
+        }
+        assert!(Instant::now() < deadline, "not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let run = clerk(
+        "ack",
+        &url(relay.addr),
+        "H99",
+        &[id.as_str(), "--status", "03", "--note", "Đã vào sổ"],
+    )
+    .await;
+    run.assert_ok();
+    let file = gateway_root
+        .join("outbox")
+        .join(format!("status-{id}-000.00.00.H99-03.edxml"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "no {}", file.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let scratch = process::tempdir();
+    let status =
+        congvan_edxml::read_status(&file, scratch.path(), &congvan_edxml::Limits::default())
+            .unwrap();
+    assert_eq!(status.status_code, "03");
+    assert_eq!(status.description.as_deref(), Some("Đã vào sổ"));
+    assert_eq!(status.response_for.organ_id, "000.00.00.G99");
+    assert_eq!(status.response_for.code, "2005/BMH-VP");
+    assert_eq!(
+        status.response_for.document_id.as_deref(),
+        Some("000.00.00.G99,2026/11/02,2005/BMH-VP")
+    );
+    relay.stop().await;
+}

@@ -92,6 +92,9 @@ pub async fn run(
         if let Err(e) = export_pending(&state, &folders).await {
             tracing::error!(error = %e, "edXML gateway export failed; trying again");
         }
+        if let Err(e) = export_statuses(&state, &settings, &folders).await {
+            tracing::error!(error = %e, "edXML gateway status export failed; trying again");
+        }
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
             _ = shutdown.changed() => return,
@@ -377,7 +380,10 @@ struct CopyContent {
 }
 
 fn content_of(path: &Path) -> Result<CopyContent, Error> {
-    let envelope = congvan_envelope::Envelope::open(path)?;
+    Ok(content_in(&congvan_envelope::Envelope::open(path)?))
+}
+
+fn content_in(envelope: &congvan_envelope::Envelope) -> CopyContent {
     let mut metadata = envelope.metadata().clone();
     metadata.created_at = String::new();
     if let Some(origin) = metadata.details.origin.as_mut() {
@@ -390,27 +396,147 @@ fn content_of(path: &Path) -> Result<CopyContent, Error> {
         .iter()
         .map(|a| (a.name.clone(), a.sha256.clone()))
         .collect();
-    Ok(CopyContent {
+    CopyContent {
         metadata,
         attachments,
-    })
+    }
 }
 
 /// The content of the dispatch held under `id`, if its file is here.
 fn held_content(state: &RelayState, id: &str) -> Result<Option<CopyContent>, Error> {
-    let Some(record) = state.store.dispatch(id)? else {
-        return Ok(None);
-    };
-    match state.store.blob(&record.blob)? {
+    match state.store.dispatch(id)? {
+        Some(record) => with_held(state, &record.blob, content_in),
+        None => Ok(None),
+    }
+}
+
+/// Runs `read` on a dispatch's file from the store, wherever its blob is
+/// kept (an inline blob is copied to a temporary file, removed after).
+fn with_held<T>(
+    state: &RelayState,
+    blob: &str,
+    read: impl FnOnce(&congvan_envelope::Envelope) -> T,
+) -> Result<Option<T>, Error> {
+    match state.store.blob(blob)? {
         Some(Some(bytes)) => {
             let (path, mut file) = state.store.blobs().temp_file()?;
             std::io::Write::write_all(&mut file, &bytes).map_err(|e| Error::io(&path, e))?;
             drop(file);
-            let content = content_of(&path);
+            let opened = congvan_envelope::Envelope::open(&path);
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-            content.map(Some)
+            Ok(Some(read(&opened?)))
         }
-        Some(None) => content_of(&state.store.blobs().path(&record.blob)).map(Some),
+        Some(None) => {
+            let envelope = congvan_envelope::Envelope::open(&state.store.blobs().path(blob))?;
+            Ok(Some(read(&envelope)))
+        }
         None => Ok(None),
     }
+}
+
+/// The edXML status message telling the other system's sender what a
+/// recipient said about a dispatch taken in from it; `None` for a dispatch
+/// made in congvan.
+fn status_message(
+    state: &RelayState,
+    gateway: &congvan_org::OrgId,
+    m: &congvan_envelope::metadata::Metadata,
+    statement: &congvan_envelope::Statement,
+) -> Option<congvan_edxml::StatusMessage> {
+    let origin = m.details.origin.as_ref()?;
+    let congvan_envelope::Statement::Status {
+        code,
+        by,
+        time,
+        note,
+        ..
+    } = statement
+    else {
+        return None;
+    };
+    let name = state
+        .router
+        .registry()
+        .get(by)
+        .map_or_else(|| by.to_string(), |o| o.name.clone());
+    // The time was checked as RFC 3339 when the receipt was verified.
+    let at =
+        time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(congvan_edxml::StatusMessage {
+        from: congvan_edxml::Organ {
+            organ_id: congvan_edxml::organ_id_text(by),
+            organ_name: name,
+            ..congvan_edxml::Organ::default()
+        },
+        response_for: congvan_edxml::ResponseFor {
+            organ_id: congvan_edxml::organ_id_text(&m.from.id),
+            code: m.number.clone(),
+            promulgation_date: congvan_edxml::format_date(m.date),
+            document_id: origin.document_id.clone(),
+        },
+        staff: None,
+        status_code: code.code().to_string(),
+        description: note.clone(),
+        timestamp: congvan_edxml::format_timestamp(at),
+        trace: vec![congvan_edxml::TraceHeader {
+            organ_id: congvan_edxml::organ_id_text(gateway),
+            timestamp: congvan_edxml::format_timestamp(time::OffsetDateTime::now_utc()),
+        }],
+    })
+}
+
+/// Writes each recipient's status about a dispatch taken in from outside
+/// congvan back out as an edXML status message,
+/// `outbox/status-ID-OFFICE-CODE.edxml`, once.
+pub async fn export_statuses(
+    state: &Arc<RelayState>,
+    settings: &EdxmlSettings,
+    folders: &GatewayFolders,
+) -> Result<usize, Error> {
+    let mut written = 0;
+    for (digest, id, blob, jws) in state
+        .store
+        .statuses_for_gateway(&settings.office.to_string())?
+    {
+        let jws: congvan_envelope::Jws = serde_json::from_str(&jws).map_err(|e| {
+            Error::Corrupt(format!(
+                "a stored receipt of dispatch {id} is not JSON: {e}"
+            ))
+        })?;
+        let (_, _, statement, _) = congvan_envelope::parse_receipt(&jws, "receipt")?;
+        let message = with_held(state, &blob, |envelope| {
+            status_message(state, &settings.office, envelope.metadata(), &statement)
+        })?
+        .flatten();
+        let wrote = match message {
+            Some(message) => {
+                let name = format!(
+                    "status-{id}-{}-{}.edxml",
+                    message.from.organ_id, message.status_code
+                );
+                let out = folders.outbox.join(&name);
+                let staged = folders.outbox.join(format!(".{name}.part"));
+                congvan_edxml::write_status(&message, &staged).map_err(|e| Error::Protocol {
+                    url: "edXML gateway".into(),
+                    problem: e.to_string(),
+                })?;
+                durable_rename(&staged, &out)?;
+                tracing::info!(dispatch = %id, file = %out.display(), "status written out as edXML");
+                written += 1;
+                1
+            }
+            None => 0,
+        };
+        state
+            .writer
+            .write(move |txn| {
+                txn.execute(
+                    "INSERT OR IGNORE INTO edxml_statuses (digest, written) VALUES (?1, ?2)",
+                    rusqlite::params![digest, wrote],
+                )?;
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(written)
 }

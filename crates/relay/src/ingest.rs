@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use congvan_envelope::{
-    append_receipt_digested, make_receipt, receipt_time, verify_dispatch, verify_receipt,
-    Durability, Envelope, Indication, Jws, Speaker, Statement,
+    append_receipt_digested, make_receipt, parse_receipt, receipt_time, verify_dispatch,
+    verify_receipt, Durability, Envelope, Indication, Jws, Speaker, Statement,
 };
 use congvan_org::OrgId;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -912,10 +912,20 @@ pub async fn ingest_ack(
         ));
     };
     let record = state.store.dispatch(dispatch_id)?;
+    // The issuer's notices go to its recipients. The issuer may also be a
+    // recipient (a gateway office that took in a dispatch addressed to
+    // itself): its other statuses are a recipient's.
+    // (An unreadable receipt is no notice; it is refused below, with why.)
+    let issuer_notice = parse_receipt(&jws, "receipt")
+        .map(|(_, _, statement, _)| statement.is_issuer_notice())
+        .unwrap_or(false);
+    let in_inbox = state.store.in_inbox(&org.to_string(), dispatch_id)?;
     if let Some(record) = record.as_ref().filter(|r| r.sender == org.to_string()) {
-        return ingest_issuer_notice(state, org, record, jws).await;
+        if issuer_notice || !in_inbox {
+            return ingest_issuer_notice(state, org, record, jws).await;
+        }
     }
-    if !state.store.in_inbox(&org.to_string(), dispatch_id)? {
+    if !in_inbox {
         return Err(Refusal::new(
             404,
             format!("dispatch {dispatch_id} is not in the inbox of {org}"),

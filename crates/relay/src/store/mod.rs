@@ -349,6 +349,27 @@ impl Store {
         })
     }
 
+    /// Recipients' statuses about dispatches `sender` answers for that the
+    /// edXML gateway has not handled yet: (event digest, dispatch id, blob,
+    /// signed receipt).
+    pub fn statuses_for_gateway(
+        &self,
+        sender: &str,
+    ) -> Result<Vec<(String, String, String, String)>, Error> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT e.digest, e.dispatch_id, d.blob, e.jws FROM events e JOIN dispatches d ON d.id = e.dispatch_id
+                 WHERE d.sender = ?1 AND e.kind = 'status' AND e.code != '13'
+                   AND NOT EXISTS (SELECT 1 FROM edxml_statuses x WHERE x.digest = e.digest)
+                 ORDER BY e.rowid LIMIT 100",
+            )?;
+            let rows = stmt.query_map(params![sender], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.collect()
+        })
+    }
+
     /// Dispatches (id, blob) with recipients still queued on `route`.
     pub fn queued_via(&self, route: &str) -> Result<Vec<(String, String)>, Error> {
         self.read(|c| {

@@ -84,6 +84,10 @@ CREATE TABLE IF NOT EXISTS supersessions (
     sender TEXT NOT NULL,           -- their one issuer
     PRIMARY KEY (old_id, new_id)
 );
+CREATE TABLE IF NOT EXISTS edxml_statuses (
+    digest TEXT PRIMARY KEY,        -- an events row the edXML gateway has handled
+    written INTEGER NOT NULL        -- 1: written to the outbox; 0: not about an imported dispatch
+);
 CREATE TABLE IF NOT EXISTS statuses (
     office TEXT NOT NULL,
     dispatch_id TEXT NOT NULL,
