@@ -25,6 +25,20 @@ fn message(n: usize) -> String {
     fixture_text("new.edxml").replace("1234", &number)
 }
 
+/// The province relay's configuration with the folder gateway on, sealing
+/// as the province office, its folders under `dir/edxml` (returned).
+fn province_with_gateway(dir: &Path) -> (congvan_relay::RelayConfig, std::path::PathBuf) {
+    let root = dir.join("edxml");
+    let mut config = relay_config(dir, "H99");
+    config.edxml = Some(EdxmlSettings {
+        office: org("H99"),
+        credential: office_dir("H99"),
+        folder: Some(root.clone()),
+        scan_ms: 50,
+    });
+    (config, root)
+}
+
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
@@ -40,15 +54,8 @@ fn names_in(dir: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_folder_gateway_survives_kill_9_mid_batch_handling_each_file_once() {
     let dir = process::tempdir();
-    let gateway_root = dir.path().join("edxml");
-    let mut config = relay_config(dir.path(), "H99");
+    let (mut config, gateway_root) = province_with_gateway(dir.path());
     config.listen = free_addr();
-    config.edxml = Some(EdxmlSettings {
-        office: org("H99"),
-        credential: office_dir("H99"),
-        folder: Some(gateway_root.clone()),
-        scan_ms: 50,
-    });
     let inbox = gateway_root.join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
     // The batch, two hostile messages among it, and one sent twice under
@@ -161,14 +168,7 @@ async fn the_folder_gateway_survives_kill_9_mid_batch_handling_each_file_once() 
 async fn a_dispatch_for_an_office_outside_congvan_leaves_as_edxml_in_the_outbox() {
     use congvan_envelope::metadata::{Secrecy, Urgency};
     let dir = process::tempdir();
-    let gateway_root = dir.path().join("edxml");
-    let mut config = relay_config(dir.path(), "H99");
-    config.edxml = Some(EdxmlSettings {
-        office: org("H99"),
-        credential: office_dir("H99"),
-        folder: Some(gateway_root.clone()),
-        scan_ms: 50,
-    });
+    let (mut config, gateway_root) = province_with_gateway(dir.path());
     add_child(&mut config, "H99.01", None);
     let relay = congvan_relay::start(config).await.unwrap();
     let district = congvan_relay::start(relay_below(
@@ -312,14 +312,7 @@ async fn copies_from_a_non_gateway_or_in_a_congvan_office_s_name_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statuses_about_an_imported_dispatch_leave_as_edxml_status_messages() {
     let dir = process::tempdir();
-    let gateway_root = dir.path().join("edxml");
-    let mut config = relay_config(dir.path(), "H99");
-    config.edxml = Some(EdxmlSettings {
-        office: org("H99"),
-        credential: office_dir("H99"),
-        folder: Some(gateway_root.clone()),
-        scan_ms: 50,
-    });
+    let (config, gateway_root) = province_with_gateway(dir.path());
     let relay = congvan_relay::start(config).await.unwrap();
     std::fs::create_dir_all(gateway_root.join("inbox")).unwrap();
     std::fs::write(gateway_root.join("inbox/m.edxml"), message(5)).unwrap();

@@ -146,12 +146,7 @@ fn notify_superseded(
     earlier: &congvan_envelope::metadata::Supersedes,
     later: &str,
 ) -> Result<(), Failure> {
-    let by = session
-        .identity
-        .cert()
-        .org()
-        .cloned()
-        .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
+    let by = office_of(session)?;
     let statement = Statement::Superseded {
         dispatch_id: earlier.id.clone(),
         manifest_sha256: manifest_sha256_of(session, &earlier.id, None)?,
@@ -304,14 +299,24 @@ pub fn ack(
         ));
     }
     let session = connect(conn)?;
-    let by = session
-        .identity
-        .cert()
-        .org()
-        .cloned()
-        .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
+    send_status(&session, id, code, note, file)?;
+    say!("status {code} sent for {id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Signs status `code` about dispatch `id` as this office and sends it; the
+/// relay takes it to whoever it is for (the sender, or for 13 every
+/// recipient).
+fn send_status(
+    session: &Session,
+    id: &str,
+    code: StatusCode,
+    note: Option<String>,
+    file: Option<&Path>,
+) -> Result<(), Failure> {
+    let by = office_of(session)?;
     // The status names the manifest it is about.
-    let manifest_sha256 = manifest_sha256_of(&session, id, file)?;
+    let manifest_sha256 = manifest_sha256_of(session, id, file)?;
     let statement = Statement::Status {
         dispatch_id: id.to_string(),
         manifest_sha256,
@@ -324,8 +329,17 @@ pub fn ack(
     session
         .runtime
         .block_on(session.client.ack(id, &Ack { receipt }))?;
-    say!("status {code} sent for {id}");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// The organization the identity's certificate binds.
+fn office_of(session: &Session) -> Result<congvan_org::OrgId, Failure> {
+    session
+        .identity
+        .cert()
+        .org()
+        .cloned()
+        .ok_or_else(|| Failure::input("the identity certificate binds no organization"))
 }
 
 /// `congvan recall ID --reason TEXT`: the issuer asks every recipient to
@@ -342,25 +356,13 @@ pub fn recall(
         ));
     }
     let session = connect(conn)?;
-    let by = session
-        .identity
-        .cert()
-        .org()
-        .cloned()
-        .ok_or_else(|| Failure::input("the identity certificate binds no organization"))?;
-    let manifest_sha256 = manifest_sha256_of(&session, id, file)?;
-    let statement = Statement::Status {
-        dispatch_id: id.to_string(),
-        manifest_sha256,
-        code: StatusCode::RecallRequested,
-        by,
-        time: receipt_time(OffsetDateTime::now_utc()),
-        note: Some(reason),
-    };
-    let receipt = make_receipt(&statement, &session.identity)?;
-    session
-        .runtime
-        .block_on(session.client.ack(id, &Ack { receipt }))?;
+    send_status(
+        &session,
+        id,
+        StatusCode::RecallRequested,
+        Some(reason),
+        file,
+    )?;
     say!(
         "recall requested for {}: each recipient answers 15 (agreed) or 16 (refused); follow it with congvan track {}",
         Line(id),
