@@ -21,20 +21,10 @@ const WAIT: Duration = Duration::from_secs(40);
 /// Renders a verified dispatch and returns its text, read by pdftotext.
 fn rendered_text(cvd: &std::path::Path) -> String {
     let pdf = cvd.with_extension("pdf");
-    process::congvan([
-        "dispatch".as_ref(),
-        "render".as_ref(),
-        cvd.as_os_str(),
-        "--out".as_ref(),
-        pdf.as_os_str(),
-        "--trust".as_ref(),
-        root_pem().as_os_str(),
-    ])
-    .assert_ok();
-    let text = process::run(std::process::Command::new("pdftotext").arg(&pdf).arg("-"));
-    text.assert_ok();
-    text.stdout
+    process::render_verified(cvd, &pdf);
+    process::pdftotext(&pdf)
 }
+
 const PROVINCE: &str = "H99";
 const DISTRICT: &str = "H99.01";
 const COMMUNE: &str = "H99.01.01";

@@ -6,19 +6,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::process::{congvan, repo, run};
+use crate::support::process::{congvan, pdftotext, render_verified, repo, run};
 use unicode_normalization::UnicodeNormalization;
 
 fn artifacts() -> PathBuf {
     let dir = repo().join("target/render-artifacts/fixtures");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn pdftotext(pdf: &Path) -> String {
-    let out = run(Command::new("pdftotext").arg(pdf).arg("-"));
-    out.assert_ok();
-    out.stdout.nfc().collect()
 }
 
 fn qpdf_check(pdf: &Path) {
@@ -261,16 +255,7 @@ fn a_three_line_signer_block_and_the_archive_line_print_as_decree_30_lays_them_o
     ])
     .assert_ok();
     let pdf = tmp.path().join("imported.pdf");
-    congvan([
-        "dispatch".as_ref(),
-        "render".as_ref(),
-        cvd.as_os_str(),
-        "--out".as_ref(),
-        pdf.as_os_str(),
-        "--trust".as_ref(),
-        repo().join("certs/root/cert.pem").as_os_str(),
-    ])
-    .assert_ok();
+    render_verified(&cvd, &pdf);
     qpdf_check(&pdf);
     let text = pdftotext(&pdf);
     let at = |needle: &str| {

@@ -218,3 +218,26 @@ pub fn run_measuring_peak_rss(cmd: &mut Command) -> (Run, u64) {
     };
     (run, peak_kb * 1024)
 }
+
+/// The text of a PDF as pdftotext reads it, in Unicode NFC.
+pub fn pdftotext(pdf: &Path) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let out = run(Command::new("pdftotext").arg(pdf).arg("-"));
+    out.assert_ok();
+    out.stdout.nfc().collect()
+}
+
+/// Renders `cvd` to `pdf` with `congvan dispatch render`, verified against
+/// the demo PKI's root.
+pub fn render_verified(cvd: &Path, pdf: &Path) {
+    congvan([
+        "dispatch".as_ref(),
+        "render".as_ref(),
+        cvd.as_os_str(),
+        "--out".as_ref(),
+        pdf.as_os_str(),
+        "--trust".as_ref(),
+        repo().join("certs/root/cert.pem").as_os_str(),
+    ])
+    .assert_ok();
+}
