@@ -217,18 +217,16 @@ async fn a_dispatch_for_an_office_outside_congvan_leaves_as_edxml_in_the_outbox(
             .unwrap();
     }
 
-    // A secret dispatch does not leave congvan in clear.
+    // A secret dispatch does not leave congvan in clear: it is refused as
+    // any secret dispatch in clear is (and sealed, it could not be made:
+    // an office outside congvan has no encryption certificate).
     let secret = province.write_custom(&out, &["G99"], Urgency::Thuong, "Về việc mật", |m| {
         m.secrecy = Some(Secrecy::Mat)
     });
     let refused = client(&url(relay.addr), "H99")
         .send_file(&secret.path)
         .await;
-    expect_refused(
-        refused,
-        422,
-        &["a secret dispatch does not leave congvan as edXML"],
-    );
+    expect_refused(refused, 422, &["is marked Mật but is not encrypted"]);
 
     // From a district relay without the gateway, it travels up to the one
     // that has it, and leaves there.

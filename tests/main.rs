@@ -30,5 +30,6 @@ mod relay_refusals;
 mod relay_retention;
 mod relay_robustness;
 mod render_fixtures;
+mod secret_dispatch;
 mod web_browser;
 mod web_workplace;

@@ -49,7 +49,7 @@ fn demo_leaves(demo: &Path) -> Vec<PathBuf> {
     let mut leaves = Vec::new();
     for entry in std::fs::read_dir(demo).unwrap() {
         let dir = entry.unwrap().path();
-        for kind in ["office", "official", "relay"] {
+        for kind in ["office", "official", "relay", "encryption"] {
             let cert = dir.join(kind).join("cert.pem");
             if cert.is_file() {
                 leaves.push(cert);
@@ -97,7 +97,7 @@ fn every_demo_leaf_verifies_with_openssl_under_root_and_provincial_ca() {
         issued,
         "found {leaves:?}, but the demo says it wrote {issued} leaves"
     );
-    for kind in ["office", "official", "relay"] {
+    for kind in ["office", "official", "relay", "encryption"] {
         assert!(
             leaves.iter().any(|l| l.parent().unwrap().ends_with(kind)),
             "no {kind} leaf among {leaves:?}"
@@ -128,6 +128,14 @@ fn demo_certificates_show_intended_extensions_in_openssl_text() {
             .iter()
             .any(|d| ekus.contains(&d.to_string()))
     };
+
+    // An office's encryption key: keyAgreement only, role .4 its only EKU.
+    let encryption = x509_text(dir, &demo.join("H99.01/encryption/cert.pem"));
+    assert_eq!(extension(&encryption, "X509v3 Key Usage"), "Key Agreement");
+    assert_eq!(
+        items(&extension(&encryption, "X509v3 Extended Key Usage")),
+        vec![role_oid(4)]
+    );
 
     // An office (the seal): documentSigning, clientAuth (to its relay), role .1.
     let office = x509_text(dir, &demo.join("H99.01/office/cert.pem"));

@@ -114,6 +114,8 @@ async fn arrival_secret_and_expiry_notices_reach_the_clerks() {
             m.secrecy = Some(Secrecy::Mat);
         },
     );
+    // A secret dispatch travels sealed, as `congvan send` makes it.
+    let secret = seal(&secret, "H99.01", &["H99"]);
     let lost = author.write(
         &dir,
         &["H99.01.01"],

@@ -387,6 +387,7 @@ async fn a_secret_dispatch_shows_no_subject_in_any_listing() {
         "Phương án bảo vệ mục tiêu trọng yếu",
         |m| m.secrecy = Some(Secrecy::Mat),
     );
+    let d = seal(&d, "H99.10", &["H99"]);
     send(&url(relay.addr), "H99.10", &d).await;
     let items = client(&url(relay.addr), "H99").inbox().await.unwrap();
     let item = items.iter().find(|i| i.id == d.id).unwrap();

@@ -212,7 +212,8 @@ impl Author {
         self.write_edited(dir, to, urgency, subject, None, edit)
     }
 
-    fn write_edited(
+    /// Like [`Author::write_custom`], with an attachment.
+    pub fn write_edited(
         &self,
         dir: &Path,
         to: &[&str],
@@ -344,7 +345,49 @@ pub fn relay_config(base: &Path, code: &str) -> RelayConfig {
     }))
     .expect("a minimal relay configuration");
     config.delivery = fast_delivery();
+    // Senders of secret dispatches look encryption certificates up here.
+    config.encryption_certificates = Some(certs());
     config
+}
+
+/// Office `code`'s encryption credential folder.
+pub fn encryption_dir(code: &str) -> PathBuf {
+    certs().join(code).join("encryption")
+}
+
+/// The validated encryption certificate of office `code`, to encrypt to.
+pub fn encryption_recipient(code: &str) -> congvan_secret::Recipient {
+    let dir = encryption_dir(code);
+    let cert = Certificate::load(&dir.join("cert.pem")).unwrap();
+    let chain = Certificate::load_all(&dir.join("chain.pem")).unwrap();
+    congvan_secret::Recipient::validated(&cert, &chain, &trust(), OffsetDateTime::now_utc())
+        .unwrap()
+}
+
+/// Seals a signed secret dispatch for its recipients `to` and its sender
+/// `from` (as `congvan send` does), beside it; the sealed file is what
+/// relays carry.
+pub fn seal(dispatch: &Dispatch, from: &str, to: &[&str]) -> Dispatch {
+    let readers: Vec<congvan_secret::Recipient> = to
+        .iter()
+        .chain(std::iter::once(&from))
+        .map(|code| encryption_recipient(code))
+        .collect();
+    let path = dispatch.path.with_extension("sealed.cvd");
+    congvan_secret::seal_dispatch(
+        &dispatch.path,
+        &readers,
+        &credential(&office_dir(from)),
+        None,
+        OffsetDateTime::now_utc(),
+        &path,
+    )
+    .expect("seal the dispatch");
+    Dispatch {
+        id: dispatch.id.clone(),
+        path,
+        urgency: dispatch.urgency,
+    }
 }
 
 /// Sets the parent relay (`push`: post up only; `pull`: also long-poll it

@@ -399,6 +399,52 @@ pub enum DispatchCommand {
         #[arg(long)]
         id: bool,
     },
+    /// Encrypt a signed dispatch for its recipients (a secret dispatch):
+    /// the result is a sealed container that relays carry but cannot read.
+    Encrypt {
+        /// The signed dispatch.
+        #[arg(value_name = "FILE.cvd")]
+        file: PathBuf,
+        /// An encryption certificate to encrypt to (repeatable): every
+        /// recipient office's, and the sending office's own for its archive.
+        /// A chain.pem beside each is used as its intermediates.
+        #[arg(long, value_name = "CERT.pem", required = true)]
+        to_cert: Vec<PathBuf>,
+        /// The sending office's seal credential (its office/ folder), which
+        /// seals the outer container.
+        #[arg(long, value_name = "DIR")]
+        identity: PathBuf,
+        /// Trusted root certificate(s), to validate every encryption certificate.
+        #[arg(long, value_name = "ROOT.pem", required = true)]
+        trust: Vec<PathBuf>,
+        /// CRLs (repeatable): a revoked encryption certificate is refused.
+        #[arg(long, value_name = "CRL.pem")]
+        crl: Vec<PathBuf>,
+        /// File holding the seal key's password (else $CONGVAN_KEY_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Where to write the sealed container.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Decrypt a sealed dispatch (or a JWE file) with an office's
+    /// encryption key; the dispatch inside is checked against the routing
+    /// header and should then be verified.
+    Decrypt {
+        /// The sealed container, or a JWE in JSON serialization.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The office's encryption key (its encryption/ folder's key.pem,
+        /// with cert.pem beside it), or that folder.
+        #[arg(long, value_name = "KEY.pem")]
+        key: PathBuf,
+        /// File holding the key's password (else $CONGVAN_KEY_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Where to write the dispatch.
+        #[arg(long, value_name = "FILE.cvd")]
+        out: PathBuf,
+    },
     /// Write the attachments, metadata and manifest into a folder, verifying each attachment.
     Extract {
         /// The dispatch.
@@ -511,6 +557,8 @@ pub enum RoleArg {
     Official,
     /// A relay (TLS server and client).
     Relay,
+    /// An office's encryption key for secret dispatches (P-256, keyAgreement only).
+    Encryption,
 }
 
 /// Where a new key comes from.
@@ -690,6 +738,7 @@ impl RoleArg {
             RoleArg::Office => congvan_sign::Role::Office,
             RoleArg::Official => congvan_sign::Role::Official,
             RoleArg::Relay => congvan_sign::Role::Relay,
+            RoleArg::Encryption => congvan_sign::Role::Encryption,
         }
     }
 }

@@ -111,10 +111,47 @@ pub fn send(file: &Path, conn: &Connection) -> Result<ExitCode, Failure> {
     let envelope = Envelope::open(file)?;
     let id = envelope.metadata().id.clone();
     let supersedes = envelope.metadata().details.supersedes.clone();
+    let secrecy = envelope.metadata().secrecy;
     drop(envelope);
     let session = connect(conn)?;
-    let accepted = session.runtime.block_on(session.client.send_file(file))?;
+    // A secret dispatch leaves this machine only encrypted, for its
+    // recipients' certificates, each validated here.
+    let sealed_dir = match secrecy {
+        Some(_) => Some(
+            tempfile::tempdir()
+                .map_err(|e| Failure::input(format!("cannot make a temporary folder: {e}")))?,
+        ),
+        None => None,
+    };
+    let to_send = match &sealed_dir {
+        Some(dir) => {
+            let store =
+                crate::dispatch::trust_store(&conn.trust, &[], &conn.crl, StaleCrls::TryLater)?;
+            crate::secret::seal_for_sending(
+                file,
+                &session.identity,
+                &crate::secret::encryption_dir_beside(&conn.identity),
+                &store,
+                &mut |office| {
+                    Ok(session
+                        .runtime
+                        .block_on(session.client.encryption_certificate(office))?)
+                },
+                dir.path(),
+            )?
+        }
+        None => file.to_path_buf(),
+    };
+    let accepted = session
+        .runtime
+        .block_on(session.client.send_file(&to_send))?;
     say!("{} {}: {}", Line(&accepted.status), id, file.display());
+    if let Some(secrecy) = secrecy {
+        say!(
+            "sent encrypted ({}): only its recipients can read it",
+            secrecy.name()
+        );
+    }
     if let Some(earlier) = supersedes {
         // Tell the earlier dispatch's recipients, signed by this office, so
         // their copies of it say what supersedes it.
@@ -230,6 +267,9 @@ pub fn fetch(id: &str, conn: &Connection, out: &Path) -> Result<ExitCode, Failur
     let session = connect(conn)?;
     let bytes = session.runtime.block_on(session.client.fetch(id, out))?;
     let store = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl, StaleCrls::TryLater)?;
+    if congvan_envelope::SealedEnvelope::is_sealed(out)? {
+        return fetch_sealed(id, conn, out, &store);
+    }
     let mut envelope = Envelope::open(out)?;
     // The issuer's recall request travels apart from the file: joined to it
     // here as a receipt, it is verified with the rest and stays with it.
@@ -276,6 +316,58 @@ pub fn fetch(id: &str, conn: &Connection, out: &Path) -> Result<ExitCode, Failur
         &mut |_| {},
     )?;
     say!("{} written ({bytes} bytes)", out.display());
+    crate::output::stdout(&report.to_text(), false);
+    Ok(match report.indication {
+        Indication::Passed => ExitCode::SUCCESS,
+        Indication::Failed => ExitCode::from(EXIT_REFUSED),
+        Indication::Indeterminate => ExitCode::from(EXIT_INDETERMINATE),
+    })
+}
+
+/// The rest of `fetch` for a secret dispatch: the sealed file just
+/// downloaded to `out` is verified (the sender office's seal), decrypted
+/// with the office's encryption key into `out`, and the dispatch inside
+/// verified. Nothing in clear is kept if any step fails.
+fn fetch_sealed(
+    id: &str,
+    conn: &Connection,
+    out: &Path,
+    store: &congvan_sign::TrustStore,
+) -> Result<ExitCode, Failure> {
+    let sealed_path = out.with_file_name(format!(
+        ".{}.sealed",
+        out.file_name()
+            .map_or("dispatch".into(), |n| n.to_string_lossy())
+    ));
+    std::fs::rename(out, &sealed_path)
+        .map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
+    let result = (|| {
+        let mut sealed = congvan_envelope::SealedEnvelope::open(&sealed_path)?;
+        let outer = congvan_envelope::verify_sealed(&sealed, store, OffsetDateTime::now_utc())?;
+        if outer.indication != Indication::Passed {
+            crate::output::stdout(&outer.to_text(), false);
+            return Err(Failure {
+                code: EXIT_REFUSED,
+                message: format!("the sealed dispatch {id} did not verify, so it is not decrypted"),
+            });
+        }
+        let key = crate::secret::load_key(
+            &crate::secret::encryption_dir_beside(&conn.identity),
+            conn.password_file.as_deref(),
+        )?;
+        congvan_secret::open_sealed(&mut sealed, &key, out)?;
+        Ok(())
+    })();
+    if let Err(e) = std::fs::remove_file(&sealed_path) {
+        say_err!("congvan: could not remove {}: {e}", sealed_path.display());
+    }
+    result?;
+    let mut envelope = Envelope::open(out)?;
+    let report = verify_dispatch(&mut envelope, store, OffsetDateTime::now_utc(), &mut |_| {})?;
+    say!(
+        "{} written: secret dispatch decrypted with this office's encryption key",
+        out.display()
+    );
     crate::output::stdout(&report.to_text(), false);
     Ok(match report.indication {
         Indication::Passed => ExitCode::SUCCESS,
@@ -389,6 +481,19 @@ fn manifest_sha256_of(session: &Session, id: &str, file: Option<&Path>) -> Resul
 
 /// SHA-256 of the manifest of the dispatch in `path`, which must be `id`.
 fn manifest_digest_of(path: &Path, id: &str) -> Result<String, Failure> {
+    // A secret dispatch's statuses are about the sealed container the
+    // relays hold.
+    if congvan_envelope::SealedEnvelope::is_sealed(path)? {
+        let sealed = congvan_envelope::SealedEnvelope::open(path)?;
+        let held = &sealed.routing().id;
+        if held != id {
+            return Err(Failure::input(format!(
+                "{} holds dispatch {held}, not {id}",
+                path.display()
+            )));
+        }
+        return Ok(congvan_envelope::sha256_hex(sealed.manifest_bytes()));
+    }
     let envelope = Envelope::open(path)?;
     let held = &envelope.metadata().id;
     if held != id {

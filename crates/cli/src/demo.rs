@@ -177,6 +177,9 @@ async fn start_relay(
         long_poll_secs: 10,
         ..DeliveryConfig::default()
     };
+    // The demo PKI's folders are laid out as a relay publishes encryption
+    // certificates (ORG/encryption/).
+    config.encryption_certificates = Some(pki.to_path_buf());
     if serve {
         config.web = Some(crate::demo_serve::web_settings(pki, &code));
     }

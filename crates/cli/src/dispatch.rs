@@ -113,6 +113,29 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
         } => render(&file, &out, &trust, &crl, stale_policy(allow_stale_crl)),
         DispatchCommand::Show { file, json, id } => show(&file, json, id),
         DispatchCommand::Extract { file, out } => extract(&file, &out),
+        DispatchCommand::Encrypt {
+            file,
+            to_cert,
+            identity,
+            trust,
+            crl,
+            password_file,
+            out,
+        } => crate::secret::encrypt(
+            &file,
+            &to_cert,
+            &identity,
+            &trust,
+            &crl,
+            password_file.as_deref(),
+            &out,
+        ),
+        DispatchCommand::Decrypt {
+            file,
+            key,
+            password_file,
+            out,
+        } => crate::secret::decrypt(&file, &key, password_file.as_deref(), &out),
     }
 }
 

@@ -82,6 +82,23 @@ impl From<congvan_web::Error> for Failure {
     }
 }
 
+impl From<congvan_secret::Error> for Failure {
+    fn from(e: congvan_secret::Error) -> Self {
+        use congvan_secret::Error as E;
+        match e {
+            E::Envelope(inner) => inner.into(),
+            E::Sign(inner) => inner.into(),
+            E::Io { .. } => Failure::input(e.to_string()),
+            // Not a recipient, a refused certificate, altered ciphertext:
+            // refused, exit 1, with the reason.
+            _ => Failure {
+                code: EXIT_REFUSED,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 impl From<congvan_edxml::Error> for Failure {
     fn from(e: congvan_edxml::Error) -> Self {
         use congvan_edxml::Error as E;

@@ -15,6 +15,7 @@ mod output;
 mod pki;
 mod progress;
 mod relay;
+mod secret;
 mod user;
 mod verify_many;
 

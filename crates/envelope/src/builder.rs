@@ -157,8 +157,61 @@ pub fn create_dispatch(
 /// is complete (and, with [`Durability::Synced`], synced). With `digest`,
 /// also returns the new file's size and SHA-256, mostly hashed as it is
 /// written rather than read again (see `hashing_file.rs`).
+/// Writes a sealed (encrypted) dispatch container: `routing.json`, then
+/// `ciphertext.bin` of exactly `ciphertext_size` bytes, which `encrypt`
+/// writes and which returns the bytes of `jwe.json` (whose tags are known
+/// only once the ciphertext is written), then the manifest. The file is
+/// synced; the sender's seal is appended afterwards
+/// ([`crate::SealedEnvelope::append_signature`]).
+pub fn create_sealed(
+    routing: &crate::Routing,
+    ciphertext_size: u64,
+    encrypt: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<Vec<u8>>,
+    out: &Path,
+) -> Result<Manifest, Error> {
+    use crate::layout::{CIPHERTEXT_ENTRY, JWE_ENTRY, ROUTING_ENTRY, SEALED_MIMETYPE};
+    routing.check()?;
+    let routing_bytes = routing.to_bytes()?;
+    let mut temp = TempOutput::new(out)?;
+    let file = temp.create()?;
+    let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
+    let io_err = |e: std::io::Error| Error::io(out, e);
+    zip.add_bytes(MIMETYPE_ENTRY, SEALED_MIMETYPE.as_bytes())
+        .map_err(io_err)?;
+    zip.add_bytes(ROUTING_ENTRY, &routing_bytes)
+        .map_err(io_err)?;
+    let jwe_bytes = zip
+        .add_written(CIPHERTEXT_ENTRY, ciphertext_size, encrypt)
+        .map_err(io_err)?;
+    zip.add_bytes(JWE_ENTRY, &jwe_bytes).map_err(io_err)?;
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT.to_string(),
+        dispatch_id: routing.id.clone(),
+        metadata: ManifestEntry {
+            name: ROUTING_ENTRY.to_string(),
+            media_type: "application/json".to_string(),
+            size: routing_bytes.len() as u64,
+            sha256: crate::digest::sha256_hex(&routing_bytes),
+        },
+        attachments: vec![ManifestEntry {
+            name: JWE_ENTRY.to_string(),
+            media_type: "application/jose+json".to_string(),
+            size: jwe_bytes.len() as u64,
+            sha256: crate::digest::sha256_hex(&jwe_bytes),
+        }],
+    };
+    zip.add_bytes(MANIFEST_ENTRY, &manifest.canonical_bytes()?)
+        .map_err(io_err)?;
+    let writer = zip.finish().map_err(io_err)?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| Error::io(&temp.path, e.into_error()))?;
+    temp.commit(file, Durability::Synced)?;
+    Ok(manifest)
+}
+
 pub(crate) fn append_entries(
-    envelope: &mut crate::Envelope,
+    envelope: &mut dyn crate::container::Appendable,
     additions: &[(String, Vec<u8>)],
     durability: Durability,
     digest: bool,

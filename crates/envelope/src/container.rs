@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::archive::{Archive, Method};
 use crate::digest::hash_reader;
 use crate::jws::Jws;
-use crate::layout::{classify, EntryKind, MANIFEST_ENTRY, METADATA_ENTRY, MIMETYPE};
+use crate::layout::{
+    classify, EntryKind, CIPHERTEXT_ENTRY, JWE_ENTRY, MANIFEST_ENTRY, METADATA_ENTRY, MIMETYPE,
+    ROUTING_ENTRY, SEALED_MIMETYPE,
+};
 use crate::metadata::Metadata;
 use crate::{Error, Limits, Manifest};
 
@@ -74,143 +77,25 @@ impl Envelope {
     }
 
     /// Opens and structure-checks a container.
+    ///
+    /// A sealed (encrypted) dispatch is refused here with the advice to
+    /// decrypt it: it is opened as a [`crate::SealedEnvelope`].
     pub fn open_with(path: &Path, limits: &Limits) -> Result<Envelope, Error> {
-        let mut archive = Archive::open(path, limits.max_entries)?;
-
-        let mut has_mimetype = false;
-        let mut metadata_index = None;
-        let mut manifest_index = None;
-        let mut signature_entries = Vec::new();
-        let mut receipt_entries = Vec::new();
-        let mut attachments = Vec::new();
-        for (index, entry) in archive.entries().iter().enumerate() {
-            let name = entry.name.clone();
-            if name.ends_with('/') {
-                return Err(Error::UnexpectedEntry(format!(
-                    "{name:?} is a folder entry"
-                )));
-            }
-            let kind = classify(&name).map_err(Error::UnexpectedEntry)?;
-            let stored = entry.method == Method::Stored;
-            let size = entry.size;
-            match kind {
-                EntryKind::Mimetype => {
-                    if index != 0 || !stored {
-                        return Err(Error::Format(
-                            "the mimetype entry must be the first entry and stored uncompressed"
-                                .into(),
-                        ));
-                    }
-                    has_mimetype = true;
-                }
-                EntryKind::Metadata => metadata_index = Some((index, size)),
-                EntryKind::Manifest => manifest_index = Some((index, size)),
-                EntryKind::Attachment(att) => {
-                    if !stored {
-                        return Err(Error::Format(format!(
-                            "attachment {att:?} is compressed; attachments are stored as they are"
-                        )));
-                    }
-                    if size > limits.max_attachment {
-                        return Err(Error::TooLarge {
-                            entry: name,
-                            limit: limits.max_attachment,
-                        });
-                    }
-                    attachments.push(StoredAttachment {
-                        name: att,
-                        size,
-                        index,
-                    });
-                }
-                EntryKind::Signature(n) => signature_entries.push((index, n, name)),
-                EntryKind::Receipt(n) => receipt_entries.push((index, n, name)),
-            }
-        }
-        if !has_mimetype {
-            return Err(Error::Format(
-                "the mimetype entry is missing: a container starts with it".into(),
-            ));
-        }
-        let mimetype = read_entry(&mut archive, 0, crate::layout::MIMETYPE_ENTRY, 256)?;
-        if mimetype != MIMETYPE.as_bytes() {
-            return Err(Error::Format(format!(
-                "mimetype is {:?}, not {MIMETYPE}",
-                String::from_utf8_lossy(&mimetype)
-            )));
-        }
-        if receipt_entries.len() > limits.max_receipts {
-            return Err(Error::Format(format!(
-                "the container has {} receipts; at most {} are accepted",
-                receipt_entries.len(),
-                limits.max_receipts
-            )));
-        }
-        let receipt_bytes: u64 = receipt_entries
-            .iter()
-            .map(|(index, _, _)| archive.entries()[*index].size)
-            .sum();
-        if receipt_bytes > limits.max_receipt_bytes {
-            return Err(Error::Format(format!(
-                "the container's receipts take {receipt_bytes} bytes; at most {} are accepted",
-                limits.max_receipt_bytes
-            )));
-        }
-        if signature_entries.len() > limits.max_signatures {
-            return Err(Error::Format(format!(
-                "the container has {} signatures; at most {} are accepted",
-                signature_entries.len(),
-                limits.max_signatures
-            )));
-        }
-
-        let (metadata_index, _) =
-            metadata_index.ok_or_else(|| Error::Format(format!("{METADATA_ENTRY} is missing")))?;
-        let metadata_bytes = read_entry(
-            &mut archive,
-            metadata_index,
-            METADATA_ENTRY,
-            limits.max_metadata,
-        )?;
-        let metadata: Metadata = serde_json::from_slice(&metadata_bytes)
-            .map_err(|e| Error::Format(format!("{METADATA_ENTRY} is not valid metadata: {e}")))?;
-
-        let (manifest_index, _) =
-            manifest_index.ok_or_else(|| Error::Format(format!("{MANIFEST_ENTRY} is missing")))?;
-        let manifest_bytes = read_entry(
-            &mut archive,
-            manifest_index,
-            MANIFEST_ENTRY,
-            limits.max_manifest,
-        )?;
-        let manifest = Manifest::parse(&manifest_bytes)?;
-
-        let read_jws = |archive: &mut Archive,
-                        entries: Vec<(usize, u32, String)>|
-         -> Result<Vec<StoredJws>, Error> {
-            let mut out = Vec::with_capacity(entries.len());
-            for (index, number, entry) in entries {
-                let bytes = read_entry(archive, index, &entry, limits.max_signature)?;
-                let jws = Jws::parse(&bytes, &entry)?;
-                out.push(StoredJws { entry, number, jws });
-            }
-            out.sort_by_key(|s| s.number);
-            Ok(out)
-        };
-        let signatures = read_jws(&mut archive, signature_entries)?;
-        let receipts = read_jws(&mut archive, receipt_entries)?;
-
+        let (parts, metadata) = read_parts(path, limits, Kind::Dispatch, |bytes| {
+            serde_json::from_slice::<Metadata>(bytes)
+                .map_err(|e| Error::Format(format!("{METADATA_ENTRY} is not valid metadata: {e}")))
+        })?;
         let envelope = Envelope {
             path: path.to_path_buf(),
-            archive,
+            archive: parts.archive,
             metadata,
-            metadata_bytes,
-            manifest,
-            manifest_bytes,
-            signatures,
-            receipts,
-            receipt_bytes,
-            attachments,
+            metadata_bytes: parts.cover_bytes,
+            manifest: parts.manifest,
+            manifest_bytes: parts.manifest_bytes,
+            signatures: parts.signatures,
+            receipts: parts.receipts,
+            receipt_bytes: parts.receipt_bytes,
+            attachments: parts.attachments,
             limits: *limits,
         };
         envelope.check_listing()?;
@@ -309,10 +194,7 @@ impl Envelope {
     /// A relay refuses a dispatch with no room for the receipts its route
     /// still needs, rather than accept what the next hop cannot.
     pub fn receipt_room(&self) -> usize {
-        let by_count = self.limits.max_receipts.saturating_sub(self.receipts.len());
-        let highest = self.receipts.iter().map(|r| r.number).max().unwrap_or(0);
-        let by_number = crate::layout::MAX_SEQUENCE.saturating_sub(highest) as usize;
-        by_count.min(by_number)
+        receipt_room(&self.receipts, &self.limits)
     }
 
     /// The receipt entries' total size in bytes.
@@ -481,6 +363,295 @@ impl Envelope {
     }
 }
 
+/// What appending an entry needs of a container of either kind: where it
+/// is, what it holds, and a way to read it again afterwards.
+pub(crate) trait Appendable {
+    fn path(&self) -> &Path;
+    fn limits(&self) -> &Limits;
+    fn archive_mut(&mut self) -> &mut Archive;
+    fn reopen(&mut self) -> Result<(), Error>;
+    fn signatures(&self) -> &[StoredJws];
+    fn receipts(&self) -> &[StoredJws];
+    fn receipt_bytes(&self) -> u64;
+    fn receipt_room(&self) -> usize;
+}
+
+impl Appendable for Envelope {
+    fn path(&self) -> &Path {
+        Envelope::path(self)
+    }
+    fn limits(&self) -> &Limits {
+        Envelope::limits(self)
+    }
+    fn archive_mut(&mut self) -> &mut Archive {
+        Envelope::archive_mut(self)
+    }
+    fn reopen(&mut self) -> Result<(), Error> {
+        Envelope::reopen(self)
+    }
+    fn signatures(&self) -> &[StoredJws] {
+        Envelope::signatures(self)
+    }
+    fn receipts(&self) -> &[StoredJws] {
+        Envelope::receipts(self)
+    }
+    fn receipt_bytes(&self) -> u64 {
+        Envelope::receipt_bytes(self)
+    }
+    fn receipt_room(&self) -> usize {
+        Envelope::receipt_room(self)
+    }
+}
+
+/// How many more receipts fit: bounded by the limit on their number and by
+/// the four-digit entry numbers (a new receipt is numbered one above the
+/// highest).
+pub(crate) fn receipt_room(receipts: &[StoredJws], limits: &Limits) -> usize {
+    let by_count = limits.max_receipts.saturating_sub(receipts.len());
+    let highest = receipts.iter().map(|r| r.number).max().unwrap_or(0);
+    let by_number = crate::layout::MAX_SEQUENCE.saturating_sub(highest) as usize;
+    by_count.min(by_number)
+}
+
+/// Which of the two containers of the format a file must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A dispatch: metadata and attachments in clear.
+    Dispatch,
+    /// A sealed dispatch: a routing header and a JWE of a dispatch.
+    Sealed,
+}
+
+/// What both kinds of container share, read and structure-checked.
+pub(crate) struct Parts {
+    pub(crate) archive: Archive,
+    /// `metadata.json` of a dispatch, `routing.json` of a sealed one.
+    pub(crate) cover_bytes: Vec<u8>,
+    pub(crate) manifest: Manifest,
+    pub(crate) manifest_bytes: Vec<u8>,
+    pub(crate) signatures: Vec<StoredJws>,
+    pub(crate) receipts: Vec<StoredJws>,
+    pub(crate) receipt_bytes: u64,
+    pub(crate) attachments: Vec<StoredAttachment>,
+    /// `jwe.json` of a sealed dispatch.
+    pub(crate) jwe_bytes: Vec<u8>,
+    /// `ciphertext.bin` of a sealed dispatch: its entry index and size.
+    pub(crate) ciphertext: Option<(usize, u64)>,
+}
+
+/// Reads the entries of a container of `kind`, refusing every entry that
+/// does not belong to that kind, and parses the manifest, signatures and
+/// receipts. The caller parses the cover (metadata or routing header).
+pub(crate) fn read_parts<T>(
+    path: &Path,
+    limits: &Limits,
+    kind: Kind,
+    parse_cover: impl FnOnce(&[u8]) -> Result<T, Error>,
+) -> Result<(Parts, T), Error> {
+    let mut archive = Archive::open(path, limits.max_entries)?;
+    // A sealed dispatch where one in clear is expected: say so first, with
+    // what to do, rather than name the first entry out of place.
+    let first_is_mimetype = archive
+        .entries()
+        .first()
+        .is_some_and(|e| e.name == crate::layout::MIMETYPE_ENTRY && e.method == Method::Stored);
+    if kind == Kind::Dispatch && first_is_mimetype {
+        let mimetype = read_entry(&mut archive, 0, crate::layout::MIMETYPE_ENTRY, 256)?;
+        if mimetype == SEALED_MIMETYPE.as_bytes() {
+            return Err(Error::Sealed(path.to_path_buf()));
+        }
+    }
+
+    let mut has_mimetype = false;
+    let mut cover_index = None;
+    let mut manifest_index = None;
+    let mut jwe_index = None;
+    let mut ciphertext = None;
+    let mut signature_entries = Vec::new();
+    let mut receipt_entries = Vec::new();
+    let mut attachments = Vec::new();
+    let sealed = kind == Kind::Sealed;
+    for (index, entry) in archive.entries().iter().enumerate() {
+        let name = entry.name.clone();
+        if name.ends_with('/') {
+            return Err(Error::UnexpectedEntry(format!(
+                "{name:?} is a folder entry"
+            )));
+        }
+        let entry_kind = classify(&name).map_err(Error::UnexpectedEntry)?;
+        let stored = entry.method == Method::Stored;
+        let size = entry.size;
+        let wrong_kind = || {
+            Error::UnexpectedEntry(if sealed {
+                format!("{name:?} has no place in a sealed dispatch, which holds only routing.json, jwe.json and ciphertext.bin besides META-INF/")
+            } else {
+                format!("{name:?} belongs to a sealed dispatch, not to a dispatch in clear")
+            })
+        };
+        match entry_kind {
+            EntryKind::Mimetype => {
+                if index != 0 || !stored {
+                    return Err(Error::Format(
+                        "the mimetype entry must be the first entry and stored uncompressed".into(),
+                    ));
+                }
+                has_mimetype = true;
+            }
+            EntryKind::Metadata if !sealed => cover_index = Some(index),
+            EntryKind::Routing if sealed => cover_index = Some(index),
+            EntryKind::Jwe if sealed => jwe_index = Some(index),
+            EntryKind::Ciphertext if sealed => {
+                if !stored {
+                    return Err(Error::Format(
+                        "ciphertext.bin is compressed; it is stored as it is".into(),
+                    ));
+                }
+                if size > limits.max_attachment {
+                    return Err(Error::TooLarge {
+                        entry: name,
+                        limit: limits.max_attachment,
+                    });
+                }
+                ciphertext = Some((index, size));
+            }
+            EntryKind::Manifest => manifest_index = Some(index),
+            EntryKind::Attachment(att) if !sealed => {
+                if !stored {
+                    return Err(Error::Format(format!(
+                        "attachment {att:?} is compressed; attachments are stored as they are"
+                    )));
+                }
+                if size > limits.max_attachment {
+                    return Err(Error::TooLarge {
+                        entry: name,
+                        limit: limits.max_attachment,
+                    });
+                }
+                attachments.push(StoredAttachment {
+                    name: att,
+                    size,
+                    index,
+                });
+            }
+            EntryKind::Signature(n) => signature_entries.push((index, n, name)),
+            EntryKind::Receipt(n) => receipt_entries.push((index, n, name)),
+            EntryKind::Metadata
+            | EntryKind::Routing
+            | EntryKind::Jwe
+            | EntryKind::Ciphertext
+            | EntryKind::Attachment(_) => return Err(wrong_kind()),
+        }
+    }
+    if !has_mimetype {
+        return Err(Error::Format(
+            "the mimetype entry is missing: a container starts with it".into(),
+        ));
+    }
+    let mimetype = read_entry(&mut archive, 0, crate::layout::MIMETYPE_ENTRY, 256)?;
+    match (mimetype.as_slice(), kind) {
+        (m, Kind::Dispatch) if m == MIMETYPE.as_bytes() => {}
+        (m, Kind::Sealed) if m == SEALED_MIMETYPE.as_bytes() => {}
+        (m, Kind::Dispatch) if m == SEALED_MIMETYPE.as_bytes() => {
+            return Err(Error::Sealed(path.to_path_buf()))
+        }
+        (m, Kind::Sealed) if m == MIMETYPE.as_bytes() => {
+            return Err(Error::Format(
+                "this is a dispatch in clear, not a sealed (encrypted) one".into(),
+            ))
+        }
+        (m, _) => {
+            return Err(Error::Format(format!(
+                "mimetype is {:?}, not {MIMETYPE} or {SEALED_MIMETYPE}",
+                String::from_utf8_lossy(m)
+            )))
+        }
+    }
+    if receipt_entries.len() > limits.max_receipts {
+        return Err(Error::Format(format!(
+            "the container has {} receipts; at most {} are accepted",
+            receipt_entries.len(),
+            limits.max_receipts
+        )));
+    }
+    let receipt_bytes: u64 = receipt_entries
+        .iter()
+        .map(|(index, _, _)| archive.entries()[*index].size)
+        .sum();
+    if receipt_bytes > limits.max_receipt_bytes {
+        return Err(Error::Format(format!(
+            "the container's receipts take {receipt_bytes} bytes; at most {} are accepted",
+            limits.max_receipt_bytes
+        )));
+    }
+    if signature_entries.len() > limits.max_signatures {
+        return Err(Error::Format(format!(
+            "the container has {} signatures; at most {} are accepted",
+            signature_entries.len(),
+            limits.max_signatures
+        )));
+    }
+
+    let cover_name = if sealed {
+        ROUTING_ENTRY
+    } else {
+        METADATA_ENTRY
+    };
+    let cover_index =
+        cover_index.ok_or_else(|| Error::Format(format!("{cover_name} is missing")))?;
+    let cover_bytes = read_entry(&mut archive, cover_index, cover_name, limits.max_metadata)?;
+    // The cover is parsed before anything else is read: a reader names a
+    // broken metadata or routing header first.
+    let cover = parse_cover(&cover_bytes)?;
+    let jwe_bytes = match jwe_index {
+        Some(index) => read_entry(&mut archive, index, JWE_ENTRY, limits.max_metadata)?,
+        None if sealed => return Err(Error::Format(format!("{JWE_ENTRY} is missing"))),
+        None => Vec::new(),
+    };
+    if sealed && ciphertext.is_none() {
+        return Err(Error::Format(format!("{CIPHERTEXT_ENTRY} is missing")));
+    }
+
+    let manifest_index =
+        manifest_index.ok_or_else(|| Error::Format(format!("{MANIFEST_ENTRY} is missing")))?;
+    let manifest_bytes = read_entry(
+        &mut archive,
+        manifest_index,
+        MANIFEST_ENTRY,
+        limits.max_manifest,
+    )?;
+    let manifest = Manifest::parse(&manifest_bytes)?;
+
+    let read_jws = |archive: &mut Archive,
+                    entries: Vec<(usize, u32, String)>|
+     -> Result<Vec<StoredJws>, Error> {
+        let mut out = Vec::with_capacity(entries.len());
+        for (index, number, entry) in entries {
+            let bytes = read_entry(archive, index, &entry, limits.max_signature)?;
+            let jws = Jws::parse(&bytes, &entry)?;
+            out.push(StoredJws { entry, number, jws });
+        }
+        out.sort_by_key(|s| s.number);
+        Ok(out)
+    };
+    let signatures = read_jws(&mut archive, signature_entries)?;
+    let receipts = read_jws(&mut archive, receipt_entries)?;
+    Ok((
+        Parts {
+            archive,
+            cover_bytes,
+            manifest,
+            manifest_bytes,
+            signatures,
+            receipts,
+            receipt_bytes,
+            attachments,
+            jwe_bytes,
+            ciphertext,
+        },
+        cover,
+    ))
+}
+
 fn corrupt(path: &Path, entry: &str, e: std::io::Error) -> Error {
     Error::NotAContainer {
         path: path.to_path_buf(),
@@ -490,7 +661,7 @@ fn corrupt(path: &Path, entry: &str, e: std::io::Error) -> Error {
 
 /// Reads a whole small entry, refusing it past `limit` bytes whatever its
 /// header claims (a deflate bomb stops at the limit).
-fn read_entry(
+pub(crate) fn read_entry(
     archive: &mut Archive,
     index: usize,
     name: &str,

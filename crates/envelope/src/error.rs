@@ -79,6 +79,10 @@ pub enum Error {
     /// The signing library refused (a key, a certificate, a signature).
     #[error(transparent)]
     Sign(#[from] congvan_sign::Error),
+    /// The file is a sealed (encrypted) secret dispatch where a dispatch in
+    /// clear was expected: it must be decrypted by a recipient first.
+    #[error("{0}: this is a sealed (encrypted) secret dispatch; a recipient office decrypts it first (`congvan dispatch decrypt`, or `congvan fetch`, which decrypts by itself)")]
+    Sealed(PathBuf),
     /// The operation is not allowed on this dispatch (e.g. signing with a
     /// certificate of another office).
     #[error("{0}")]

@@ -7,8 +7,17 @@
 pub const MIMETYPE_ENTRY: &str = "mimetype";
 /// The content of the `mimetype` entry.
 pub const MIMETYPE: &str = "application/vnd.congvan.dispatch+zip";
+/// The content of the `mimetype` entry of a sealed (encrypted) dispatch.
+pub const SEALED_MIMETYPE: &str = "application/vnd.congvan.sealed+zip";
 /// The dispatch metadata (JSON).
 pub const METADATA_ENTRY: &str = "metadata.json";
+/// A sealed dispatch's routing header (JSON), in place of the metadata.
+pub const ROUTING_ENTRY: &str = "routing.json";
+/// A sealed dispatch's JWE (general JSON serialization) without its
+/// ciphertext, which follows as [`CIPHERTEXT_ENTRY`].
+pub const JWE_ENTRY: &str = "jwe.json";
+/// A sealed dispatch's ciphertext: the encrypted inner `.cvd`, stored.
+pub const CIPHERTEXT_ENTRY: &str = "ciphertext.bin";
 /// The folder of attachments; each is stored, never recompressed.
 pub const ATTACHMENT_DIR: &str = "attachments/";
 /// The manifest (RFC 8785 canonical JSON) that signatures cover.
@@ -39,6 +48,12 @@ pub enum EntryKind {
     Signature(u32),
     /// `META-INF/receipts/NNNN.json`, with its sequence number.
     Receipt(u32),
+    /// `routing.json` (sealed dispatches only).
+    Routing,
+    /// `jwe.json` (sealed dispatches only).
+    Jwe,
+    /// `ciphertext.bin` (sealed dispatches only).
+    Ciphertext,
 }
 
 /// Classifies an entry name, or says why it does not belong.
@@ -47,6 +62,9 @@ pub fn classify(name: &str) -> Result<EntryKind, String> {
         MIMETYPE_ENTRY => return Ok(EntryKind::Mimetype),
         METADATA_ENTRY => return Ok(EntryKind::Metadata),
         MANIFEST_ENTRY => return Ok(EntryKind::Manifest),
+        ROUTING_ENTRY => return Ok(EntryKind::Routing),
+        JWE_ENTRY => return Ok(EntryKind::Jwe),
+        CIPHERTEXT_ENTRY => return Ok(EntryKind::Ciphertext),
         _ => {}
     }
     if let Some(rest) = name.strip_prefix(ATTACHMENT_DIR) {
@@ -62,7 +80,8 @@ pub fn classify(name: &str) -> Result<EntryKind, String> {
     Err(format!(
         "entry {name:?} is not part of the dispatch format (only mimetype, metadata.json, \
          attachments/*, META-INF/manifest.json, META-INF/signatures/NNNN.json and \
-         META-INF/receipts/NNNN.json may appear)"
+         META-INF/receipts/NNNN.json may appear; in a sealed dispatch routing.json, jwe.json \
+         and ciphertext.bin take the place of metadata.json and attachments/*)"
     ))
 }
 

@@ -11,7 +11,9 @@
 //! - [`Envelope::open`] reads one, refusing anything outside the format;
 //! - [`sign_dispatch`] appends a signature, keeping earlier ones valid;
 //! - [`verify_dispatch`] checks everything and returns a [`VerificationReport`];
-//! - [`make_receipt`] and [`append_receipt`] add custody and status receipts.
+//! - [`make_receipt`] and [`append_receipt`] add custody and status receipts;
+//! - [`create_sealed`], [`SealedEnvelope`] and [`verify_sealed`] carry a
+//!   secret dispatch encrypted, with only a [`Routing`] header in clear.
 #![forbid(unsafe_code)]
 
 mod archive;
@@ -28,10 +30,12 @@ mod manifest;
 pub mod metadata;
 mod receipt;
 mod report;
+mod routing;
+mod sealed;
 mod signature;
 mod verify;
 
-pub use builder::{create_dispatch, guess_media_type, AttachmentSource, Durability};
+pub use builder::{create_dispatch, create_sealed, guess_media_type, AttachmentSource, Durability};
 pub use container::{AttachmentCheck, Envelope, StoredAttachment, StoredJws};
 pub use digest::{hex, sha256_file, sha256_hex};
 pub use error::Error;
@@ -49,9 +53,11 @@ pub use receipt::{
 pub use report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,
 };
+pub use routing::{Routing, MAX_ROUTING_RECIPIENTS};
+pub use sealed::SealedEnvelope;
 pub use signature::{
     append_signature, issue_dispatch, make_signature, parse_header, sign_dispatch,
     signing_time_text, CongvanHeader, ProtectedHeader, SignatureRole, SignatureSummary,
     MANIFEST_MEDIA_TYPE,
 };
-pub use verify::verify_dispatch;
+pub use verify::{verify_dispatch, verify_sealed};

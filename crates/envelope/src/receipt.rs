@@ -481,7 +481,10 @@ pub fn append_receipt_digested(
 }
 
 /// The next receipt entry's name and bytes.
-fn receipt_addition(envelope: &Envelope, jws: &Jws) -> Result<(String, Vec<u8>), Error> {
+pub(crate) fn receipt_addition(
+    envelope: &dyn crate::container::Appendable,
+    jws: &Jws,
+) -> Result<(String, Vec<u8>), Error> {
     if envelope.receipt_room() == 0 {
         return Err(Error::Refused(format!(
             "the dispatch has no room for another receipt: it holds {} (at most {} are \

@@ -55,6 +55,13 @@ pub fn verify_dispatch(
         superseded_by: None,
     };
 
+    let parties = Parties {
+        id: metadata.id.clone(),
+        issuer: metadata.from.id.clone(),
+        responsible: metadata.responsible_office().clone(),
+        recipients: metadata.to.iter().map(|o| o.id.clone()).collect(),
+    };
+
     // Signed data: the metadata and every attachment against the manifest.
     let mut hash_problem = envelope.check_metadata_digest();
     for check in envelope.check_attachments(progress)? {
@@ -78,7 +85,14 @@ pub fn verify_dispatch(
         .iter()
         .map(|s| s.jws.signature_digest(&s.entry).ok())
         .collect();
-    let poe = check_receipts(envelope, trust, &manifest_digest, now, &mut report);
+    let poe = check_receipts(
+        envelope.receipts(),
+        &parties,
+        trust,
+        &manifest_digest,
+        now,
+        &mut report,
+    );
     report.recall = report
         .receipts
         .iter()
@@ -90,9 +104,39 @@ pub fn verify_dispatch(
         .find(|r| r.valid && r.kind == "superseded")
         .map(|r| r.description.clone());
 
+    check_signatures(
+        envelope.signatures(),
+        envelope.manifest_bytes(),
+        &signature_digests,
+        &issuer,
+        hash_problem.as_deref(),
+        trust,
+        now,
+        &poe,
+        &mut report,
+    );
+
+    let origin = envelope.metadata().details.origin.as_ref();
+    conclude(&mut report, hash_problem.as_deref(), origin);
+    Ok(report)
+}
+
+/// Checks every signature over the manifest, in entry order, into `report`.
+#[allow(clippy::too_many_arguments)]
+fn check_signatures(
+    signatures: &[crate::StoredJws],
+    manifest_bytes: &[u8],
+    signature_digests: &[Option<String>],
+    issuer: &congvan_org::OrgId,
+    hash_problem: Option<&str>,
+    trust: &TrustStore,
+    now: OffsetDateTime,
+    poe: &HashMap<String, OffsetDateTime>,
+    report: &mut VerificationReport,
+) {
     // Every signature's payload: the manifest, BASE64URL-encoded once.
-    let payload = crate::jws::b64url(envelope.manifest_bytes());
-    for (index, stored) in envelope.signatures().iter().enumerate() {
+    let payload = crate::jws::b64url(manifest_bytes);
+    for (index, stored) in signatures.iter().enumerate() {
         let mut result = SignatureResult {
             entry: stored.entry.clone(),
             role: None,
@@ -111,17 +155,17 @@ pub fn verify_dispatch(
         let earliest_poe = own_digest.as_ref().and_then(|d| poe.get(d)).copied();
         // Signatures are in entry order: those before this one are what a
         // seal or copy must cover.
-        let earlier: Vec<(&str, Option<&String>)> = envelope.signatures()[..index]
+        let earlier: Vec<(&str, Option<&String>)> = signatures[..index]
             .iter()
-            .zip(&signature_digests)
+            .zip(signature_digests)
             .map(|(s, d)| (s.entry.as_str(), d.as_ref()))
             .collect();
         let outcome = check_signature(
             &stored.jws,
             &stored.entry,
             &payload,
-            &issuer,
-            hash_problem.as_deref(),
+            issuer,
+            hash_problem,
             &earlier,
             trust,
             now,
@@ -138,10 +182,136 @@ pub fn verify_dispatch(
         }
         report.signatures.push(result);
     }
+}
 
-    let origin = envelope.metadata().details.origin.as_ref();
-    conclude(&mut report, hash_problem.as_deref(), origin);
+/// Verifies the outer layer of a sealed (encrypted) dispatch, as a relay
+/// does at ingress and `dispatch verify` does before decrypting: the
+/// routing header and `jwe.json` against the manifest, the sender office's
+/// seal over the manifest, and the receipts. The dispatch inside is
+/// verified on its own once a recipient has decrypted it.
+///
+/// PASSED means: an office of the routing header's sender sealed exactly
+/// this routing header and these recipient entries, with a certificate
+/// valid when it sealed. Number, subject and signers stay unknown.
+pub fn verify_sealed(
+    sealed: &crate::SealedEnvelope,
+    trust: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<VerificationReport, Error> {
+    let routing = sealed.routing();
+    let mut report = VerificationReport {
+        file: sealed.path().display().to_string(),
+        dispatch_id: Some(routing.id.clone()),
+        number: None,
+        subject: None,
+        from: Some(routing.from.to_string()),
+        indication: Indication::Passed,
+        sub_indication: None,
+        summary: String::new(),
+        metadata_problems: Vec::new(),
+        signatures: Vec::new(),
+        attachments: Vec::new(),
+        receipts: Vec::new(),
+        supersedes: None,
+        recall: None,
+        superseded_by: None,
+    };
+    let parties = Parties {
+        id: routing.id.clone(),
+        issuer: routing.from.clone(),
+        responsible: routing.from.clone(),
+        recipients: routing.to.clone(),
+    };
+    let hash_problem = sealed.check_digests();
+    let manifest_digest = crate::digest::sha256_hex(sealed.manifest_bytes());
+    let signature_digests: Vec<Option<String>> = sealed
+        .signatures()
+        .iter()
+        .map(|s| s.jws.signature_digest(&s.entry).ok())
+        .collect();
+    let poe = check_receipts(
+        sealed.receipts(),
+        &parties,
+        trust,
+        &manifest_digest,
+        now,
+        &mut report,
+    );
+    report.recall = report
+        .receipts
+        .iter()
+        .find(|r| r.valid && r.code.as_deref() == Some("13"))
+        .map(|r| r.description.clone());
+    check_signatures(
+        sealed.signatures(),
+        sealed.manifest_bytes(),
+        &signature_digests,
+        &routing.from,
+        hash_problem.as_deref(),
+        trust,
+        now,
+        &poe,
+        &mut report,
+    );
+    conclude_sealed(&mut report, hash_problem.as_deref(), routing);
     Ok(report)
+}
+
+/// The overall result of a sealed container's outer layer.
+fn conclude_sealed(
+    report: &mut VerificationReport,
+    hash_problem: Option<&str>,
+    routing: &crate::Routing,
+) {
+    let set = |report: &mut VerificationReport, ind, sub, summary: String| {
+        report.indication = ind;
+        report.sub_indication = sub;
+        report.summary = summary;
+    };
+    if report.signatures.is_empty() {
+        let summary = match hash_problem {
+            Some(problem) => format!("the sealed dispatch carries no seal, and {problem}"),
+            None => "the sealed dispatch carries no seal of its sending office".into(),
+        };
+        return set(
+            report,
+            Indication::Failed,
+            Some(SubIndication::FormatFailure),
+            summary,
+        );
+    }
+    if let Some(other) = report
+        .signatures
+        .iter()
+        .find(|s| s.role.is_some_and(|r| r != SignatureRole::Seal))
+    {
+        let summary = format!(
+            "{} is a {} signature: a sealed dispatch carries only the seal of its sending \
+             office (the officials' signatures are inside, encrypted)",
+            other.entry,
+            other.role.map_or("?", |r| r.name())
+        );
+        return set(
+            report,
+            Indication::Failed,
+            Some(SubIndication::FormatFailure),
+            summary,
+        );
+    }
+    for wanted in [Indication::Failed, Indication::Indeterminate] {
+        if let Some(sig) = report.signatures.iter().find(|s| s.indication == wanted) {
+            let summary = format!("the seal of the sending office: {}", sig.detail);
+            let sub = sig.sub_indication;
+            return set(report, wanted, sub, summary);
+        }
+    }
+    let summary = format!(
+        "sealed by the sending office {}; the dispatch inside is encrypted for {} recipient \
+         office(s) and is verified when a recipient decrypts it",
+        routing.from,
+        routing.to.len()
+    );
+    set(report, Indication::Passed, None, summary);
 }
 
 type Verdict = (Indication, SubIndication, String);
@@ -460,18 +630,27 @@ fn judge_chain_error(
 /// dispatch's route (`custody_chain.rs`), a status from a recipient office,
 /// a non-delivery notice from a relay on the route. Others are reported as
 /// invalid and count for nothing.
+/// Who a dispatch is from and for: what decides whose receipts count.
+struct Parties {
+    id: String,
+    issuer: congvan_org::OrgId,
+    /// Who answers for it: the issuer, or the gateway office of a copy.
+    responsible: congvan_org::OrgId,
+    recipients: Vec<congvan_org::OrgId>,
+}
+
 fn check_receipts(
-    envelope: &Envelope,
+    receipts: &[crate::StoredJws],
+    parties: &Parties,
     trust: &TrustStore,
     manifest_digest: &str,
     now: OffsetDateTime,
     report: &mut VerificationReport,
 ) -> HashMap<String, OffsetDateTime> {
-    let metadata = envelope.metadata();
-    let recipients: Vec<congvan_org::OrgId> = metadata.to.iter().map(|o| o.id.clone()).collect();
-    let mut chain = CustodyChain::new(&metadata.from.id, &recipients);
+    let recipients = &parties.recipients;
+    let mut chain = CustodyChain::new(&parties.issuer, recipients);
     let mut poe: HashMap<String, OffsetDateTime> = HashMap::new();
-    for stored in envelope.receipts() {
+    for stored in receipts {
         let mut result = ReceiptResult {
             entry: stored.entry.clone(),
             kind: "unknown".into(),
@@ -482,12 +661,12 @@ fn check_receipts(
             valid: false,
             problem: None,
         };
-        let checked = check_receipt(stored, trust, manifest_digest, &metadata.id, now, &mut result)
+        let checked = check_receipt(stored, trust, manifest_digest, &parties.id, now, &mut result)
             .and_then(|(statement, time)| {
                 match &statement {
                     Statement::Custody { relay, .. } => chain.extend(relay, time)?,
                     Statement::Status { by, code, .. } => match code.said_by() {
-                        crate::Speaker::Issuer if by != metadata.responsible_office() => {
+                        crate::Speaker::Issuer if *by != parties.responsible => {
                             return Err(format!("{by} is not the issuer of this dispatch, so its status {code} is not evidence"));
                         }
                         crate::Speaker::Recipient if !recipients.contains(by) => {
@@ -495,7 +674,7 @@ fn check_receipts(
                         }
                         _ => {}
                     },
-                    Statement::Superseded { by, .. } if by != metadata.responsible_office() => {
+                    Statement::Superseded { by, .. } if *by != parties.responsible => {
                         return Err(format!("{by} is not the issuer of this dispatch, so its notice is not evidence"));
                     }
                     Statement::NonDelivery { relay, .. } if !chain.contains(relay) => {

@@ -389,6 +389,24 @@ impl RelayClient {
         .await
     }
 
+    /// The encryption certificate of `org` and its chain as the relay
+    /// publishes them (PEM). Not trusted: the caller validates them.
+    pub async fn encryption_certificate(&self, org: &congvan_org::OrgId) -> Result<Vec<u8>, Error> {
+        let response = self
+            .request(
+                Method::GET,
+                &format!("/v1/offices/{org}/encryption-certificate"),
+                Body::empty(),
+                "application/x-pem-file",
+            )
+            .await?;
+        let (status, _, bytes) = self.read_body(response).await?;
+        if !status.is_success() {
+            return Err(self.refused(status, &bytes));
+        }
+        Ok(bytes.to_vec())
+    }
+
     /// Downloads a dispatch into `out` (written whole, then renamed).
     pub async fn fetch(&self, id: &str, out: &Path) -> Result<u64, Error> {
         let response = self

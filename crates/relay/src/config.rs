@@ -280,6 +280,12 @@ pub struct RelayConfig {
     /// (edXML files in and out); absent means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edxml: Option<EdxmlSettings>,
+    /// Offices' encryption certificates as their CAs publish them, laid out
+    /// `ORG/encryption/cert.pem` (and `chain.pem`): the relay hands them to
+    /// senders of secret dispatches, who validate each themselves. Absent:
+    /// the relay publishes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_certificates: Option<PathBuf>,
 }
 
 /// `[edxml]`: a folder gateway. Another system drops edXML messages into
@@ -394,6 +400,7 @@ impl RelayConfig {
             mail: None,
             web: None,
             edxml: None,
+            encryption_certificates: None,
         }
     }
 

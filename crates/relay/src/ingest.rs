@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use congvan_envelope::{
     append_receipt_digested, make_receipt, parse_receipt, receipt_time, verify_dispatch,
-    verify_receipt, Durability, Envelope, Indication, Jws, Speaker, Statement,
+    verify_receipt, verify_sealed, Durability, Envelope, Indication, Jws, SealedEnvelope, Speaker,
+    Statement,
 };
 use congvan_org::OrgId;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -264,6 +265,9 @@ impl NewDispatch {
 
 /// The CPU and file work of ingest, on a blocking thread.
 fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared, Refusal> {
+    if SealedEnvelope::is_sealed(temp).map_err(|e| Refusal::new(422, e.to_string()))? {
+        return prepare_sealed(state, caller, temp);
+    }
     let mut envelope = Envelope::open(temp).map_err(|e| {
         // Name the problem, not the relay's temporary file.
         let text = e
@@ -277,26 +281,19 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     // sealed a copy of a dispatch from outside congvan.
     let sender = metadata.responsible_office().clone();
 
-    // An office may only send as itself, and only through its own relay; a
-    // gateway office also sends the copies it sealed of dispatches from
-    // offices outside congvan (never in the name of an office on it).
-    if let Caller::Office { org } = caller {
-        if org != &sender {
-            return Err(Refusal::new(
-                403,
-                format!(
-                    "this office ({org}) may not send a dispatch issued by {}",
-                    metadata.from.id
-                ),
-            ));
-        }
-
-        if !state.router.serves(org) {
-            return Err(Refusal::new(
-                403,
-                format!("office {org} is not served by this relay; send through its own relay"),
-            ));
-        }
+    check_sender(state, caller, &sender, &metadata.from.id)?;
+    // A secret dispatch crosses relays only encrypted: one in clear would
+    // leave its subject and content in every relay's store.
+    if let Some(secrecy) = metadata.secrecy {
+        return Err(Refusal::new(
+            422,
+            format!(
+                "dispatch {id} is marked {} but is not encrypted: a secret dispatch travels \
+                 only sealed for its recipients (`congvan send` encrypts it by itself; or \
+                 `congvan dispatch encrypt`)",
+                secrecy.name()
+            ),
+        ));
     }
 
     // A copy taken in from outside congvan, from any caller, relays
@@ -326,30 +323,7 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         }
     }
 
-    // Room for this relay's custody receipt, and from the first relay for
-    // the whole route: a dispatch the next hop could not take is refused
-    // here, now, with the reason, rather than stuck there.
-    let needed = match caller {
-        Caller::Office { .. } => RECEIPT_RESERVE,
-        Caller::Relay { .. } => 1,
-    };
-    if envelope.receipt_room() < needed {
-        return Err(Refusal::new(
-            422,
-            format!(
-                "the dispatch has room for {} more receipt(s), and its route needs {needed}: \
-                 it carries {} receipts, numbered up to {}",
-                envelope.receipt_room(),
-                envelope.receipts().len(),
-                envelope
-                    .receipts()
-                    .iter()
-                    .map(|r| r.number)
-                    .max()
-                    .unwrap_or(0)
-            ),
-        ));
-    }
+    check_receipt_room(caller, envelope.receipt_room(), envelope.receipts())?;
 
     let now = OffsetDateTime::now_utc();
     let report = verify_dispatch(&mut envelope, &state.trust, now, &mut |_| {})
@@ -410,63 +384,13 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         None => None,
     };
 
-    let mut local = Vec::new();
-    let mut forwarded = Vec::new();
-    for recipient in &metadata.to {
-        match state.router.route(&recipient.id) {
-            Some(Route::Local) => local.push(recipient.id.clone()),
-            Some(Route::Hop(hop)) => forwarded.push((recipient.id.clone(), hop)),
-            // An office the registry lists as outside congvan: it leaves as
-            // edXML from the relay that runs the gateway, and travels up
-            // towards it from the others.
-            None if state.router.registry().is_external(&recipient.id) => {
-                if metadata.urgency == congvan_envelope::metadata::Urgency::HoaTocHenGio {
-                    return Err(Refusal::new(
-                        422,
-                        format!(
-                            "recipient {} is outside congvan, and edXML cannot carry the \
-                             appointed time of urgency 4 (Hỏa tốc hẹn giờ)",
-                            recipient.id
-                        ),
-                    ));
-                }
-                if metadata.secrecy.is_some() {
-                    return Err(Refusal::new(
-                        422,
-                        format!(
-                            "recipient {} is outside congvan, and a secret dispatch does not \
-                             leave congvan as edXML, which carries it in clear",
-                            recipient.id
-                        ),
-                    ));
-                }
-                let route = match (&state.config.edxml, &state.config.parent) {
-                    (Some(_), _) => crate::folder_gateway::EDXML_ROUTE.to_string(),
-                    (None, Some(parent)) => parent.name.clone(),
-                    (None, None) => {
-                        return Err(Refusal::new(
-                            422,
-                            format!(
-                                "recipient {} is outside congvan, and neither this relay nor \
-                                 one above it runs the edXML gateway ([edxml])",
-                                recipient.id
-                            ),
-                        ))
-                    }
-                };
-                forwarded.push((recipient.id.clone(), route));
-            }
-            None => {
-                return Err(Refusal::new(
-                    422,
-                    format!(
-                        "recipient {} is unknown to the registry or unreachable from this relay",
-                        recipient.id
-                    ),
-                ));
-            }
-        }
-    }
+    let to: Vec<OrgId> = metadata.to.iter().map(|o| o.id.clone()).collect();
+    let (local, forwarded) = route_recipients(
+        state,
+        &to,
+        metadata.urgency == congvan_envelope::metadata::Urgency::HoaTocHenGio,
+        metadata.secrecy.is_some(),
+    )?;
 
     // Take custody: sign a receipt and append it to the file we keep.
     let mut signatures = Vec::new();
@@ -498,21 +422,7 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     let custody_digest = receipt_key(&statement, &custody)?;
     drop(envelope);
 
-    // A small file is kept in memory for the database; a large one stays a
-    // file and becomes the blob.
-    let blob = if written.size <= INLINE_BLOB_LIMIT {
-        let bytes = std::fs::read(temp).map_err(|e| Error::io(temp, e))?;
-        if bytes.len() as u64 != written.size {
-            return Err(Error::io(
-                temp,
-                std::io::Error::other("the file changed while it was being stored"),
-            )
-            .into());
-        }
-        BlobRef::Inline(bytes)
-    } else {
-        BlobRef::File
-    };
+    let blob = blob_of(temp, &written)?;
     let (blob_size, blob_sha256) = (written.size, written.sha256);
     let now_ms = unix_ms(now);
     let urgency = metadata.urgency.code();
@@ -547,6 +457,269 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         notify: state.config.mail.is_some(),
         supersedes,
     })))
+}
+
+/// A small file is kept in memory for the database; a large one stays a
+/// file and becomes the blob.
+fn blob_of(temp: &Path, written: &congvan_envelope::FileDigest) -> Result<BlobRef, Refusal> {
+    if written.size > INLINE_BLOB_LIMIT {
+        return Ok(BlobRef::File);
+    }
+    let bytes = std::fs::read(temp).map_err(|e| Error::io(temp, e))?;
+    if bytes.len() as u64 != written.size {
+        return Err(Error::io(
+            temp,
+            std::io::Error::other("the file changed while it was being stored"),
+        )
+        .into());
+    }
+    Ok(BlobRef::Inline(bytes))
+}
+
+/// The ingest of a sealed (secret) dispatch: what a relay can check
+/// without reading it. The sender office's seal over the outer manifest
+/// (who sent it), the routing header (where it goes), the JWE's form (the
+/// routing header is its additional data, the ciphertext has the declared
+/// size). The relay keeps the ciphertext, and its listings and notices
+/// carry no number or subject: it has none.
+fn prepare_sealed(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared, Refusal> {
+    let not_valid = |e: &dyn std::fmt::Display| {
+        let text = e
+            .to_string()
+            .replace(&temp.display().to_string(), "the upload");
+        Refusal::new(422, format!("not a valid sealed dispatch: {text}"))
+    };
+    let mut sealed = SealedEnvelope::open(temp).map_err(|e| not_valid(&e))?;
+    congvan_secret::check_structure(&sealed).map_err(|e| not_valid(&e))?;
+    let routing = sealed.routing().clone();
+    let id = routing.id.clone();
+    let sender = routing.from.clone();
+    check_sender(state, caller, &sender, &routing.from)?;
+    check_receipt_room(caller, sealed.receipt_room(), sealed.receipts())?;
+
+    let now = OffsetDateTime::now_utc();
+    let report = verify_sealed(&sealed, &state.trust, now)
+        .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
+    if report.sub_indication == Some(congvan_envelope::SubIndication::TryLater) {
+        return Err(Refusal::new(
+            503,
+            format!(
+                "this relay cannot decide revocation now: {}",
+                report.summary
+            ),
+        ));
+    }
+    if report.indication != Indication::Passed {
+        let sub = report.sub_indication.map_or("", |s| s.name());
+        return Err(Refusal::new(
+            422,
+            format!(
+                "verification {} {sub}: {}",
+                report.indication.name(),
+                report.summary
+            ),
+        ));
+    }
+    let manifest_sha256 = congvan_envelope::sha256_hex(sealed.manifest_bytes());
+    if let Some(held) = state.store.dispatch(&id)? {
+        if held.manifest_sha256 != manifest_sha256 {
+            return Err(another_version(&id));
+        }
+        return Ok(Prepared::Duplicate(id));
+    }
+    let (local, forwarded) = route_recipients(
+        state,
+        &routing.to,
+        routing.urgency == congvan_envelope::metadata::Urgency::HoaTocHenGio,
+        true,
+    )?;
+
+    let mut signatures = Vec::new();
+    for stored in sealed.signatures() {
+        signatures.push(
+            stored
+                .jws
+                .signature_digest(&stored.entry)
+                .map_err(|e| Refusal::new(422, e.to_string()))?,
+        );
+    }
+    let custody_time = receipt_time(now);
+    let statement = Statement::Custody {
+        dispatch_id: id.clone(),
+        manifest_sha256: manifest_sha256.clone(),
+        signatures,
+        relay: state.config.org.clone(),
+        relay_name: state.config.name.clone(),
+        time: custody_time.clone(),
+    };
+    let custody_text = statement.describe();
+    let custody = make_receipt(&statement, &state.credential).map_err(Error::from)?;
+    let (_, written) = sealed
+        .append_receipt_digested(&custody, Durability::Unsynced)
+        .map_err(Error::from)?;
+    let custody_digest = receipt_key(&statement, &custody)?;
+    drop(sealed);
+    let blob = blob_of(temp, &written)?;
+
+    let now_ms = unix_ms(now);
+    let urgency = routing.urgency.code();
+    let expiry_secs = state.config.delivery.expiry_secs[usize::from(urgency.min(4))];
+    let mut expires_ms = now_ms + (expiry_secs as i64) * 1000;
+    // The sender's own expiry, when earlier, is honoured.
+    if let Ok(Some(until)) = routing.expires() {
+        expires_ms = expires_ms.min(unix_ms(until));
+    }
+    Ok(Prepared::New(Box::new(NewDispatch {
+        id,
+        blob,
+        blob_sha256: written.sha256,
+        blob_size: written.size,
+        manifest_sha256,
+        sender,
+        // A relay knows neither: they are inside, encrypted.
+        number: String::new(),
+        subject: String::new(),
+        urgency,
+        secret: true,
+        due: None,
+        now_ms,
+        expires_ms,
+        local,
+        forwarded,
+        custody,
+        custody_digest,
+        custody_time,
+        custody_text,
+        relay_org: state.config.org.to_string(),
+        // Office codes only: the routing header carries no names.
+        sender_name: routing.from.to_string(),
+        created_ms: routing.created().map_or(now_ms, unix_ms),
+        notify: state.config.mail.is_some(),
+        supersedes: None,
+    })))
+}
+
+/// An office may only send as itself, and only through its own relay; a
+/// gateway office also sends the copies it sealed of dispatches from
+/// offices outside congvan (never in the name of an office on it).
+fn check_sender(
+    state: &RelayState,
+    caller: &Caller,
+    sender: &OrgId,
+    issuer: &OrgId,
+) -> Result<(), Refusal> {
+    if let Caller::Office { org } = caller {
+        if org != sender {
+            return Err(Refusal::new(
+                403,
+                format!("this office ({org}) may not send a dispatch issued by {issuer}"),
+            ));
+        }
+        if !state.router.serves(org) {
+            return Err(Refusal::new(
+                403,
+                format!("office {org} is not served by this relay; send through its own relay"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Room for this relay's custody receipt, and from the first relay for the
+/// whole route: a dispatch the next hop could not take is refused here,
+/// now, with the reason, rather than stuck there.
+fn check_receipt_room(
+    caller: &Caller,
+    room: usize,
+    receipts: &[congvan_envelope::StoredJws],
+) -> Result<(), Refusal> {
+    let needed = match caller {
+        Caller::Office { .. } => RECEIPT_RESERVE,
+        Caller::Relay { .. } => 1,
+    };
+    if room < needed {
+        return Err(Refusal::new(
+            422,
+            format!(
+                "the dispatch has room for {room} more receipt(s), and its route needs {needed}: \
+                 it carries {} receipts, numbered up to {}",
+                receipts.len(),
+                receipts.iter().map(|r| r.number).max().unwrap_or(0)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Where each recipient goes from here: delivered locally, or queued for a
+/// hop (a child or parent relay, or the edXML gateway for an office outside
+/// congvan, which never takes an appointed-time or secret dispatch).
+#[allow(clippy::type_complexity)]
+fn route_recipients(
+    state: &RelayState,
+    to: &[OrgId],
+    appointed: bool,
+    secret: bool,
+) -> Result<(Vec<OrgId>, Vec<(OrgId, String)>), Refusal> {
+    let mut local = Vec::new();
+    let mut forwarded = Vec::new();
+    for recipient in to {
+        match state.router.route(recipient) {
+            Some(Route::Local) => local.push(recipient.clone()),
+            Some(Route::Hop(hop)) => forwarded.push((recipient.clone(), hop)),
+            // An office the registry lists as outside congvan: it leaves as
+            // edXML from the relay that runs the gateway, and travels up
+            // towards it from the others.
+            None if state.router.registry().is_external(recipient) => {
+                if appointed {
+                    return Err(Refusal::new(
+                        422,
+                        format!(
+                            "recipient {} is outside congvan, and edXML cannot carry the \
+                             appointed time of urgency 4 (Hỏa tốc hẹn giờ)",
+                            recipient
+                        ),
+                    ));
+                }
+                if secret {
+                    return Err(Refusal::new(
+                        422,
+                        format!(
+                            "recipient {} is outside congvan, and a secret dispatch does not \
+                             leave congvan as edXML, which carries it in clear",
+                            recipient
+                        ),
+                    ));
+                }
+                let route = match (&state.config.edxml, &state.config.parent) {
+                    (Some(_), _) => crate::folder_gateway::EDXML_ROUTE.to_string(),
+                    (None, Some(parent)) => parent.name.clone(),
+                    (None, None) => {
+                        return Err(Refusal::new(
+                            422,
+                            format!(
+                                "recipient {} is outside congvan, and neither this relay nor \
+                                 one above it runs the edXML gateway ([edxml])",
+                                recipient
+                            ),
+                        ))
+                    }
+                };
+                forwarded.push((recipient.clone(), route));
+            }
+            None => {
+                return Err(Refusal::new(
+                    422,
+                    format!(
+                        "recipient {} is unknown to the registry or unreachable from this relay",
+                        recipient
+                    ),
+                ));
+            }
+        }
+    }
+
+    Ok((local, forwarded))
 }
 
 /// The refusal of another version of a dispatch already held.

@@ -53,6 +53,10 @@ pub fn routes(state: Arc<RelayState>) -> Router {
         .route("/v1/dispatches/{id}/track", get(track))
         .route("/v1/dispatches/{id}/notices", get(notices))
         .route("/v1/dispatches/{id}/recipients", get(recipients))
+        .route(
+            "/v1/offices/{org}/encryption-certificate",
+            get(encryption_certificate),
+        )
         .route("/v1/pull", get(pull))
         .route("/v1/pull/{seq}/done", post(pull_done))
         .route("/v1/pull/{seq}/refused", post(pull_refused))
@@ -471,6 +475,51 @@ async fn fetch(
 
 /// The issuer's signed notices about a dispatch the caller may see (its
 /// recall request), to join to the fetched file as receipts.
+/// An office's encryption certificate and its chain (PEM), for a sender
+/// of a secret dispatch, who validates them with its own trust store: the
+/// relay only passes on what the CA published.
+async fn encryption_certificate(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    Path(org): Path<String>,
+) -> Result<Response, Refusal> {
+    caller(&auth)?;
+    let org = OrgId::parse(&org).map_err(|e| Refusal::new(400, e.to_string()))?;
+    let Some(folder) = &state.config.encryption_certificates else {
+        return Err(Refusal::new(
+            404,
+            "this relay publishes no encryption certificates (encryption_certificates in its \
+             configuration)",
+        ));
+    };
+    let dir = folder.join(org.to_string()).join("encryption");
+    let mut pem = Vec::new();
+    for name in ["cert.pem", "chain.pem"] {
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) if bytes.len() <= 256 * 1024 => pem.extend(bytes),
+            Ok(_) => {
+                return Err(Refusal::new(
+                    500,
+                    "the published certificate file is too large",
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && name == "chain.pem" => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Refusal::new(
+                    404,
+                    format!("this relay holds no encryption certificate of {org}"),
+                ))
+            }
+            Err(e) => return Err(Error::io(dir.join(name), e).into()),
+        }
+    }
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/x-pem-file")],
+        pem,
+    )
+        .into_response())
+}
+
 async fn notices(
     Extension(auth): Extension<Authenticated>,
     State(state): State<Arc<RelayState>>,

@@ -24,6 +24,8 @@ pub struct KeyUsageBits {
     pub key_cert_sign: bool,
     /// cRLSign: the key signs revocation lists.
     pub crl_sign: bool,
+    /// keyAgreement: the key agrees keys (ECDH), as an encryption key does.
+    pub key_agreement: bool,
 }
 
 /// A parsed X.509 certificate with the facts congvan reads from it.
@@ -102,6 +104,7 @@ impl Certificate {
             content_commitment: ku.value.non_repudiation(),
             key_cert_sign: ku.value.key_cert_sign(),
             crl_sign: ku.value.crl_sign(),
+            key_agreement: ku.value.key_agreement(),
         });
 
         let mut role = None;

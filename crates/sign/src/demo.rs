@@ -188,9 +188,23 @@ pub fn build_demo(out: &Path, alg: Algorithm) -> Result<DemoPki, Error> {
                 },
             ));
         }
+        // Secret dispatches are encrypted to this key (ECDH-ES on P-256,
+        // whatever the signing algorithm).
+        requests.push((
+            "encryption",
+            LeafRequest {
+                role: Role::Encryption,
+                ..base.clone()
+            },
+        ));
         for (kind, request) in requests {
             let dir = office_dir.join(kind);
-            issue_leaf(&ca, &request, SigningKey::generate(alg)?)?.write(&dir)?;
+            let key_alg = if request.role == Role::Encryption {
+                Algorithm::EcdsaP256
+            } else {
+                alg
+            };
+            issue_leaf(&ca, &request, SigningKey::generate(key_alg)?)?.write(&dir)?;
             leaves.push(dir);
         }
         registry_offices.push(Office {

@@ -111,6 +111,11 @@ pub fn issue_leaf_at(
     not_before: OffsetDateTime,
 ) -> Result<Credential, Error> {
     check_can_issue_for(issuer, &request.org)?;
+    if request.role == Role::Encryption && key.algorithm() != crate::Algorithm::EcdsaP256 {
+        return Err(Error::Refused(
+            "an encryption certificate needs a P-256 key (ECDH-ES on P-256); use --alg p256".into(),
+        ));
+    }
     if request.role == Role::Official && request.position.is_none() {
         return Err(Error::Refused(
             "an official's certificate needs a position (--position \"Chủ tịch\")".into(),
@@ -144,8 +149,10 @@ pub fn issue_leaf_at(
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::ContentCommitment,
         ]
-    } else {
+    } else if request.role.signs() {
         vec![KeyUsagePurpose::DigitalSignature]
+    } else {
+        vec![KeyUsagePurpose::KeyAgreement]
     };
     params
         .custom_extensions

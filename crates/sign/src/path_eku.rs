@@ -15,8 +15,8 @@
 use webpki::{ExtendedKeyUsageValidator, KeyPurposeId, KeyPurposeIdIter, KeyUsage};
 
 use crate::role::{
-    OID_CLIENT_AUTH, OID_DOCUMENT_SIGNING, OID_ROLE_OFFICE, OID_ROLE_OFFICIAL, OID_ROLE_RELAY,
-    OID_SERVER_AUTH,
+    OID_CLIENT_AUTH, OID_DOCUMENT_SIGNING, OID_ROLE_ENCRYPTION, OID_ROLE_OFFICE, OID_ROLE_OFFICIAL,
+    OID_ROLE_RELAY, OID_SERVER_AUTH,
 };
 use crate::Role;
 
@@ -32,13 +32,14 @@ const OID_TIME_STAMPING: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x
 const OID_OCSP_SIGNING: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09];
 
 /// The purposes congvan knows by name: what a path may be asked to allow.
-const KNOWN: [(&[u8], &str); 10] = [
+const KNOWN: [(&[u8], &str); 11] = [
     (&OID_DOCUMENT_SIGNING, "documentSigning"),
     (&OID_SERVER_AUTH, "serverAuth"),
     (&OID_CLIENT_AUTH, "clientAuth"),
     (&OID_ROLE_OFFICE, "congvan-office"),
     (&OID_ROLE_OFFICIAL, "congvan-official"),
     (&OID_ROLE_RELAY, "congvan-relay"),
+    (&OID_ROLE_ENCRYPTION, "congvan-encryption"),
     (&OID_EMAIL_PROTECTION, "emailProtection"),
     (&OID_CODE_SIGNING, "codeSigning"),
     (&OID_TIME_STAMPING, "timeStamping"),
@@ -51,6 +52,7 @@ pub(crate) fn role_purposes(role: Role) -> Vec<&'static [u8]> {
         Role::Office => vec![&OID_DOCUMENT_SIGNING, &OID_ROLE_OFFICE],
         Role::Official => vec![&OID_DOCUMENT_SIGNING, &OID_ROLE_OFFICIAL],
         Role::Relay => vec![&OID_SERVER_AUTH, &OID_CLIENT_AUTH, &OID_ROLE_RELAY],
+        Role::Encryption => vec![&OID_ROLE_ENCRYPTION],
     }
 }
 

@@ -20,6 +20,10 @@ pub enum Role {
     Official,
     /// A relay: TLS server and client between relays, signs custody receipts.
     Relay,
+    /// An office's encryption key: secret dispatches are encrypted to it
+    /// (ECDH-ES key agreement). It never signs, so a key that decrypts can
+    /// never be made to sign, nor a signing key be used to decrypt.
+    Encryption,
 }
 
 const ARC: [u8; 20] = [
@@ -45,6 +49,8 @@ pub const OID_ROLE_OFFICE: [u8; 22] = role_oid(1);
 pub const OID_ROLE_OFFICIAL: [u8; 22] = role_oid(2);
 /// DER value of `2.25.171838327477816780108237510255657800027.1.3` (relay).
 pub const OID_ROLE_RELAY: [u8; 22] = role_oid(3);
+/// DER value of `2.25.171838327477816780108237510255657800027.1.4` (encryption).
+pub const OID_ROLE_ENCRYPTION: [u8; 22] = role_oid(4);
 /// DER value of `id-kp-documentSigning` (RFC 9336), 1.3.6.1.5.5.7.3.36.
 pub const OID_DOCUMENT_SIGNING: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x24];
 /// DER value of `id-kp-serverAuth`, 1.3.6.1.5.5.7.3.1.
@@ -54,7 +60,7 @@ pub const OID_CLIENT_AUTH: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 3] = [Role::Office, Role::Official, Role::Relay];
+    pub const ALL: [Role; 4] = [Role::Office, Role::Official, Role::Relay, Role::Encryption];
 
     /// The role's name as used on the command line and in JSON.
     pub fn name(self) -> &'static str {
@@ -62,6 +68,7 @@ impl Role {
             Role::Office => "office",
             Role::Official => "official",
             Role::Relay => "relay",
+            Role::Encryption => "encryption",
         }
     }
 
@@ -71,6 +78,7 @@ impl Role {
             Role::Office => &OID_ROLE_OFFICE,
             Role::Official => &OID_ROLE_OFFICIAL,
             Role::Relay => &OID_ROLE_RELAY,
+            Role::Encryption => &OID_ROLE_ENCRYPTION,
         }
     }
 
@@ -85,6 +93,7 @@ impl Role {
             Role::Office => vec![&OID_DOCUMENT_SIGNING, &OID_CLIENT_AUTH, self.oid()],
             Role::Official => vec![&OID_DOCUMENT_SIGNING, self.oid()],
             Role::Relay => vec![&OID_SERVER_AUTH, &OID_CLIENT_AUTH, self.oid()],
+            Role::Encryption => vec![self.oid()],
         }
     }
 
@@ -92,6 +101,12 @@ impl Role {
     /// (non-repudiation) as well as digitalSignature.
     pub fn signs_documents(self) -> bool {
         matches!(self, Role::Office | Role::Official)
+    }
+
+    /// True when the role's key signs at all (everything but encryption,
+    /// whose key only agrees keys).
+    pub fn signs(self) -> bool {
+        !matches!(self, Role::Encryption)
     }
 
     /// The DER of an ExtendedKeyUsage extension value for this role.
@@ -120,7 +135,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.name() == s)
-            .ok_or_else(|| format!("unknown role {s:?}; expected office, official or relay"))
+            .ok_or_else(|| {
+                format!("unknown role {s:?}; expected office, official, relay or encryption")
+            })
     }
 }
 

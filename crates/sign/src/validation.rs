@@ -933,6 +933,23 @@ fn check_key_usage(cert: &Certificate, purpose: &Purpose) -> Result<(), Error> {
     // No keyUsage extension at all grants no signing bit here: congvan
     // certificates always carry one, and a signing key must say so.
     let bits = cert.key_usage().unwrap_or_default();
+    let role = purpose.role.or(cert.role());
+    // An encryption key agrees keys and nothing else: a certificate that
+    // would also let it sign is refused, so that one key never serves both.
+    if role == Some(Role::Encryption) {
+        if !bits.key_agreement {
+            return Err(Error::MissingKeyUsage {
+                missing: "keyAgreement",
+            });
+        }
+        if bits.digital_signature || bits.content_commitment {
+            return Err(Error::WrongRole {
+                expected: "encryption (keyUsage keyAgreement only, never a signing bit)".into(),
+                found: "an encryption certificate whose key may also sign".into(),
+            });
+        }
+        return Ok(());
+    }
     if !bits.digital_signature {
         return Err(Error::MissingKeyUsage {
             missing: "digitalSignature",
@@ -965,6 +982,7 @@ fn check_role(cert: &Certificate, purpose: &Purpose) -> Result<(), Error> {
     let needed: &[&str] = match expected {
         Role::Office | Role::Official => &["documentSigning"],
         Role::Relay => &["serverAuth", "clientAuth"],
+        Role::Encryption => &[],
     };
     for eku in needed {
         if !ekus.iter().any(|e| e == eku) {

@@ -25,6 +25,10 @@ pub struct WebApp {
     pub store: WebStore,
     /// Each served office's credential: its seal and its statuses' key.
     offices: HashMap<String, Credential>,
+    /// Each served office's encryption credential folder (`encryption/`
+    /// beside its office credential), from which a secret dispatch is
+    /// decrypted inside a session of that office only.
+    encryption: HashMap<String, std::path::PathBuf>,
     /// `[web]` from relay.toml.
     pub settings: WebSettings,
     /// Failed logins, per account and per address.
@@ -51,7 +55,11 @@ impl WebApp {
             .ok_or_else(|| Error::Listen("relay.toml has no [web] section".into()))?;
         let store = WebStore::open(&relay.config.data.join("web"))?;
         let mut offices = HashMap::new();
+        let mut encryption = HashMap::new();
         for office in &settings.offices {
+            if let Some(parent) = office.credential.parent() {
+                encryption.insert(office.org.to_string(), parent.join("encryption"));
+            }
             let credential = Credential::load(&office.credential, None)?;
             if credential.cert().org() != Some(&office.org)
                 || credential.cert().role() != Some(congvan_sign::Role::Office)
@@ -73,6 +81,7 @@ impl WebApp {
         Ok(Arc::new(WebApp {
             store,
             offices,
+            encryption,
             settings,
             throttle: Throttle::default(),
             cookies: crate::session::CookieNames::for_relay(&relay.config.name),
@@ -80,6 +89,16 @@ impl WebApp {
             totp_steps: std::sync::Mutex::new(HashMap::new()),
             relay,
         }))
+    }
+
+    /// The decryption key of a served office, for its own sessions only.
+    pub fn decryption_key(&self, office: &str) -> Result<congvan_secret::DecryptionKey, Error> {
+        let dir = self
+            .encryption
+            .get(office)
+            .ok_or_else(|| Error::UnknownOffice(office.to_string()))?;
+        congvan_secret::DecryptionKey::load(dir, None)
+            .map_err(|e| Error::Account(format!("the office's encryption key: {e}")))
     }
 
     /// The office credential of a served office.

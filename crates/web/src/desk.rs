@@ -65,6 +65,18 @@ pub fn open(app: &WebApp, office: &str, id: &str) -> Result<Option<Opened>, Erro
     if !app.relay.store.copy_dispatch_file(&record, file.path())? {
         return Ok(None);
     }
+    // A secret dispatch is decrypted here, inside a session of `office`
+    // (the caller's), with that office's key: a non-recipient fails.
+    let file = if congvan_envelope::SealedEnvelope::is_sealed(file.path())? {
+        let mut sealed = congvan_envelope::SealedEnvelope::open(file.path())?;
+        let key = app.decryption_key(office)?;
+        let clear = WorkFile::new(app, ".cvd")?;
+        congvan_secret::open_sealed(&mut sealed, &key, clear.path())
+            .map_err(|e| Error::Account(format!("cannot decrypt the secret dispatch: {e}")))?;
+        clear
+    } else {
+        file
+    };
     let (envelope, report) = open_file(app, file.path())?;
     Ok(Some(Opened {
         record,
@@ -122,6 +134,12 @@ pub async fn hand_over(
     file: &Path,
 ) -> Result<Result<String, String>, Error> {
     let org = OrgId::parse(office).map_err(|e| Error::Account(e.to_string()))?;
+    // A secret dispatch is handed over only sealed for its readers.
+    let sealed = match seal_if_secret(app, office, file) {
+        Ok(sealed) => sealed,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let file = sealed.as_ref().map_or(file, |w| w.path());
     let (temp, handle) = app.relay.store.blobs().temp_file()?;
     drop(handle);
     std::fs::copy(file, &temp).map_err(|e| Error::io(file, e))?;
@@ -130,4 +148,43 @@ pub async fn hand_over(
         .await
         .map(|(id, _)| id)
         .map_err(|refusal| refusal.reason))
+}
+
+/// Seals a secret dispatch for its recipients and its sender, each
+/// encryption certificate taken from the relay's published folder and
+/// validated with the relay's trust store; `None` for one that is not
+/// secret. `Err(reason)` when it cannot be sealed.
+fn seal_if_secret(app: &WebApp, office: &str, file: &Path) -> Result<Option<WorkFile>, String> {
+    let envelope = Envelope::open(file).map_err(|e| e.to_string())?;
+    let metadata = envelope.metadata().clone();
+    drop(envelope);
+    if metadata.secrecy.is_none() {
+        return Ok(None);
+    }
+    let folder = app.relay.config.encryption_certificates.as_ref().ok_or(
+        "this relay publishes no encryption certificates (encryption_certificates), so a \
+         secret dispatch cannot be encrypted for its recipients",
+    )?;
+    let now = OffsetDateTime::now_utc();
+    let mut readers = Vec::new();
+    for org in metadata.to.iter().map(|o| &o.id).chain([&metadata.from.id]) {
+        let dir = folder.join(org.to_string()).join("encryption");
+        let cert = congvan_sign::Certificate::load(&dir.join(congvan_sign::CERT_FILE))
+            .map_err(|e| format!("no usable encryption certificate of {org}: {e}"))?;
+        let chain_file = dir.join(congvan_sign::CHAIN_FILE);
+        let chain = if chain_file.exists() {
+            congvan_sign::Certificate::load_all(&chain_file).map_err(|e| e.to_string())?
+        } else {
+            Vec::new()
+        };
+        readers.push(
+            congvan_secret::Recipient::validated(&cert, &chain, &app.relay.trust, now)
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let out = WorkFile::new(app, ".cvd").map_err(|e| e.to_string())?;
+    let credential = app.office_credential(office).map_err(|e| e.to_string())?;
+    congvan_secret::seal_dispatch(file, &readers, credential, None, now, out.path())
+        .map_err(|e| e.to_string())?;
+    Ok(Some(out))
 }

@@ -146,6 +146,59 @@ impl<W: Write + Seek> ZipWriter<W> {
     }
 }
 
+impl<W: Write + Seek> ZipWriter<W> {
+    /// Adds a stored entry of exactly `size` bytes that `write` produces
+    /// (a sealed dispatch's ciphertext, encrypted as it is written), and
+    /// returns what `write` returned.
+    pub(crate) fn add_written<T>(
+        &mut self,
+        name: &str,
+        size: u64,
+        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<T>,
+    ) -> io::Result<T> {
+        let offset = self.position;
+        self.write(&local_header(name, 0, size))?;
+        let mut sink = CountingCrcWriter {
+            inner: CrcWriter {
+                out: &mut self.out,
+                crc: crc32fast::Hasher::new(),
+            },
+            count: 0,
+        };
+        let result = write(&mut sink)?;
+        let (crc, copied) = (sink.inner.crc.finalize(), sink.count);
+        self.position += copied;
+        if copied != size {
+            return Err(io::Error::other(format!(
+                "{name}: {copied} bytes were written where {size} were announced"
+            )));
+        }
+        self.out.seek(SeekFrom::Start(offset + 14))?;
+        self.out.write_all(&crc.to_le_bytes())?;
+        self.out.seek(SeekFrom::Start(self.position))?;
+        self.add_central(name, crc, size, offset);
+        Ok(result)
+    }
+}
+
+/// A [`CrcWriter`] that also counts.
+struct CountingCrcWriter<'a, W: Write> {
+    inner: CrcWriter<'a, W>,
+    count: u64,
+}
+
+impl<W: Write> Write for CountingCrcWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Computes the CRC-32 of what passes through.
 struct CrcWriter<'a, W: Write> {
     out: &'a mut W,
