@@ -104,8 +104,9 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[test]
 fn jwcrypto_decrypts_each_recipients_entry_and_congvan_decrypts_what_jwcrypto_made() {
     let dir = process::tempdir();
-    // 3.5 MB: four chunks, the last one short.
-    let inner = secret_dispatch(dir.path(), 3_500_000);
+    // 17.5 MB: eighteen chunks, the last one short; and, as one JWE from
+    // jwcrypto, larger than any one chunk congvan writes.
+    let inner = secret_dispatch(dir.path(), 17_500_000);
     let sealed = dir.path().join("sealed.cvd");
     process::congvan(encrypt_args(
         &inner.path,
@@ -213,6 +214,38 @@ async fn a_secret_dispatch_crosses_three_relays_none_of_which_can_read_it() {
         std::fs::read(&fetched).unwrap(),
         std::fs::read(&inner.path).unwrap()
     );
+    // The commune answers "received" with the copy it decrypted: the status
+    // names the sealed dispatch the relays hold, and reaches the province.
+    clerk(
+        "ack",
+        &url(commune.addr),
+        "H99.01.01",
+        &[
+            inner.id.clone(),
+            "--status".into(),
+            "03".into(),
+            "--file".into(),
+            fetched.display().to_string(),
+        ],
+    )
+    .await
+    .assert_ok();
+    eventually(
+        "the status at the province",
+        Duration::from_secs(40),
+        || {
+            let id = inner.id.clone();
+            let province_url = url(province.addr);
+            async move {
+                let events = track_json(&province_url, "H99", &id).await;
+                events
+                    .iter()
+                    .any(|e| e.code.as_deref() == Some("03"))
+                    .then_some(())
+            }
+        },
+    )
+    .await;
 
     // Every relay's data, read as raw bytes: databases, journals, blobs.
     let mut files = Vec::new();
@@ -256,6 +289,30 @@ fn a_non_recipient_cannot_decrypt_and_every_alteration_is_refused() {
         ])
     };
     verify(&sealed).assert_ok();
+    // Both layers, with a recipient's key: the seal, then the dispatch inside.
+    let both = |code: &str| {
+        let key = encryption_dir(code).join("key.pem");
+        process::congvan([
+            "dispatch".as_ref(),
+            "verify".as_ref(),
+            sealed.as_os_str(),
+            "--trust".as_ref(),
+            root_pem().as_os_str(),
+            "--key".as_ref(),
+            key.as_os_str(),
+        ])
+    };
+    let run = both("H99.01.01");
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("sealed by the sending office H99.01"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("Inside"), "{run}");
+    assert!(run.stdout.contains(SUBJECT_MARK), "{run}");
+    let run = both("H99.02");
+    run.assert_code(1);
+    assert!(run.stderr.contains("not a recipient"), "{run}");
 
     let flip = |name: &'static str, at: usize| {
         move |entry: &str, mut bytes: Vec<u8>| {
@@ -392,6 +449,90 @@ fn encryption_certificates_from_an_untrusted_ca_or_revoked_are_refused_when_send
         "{run}"
     );
     assert!(!dir.path().join("x.cvd").exists());
+
+    // Another province's CA under the same national root, forging an
+    // encryption certificate for the commune (openssl signs what congvan's
+    // own tools would refuse to issue): outside that CA's subtree.
+    let h98 = dir.path().join("ca-h98");
+    pki(&[
+        "issue-ca",
+        "--issuer",
+        &s(&certs().join("root")),
+        "--name",
+        "CA tỉnh H98",
+        "--org",
+        "H98",
+        "--out",
+        &s(&h98),
+    ])
+    .assert_ok();
+    let forged_dir = dir.path().join("forged");
+    std::fs::create_dir_all(&forged_dir).unwrap();
+    let key = forged_dir.join("key.pem");
+    let csr = forged_dir.join("req.csr");
+    let ext = forged_dir.join("ext.cnf");
+    let forged = forged_dir.join("cert.pem");
+    std::fs::write(
+        &ext,
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyAgreement\n\
+         extendedKeyUsage=2.25.171838327477816780108237510255657800027.1.4\n\
+         subjectAltName=URI:urn:congvan:org:H99.01.01\nsubjectKeyIdentifier=hash\n\
+         authorityKeyIdentifier=keyid\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| process::run(std::process::Command::new("openssl").args(args));
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        &s(&key),
+    ])
+    .assert_ok();
+    openssl(&[
+        "req",
+        "-new",
+        "-key",
+        &s(&key),
+        "-subj",
+        "/C=VN/CN=Forged commune",
+        "-out",
+        &s(&csr),
+    ])
+    .assert_ok();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &s(&csr),
+        "-CA",
+        &s(&h98.join("cert.pem")),
+        "-CAkey",
+        &s(&h98.join("key.pem")),
+        "-set_serial",
+        "4242",
+        "-days",
+        "365",
+        "-sha256",
+        "-extfile",
+        &s(&ext),
+        "-out",
+        &s(&forged),
+    ])
+    .assert_ok();
+    std::fs::copy(h98.join("cert.pem"), forged_dir.join("chain.pem")).unwrap();
+    let mut args = encrypt_args(
+        &inner.path,
+        &["H99.01.02", "H99.01"],
+        &dir.path().join("z.cvd"),
+    );
+    args.extend(["--to-cert".into(), s(&forged)]);
+    let run = process::congvan(args);
+    run.assert_code(1);
+    assert!(run.stderr.contains("outside the subtree"), "{run}");
+    assert!(!dir.path().join("z.cvd").exists());
 
     // A revoked one: the CA revokes the commune's encryption certificate.
     let ca = copy_ca(dir.path());

@@ -365,6 +365,14 @@ pub enum DispatchCommand {
         /// what was revoked since).
         #[arg(long)]
         allow_stale_crl: bool,
+        /// For a sealed (secret) dispatch: a recipient's encryption key
+        /// (key.pem, cert.pem beside it), to decrypt it and verify the
+        /// dispatch inside as well; both layers are reported.
+        #[arg(long, value_name = "KEY.pem")]
+        key: Option<PathBuf>,
+        /// File holding the --key's password (else $CONGVAN_KEY_PASSWORD).
+        #[arg(long, value_name = "FILE", requires = "key")]
+        password_file: Option<PathBuf>,
     },
     /// Lay the dispatch out as a Decree 30 document (PDF) with a QR code.
     Render {

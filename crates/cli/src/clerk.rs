@@ -267,10 +267,12 @@ pub fn fetch(id: &str, conn: &Connection, out: &Path) -> Result<ExitCode, Failur
     let session = connect(conn)?;
     let bytes = session.runtime.block_on(session.client.fetch(id, out))?;
     let store = crate::dispatch::trust_store(&conn.trust, &[], &conn.crl, StaleCrls::TryLater)?;
-    if congvan_envelope::SealedEnvelope::is_sealed(out)? {
-        return fetch_sealed(id, conn, out, &store);
-    }
-    let mut envelope = Envelope::open(out)?;
+    let mut envelope = match congvan_envelope::Opened::open(out)? {
+        congvan_envelope::Opened::Dispatch(envelope) => *envelope,
+        congvan_envelope::Opened::Sealed(sealed) => {
+            return fetch_sealed(id, conn, out, &store, *sealed)
+        }
+    };
     // The issuer's recall request travels apart from the file: joined to it
     // here as a receipt, it is verified with the rest and stays with it.
     // Only notices that verify as the issuer's, about this very dispatch,
@@ -326,23 +328,17 @@ pub fn fetch(id: &str, conn: &Connection, out: &Path) -> Result<ExitCode, Failur
 
 /// The rest of `fetch` for a secret dispatch: the sealed file just
 /// downloaded to `out` is verified (the sender office's seal), decrypted
-/// with the office's encryption key into `out`, and the dispatch inside
-/// verified. Nothing in clear is kept if any step fails.
+/// with the office's encryption key in its place, and the dispatch inside
+/// verified. If the outer layer fails or cannot be decrypted, the download
+/// is removed: the relay still holds it.
 fn fetch_sealed(
     id: &str,
     conn: &Connection,
     out: &Path,
     store: &congvan_sign::TrustStore,
+    mut sealed: congvan_envelope::SealedEnvelope,
 ) -> Result<ExitCode, Failure> {
-    let sealed_path = out.with_file_name(format!(
-        ".{}.sealed",
-        out.file_name()
-            .map_or("dispatch".into(), |n| n.to_string_lossy())
-    ));
-    std::fs::rename(out, &sealed_path)
-        .map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
-    let result = (|| {
-        let mut sealed = congvan_envelope::SealedEnvelope::open(&sealed_path)?;
+    let opened = (|| {
         let outer = congvan_envelope::verify_sealed(&sealed, store, OffsetDateTime::now_utc())?;
         if outer.indication != Indication::Passed {
             crate::output::stdout(&outer.to_text(), false);
@@ -355,13 +351,17 @@ fn fetch_sealed(
             &crate::secret::encryption_dir_beside(&conn.identity),
             conn.password_file.as_deref(),
         )?;
+        // Written beside `out` and renamed over the sealed download.
         congvan_secret::open_sealed(&mut sealed, &key, out)?;
         Ok(())
     })();
-    if let Err(e) = std::fs::remove_file(&sealed_path) {
-        say_err!("congvan: could not remove {}: {e}", sealed_path.display());
+    drop(sealed);
+    if let Err(failure) = opened {
+        if let Err(e) = std::fs::remove_file(out) {
+            say_err!("congvan: could not remove {}: {e}", out.display());
+        }
+        return Err(failure);
     }
-    result?;
     let mut envelope = Envelope::open(out)?;
     let report = verify_dispatch(&mut envelope, store, OffsetDateTime::now_utc(), &mut |_| {})?;
     say!(
@@ -463,12 +463,16 @@ pub fn recall(
     Ok(ExitCode::SUCCESS)
 }
 
-/// SHA-256 of dispatch `id`'s manifest, which every status and notice
-/// names: read from the copy the office holds (`file`), or from the
-/// dispatch fetched again for it.
+/// SHA-256 of dispatch `id`'s manifest as the relays hold it, which every
+/// status and notice names: read from the copy the office holds (`file`),
+/// or from the dispatch fetched again for it. A secret dispatch is held
+/// sealed, so its decrypted copy does not name it: the sealed one is
+/// fetched instead.
 fn manifest_sha256_of(session: &Session, id: &str, file: Option<&Path>) -> Result<String, Failure> {
     if let Some(path) = file {
-        return manifest_digest_of(path, id);
+        if let Some(digest) = manifest_digest_of(path, id)? {
+            return Ok(digest);
+        }
     }
     let temp = tempfile_path(id);
     session.runtime.block_on(session.client.fetch(id, &temp))?;
@@ -476,33 +480,37 @@ fn manifest_sha256_of(session: &Session, id: &str, file: Option<&Path>) -> Resul
     if let Err(e) = std::fs::remove_file(&temp) {
         say_err!("congvan: could not remove {}: {e}", temp.display());
     }
-    digest
+    digest?.ok_or_else(|| {
+        Failure::input(format!(
+            "the relay handed over dispatch {id} in clear although it is secret"
+        ))
+    })
 }
 
-/// SHA-256 of the manifest of the dispatch in `path`, which must be `id`.
-fn manifest_digest_of(path: &Path, id: &str) -> Result<String, Failure> {
-    // A secret dispatch's statuses are about the sealed container the
-    // relays hold.
-    if congvan_envelope::SealedEnvelope::is_sealed(path)? {
-        let sealed = congvan_envelope::SealedEnvelope::open(path)?;
-        let held = &sealed.routing().id;
-        if held != id {
-            return Err(Failure::input(format!(
-                "{} holds dispatch {held}, not {id}",
-                path.display()
-            )));
+/// SHA-256 of the manifest of the dispatch in `path`, which must be `id`,
+/// as relays hold it; `None` for the decrypted copy of a secret dispatch,
+/// whose relays hold it sealed.
+fn manifest_digest_of(path: &Path, id: &str) -> Result<Option<String>, Failure> {
+    let (held, manifest) = match congvan_envelope::Opened::open(path)? {
+        congvan_envelope::Opened::Dispatch(envelope) if envelope.metadata().secrecy.is_some() => {
+            (envelope.metadata().id.clone(), None)
         }
-        return Ok(congvan_envelope::sha256_hex(sealed.manifest_bytes()));
-    }
-    let envelope = Envelope::open(path)?;
-    let held = &envelope.metadata().id;
+        congvan_envelope::Opened::Dispatch(envelope) => (
+            envelope.metadata().id.clone(),
+            Some(envelope.manifest_bytes().to_vec()),
+        ),
+        congvan_envelope::Opened::Sealed(sealed) => (
+            sealed.routing().id.clone(),
+            Some(sealed.manifest_bytes().to_vec()),
+        ),
+    };
     if held != id {
         return Err(Failure::input(format!(
             "{} holds dispatch {held}, not {id}; give the file fetched for {id}",
             path.display()
         )));
     }
-    Ok(congvan_envelope::sha256_hex(envelope.manifest_bytes()))
+    Ok(manifest.map(|m| congvan_envelope::sha256_hex(&m)))
 }
 
 fn tempfile_path(id: &str) -> std::path::PathBuf {

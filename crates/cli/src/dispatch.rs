@@ -88,12 +88,30 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             json,
             report_pdf,
             allow_stale_crl,
+            key,
+            password_file,
         } => {
             let mut store = trust_store(&trust, &chain, &crl, stale_policy(allow_stale_crl))?;
             // The CRLs must be current at the time the answer is for.
             store.set_verification_time(congvan_sign::VerificationTime::At(
                 crate::verify_many::reference_time(at.as_deref())?,
             ));
+            if let Some(key) = key {
+                return match files.as_slice() {
+                    [file] if !file.is_dir() && report_pdf.is_none() => crate::secret::verify_both(
+                        file,
+                        &key,
+                        password_file.as_deref(),
+                        &store,
+                        at.as_deref(),
+                        json,
+                    ),
+                    _ => Err(Failure::input(
+                        "--key verifies one sealed dispatch, both its layers; give one file \
+                         (and no --report-pdf)",
+                    )),
+                };
+            }
             match files.as_slice() {
                 [file] if !file.is_dir() => {
                     verify(file, &store, at.as_deref(), json, report_pdf.as_deref())

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use congvan_envelope::{Envelope, SealedEnvelope};
+use congvan_envelope::{Envelope, Opened};
 use congvan_org::OrgId;
 use congvan_secret::{DecryptionKey, Recipient};
 use congvan_sign::{Certificate, Credential, StaleCrls, TrustStore};
@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::failure::Failure;
 use crate::output::say;
+use congvan_envelope::Indication;
 
 /// `congvan dispatch encrypt FILE.cvd --to-cert CERT.pem... --out FILE`.
 pub fn encrypt(
@@ -67,19 +68,96 @@ pub fn decrypt(
 ) -> Result<ExitCode, Failure> {
     refuse_existing(out)?;
     let key = load_key(key, password_file)?;
-    if SealedEnvelope::is_sealed(file)? {
-        let mut sealed = SealedEnvelope::open(file)?;
-        let id = congvan_secret::open_sealed(&mut sealed, &key, out)?;
-        say!(
-            "{} written: dispatch {} decrypted; verify it with `congvan dispatch verify`",
-            out.display(),
-            Line(&id)
-        );
-    } else {
-        let bytes = congvan_secret::decrypt_jwe_file(file, &key, out)?;
-        say!("{} written ({bytes} bytes decrypted)", out.display());
+    // A sealed container is a ZIP; anything else is read as a JWE file.
+    match Opened::open(file) {
+        Ok(Opened::Sealed(mut sealed)) => {
+            let id = congvan_secret::open_sealed(&mut sealed, &key, out)?;
+            say!(
+                "{} written: dispatch {} decrypted; verify it with `congvan dispatch verify`",
+                out.display(),
+                Line(&id)
+            );
+        }
+        Ok(Opened::Dispatch(_)) => {
+            return Err(Failure::input(format!(
+                "{} is a dispatch in clear: there is nothing to decrypt",
+                file.display()
+            )))
+        }
+        Err(congvan_envelope::Error::NotAContainer { .. }) => {
+            let bytes = congvan_secret::decrypt_jwe_file(file, &key, out)?;
+            say!("{} written ({bytes} bytes decrypted)", out.display());
+        }
+        Err(e) => return Err(e.into()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `congvan dispatch verify SEALED --key KEY.pem`: the outer layer (the
+/// sending office's seal), then, decrypted into a temporary folder that is
+/// removed afterwards, the dispatch inside. The exit code is the worse of
+/// the two.
+pub fn verify_both(
+    file: &Path,
+    key: &Path,
+    password_file: Option<&Path>,
+    store: &TrustStore,
+    at: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let now = crate::verify_many::reference_time(at)?;
+    let mut sealed = match Opened::open(file)? {
+        Opened::Sealed(sealed) => sealed,
+        Opened::Dispatch(_) => {
+            return Err(Failure::input(format!(
+                "{} is a dispatch in clear; --key is for a sealed (secret) dispatch",
+                file.display()
+            )))
+        }
+    };
+    let outer = congvan_envelope::verify_sealed(&sealed, store, now)?;
+    let key = load_key(key, password_file)?;
+    let dir = tempfile::tempdir()
+        .map_err(|e| Failure::input(format!("cannot make a temporary folder: {e}")))?;
+    let clear = dir.path().join("inside.cvd");
+    let inner = match congvan_secret::open_sealed(&mut sealed, &key, &clear) {
+        Ok(_) => Some(crate::verify_many::verify_file(&clear, store, now)?),
+        Err(e) if outer.indication != Indication::Passed => {
+            // The outer layer already says what is wrong; say why inside
+            // could not be read too.
+            crate::output::say_err!("congvan: not decrypted: {}", Line(&e.to_string()));
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        crate::output::json(&serde_json::json!({ "sealed": outer, "inside": inner }))?;
+    } else {
+        crate::output::stdout(&outer.to_text(), false);
+        if let Some(inner) = &inner {
+            say!("");
+            say!(
+                "Inside (decrypted with the key of {}):",
+                Line(&key.org().map_or("?".to_string(), |o| o.to_string()))
+            );
+            crate::output::stdout(&inner.to_text(), false);
+        }
+    }
+    let worst = inner
+        .iter()
+        .map(|r| r.indication)
+        .chain([outer.indication])
+        .max_by_key(|i| match i {
+            Indication::Passed => 0,
+            Indication::Indeterminate => 1,
+            Indication::Failed => 2,
+        })
+        .unwrap_or(outer.indication);
+    Ok(match worst {
+        Indication::Passed => ExitCode::SUCCESS,
+        Indication::Failed => ExitCode::from(crate::failure::EXIT_REFUSED),
+        Indication::Indeterminate => ExitCode::from(crate::failure::EXIT_INDETERMINATE),
+    })
 }
 
 /// An encryption key given as its key.pem (cert.pem beside it) or folder.
@@ -104,9 +182,10 @@ pub fn encryption_dir_beside(identity: &Path) -> PathBuf {
 }
 
 /// For `send`: seals the secret dispatch at `file` for its recipients and
-/// for `sender` itself, each encryption certificate fetched with `fetch`
-/// (from the relay, or beside the identity for the sender's own) and
-/// validated here. Returns the sealed file, inside `dir`.
+/// for the sending office itself (whose encryption folder `own_encryption`
+/// sits beside its identity), each encryption certificate fetched with
+/// `fetch` from the relay when not at hand, and validated here with
+/// `store`. Returns the sealed file, inside `dir`.
 pub fn seal_for_sending(
     file: &Path,
     identity: &Credential,
@@ -122,40 +201,35 @@ pub fn seal_for_sending(
     let mut readers = Vec::new();
     for office in metadata.to.iter().map(|o| &o.id) {
         let pem = fetch(office)?;
-        let path = dir.join(format!("{office}.pem"));
-        std::fs::write(&path, pem)
-            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-        let mut certs = Certificate::load_all(&path)?;
-        if certs.is_empty() {
-            return Err(Failure::input(format!(
-                "the relay gave no encryption certificate for {office}"
-            )));
-        }
-        let cert = certs.remove(0);
-        if cert.org() != Some(office) {
-            return Err(Failure::input(format!(
-                "the relay gave a certificate of {} as the encryption certificate of {office}",
-                cert.org()
-                    .map_or("no office".to_string(), |o| o.to_string())
-            )));
-        }
-        readers.push(Recipient::validated(&cert, &certs, store, now)?);
+        readers.push(Recipient::from_pem(&pem, office, "the relay", store, now)?);
     }
-    // The sender keeps a copy it can read, for its archive.
+    // The sender keeps a copy it can read, for its archive: its own
+    // certificate, from its encryption folder or else from the relay.
     let own_cert = own_encryption.join(congvan_sign::CERT_FILE);
-    if own_cert.exists() {
-        let cert = Certificate::load(&own_cert)?;
-        let chain_file = own_encryption.join(congvan_sign::CHAIN_FILE);
-        let chain = if chain_file.exists() {
-            Certificate::load_all(&chain_file)?
-        } else {
-            Vec::new()
-        };
-        readers.push(Recipient::validated(&cert, &chain, store, now)?);
-    }
+    let (pem, origin) = if own_cert.exists() {
+        let mut pem = read(&own_cert)?;
+        let chain = own_encryption.join(congvan_sign::CHAIN_FILE);
+        if chain.exists() {
+            pem.extend(read(&chain)?);
+        }
+        (pem, own_cert.display().to_string())
+    } else {
+        (fetch(&metadata.from.id)?, "the relay".to_string())
+    };
+    readers.push(Recipient::from_pem(
+        &pem,
+        &metadata.from.id,
+        &origin,
+        store,
+        now,
+    )?);
     let out = dir.join("sealed.cvd");
     congvan_secret::seal_dispatch(file, &readers, identity, None, now, &out)?;
     Ok(out)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
 }
 
 fn refuse_existing(out: &Path) -> Result<(), Failure> {

@@ -12,6 +12,7 @@ use crate::layout::{
 };
 use crate::manifest::{ManifestEntry, MANIFEST_FORMAT};
 use crate::metadata::Metadata;
+use crate::partial_file::PartialFile;
 use crate::{Error, Manifest};
 
 /// A file to attach to a new dispatch.
@@ -103,7 +104,7 @@ pub fn create_dispatch(
 
     let metadata_bytes = serde_json::to_vec_pretty(metadata)
         .map_err(|e| Error::Format(format!("cannot encode the metadata: {e}")))?;
-    let mut temp = TempOutput::new(out)?;
+    let mut temp = PartialFile::new(out)?;
     let file = temp.create()?;
     let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
     // Everything is stored, JSON included: metadata, manifest, signatures and
@@ -146,7 +147,7 @@ pub fn create_dispatch(
     let writer = zip.finish().map_err(io_err)?;
     let file = writer
         .into_inner()
-        .map_err(|e| Error::io(&temp.path, e.into_error()))?;
+        .map_err(|e| Error::io(temp.path(), e.into_error()))?;
     temp.commit(file, Durability::Synced)?;
     Ok(manifest)
 }
@@ -166,13 +167,13 @@ pub fn create_dispatch(
 pub fn create_sealed(
     routing: &crate::Routing,
     ciphertext_size: u64,
-    encrypt: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<Vec<u8>>,
+    encrypt: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<Vec<u8>>,
     out: &Path,
 ) -> Result<Manifest, Error> {
     use crate::layout::{CIPHERTEXT_ENTRY, JWE_ENTRY, ROUTING_ENTRY, SEALED_MIMETYPE};
     routing.check()?;
     let routing_bytes = routing.to_bytes()?;
-    let mut temp = TempOutput::new(out)?;
+    let mut temp = PartialFile::new(out)?;
     let file = temp.create()?;
     let mut zip = ZipWriter::new(BufWriter::with_capacity(crate::digest::STREAM_BUFFER, file));
     let io_err = |e: std::io::Error| Error::io(out, e);
@@ -205,7 +206,7 @@ pub fn create_sealed(
     let writer = zip.finish().map_err(io_err)?;
     let file = writer
         .into_inner()
-        .map_err(|e| Error::io(&temp.path, e.into_error()))?;
+        .map_err(|e| Error::io(temp.path(), e.into_error()))?;
     temp.commit(file, Durability::Synced)?;
     Ok(manifest)
 }
@@ -225,7 +226,7 @@ pub(crate) fn append_entries(
             limits.max_entries
         )));
     }
-    let mut temp = TempOutput::new(&out)?;
+    let mut temp = PartialFile::new(&out)?;
     let file = temp.create()?;
     let file = if digest {
         HashingWriter::new(file)
@@ -236,10 +237,10 @@ pub(crate) fn append_entries(
     let writer = envelope
         .archive_mut()
         .write_appended(writer, additions)
-        .map_err(|e| Error::io(&temp.path, e))?;
+        .map_err(|e| Error::io(temp.path(), e))?;
     let (file, digest) = writer
         .into_inner()
-        .map_err(|e| Error::io(&temp.path, e.into_error()))?
+        .map_err(|e| Error::io(temp.path(), e.into_error()))?
         .finish();
     temp.commit(file, durability)?;
     // The file on disk has changed: read it again, or a second append
@@ -257,79 +258,6 @@ pub enum Durability {
     /// Only rename into place: for callers that make the result durable
     /// themselves (a relay stores it in its database or syncs it as a blob).
     Unsynced,
-}
-
-/// A temporary file beside the destination, renamed into place on commit
-/// and removed if dropped uncommitted.
-struct TempOutput {
-    path: PathBuf,
-    target: PathBuf,
-    /// The file at `path` was made by [`TempOutput::create`].
-    created: bool,
-    committed: bool,
-}
-
-impl TempOutput {
-    /// A temporary name beside `target`: `.<name>.<random>.partial`. It
-    /// must sit in the target's folder so that the rename is atomic.
-    fn new(target: &Path) -> Result<TempOutput, Error> {
-        let file_name = target
-            .file_name()
-            .ok_or_else(|| Error::io(target, std::io::Error::other("not a file path")))?;
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(file_name);
-        temp_name.push(format!(".{}.partial", uuid::Uuid::new_v4().simple()));
-        Ok(TempOutput {
-            path: target.with_file_name(temp_name),
-            target: target.to_path_buf(),
-            created: false,
-            committed: false,
-        })
-    }
-
-    /// Creates the temporary file, which must not exist: never a file or a
-    /// symbolic link someone planted at that name (`O_CREAT | O_EXCL`).
-    fn create(&mut self) -> Result<File, Error> {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&self.path)
-            .map_err(|e| Error::io(&self.path, e))?;
-        self.created = true;
-        Ok(file)
-    }
-
-    fn commit(mut self, file: File, durability: Durability) -> Result<(), Error> {
-        if durability == Durability::Synced {
-            file.sync_all().map_err(|e| Error::io(&self.path, e))?;
-        }
-        drop(file);
-        std::fs::rename(&self.path, &self.target).map_err(|e| Error::io(&self.target, e))?;
-        self.committed = true;
-        if durability == Durability::Unsynced {
-            return Ok(());
-        }
-        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // Make the rename itself durable.
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io(dir, e))?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TempOutput {
-    fn drop(&mut self) {
-        // Only a file this value created: never one that was in the way.
-        if self.created && !self.committed {
-            // Best effort: the partial file is garbage either way, and the
-            // error that got us here is what the user needs to see.
-            if let Err(e) = std::fs::remove_file(&self.path) {
-                eprintln!("warning: could not remove {}: {e}", self.path.display());
-            }
-        }
-    }
 }
 
 /// A media type from a file name's extension, for the common office formats.

@@ -449,16 +449,33 @@ pub(crate) fn read_parts<T>(
     parse_cover: impl FnOnce(&[u8]) -> Result<T, Error>,
 ) -> Result<(Parts, T), Error> {
     let mut archive = Archive::open(path, limits.max_entries)?;
-    // A sealed dispatch where one in clear is expected: say so first, with
-    // what to do, rather than name the first entry out of place.
+    // The mimetype decides which kind of container this is, before any
+    // other entry is judged: a sealed dispatch where one in clear is
+    // expected is named as such (with what to do), not by its first entry
+    // out of place.
     let first_is_mimetype = archive
         .entries()
         .first()
         .is_some_and(|e| e.name == crate::layout::MIMETYPE_ENTRY && e.method == Method::Stored);
-    if kind == Kind::Dispatch && first_is_mimetype {
+    if first_is_mimetype {
         let mimetype = read_entry(&mut archive, 0, crate::layout::MIMETYPE_ENTRY, 256)?;
-        if mimetype == SEALED_MIMETYPE.as_bytes() {
-            return Err(Error::Sealed(path.to_path_buf()));
+        match (mimetype.as_slice(), kind) {
+            (m, Kind::Dispatch) if m == MIMETYPE.as_bytes() => {}
+            (m, Kind::Sealed) if m == SEALED_MIMETYPE.as_bytes() => {}
+            (m, Kind::Dispatch) if m == SEALED_MIMETYPE.as_bytes() => {
+                return Err(Error::Sealed(path.to_path_buf()))
+            }
+            (m, Kind::Sealed) if m == MIMETYPE.as_bytes() => {
+                return Err(Error::Format(
+                    "this is a dispatch in clear, not a sealed (encrypted) one".into(),
+                ))
+            }
+            (m, _) => {
+                return Err(Error::Format(format!(
+                    "mimetype is {:?}, not {MIMETYPE} or {SEALED_MIMETYPE}",
+                    String::from_utf8_lossy(m)
+                )))
+            }
         }
     }
 
@@ -546,25 +563,6 @@ pub(crate) fn read_parts<T>(
         return Err(Error::Format(
             "the mimetype entry is missing: a container starts with it".into(),
         ));
-    }
-    let mimetype = read_entry(&mut archive, 0, crate::layout::MIMETYPE_ENTRY, 256)?;
-    match (mimetype.as_slice(), kind) {
-        (m, Kind::Dispatch) if m == MIMETYPE.as_bytes() => {}
-        (m, Kind::Sealed) if m == SEALED_MIMETYPE.as_bytes() => {}
-        (m, Kind::Dispatch) if m == SEALED_MIMETYPE.as_bytes() => {
-            return Err(Error::Sealed(path.to_path_buf()))
-        }
-        (m, Kind::Sealed) if m == MIMETYPE.as_bytes() => {
-            return Err(Error::Format(
-                "this is a dispatch in clear, not a sealed (encrypted) one".into(),
-            ))
-        }
-        (m, _) => {
-            return Err(Error::Format(format!(
-                "mimetype is {:?}, not {MIMETYPE} or {SEALED_MIMETYPE}",
-                String::from_utf8_lossy(m)
-            )))
-        }
     }
     if receipt_entries.len() > limits.max_receipts {
         return Err(Error::Format(format!(

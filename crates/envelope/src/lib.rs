@@ -28,6 +28,7 @@ pub mod layout;
 mod limits;
 mod manifest;
 pub mod metadata;
+mod partial_file;
 mod receipt;
 mod report;
 mod routing;
@@ -45,6 +46,7 @@ pub use limits::Limits;
 pub use manifest::{
     check_media_type, Manifest, ManifestEntry, MANIFEST_FORMAT, MAX_CANONICAL_INTEGER,
 };
+pub use partial_file::PartialFile;
 pub use receipt::{
     append_receipt, append_receipt_digested, append_receipt_with, make_receipt, parse_receipt,
     receipt_time, verify_receipt, ReceiptHeader, ReceiptRefusal, Speaker, Statement, StatusCode,
@@ -54,7 +56,7 @@ pub use report::{
     AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,
 };
 pub use routing::{Routing, MAX_ROUTING_RECIPIENTS};
-pub use sealed::SealedEnvelope;
+pub use sealed::{Opened, SealedEnvelope};
 pub use signature::{
     append_signature, issue_dispatch, make_signature, parse_header, sign_dispatch,
     signing_time_text, CongvanHeader, ProtectedHeader, SignatureRole, SignatureSummary,

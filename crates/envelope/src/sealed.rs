@@ -24,6 +24,26 @@ use crate::layout::{JWE_ENTRY, ROUTING_ENTRY};
 use crate::routing::Routing;
 use crate::{Error, Jws, Limits, Manifest};
 
+/// A container of either kind, as its `mimetype` entry says.
+pub enum Opened {
+    /// A dispatch in clear.
+    Dispatch(Box<crate::Envelope>),
+    /// A sealed (secret) dispatch.
+    Sealed(Box<SealedEnvelope>),
+}
+
+impl Opened {
+    /// Opens a container of either kind with the default limits: the one
+    /// reader of the archive decides the kind, by its `mimetype`.
+    pub fn open(path: &Path) -> Result<Opened, Error> {
+        match crate::Envelope::open(path) {
+            Ok(envelope) => Ok(Opened::Dispatch(Box::new(envelope))),
+            Err(Error::Sealed(_)) => Ok(Opened::Sealed(Box::new(SealedEnvelope::open(path)?))),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// An opened sealed dispatch whose structure has been checked.
 pub struct SealedEnvelope {
     path: PathBuf,
@@ -100,25 +120,6 @@ impl SealedEnvelope {
             receipt_bytes: parts.receipt_bytes,
             limits: *limits,
         })
-    }
-
-    /// True when the file at `path` says it is a sealed container (its
-    /// `mimetype` entry), without checking anything else: for choosing
-    /// between [`crate::Envelope::open`] and [`SealedEnvelope::open`].
-    pub fn is_sealed(path: &Path) -> Result<bool, Error> {
-        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        // A stored first entry named "mimetype": its content starts at 38.
-        let mut head = [0u8; 38 + crate::layout::SEALED_MIMETYPE.len()];
-        let mut read = 0;
-        while read < head.len() {
-            match file.read(&mut head[read..]) {
-                Ok(0) => break,
-                Ok(n) => read += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(path, e)),
-            }
-        }
-        Ok(read == head.len() && head[38..] == *crate::layout::SEALED_MIMETYPE.as_bytes())
     }
 
     /// The container's path.

@@ -32,7 +32,6 @@ pub fn verify_dispatch(
     progress: &mut dyn FnMut(u64),
 ) -> Result<VerificationReport, Error> {
     let metadata = envelope.metadata();
-    let issuer = metadata.from.id.clone();
     let mut report = VerificationReport {
         file: envelope.path().display().to_string(),
         dispatch_id: Some(metadata.id.clone()),
@@ -79,20 +78,42 @@ pub fn verify_dispatch(
         });
     }
 
-    let manifest_digest = crate::digest::sha256_hex(envelope.manifest_bytes());
-    let signature_digests: Vec<Option<String>> = envelope
-        .signatures()
-        .iter()
-        .map(|s| s.jws.signature_digest(&s.entry).ok())
-        .collect();
-    let poe = check_receipts(
+    check_signed(
+        envelope.signatures(),
         envelope.receipts(),
+        envelope.manifest_bytes(),
         &parties,
+        hash_problem.as_deref(),
         trust,
-        &manifest_digest,
         now,
         &mut report,
     );
+
+    let origin = envelope.metadata().details.origin.as_ref();
+    conclude(&mut report, hash_problem.as_deref(), origin);
+    Ok(report)
+}
+
+/// Checks the receipts, then every signature over the manifest in entry
+/// order (with the receipts' proof of existence), into `report`: what a
+/// dispatch and a sealed dispatch share.
+#[allow(clippy::too_many_arguments)]
+fn check_signed(
+    signatures: &[crate::StoredJws],
+    receipts: &[crate::StoredJws],
+    manifest_bytes: &[u8],
+    parties: &Parties,
+    hash_problem: Option<&str>,
+    trust: &TrustStore,
+    now: OffsetDateTime,
+    report: &mut VerificationReport,
+) {
+    let manifest_digest = crate::digest::sha256_hex(manifest_bytes);
+    let signature_digests: Vec<Option<String>> = signatures
+        .iter()
+        .map(|s| s.jws.signature_digest(&s.entry).ok())
+        .collect();
+    let poe = check_receipts(receipts, parties, trust, &manifest_digest, now, report);
     report.recall = report
         .receipts
         .iter()
@@ -103,37 +124,7 @@ pub fn verify_dispatch(
         .iter()
         .find(|r| r.valid && r.kind == "superseded")
         .map(|r| r.description.clone());
-
-    check_signatures(
-        envelope.signatures(),
-        envelope.manifest_bytes(),
-        &signature_digests,
-        &issuer,
-        hash_problem.as_deref(),
-        trust,
-        now,
-        &poe,
-        &mut report,
-    );
-
-    let origin = envelope.metadata().details.origin.as_ref();
-    conclude(&mut report, hash_problem.as_deref(), origin);
-    Ok(report)
-}
-
-/// Checks every signature over the manifest, in entry order, into `report`.
-#[allow(clippy::too_many_arguments)]
-fn check_signatures(
-    signatures: &[crate::StoredJws],
-    manifest_bytes: &[u8],
-    signature_digests: &[Option<String>],
-    issuer: &congvan_org::OrgId,
-    hash_problem: Option<&str>,
-    trust: &TrustStore,
-    now: OffsetDateTime,
-    poe: &HashMap<String, OffsetDateTime>,
-    report: &mut VerificationReport,
-) {
+    let issuer = &parties.issuer;
     // Every signature's payload: the manifest, BASE64URL-encoded once.
     let payload = crate::jws::b64url(manifest_bytes);
     for (index, stored) in signatures.iter().enumerate() {
@@ -157,7 +148,7 @@ fn check_signatures(
         // seal or copy must cover.
         let earlier: Vec<(&str, Option<&String>)> = signatures[..index]
             .iter()
-            .zip(signature_digests)
+            .zip(&signature_digests)
             .map(|(s, d)| (s.entry.as_str(), d.as_ref()))
             .collect();
         let outcome = check_signature(
@@ -223,34 +214,14 @@ pub fn verify_sealed(
         recipients: routing.to.clone(),
     };
     let hash_problem = sealed.check_digests();
-    let manifest_digest = crate::digest::sha256_hex(sealed.manifest_bytes());
-    let signature_digests: Vec<Option<String>> = sealed
-        .signatures()
-        .iter()
-        .map(|s| s.jws.signature_digest(&s.entry).ok())
-        .collect();
-    let poe = check_receipts(
-        sealed.receipts(),
-        &parties,
-        trust,
-        &manifest_digest,
-        now,
-        &mut report,
-    );
-    report.recall = report
-        .receipts
-        .iter()
-        .find(|r| r.valid && r.code.as_deref() == Some("13"))
-        .map(|r| r.description.clone());
-    check_signatures(
+    check_signed(
         sealed.signatures(),
+        sealed.receipts(),
         sealed.manifest_bytes(),
-        &signature_digests,
-        &routing.from,
+        &parties,
         hash_problem.as_deref(),
         trust,
         now,
-        &poe,
         &mut report,
     );
     conclude_sealed(&mut report, hash_problem.as_deref(), routing);

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use congvan_envelope::{
     append_receipt_digested, make_receipt, parse_receipt, receipt_time, verify_dispatch,
-    verify_receipt, verify_sealed, Durability, Envelope, Indication, Jws, SealedEnvelope, Speaker,
-    Statement,
+    verify_receipt, verify_sealed, Durability, Envelope, Indication, Jws, Opened, SealedEnvelope,
+    Speaker, Statement,
 };
 use congvan_org::OrgId;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -265,16 +265,26 @@ impl NewDispatch {
 
 /// The CPU and file work of ingest, on a blocking thread.
 fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared, Refusal> {
-    if SealedEnvelope::is_sealed(temp).map_err(|e| Refusal::new(422, e.to_string()))? {
-        return prepare_sealed(state, caller, temp);
-    }
-    let mut envelope = Envelope::open(temp).map_err(|e| {
+    // The archive's own mimetype says which kind of dispatch this is.
+    match Opened::open(temp).map_err(|e| {
         // Name the problem, not the relay's temporary file.
         let text = e
             .to_string()
             .replace(&temp.display().to_string(), "the upload");
         Refusal::new(422, format!("not a valid dispatch: {text}"))
-    })?;
+    })? {
+        Opened::Dispatch(envelope) => prepare_clear(state, caller, temp, *envelope),
+        Opened::Sealed(sealed) => prepare_sealed(state, caller, temp, *sealed),
+    }
+}
+
+/// The ingest of a dispatch in clear.
+fn prepare_clear(
+    state: &RelayState,
+    caller: &Caller,
+    temp: &Path,
+    mut envelope: Envelope,
+) -> Result<Prepared, Refusal> {
     let metadata = envelope.metadata().clone();
     let id = metadata.id.clone();
     // Who answers for it here: its issuer, or the gateway office that
@@ -328,37 +338,10 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
     let now = OffsetDateTime::now_utc();
     let report = verify_dispatch(&mut envelope, &state.trust, now, &mut |_| {})
         .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
-    if report.sub_indication == Some(congvan_envelope::SubIndication::TryLater) {
-        // Not the dispatch's fault: this relay's CRL is out of date. The
-        // sender retries; a current CRL (and a restart) lets it through.
-        return Err(Refusal::new(
-            503,
-            format!(
-                "this relay cannot decide revocation now: {}",
-                report.summary
-            ),
-        ));
-    }
-    if report.indication != Indication::Passed {
-        let sub = report.sub_indication.map_or("", |s| s.name());
-        return Err(Refusal::new(
-            422,
-            format!(
-                "verification {} {sub}: {}",
-                report.indication.name(),
-                report.summary
-            ),
-        ));
-    }
-    // Verified first, so a forged copy of a dispatch already held is
-    // refused rather than answered "duplicate"; a genuine other version
-    // (another manifest under the same id) is a conflict, not a duplicate.
+    admit(&report)?;
     let manifest_sha256 = congvan_envelope::sha256_hex(envelope.manifest_bytes());
-    if let Some(held) = state.store.dispatch(&id)? {
-        if held.manifest_sha256 != manifest_sha256 {
-            return Err(another_version(&id));
-        }
-        return Ok(Prepared::Duplicate(id));
+    if let Some(duplicate) = already_held(state, &id, &manifest_sha256)? {
+        return Ok(duplicate);
     }
 
     // Only the issuer of a dispatch may replace or update it: the earlier
@@ -392,38 +375,14 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         metadata.secrecy.is_some(),
     )?;
 
-    // Take custody: sign a receipt and append it to the file we keep.
-    let mut signatures = Vec::new();
-    for stored in envelope.signatures() {
-        signatures.push(
-            stored
-                .jws
-                .signature_digest(&stored.entry)
-                .map_err(|e| Refusal::new(422, e.to_string()))?,
-        );
-    }
-    let custody_time = receipt_time(now);
-    let statement = Statement::Custody {
-        dispatch_id: id.clone(),
-        manifest_sha256: manifest_sha256.clone(),
-        signatures,
-        relay: state.config.org.clone(),
-        relay_name: state.config.name.clone(),
-        time: custody_time.clone(),
-    };
-    let custody_text = statement.describe();
-    let custody = make_receipt(&statement, &state.credential).map_err(Error::from)?;
-    // No fsync here: a small dispatch becomes durable in the batch commit,
-    // a large one when it is adopted as a blob (synced before its commit).
-    // The blob address, the SHA-256 of the file kept, is taken as the file
-    // is written, so a large dispatch is not read a third time for it.
-    let (_, written) = append_receipt_digested(&mut envelope, &custody, Durability::Unsynced)
-        .map_err(Error::from)?;
-    let custody_digest = receipt_key(&statement, &custody)?;
+    let signatures = envelope.signatures().to_vec();
+    let custody = take_custody(state, &id, &manifest_sha256, &signatures, now, |jws| {
+        append_receipt_digested(&mut envelope, jws, Durability::Unsynced)
+    })?;
     drop(envelope);
 
-    let blob = blob_of(temp, &written)?;
-    let (blob_size, blob_sha256) = (written.size, written.sha256);
+    let blob = blob_of(temp, &custody.written)?;
+    let (blob_size, blob_sha256) = (custody.written.size, custody.written.sha256.clone());
     let now_ms = unix_ms(now);
     let urgency = metadata.urgency.code();
     let expiry_secs = state.config.delivery.expiry_secs[usize::from(urgency.min(4))];
@@ -443,10 +402,10 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
         expires_ms: now_ms + (expiry_secs as i64) * 1000,
         local,
         forwarded,
-        custody,
-        custody_digest,
-        custody_time,
-        custody_text,
+        custody: custody.jws,
+        custody_digest: custody.digest,
+        custody_time: custody.time,
+        custody_text: custody.text,
         relay_org: state.config.org.to_string(),
         sender_name: metadata.from.name.clone(),
         created_ms: OffsetDateTime::parse(
@@ -482,24 +441,85 @@ fn blob_of(temp: &Path, written: &congvan_envelope::FileDigest) -> Result<BlobRe
 /// routing header is its additional data, the ciphertext has the declared
 /// size). The relay keeps the ciphertext, and its listings and notices
 /// carry no number or subject: it has none.
-fn prepare_sealed(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared, Refusal> {
-    let not_valid = |e: &dyn std::fmt::Display| {
-        let text = e
-            .to_string()
-            .replace(&temp.display().to_string(), "the upload");
-        Refusal::new(422, format!("not a valid sealed dispatch: {text}"))
-    };
-    let mut sealed = SealedEnvelope::open(temp).map_err(|e| not_valid(&e))?;
-    congvan_secret::check_structure(&sealed).map_err(|e| not_valid(&e))?;
+fn prepare_sealed(
+    state: &RelayState,
+    caller: &Caller,
+    temp: &Path,
+    mut sealed: SealedEnvelope,
+) -> Result<Prepared, Refusal> {
+    congvan_secret::check_structure(&sealed)
+        .map_err(|e| Refusal::new(422, format!("not a valid sealed dispatch: {e}")))?;
     let routing = sealed.routing().clone();
     let id = routing.id.clone();
-    let sender = routing.from.clone();
-    check_sender(state, caller, &sender, &routing.from)?;
+    check_sender(state, caller, &routing.from, &routing.from)?;
     check_receipt_room(caller, sealed.receipt_room(), sealed.receipts())?;
 
     let now = OffsetDateTime::now_utc();
     let report = verify_sealed(&sealed, &state.trust, now)
         .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
+    admit(&report)?;
+    let manifest_sha256 = congvan_envelope::sha256_hex(sealed.manifest_bytes());
+    if let Some(duplicate) = already_held(state, &id, &manifest_sha256)? {
+        return Ok(duplicate);
+    }
+    let (local, forwarded) = route_recipients(
+        state,
+        &routing.to,
+        routing.urgency == congvan_envelope::metadata::Urgency::HoaTocHenGio,
+        true,
+    )?;
+    let signatures = sealed.signatures().to_vec();
+    let custody = take_custody(state, &id, &manifest_sha256, &signatures, now, |jws| {
+        sealed.append_receipt_digested(jws, Durability::Unsynced)
+    })?;
+    drop(sealed);
+    let blob = blob_of(temp, &custody.written)?;
+
+    // Opening checked both times of the routing header.
+    let bad_time = |e: congvan_envelope::Error| Refusal::new(422, e.to_string());
+    let created_ms = unix_ms(routing.created().map_err(bad_time)?);
+    let now_ms = unix_ms(now);
+    let urgency = routing.urgency.code();
+    let expiry_secs = state.config.delivery.expiry_secs[usize::from(urgency.min(4))];
+    let mut expires_ms = now_ms + (expiry_secs as i64) * 1000;
+    // The sender's own expiry, when earlier, is honoured.
+    if let Some(until) = routing.expires().map_err(bad_time)? {
+        expires_ms = expires_ms.min(unix_ms(until));
+    }
+    Ok(Prepared::New(Box::new(NewDispatch {
+        id,
+        blob,
+        blob_sha256: custody.written.sha256.clone(),
+        blob_size: custody.written.size,
+        manifest_sha256,
+        sender: routing.from.clone(),
+        // A relay knows neither: they are inside, encrypted.
+        number: String::new(),
+        subject: String::new(),
+        urgency,
+        secret: true,
+        due: None,
+        now_ms,
+        expires_ms,
+        local,
+        forwarded,
+        custody: custody.jws,
+        custody_digest: custody.digest,
+        custody_time: custody.time,
+        custody_text: custody.text,
+        relay_org: state.config.org.to_string(),
+        // Office codes only: the routing header carries no names.
+        sender_name: routing.from.to_string(),
+        created_ms,
+        notify: state.config.mail.is_some(),
+        supersedes: None,
+    })))
+}
+
+/// Lets a dispatch in only when it verified PASSED. A relay whose CRL is
+/// out of date answers 503: not the dispatch's fault, and the sender
+/// retries; a current CRL lets it through.
+fn admit(report: &congvan_envelope::VerificationReport) -> Result<(), Refusal> {
     if report.sub_indication == Some(congvan_envelope::SubIndication::TryLater) {
         return Err(Refusal::new(
             503,
@@ -520,83 +540,79 @@ fn prepare_sealed(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Pr
             ),
         ));
     }
-    let manifest_sha256 = congvan_envelope::sha256_hex(sealed.manifest_bytes());
-    if let Some(held) = state.store.dispatch(&id)? {
-        if held.manifest_sha256 != manifest_sha256 {
-            return Err(another_version(&id));
-        }
-        return Ok(Prepared::Duplicate(id));
-    }
-    let (local, forwarded) = route_recipients(
-        state,
-        &routing.to,
-        routing.urgency == congvan_envelope::metadata::Urgency::HoaTocHenGio,
-        true,
-    )?;
+    Ok(())
+}
 
-    let mut signatures = Vec::new();
-    for stored in sealed.signatures() {
-        signatures.push(
+/// A dispatch already held: a duplicate when it is the same version.
+/// Asked only after verification, so a forged copy of a dispatch already
+/// held is refused rather than answered "duplicate"; a genuine other
+/// version (another manifest under the same id) is a conflict.
+fn already_held(
+    state: &RelayState,
+    id: &str,
+    manifest_sha256: &str,
+) -> Result<Option<Prepared>, Refusal> {
+    match state.store.dispatch(id)? {
+        Some(held) if held.manifest_sha256 != manifest_sha256 => Err(another_version(id)),
+        Some(_) => Ok(Some(Prepared::Duplicate(id.to_string()))),
+        None => Ok(None),
+    }
+}
+
+/// This relay's custody of a dispatch, signed and appended to the file it
+/// keeps.
+struct Custody {
+    jws: Jws,
+    digest: String,
+    time: String,
+    text: String,
+    /// Size and SHA-256 of the file with the receipt appended.
+    written: congvan_envelope::FileDigest,
+}
+
+/// Signs the custody receipt over `manifest_sha256` and the signatures,
+/// and appends it with `append`. No fsync here: a small dispatch becomes
+/// durable in the batch commit, a large one when it is adopted as a blob
+/// (synced before its commit). The blob address, the SHA-256 of the file
+/// kept, is taken as the file is written, so a large dispatch is not read
+/// again for it.
+fn take_custody(
+    state: &RelayState,
+    id: &str,
+    manifest_sha256: &str,
+    signatures: &[congvan_envelope::StoredJws],
+    now: OffsetDateTime,
+    append: impl FnOnce(&Jws) -> Result<(String, congvan_envelope::FileDigest), congvan_envelope::Error>,
+) -> Result<Custody, Refusal> {
+    let mut digests = Vec::with_capacity(signatures.len());
+    for stored in signatures {
+        digests.push(
             stored
                 .jws
                 .signature_digest(&stored.entry)
                 .map_err(|e| Refusal::new(422, e.to_string()))?,
         );
     }
-    let custody_time = receipt_time(now);
+    let time = receipt_time(now);
     let statement = Statement::Custody {
-        dispatch_id: id.clone(),
-        manifest_sha256: manifest_sha256.clone(),
-        signatures,
+        dispatch_id: id.to_string(),
+        manifest_sha256: manifest_sha256.to_string(),
+        signatures: digests,
         relay: state.config.org.clone(),
         relay_name: state.config.name.clone(),
-        time: custody_time.clone(),
+        time: time.clone(),
     };
-    let custody_text = statement.describe();
-    let custody = make_receipt(&statement, &state.credential).map_err(Error::from)?;
-    let (_, written) = sealed
-        .append_receipt_digested(&custody, Durability::Unsynced)
-        .map_err(Error::from)?;
-    let custody_digest = receipt_key(&statement, &custody)?;
-    drop(sealed);
-    let blob = blob_of(temp, &written)?;
-
-    let now_ms = unix_ms(now);
-    let urgency = routing.urgency.code();
-    let expiry_secs = state.config.delivery.expiry_secs[usize::from(urgency.min(4))];
-    let mut expires_ms = now_ms + (expiry_secs as i64) * 1000;
-    // The sender's own expiry, when earlier, is honoured.
-    if let Ok(Some(until)) = routing.expires() {
-        expires_ms = expires_ms.min(unix_ms(until));
-    }
-    Ok(Prepared::New(Box::new(NewDispatch {
-        id,
-        blob,
-        blob_sha256: written.sha256,
-        blob_size: written.size,
-        manifest_sha256,
-        sender,
-        // A relay knows neither: they are inside, encrypted.
-        number: String::new(),
-        subject: String::new(),
-        urgency,
-        secret: true,
-        due: None,
-        now_ms,
-        expires_ms,
-        local,
-        forwarded,
-        custody,
-        custody_digest,
-        custody_time,
-        custody_text,
-        relay_org: state.config.org.to_string(),
-        // Office codes only: the routing header carries no names.
-        sender_name: routing.from.to_string(),
-        created_ms: routing.created().map_or(now_ms, unix_ms),
-        notify: state.config.mail.is_some(),
-        supersedes: None,
-    })))
+    let text = statement.describe();
+    let jws = make_receipt(&statement, &state.credential).map_err(Error::from)?;
+    let (_, written) = append(&jws).map_err(Error::from)?;
+    let digest = receipt_key(&statement, &jws)?;
+    Ok(Custody {
+        jws,
+        digest,
+        time,
+        text,
+        written,
+    })
 }
 
 /// An office may only send as itself, and only through its own relay; a

@@ -18,6 +18,7 @@ mod connection_limits;
 mod daemon;
 mod data_lock;
 mod delivery;
+pub mod encryption_certificates;
 mod error;
 pub mod folder_gateway;
 mod hop_health;

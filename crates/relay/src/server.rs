@@ -485,34 +485,23 @@ async fn encryption_certificate(
 ) -> Result<Response, Refusal> {
     caller(&auth)?;
     let org = OrgId::parse(&org).map_err(|e| Refusal::new(400, e.to_string()))?;
-    let Some(folder) = &state.config.encryption_certificates else {
-        return Err(Refusal::new(
-            404,
-            "this relay publishes no encryption certificates (encryption_certificates in its \
-             configuration)",
-        ));
-    };
-    let dir = folder.join(org.to_string()).join("encryption");
-    let mut pem = Vec::new();
-    for name in ["cert.pem", "chain.pem"] {
-        match std::fs::read(dir.join(name)) {
-            Ok(bytes) if bytes.len() <= 256 * 1024 => pem.extend(bytes),
-            Ok(_) => {
-                return Err(Refusal::new(
-                    500,
-                    "the published certificate file is too large",
-                ))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && name == "chain.pem" => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Refusal::new(
-                    404,
-                    format!("this relay holds no encryption certificate of {org}"),
-                ))
-            }
-            Err(e) => return Err(Error::io(dir.join(name), e).into()),
+    use crate::encryption_certificates::{published_encryption_certificate, Published};
+    let pem = match published_encryption_certificate(&state.config, &org)? {
+        Published::Pem(pem) => pem,
+        Published::NoFolder => {
+            return Err(Refusal::new(
+                404,
+                "this relay publishes no encryption certificates (encryption_certificates in \
+                 its configuration); ask the office's CA for its encryption certificate",
+            ))
         }
-    }
+        Published::NotFound => {
+            return Err(Refusal::new(
+                404,
+                format!("this relay holds no encryption certificate of {org}"),
+            ))
+        }
+    };
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/x-pem-file")],
         pem,

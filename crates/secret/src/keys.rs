@@ -60,6 +60,34 @@ impl Recipient {
         })
     }
 
+    /// Validates the encryption certificate of `office` given as PEM (the
+    /// certificate, then its chain), as a relay publishes it: the
+    /// certificate must be `office`'s, whatever the relay says, and valid
+    /// with this trust store. `origin` names where the PEM came from.
+    pub fn from_pem(
+        pem: &[u8],
+        office: &OrgId,
+        origin: &str,
+        trust: &TrustStore,
+        at: OffsetDateTime,
+    ) -> Result<Recipient, Error> {
+        let mut certs = Certificate::parse_all(pem, Path::new(origin))?;
+        if certs.is_empty() {
+            return Err(Error::Key(format!(
+                "{origin} gave no encryption certificate for {office}"
+            )));
+        }
+        let cert = certs.remove(0);
+        if cert.org() != Some(office) {
+            return Err(Error::Key(format!(
+                "{origin} gave a certificate of {} as the encryption certificate of {office}",
+                cert.org()
+                    .map_or("no office".to_string(), |o| o.to_string())
+            )));
+        }
+        Recipient::validated(&cert, &certs, trust, at)
+    }
+
     /// The office it belongs to.
     pub fn org(&self) -> &OrgId {
         &self.org

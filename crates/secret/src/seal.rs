@@ -2,10 +2,11 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use congvan_envelope::{
-    create_sealed, make_signature, Envelope, Routing, SealedEnvelope, SignatureRole,
+    create_sealed, make_signature, Durability, Envelope, PartialFile, Routing, SealedEnvelope,
+    SignatureRole,
 };
 use congvan_org::OrgId;
 use congvan_sign::Credential;
@@ -110,11 +111,10 @@ pub fn seal_dispatch(
     let additional = format!("{protected_b64}.{}", crate::jwe::aad_b64(&routing_bytes));
 
     let mut input = BufReader::new(File::open(inner).map_err(|e| Error::io(inner, e))?);
-    let mut entries = Some(entries);
     create_sealed(
         &routing,
         size,
-        &mut |w| {
+        |w: &mut dyn std::io::Write| {
             let tags = crate::stream::encrypt(
                 &mut input,
                 size,
@@ -124,14 +124,8 @@ pub fn seal_dispatch(
                 additional.as_bytes(),
                 w,
             )?;
-            crate::jwe::to_json(
-                &protected_b64,
-                entries.take().unwrap_or_default(),
-                &routing_bytes,
-                &iv,
-                &tags,
-            )
-            .map_err(std::io::Error::other)
+            crate::jwe::to_json(&protected_b64, entries, &routing_bytes, &iv, &tags)
+                .map_err(std::io::Error::other)
         },
         out,
     )?;
@@ -231,38 +225,31 @@ pub fn open_sealed(
     let additional = jwe.additional_data();
     let size = jwe.size_hint();
     let chunk_size = jwe.chunk_size();
-    let temp = Partial::new(out)?;
-    {
-        let file = temp.create()?;
-        let mut writer = BufWriter::with_capacity(1 << 20, file);
-        let mut reader = sealed.ciphertext()?;
-        crate::stream::decrypt(
-            &mut reader,
-            size,
-            chunk_size,
-            &cek,
-            jwe.iv(),
-            &additional,
-            jwe.tags(),
-            &mut writer,
-        )?;
-        let file = writer
-            .into_inner()
-            .map_err(|e| Error::io(&temp.path, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&temp.path, e))?;
-    }
-    let inner = match Envelope::open(&temp.path) {
-        Ok(inner) => inner,
-        Err(e) => {
-            return Err(Error::Refused(format!(
-                "the decrypted content is not a dispatch: {e}"
-            )))
-        }
-    };
+    let mut temp = PartialFile::new(out)?;
+    let file = temp.create()?;
+    let mut writer = BufWriter::with_capacity(1 << 20, file);
+    let mut reader = sealed.ciphertext()?;
+    crate::stream::decrypt(
+        &mut reader,
+        size,
+        chunk_size,
+        &cek,
+        jwe.iv(),
+        &additional,
+        jwe.tags(),
+        &mut writer,
+    )?;
+    drop(reader);
+    let file = writer
+        .into_inner()
+        .map_err(|e| Error::io(temp.path(), e.into_error()))?;
+    // Checked before it takes its name: a failure leaves nothing at `out`.
+    let inner = Envelope::open(temp.path())
+        .map_err(|e| Error::Refused(format!("the decrypted content is not a dispatch: {e}")))?;
     sealed.routing().check_matches(inner.metadata())?;
     let id = inner.metadata().id.clone();
     drop(inner);
-    temp.commit(out)?;
+    temp.commit(file, Durability::Synced)?;
     Ok(id)
 }
 
@@ -287,74 +274,22 @@ pub fn decrypt_jwe_file(path: &Path, key: &DecryptionKey, out: &Path) -> Result<
         .inline_ciphertext()
         .ok_or_else(|| Error::Malformed("the JWE has no ciphertext".into()))?;
     let cek = jwe.content_key(key)?;
-    let temp = Partial::new(out)?;
-    {
-        let file = temp.create()?;
-        let mut writer = BufWriter::new(file);
-        crate::stream::decrypt(
-            &mut &ciphertext[..],
-            ciphertext.len() as u64,
-            jwe.chunk_size(),
-            &cek,
-            jwe.iv(),
-            &jwe.additional_data(),
-            jwe.tags(),
-            &mut writer,
-        )?;
-        let file = writer
-            .into_inner()
-            .map_err(|e| Error::io(&temp.path, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&temp.path, e))?;
-    }
-    temp.commit(out)?;
+    let mut temp = PartialFile::new(out)?;
+    let file = temp.create()?;
+    let mut writer = BufWriter::new(file);
+    crate::stream::decrypt(
+        &mut &ciphertext[..],
+        ciphertext.len() as u64,
+        jwe.chunk_size(),
+        &cek,
+        jwe.iv(),
+        &jwe.additional_data(),
+        jwe.tags(),
+        &mut writer,
+    )?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| Error::io(temp.path(), e.into_error()))?;
+    temp.commit(file, Durability::Synced)?;
     Ok(ciphertext.len() as u64)
-}
-
-/// A file being written beside its target, removed unless committed.
-struct Partial {
-    path: PathBuf,
-    committed: bool,
-}
-
-impl Partial {
-    fn new(target: &Path) -> Result<Partial, Error> {
-        let name = target
-            .file_name()
-            .ok_or_else(|| Error::io(target, std::io::Error::other("not a file path")))?;
-        let random: [u8; 8] = crate::random::bytes()?;
-        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let mut temp = std::ffi::OsString::from(".");
-        temp.push(name);
-        temp.push(format!(".{suffix}.partial"));
-        Ok(Partial {
-            path: target.with_file_name(temp),
-            committed: false,
-        })
-    }
-
-    fn create(&self) -> Result<File, Error> {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&self.path)
-            .map_err(|e| Error::io(&self.path, e))
-    }
-
-    fn commit(mut self, target: &Path) -> Result<(), Error> {
-        std::fs::rename(&self.path, target).map_err(|e| Error::io(target, e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if !self.committed && self.path.exists() {
-            // Nothing else can be done about a file that cannot be removed
-            // while already failing; it is a hidden ".partial" file.
-            if std::fs::remove_file(&self.path).is_err() {
-                // The next run's clean-up finds it by its suffix.
-            }
-        }
-    }
 }

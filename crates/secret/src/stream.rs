@@ -27,7 +27,8 @@ use crate::Error;
 pub const TAG_LEN: usize = 16;
 /// Bytes of plaintext per chunk that congvan writes: 1 MiB.
 pub const CHUNK_SIZE: u64 = 1 << 20;
-/// Largest chunk a reader accepts (memory per chunk in flight).
+/// Largest chunk a reader accepts from a sealed container (memory per
+/// chunk in flight).
 pub const MAX_CHUNK_SIZE: u64 = 16 << 20;
 
 /// How many chunks a stream of `size` bytes has: at least one.
@@ -116,10 +117,11 @@ pub(crate) fn decrypt(
     tags: &[[u8; TAG_LEN]],
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
-        return Err(Error::Malformed(format!(
-            "chunk_size {chunk_size} is outside 1..={MAX_CHUNK_SIZE}"
-        )));
+    // The chunk buffer is at most the whole content, which an inline JWE
+    // already holds in memory; a sealed container's chunk size is bounded
+    // by `check_structure` (MAX_CHUNK_SIZE) before any byte is read.
+    if chunk_size == 0 {
+        return Err(Error::Malformed("chunk_size is 0".into()));
     }
     let key = key(cek)?;
     let count = chunk_count(size, chunk_size);

@@ -216,8 +216,18 @@ impl Certificate {
 
     /// Reads every certificate in a PEM (or DER) file.
     pub fn load_all(path: &Path) -> Result<Vec<Certificate>, Error> {
+        Certificate::from_blocks(pem_file::read_blocks(path)?, path)
+    }
+
+    /// Every certificate in PEM (or DER) bytes that came from `origin`
+    /// (what error messages name: a file, or a peer such as a relay).
+    pub fn parse_all(bytes: &[u8], origin: &Path) -> Result<Vec<Certificate>, Error> {
+        Certificate::from_blocks(pem_file::parse_blocks(bytes.to_vec(), origin)?, origin)
+    }
+
+    fn from_blocks(blocks: Vec<pem::Pem>, path: &Path) -> Result<Vec<Certificate>, Error> {
         let mut certs = Vec::new();
-        for block in pem_file::read_blocks(path)? {
+        for block in blocks {
             match block.tag() {
                 "CERTIFICATE" | "DER" => certs.push(Certificate::from_der(block.contents(), path)?),
                 "TRUSTED CERTIFICATE" => {

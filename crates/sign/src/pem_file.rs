@@ -11,7 +11,15 @@ const MAX_PEM_FILE: u64 = 16 * 1024 * 1024;
 /// Reads every PEM block of a file. DER input is accepted too, as one block
 /// tagged `DER`, so that `openssl ... -outform DER` files work.
 pub(crate) fn read_blocks(path: &Path) -> Result<Vec<pem::Pem>, Error> {
-    let bytes = read_bounded(path)?;
+    parse_blocks(read_bounded(path)?, path)
+}
+
+/// Parses PEM (or DER) bytes that came from `origin` (a file, or a peer's
+/// answer named for the error messages).
+pub(crate) fn parse_blocks(bytes: Vec<u8>, path: &Path) -> Result<Vec<pem::Pem>, Error> {
+    if bytes.len() as u64 > MAX_PEM_FILE {
+        return Err(Error::malformed(path, "is over 16 MiB: not certificates"));
+    }
     if bytes.first() == Some(&0x30) {
         return Ok(vec![pem::Pem::new("DER", bytes)]);
     }

@@ -10,6 +10,7 @@ use congvan_envelope::{
     VerificationReport,
 };
 use congvan_org::OrgId;
+use congvan_relay::encryption_certificates::{published_encryption_certificate, Published};
 use congvan_relay::store::DispatchRecord;
 use congvan_relay::Caller;
 use time::OffsetDateTime;
@@ -67,15 +68,15 @@ pub fn open(app: &WebApp, office: &str, id: &str) -> Result<Option<Opened>, Erro
     }
     // A secret dispatch is decrypted here, inside a session of `office`
     // (the caller's), with that office's key: a non-recipient fails.
-    let file = if congvan_envelope::SealedEnvelope::is_sealed(file.path())? {
-        let mut sealed = congvan_envelope::SealedEnvelope::open(file.path())?;
-        let key = app.decryption_key(office)?;
-        let clear = WorkFile::new(app, ".cvd")?;
-        congvan_secret::open_sealed(&mut sealed, &key, clear.path())
-            .map_err(|e| Error::Account(format!("cannot decrypt the secret dispatch: {e}")))?;
-        clear
-    } else {
-        file
+    let file = match congvan_envelope::Opened::open(file.path())? {
+        congvan_envelope::Opened::Dispatch(_) => file,
+        congvan_envelope::Opened::Sealed(mut sealed) => {
+            let key = app.decryption_key(office)?;
+            let clear = WorkFile::new(app, ".cvd")?;
+            congvan_secret::open_sealed(&mut sealed, &key, clear.path())
+                .map_err(|e| Error::Account(format!("cannot decrypt the secret dispatch: {e}")))?;
+            clear
+        }
     };
     let (envelope, report) = open_file(app, file.path())?;
     Ok(Some(Opened {
@@ -161,25 +162,35 @@ fn seal_if_secret(app: &WebApp, office: &str, file: &Path) -> Result<Option<Work
     if metadata.secrecy.is_none() {
         return Ok(None);
     }
-    let folder = app.relay.config.encryption_certificates.as_ref().ok_or(
-        "this relay publishes no encryption certificates (encryption_certificates), so a \
-         secret dispatch cannot be encrypted for its recipients",
-    )?;
     let now = OffsetDateTime::now_utc();
     let mut readers = Vec::new();
     for org in metadata.to.iter().map(|o| &o.id).chain([&metadata.from.id]) {
-        let dir = folder.join(org.to_string()).join("encryption");
-        let cert = congvan_sign::Certificate::load(&dir.join(congvan_sign::CERT_FILE))
-            .map_err(|e| format!("no usable encryption certificate of {org}: {e}"))?;
-        let chain_file = dir.join(congvan_sign::CHAIN_FILE);
-        let chain = if chain_file.exists() {
-            congvan_sign::Certificate::load_all(&chain_file).map_err(|e| e.to_string())?
-        } else {
-            Vec::new()
+        let pem = match published_encryption_certificate(&app.relay.config, org)
+            .map_err(|e| e.to_string())?
+        {
+            Published::Pem(pem) => pem,
+            Published::NoFolder => {
+                return Err("this relay publishes no encryption certificates \
+                            (encryption_certificates), so a secret dispatch cannot be \
+                            encrypted for its recipients"
+                    .into())
+            }
+            Published::NotFound => {
+                return Err(format!(
+                    "the relay holds no encryption certificate of {org}: a secret dispatch \
+                     cannot be sent to it until its CA publishes one"
+                ))
+            }
         };
         readers.push(
-            congvan_secret::Recipient::validated(&cert, &chain, &app.relay.trust, now)
-                .map_err(|e| e.to_string())?,
+            congvan_secret::Recipient::from_pem(
+                &pem,
+                org,
+                "the relay's folder",
+                &app.relay.trust,
+                now,
+            )
+            .map_err(|e| e.to_string())?,
         );
     }
     let out = WorkFile::new(app, ".cvd").map_err(|e| e.to_string())?;

@@ -154,7 +154,7 @@ impl<W: Write + Seek> ZipWriter<W> {
         &mut self,
         name: &str,
         size: u64,
-        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<T>,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<T>,
     ) -> io::Result<T> {
         let offset = self.position;
         self.write(&local_header(name, 0, size))?;
