@@ -23,14 +23,14 @@ const SUBJECT_MARK: &str = "MARKER-SUBJECT-7f3a";
 const BODY_MARK: &str = "MARKER-BODY-91c2";
 const ATTACHMENT_MARK: &str = "MARKER-ATTACHMENT-5d0e";
 
-/// A secret dispatch from the district H99.01 to two communes, with an
-/// attachment of `size` bytes that carries the marker.
-fn secret_dispatch(dir: &Path, size: usize) -> Dispatch {
+/// A secret dispatch from `from` to `to`, with an attachment of `size`
+/// bytes; the subject, body and attachment carry the markers.
+fn secret_dispatch(dir: &Path, from: &str, to: &[&str], size: usize) -> Dispatch {
     let mut attachment = ATTACHMENT_MARK.as_bytes().to_vec();
     attachment.resize(size.max(attachment.len()), b'.');
-    Author::new("H99.01").write_edited(
+    Author::new(from).write_edited(
         dir,
-        &["H99.01.01", "H99.01.02"],
+        to,
         Urgency::Khan,
         &format!("Về việc bảo vệ bí mật nhà nước {SUBJECT_MARK}"),
         Some(("phu-luc.txt", &attachment)),
@@ -39,6 +39,11 @@ fn secret_dispatch(dir: &Path, size: usize) -> Dispatch {
             m.content = format!("Nội dung mật {BODY_MARK}.\n");
         },
     )
+}
+
+/// The district H99.01's secret dispatch to its two communes.
+fn district_secret(dir: &Path, size: usize) -> Dispatch {
+    secret_dispatch(dir, "H99.01", &["H99.01.01", "H99.01.02"], size)
 }
 
 fn oracle(args: &[&str]) -> Run {
@@ -106,7 +111,7 @@ fn jwcrypto_decrypts_each_recipients_entry_and_congvan_decrypts_what_jwcrypto_ma
     let dir = process::tempdir();
     // 17.5 MB: eighteen chunks, the last one short; and, as one JWE from
     // jwcrypto, larger than any one chunk congvan writes.
-    let inner = secret_dispatch(dir.path(), 17_500_000);
+    let inner = district_secret(dir.path(), 17_500_000);
     let sealed = dir.path().join("sealed.cvd");
     process::congvan(encrypt_args(
         &inner.path,
@@ -157,17 +162,7 @@ async fn a_secret_dispatch_crosses_three_relays_none_of_which_can_read_it() {
     let commune = congvan_relay::start(commune).await.unwrap();
 
     // The province sends a secret dispatch to the commune; `send` seals it.
-    let inner = Author::new("H99").write_edited(
-        &dir.path().join("out"),
-        &["H99.01.01"],
-        Urgency::Khan,
-        &format!("Về việc bảo vệ bí mật nhà nước {SUBJECT_MARK}"),
-        Some(("phu-luc.txt", format!("{ATTACHMENT_MARK} ...").as_bytes())),
-        |m| {
-            m.secrecy = Some(Secrecy::Mat);
-            m.content = format!("Nội dung mật {BODY_MARK}.\n");
-        },
-    );
+    let inner = secret_dispatch(&dir.path().join("out"), "H99", &["H99.01.01"], 100);
     // Sent in clear, it is refused: a secret dispatch is never stored so.
     let clear = client(&url(province.addr), "H99")
         .send_file(&inner.path)
@@ -263,7 +258,7 @@ async fn a_secret_dispatch_crosses_three_relays_none_of_which_can_read_it() {
 #[test]
 fn a_non_recipient_cannot_decrypt_and_every_alteration_is_refused() {
     let dir = process::tempdir();
-    let inner = secret_dispatch(dir.path(), 100_000);
+    let inner = district_secret(dir.path(), 100_000);
     let sealed = dir.path().join("sealed.cvd");
     process::congvan(encrypt_args(
         &inner.path,
@@ -395,7 +390,7 @@ fn a_non_recipient_cannot_decrypt_and_every_alteration_is_refused() {
 #[test]
 fn encryption_certificates_from_an_untrusted_ca_or_revoked_are_refused_when_sending() {
     let dir = process::tempdir();
-    let inner = secret_dispatch(dir.path(), 1000);
+    let inner = district_secret(dir.path(), 1000);
     let pki = |args: &[&str]| {
         let mut all = vec!["pki"];
         all.extend(args);

@@ -152,22 +152,18 @@ pub fn create_dispatch(
     Ok(manifest)
 }
 
-/// Rewrites a container with extra entries appended, e.g. a signature or a
-/// receipt. Existing entries are copied byte for byte, so earlier
-/// signatures stay valid; the original is replaced only once the new file
-/// is complete (and, with [`Durability::Synced`], synced). With `digest`,
-/// also returns the new file's size and SHA-256, mostly hashed as it is
-/// written rather than read again (see `hashing_file.rs`).
-/// Writes a sealed (encrypted) dispatch container: `routing.json`, then
-/// `ciphertext.bin` of exactly `ciphertext_size` bytes, which `encrypt`
-/// writes and which returns the bytes of `jwe.json` (whose tags are known
-/// only once the ciphertext is written), then the manifest. The file is
-/// synced; the sender's seal is appended afterwards
-/// ([`crate::SealedEnvelope::append_signature`]).
+/// Writes a sealed (encrypted) dispatch container in one pass:
+/// `routing.json`; `ciphertext.bin` of exactly `ciphertext_size` bytes,
+/// which `encrypt` writes and which returns the bytes of `jwe.json` (whose
+/// tags are known only once the ciphertext is written); `jwe.json`; the
+/// manifest; and the sending office's seal over it, which `seal` makes from
+/// the manifest's bytes. The file is synced. Sealing in the same pass
+/// spares a large file the rewrite that appending a signature costs.
 pub fn create_sealed(
     routing: &crate::Routing,
     ciphertext_size: u64,
     encrypt: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<Vec<u8>>,
+    seal: impl FnOnce(&[u8]) -> Result<crate::Jws, Error>,
     out: &Path,
 ) -> Result<Manifest, Error> {
     use crate::layout::{CIPHERTEXT_ENTRY, JWE_ENTRY, ROUTING_ENTRY, SEALED_MIMETYPE};
@@ -201,7 +197,12 @@ pub fn create_sealed(
             sha256: crate::digest::sha256_hex(&jwe_bytes),
         }],
     };
-    zip.add_bytes(MANIFEST_ENTRY, &manifest.canonical_bytes()?)
+    let manifest_bytes = manifest.canonical_bytes()?;
+    zip.add_bytes(MANIFEST_ENTRY, &manifest_bytes)
+        .map_err(io_err)?;
+    let signature = serde_json::to_vec(&seal(&manifest_bytes)?)
+        .map_err(|e| Error::Format(format!("cannot encode the seal: {e}")))?;
+    zip.add_bytes(&crate::layout::signature_entry(1), &signature)
         .map_err(io_err)?;
     let writer = zip.finish().map_err(io_err)?;
     let file = writer
@@ -211,6 +212,12 @@ pub fn create_sealed(
     Ok(manifest)
 }
 
+/// Rewrites a container with extra entries appended, e.g. a signature or a
+/// receipt. Existing entries are copied byte for byte, so earlier
+/// signatures stay valid; the original is replaced only once the new file
+/// is complete (and, with [`Durability::Synced`], synced). With `digest`,
+/// also returns the new file's size and SHA-256, mostly hashed as it is
+/// written rather than read again (see `hashing_file.rs`).
 pub(crate) fn append_entries(
     envelope: &mut dyn crate::container::Appendable,
     additions: &[(String, Vec<u8>)],

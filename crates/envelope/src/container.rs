@@ -370,7 +370,6 @@ pub(crate) trait Appendable {
     fn limits(&self) -> &Limits;
     fn archive_mut(&mut self) -> &mut Archive;
     fn reopen(&mut self) -> Result<(), Error>;
-    fn signatures(&self) -> &[StoredJws];
     fn receipts(&self) -> &[StoredJws];
     fn receipt_bytes(&self) -> u64;
     fn receipt_room(&self) -> usize;
@@ -388,9 +387,6 @@ impl Appendable for Envelope {
     }
     fn reopen(&mut self) -> Result<(), Error> {
         Envelope::reopen(self)
-    }
-    fn signatures(&self) -> &[StoredJws] {
-        Envelope::signatures(self)
     }
     fn receipts(&self) -> &[StoredJws] {
         Envelope::receipts(self)

@@ -223,23 +223,6 @@ impl SealedEnvelope {
                 .ok_or_else(|| Error::Format("the rewritten container was not hashed".into()))?;
         Ok((entry, digest))
     }
-
-    /// Appends a receipt, synced.
-    pub fn append_receipt(&mut self, jws: &Jws) -> Result<String, Error> {
-        let (entry, bytes) = crate::receipt::receipt_addition(self, jws)?;
-        crate::builder::append_entries(
-            self,
-            &[(entry.clone(), bytes)],
-            crate::Durability::Synced,
-            false,
-        )?;
-        Ok(entry)
-    }
-
-    /// Appends a signature (the sender's seal), synced.
-    pub fn append_signature(&mut self, jws: &Jws) -> Result<String, Error> {
-        crate::signature::append_signature_to(self, jws)
-    }
 }
 
 impl Appendable for SealedEnvelope {
@@ -256,9 +239,6 @@ impl Appendable for SealedEnvelope {
         let path = self.path.clone();
         *self = SealedEnvelope::open_with(&path, &self.limits)?;
         Ok(())
-    }
-    fn signatures(&self) -> &[StoredJws] {
-        &self.signatures
     }
     fn receipts(&self) -> &[StoredJws] {
         &self.receipts

@@ -265,14 +265,6 @@ pub fn issue_dispatch(
 /// Appends a ready-made signature to the dispatch file, without any check:
 /// the primitive under [`sign_dispatch`]. Returns the entry name.
 pub fn append_signature(envelope: &mut Envelope, jws: &Jws) -> Result<String, Error> {
-    append_signature_to(envelope, jws)
-}
-
-/// [`append_signature`] on a container of either kind.
-pub(crate) fn append_signature_to(
-    envelope: &mut dyn crate::container::Appendable,
-    jws: &Jws,
-) -> Result<String, Error> {
     let max = envelope.limits().max_signatures;
     if envelope.signatures().len() >= max {
         return Err(Error::Refused(format!(

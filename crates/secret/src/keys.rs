@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use congvan_org::OrgId;
 use congvan_sign::{Certificate, Credential, Purpose, Role, TrustStore};
+use p256::pkcs8::DecodePrivateKey;
 use time::OffsetDateTime;
 
 use crate::Error;
@@ -163,5 +164,3 @@ impl DecryptionKey {
 pub fn thumbprint(cert: &Certificate) -> String {
     URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, cert.der()))
 }
-
-use p256::pkcs8::DecodePrivateKey;

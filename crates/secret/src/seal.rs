@@ -127,18 +127,11 @@ pub fn seal_dispatch(
             crate::jwe::to_json(&protected_b64, entries, &routing_bytes, &iv, &tags)
                 .map_err(std::io::Error::other)
         },
+        |manifest: &[u8]| {
+            make_signature(manifest, sender, &[], SignatureRole::Seal, Vec::new(), at)
+        },
         out,
     )?;
-    let mut sealed = SealedEnvelope::open(out)?;
-    let seal = make_signature(
-        sealed.manifest_bytes(),
-        sender,
-        &[],
-        SignatureRole::Seal,
-        Vec::new(),
-        at,
-    )?;
-    sealed.append_signature(&seal)?;
     Ok(Sealed {
         id: routing.id,
         readers: readers.iter().map(|r| r.org().clone()).collect(),
