@@ -163,6 +163,24 @@ async fn a_secret_dispatch_crosses_three_relays_none_of_which_can_read_it() {
 
     // The province sends a secret dispatch to the commune; `send` seals it.
     let inner = secret_dispatch(&dir.path().join("out"), "H99", &["H99.01.01"], 100);
+    // One whose attachment was altered after signing is not sealed at all:
+    // no relay could check it once encrypted, so `send` checks it first.
+    let altered = dir.path().join("altered.cvd");
+    rewrite_cvd(&inner.path, &altered, |entry, mut bytes| {
+        if entry.starts_with("attachments/") {
+            bytes[0] ^= 0x01;
+        }
+        Some(bytes)
+    });
+    let run = clerk(
+        "send",
+        &url(province.addr),
+        "H99",
+        &[altered.display().to_string()],
+    )
+    .await;
+    run.assert_code(1);
+    assert!(run.stderr.contains("does not verify"), "{run}");
     // Sent in clear, it is refused: a secret dispatch is never stored so.
     let clear = client(&url(province.addr), "H99")
         .send_file(&inner.path)

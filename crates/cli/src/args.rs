@@ -409,6 +409,8 @@ pub enum DispatchCommand {
     },
     /// Encrypt a signed dispatch for its recipients (a secret dispatch):
     /// the result is a sealed container that relays carry but cannot read.
+    /// Relays cannot verify what is inside, so verify the dispatch first
+    /// (`send` verifies it before sealing).
     Encrypt {
         /// The signed dispatch.
         #[arg(value_name = "FILE.cvd")]

@@ -194,10 +194,24 @@ pub fn seal_for_sending(
     fetch: &mut dyn FnMut(&OrgId) -> Result<Vec<u8>, Failure>,
     dir: &Path,
 ) -> Result<PathBuf, Failure> {
-    let envelope = Envelope::open(file)?;
+    // Relays cannot verify what they cannot read, so the dispatch is
+    // verified here, as the first relay would verify one in clear.
+    let mut envelope = Envelope::open(file)?;
+    let now = OffsetDateTime::now_utc();
+    let report = congvan_envelope::verify_dispatch(&mut envelope, store, now, &mut |_| {})?;
+    if report.indication != Indication::Passed {
+        crate::output::stderr(&report.to_text(), false);
+        return Err(Failure {
+            code: crate::failure::EXIT_REFUSED,
+            message: format!(
+                "{} does not verify, so it is not sealed and sent: no relay could check it \
+                 once encrypted",
+                file.display()
+            ),
+        });
+    }
     let metadata = envelope.metadata().clone();
     drop(envelope);
-    let now = OffsetDateTime::now_utc();
     let mut readers = Vec::new();
     for office in metadata.to.iter().map(|o| &o.id) {
         let pem = fetch(office)?;

@@ -156,11 +156,25 @@ pub async fn hand_over(
 /// validated with the relay's trust store; `None` for one that is not
 /// secret. `Err(reason)` when it cannot be sealed.
 fn seal_if_secret(app: &WebApp, office: &str, file: &Path) -> Result<Option<WorkFile>, String> {
-    let envelope = Envelope::open(file).map_err(|e| e.to_string())?;
+    let mut envelope = Envelope::open(file).map_err(|e| e.to_string())?;
+    if envelope.metadata().secrecy.is_none() {
+        return Ok(None);
+    }
+    // Relays cannot verify what they cannot read: it is verified here.
+    let report = verify_dispatch(
+        &mut envelope,
+        &app.relay.trust,
+        OffsetDateTime::now_utc(),
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())?;
     let metadata = envelope.metadata().clone();
     drop(envelope);
-    if metadata.secrecy.is_none() {
-        return Ok(None);
+    if report.indication != congvan_envelope::Indication::Passed {
+        return Err(format!(
+            "the dispatch does not verify ({}), so it is not sealed and sent",
+            report.summary
+        ));
     }
     let now = OffsetDateTime::now_utc();
     let mut readers = Vec::new();
