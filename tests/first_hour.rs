@@ -69,6 +69,21 @@ fn the_readme_pki_commands_run_as_written() {
     assert!(work.join("demo-pki/root/cert.pem").exists());
 }
 
+/// The README's timestamp authority: a TSA certificate, `tsa run`, a
+/// signature timestamped there and reported by `dispatch verify`.
+#[test]
+fn the_readme_tsa_commands_run_as_written() {
+    let dir = process::tempdir();
+    let work = readme::fresh_checkout(dir.path());
+    let run = readme::run_section("tsa", &work, Duration::from_secs(60));
+    run.assert_ok();
+    assert!(run.stdout.contains("with a signature timestamp"), "{run}");
+    assert!(
+        run.stdout.contains("Dịch vụ cấp dấu thời gian H99"),
+        "{run}"
+    );
+}
+
 /// The operator's set-up of a web workplace for an office: relay init
 /// --web, accounts (a leader with the signing key sealed under a PIN, an
 /// auditor with TOTP), and the relay serving the login page.

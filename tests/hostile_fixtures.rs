@@ -35,7 +35,7 @@ const EXPECTED: &[(&str, &str, &str, &str)] = &[
     ("paint-attachment-name.cvd", "FAILED", "FORMAT_FAILURE", "direction character"),
     ("paint-receipt.cvd", "FAILED", "HASH_FAILURE", "no longer matches the content"),
     ("render-forged-signer.cvd", "INDETERMINATE", "CERTIFICATE_CHAIN_GENERAL_FAILURE", "not signed by the CA it names"),
-    ("poe-off-route-receipt.cvd", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "no relay receipt proves"),
+    ("poe-off-route-receipt.cvd", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "no timestamp or relay receipt proves"),
     ("policy-seal-covers-nothing.cvd", "FAILED", "HASH_FAILURE", "does not cover META-INF/signatures/0001.json"),
     ("policy-crit-header.cvd", "FAILED", "FORMAT_FAILURE", "`crit`"),
     ("policy-windows-device-name.cvd", "FAILED", "FORMAT_FAILURE", "Windows device name"),

@@ -31,5 +31,6 @@ mod relay_retention;
 mod relay_robustness;
 mod render_fixtures;
 mod secret_dispatch;
+mod timestamps;
 mod web_browser;
 mod web_workplace;

@@ -25,6 +25,9 @@ pub enum Command {
     /// Set up and run a relay.
     #[command(subcommand)]
     Relay(RelayCommand),
+    /// Run a timestamp authority (RFC 3161 over HTTP).
+    #[command(subcommand)]
+    Tsa(TsaCommand),
     /// Exchange with the national document exchange: edXML (QCVN 102:2016)
     /// messages and status messages, both ways.
     #[command(subcommand)]
@@ -335,6 +338,14 @@ pub enum DispatchCommand {
         /// File holding the key's password (else $CONGVAN_KEY_PASSWORD).
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
+        /// Timestamp the signature (JAdES B-T) at this RFC 3161 authority,
+        /// e.g. http://127.0.0.1:3161/; the token is checked before the
+        /// signature is written.
+        #[arg(long, value_name = "URL", requires = "tsa_trust")]
+        tsa: Option<String>,
+        /// Trusted root certificate(s) for checking the authority's token.
+        #[arg(long, value_name = "ROOT.pem")]
+        tsa_trust: Vec<PathBuf>,
     },
     /// Verify every signature, attachment and receipt.
     Verify {
@@ -558,6 +569,26 @@ pub enum AlgArg {
     Ed25519,
 }
 
+/// `congvan tsa` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TsaCommand {
+    /// Answer RFC 3161 requests (`application/timestamp-query` POSTed to
+    /// any path) with tokens signed by a TSA credential, until SIGINT or
+    /// SIGTERM.
+    Run {
+        /// Address to listen on, e.g. 127.0.0.1:3161.
+        #[arg(long, value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// The TSA's credential directory (cert.pem, key.pem, chain.pem),
+        /// issued with `congvan pki issue --role tsa`.
+        #[arg(long, value_name = "DIR")]
+        identity: PathBuf,
+        /// The OID of the TSA policy the operator publishes; every token names it.
+        #[arg(long, value_name = "OID")]
+        policy: String,
+    },
+}
+
 /// Certificate roles.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RoleArg {
@@ -569,6 +600,8 @@ pub enum RoleArg {
     Relay,
     /// An office's encryption key for secret dispatches (P-256, keyAgreement only).
     Encryption,
+    /// A timestamp authority (RFC 3161; extended key usage timeStamping, critical).
+    Tsa,
 }
 
 /// Where a new key comes from.
@@ -749,6 +782,7 @@ impl RoleArg {
             RoleArg::Official => congvan_sign::Role::Official,
             RoleArg::Relay => congvan_sign::Role::Relay,
             RoleArg::Encryption => congvan_sign::Role::Encryption,
+            RoleArg::Tsa => congvan_sign::Role::Tsa,
         }
     }
 }

@@ -9,7 +9,7 @@ use congvan_envelope::metadata::{
     SteeringType, Urgency,
 };
 use congvan_envelope::{
-    create_dispatch, sign_dispatch, verify_dispatch, AttachmentSource, Envelope, Indication,
+    create_dispatch, sign_dispatch_with, verify_dispatch, AttachmentSource, Envelope, Indication,
     SignatureRole,
 };
 use congvan_org::{OrgId, Registry};
@@ -40,6 +40,8 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             chain,
             role,
             password_file,
+            tsa,
+            tsa_trust,
         } => {
             let password = crate::pki::read_password(password_file.as_deref())?;
             let key = SigningKey::from_pem_file(&key, password.as_deref())?;
@@ -56,17 +58,27 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             let role: SignatureRole = role.parse().map_err(Failure::input)?;
             let mut envelope = Envelope::open(&file).map_err(Failure::from)?;
             let mut bar = ByteProgress::start("hashing", envelope.attachment_bytes());
-            let summary = sign_dispatch(
+            let mut timestamper = match &tsa {
+                Some(url) => Some(TsaClient::new(url, &tsa_trust)?),
+                None => None,
+            };
+            let mut stamp = |imprint: &congvan_tsa::Imprint| match timestamper.as_mut() {
+                Some(client) => client.stamp(imprint),
+                None => Err(congvan_envelope::Error::Refused("no TSA".into())),
+            };
+            let summary = sign_dispatch_with(
                 &mut envelope,
                 &credential,
                 &[],
                 role,
                 OffsetDateTime::now_utc(),
                 &mut |n| bar.advance(n),
+                tsa.is_some()
+                    .then_some(&mut stamp as congvan_envelope::Timestamper<'_>),
             )?;
             bar.finish();
             say!(
-                "signed {} as {} by \"{}\" at {}{}",
+                "signed {} as {} by \"{}\" at {}{}{}",
                 file.display(),
                 summary.role,
                 Line(credential.cert().display_name()),
@@ -75,6 +87,11 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
                     format!(", covering {} earlier signature(s)", summary.covers)
                 } else {
                     String::new()
+                },
+                if summary.timestamped {
+                    ", with a signature timestamp"
+                } else {
+                    ""
                 }
             );
             Ok(ExitCode::SUCCESS)
@@ -557,6 +574,41 @@ pub fn stale_policy(allow_stale_crl: bool) -> StaleCrls {
 
 /// Builds a trust store from the `--trust`, `--chain` and `--crl` files.
 ///
+/// Asks an RFC 3161 authority for signature timestamps (`dispatch sign --tsa`).
+struct TsaClient {
+    url: String,
+    trust: TrustStore,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TsaClient {
+    fn new(url: &str, trust: &[PathBuf]) -> Result<TsaClient, Failure> {
+        Ok(TsaClient {
+            url: url.to_string(),
+            trust: trust_store(trust, &[], &[], StaleCrls::TryLater)?,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?,
+        })
+    }
+
+    fn stamp(
+        &mut self,
+        imprint: &congvan_tsa::Imprint,
+    ) -> Result<Vec<u8>, congvan_envelope::Error> {
+        let (token, _) = self
+            .runtime
+            .block_on(congvan_tsa::request_token(&self.url, imprint, &self.trust))
+            .map_err(|e| {
+                congvan_envelope::Error::Refused(format!(
+                    "no signature was written: the timestamp failed: {e}"
+                ))
+            })?;
+        Ok(token)
+    }
+}
+
 /// A command speaks for the present, so the CRLs must be current now as
 /// well as at the time a signature names (see
 /// [`TrustStore::set_verification_time`]); `dispatch verify --at` sets

@@ -58,6 +58,23 @@ impl From<congvan_envelope::Error> for Failure {
     }
 }
 
+impl From<congvan_tsa::Error> for Failure {
+    fn from(e: congvan_tsa::Error) -> Failure {
+        use congvan_tsa::Error as E;
+        let code = match &e {
+            E::Http { .. } | E::Malformed { .. } | E::BadRequest(_) | E::Unsupported(_) => {
+                EXIT_INPUT
+            }
+            E::Sign(inner) if !inner.is_rejection() => EXIT_INPUT,
+            _ => EXIT_REFUSED,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
 impl From<congvan_relay::Error> for Failure {
     fn from(e: congvan_relay::Error) -> Failure {
         use congvan_relay::Error as E;

@@ -16,6 +16,7 @@ mod pki;
 mod progress;
 mod relay;
 mod secret;
+mod tsa;
 mod user;
 mod verify_many;
 
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Command::Pki(cmd) => pki::run(cmd),
         Command::Dispatch(cmd) => dispatch::run(cmd),
         Command::Relay(cmd) => relay::run(cmd),
+        Command::Tsa(cmd) => tsa::run(cmd),
         Command::Edxml(cmd) => edxml::run(cmd),
         Command::Send { file, conn } => clerk::send(&file, &conn),
         Command::Inbox { conn, json, all } => clerk::inbox(&conn, json, all),

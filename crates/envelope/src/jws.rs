@@ -17,6 +17,11 @@ pub struct Jws {
     pub payload: Option<String>,
     /// BASE64URL of the signature value.
     pub signature: String,
+    /// The unprotected header: JAdES unsigned properties (`etsiU`), such
+    /// as a signature timestamp. Not signed: each property proves itself
+    /// (a timestamp is signed by its TSA) and is checked on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<crate::timestamp::UnprotectedHeader>,
 }
 
 impl Jws {

@@ -34,6 +34,7 @@ mod report;
 mod routing;
 mod sealed;
 mod signature;
+mod timestamp;
 mod verify;
 
 pub use builder::{create_dispatch, create_sealed, guess_media_type, AttachmentSource, Durability};
@@ -59,7 +60,10 @@ pub use routing::{Routing, MAX_ROUTING_RECIPIENTS};
 pub use sealed::{Opened, SealedEnvelope};
 pub use signature::{
     append_signature, issue_dispatch, make_signature, parse_header, sign_dispatch,
-    signing_time_text, CongvanHeader, ProtectedHeader, SignatureRole, SignatureSummary,
-    MANIFEST_MEDIA_TYPE,
+    sign_dispatch_with, signing_time_text, CongvanHeader, ProtectedHeader, SignatureRole,
+    SignatureSummary, Timestamper, MANIFEST_MEDIA_TYPE,
+};
+pub use timestamp::{
+    add_signature_timestamp, signature_timestamp_imprint, signature_timestamps, UnprotectedHeader,
 };
 pub use verify::{verify_dispatch, verify_sealed};

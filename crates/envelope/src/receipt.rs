@@ -442,6 +442,7 @@ pub fn make_receipt(statement: &Statement, credential: &Credential) -> Result<Jw
         protected: b64url(&header_json),
         payload: Some(b64url(&payload)),
         signature: String::new(),
+        header: None,
     };
     let signature = credential.key().sign(&jws.signing_input(&payload))?;
     jws.signature = b64url(&signature);
@@ -529,6 +530,12 @@ pub fn parse_receipt(
         entry: entry.to_string(),
         problem,
     };
+    // Unsigned properties belong to dispatch signatures (§5.5), not receipts.
+    if jws.header.is_some() {
+        return Err(malformed(
+            "a receipt has no unprotected header; this one carries unsigned data".into(),
+        ));
+    }
     let header: ReceiptHeader = serde_json::from_slice(&jws.protected_bytes(entry)?)
         .map_err(|e| malformed(format!("bad receipt header: {e}")))?;
     if header.crit.is_some() {

@@ -118,6 +118,9 @@ pub struct SignatureResult {
     pub chain: Vec<String>,
     /// How many earlier signatures it covers.
     pub covers: usize,
+    /// The signature timestamp that served as proof of existence: its
+    /// genTime (RFC 3339) and the TSA's name.
+    pub timestamp: Option<String>,
     /// The result.
     pub indication: Indication,
     /// Why, when not PASSED.

@@ -174,6 +174,8 @@ pub struct SignatureSummary {
     pub signing_time: String,
     /// How many earlier signatures it covers.
     pub covers: usize,
+    /// True when it carries a signature timestamp.
+    pub timestamped: bool,
 }
 
 /// Signs an opened dispatch and appends the signature to its file.
@@ -190,6 +192,26 @@ pub fn sign_dispatch(
     role: SignatureRole,
     at: OffsetDateTime,
     progress: &mut dyn FnMut(u64),
+) -> Result<SignatureSummary, Error> {
+    sign_dispatch_with(envelope, credential, extra_chain, role, at, progress, None)
+}
+
+/// Asks a timestamp authority for a token over an imprint (the DER token,
+/// already checked), as `dispatch sign --tsa` does over HTTP.
+pub type Timestamper<'a> = &'a mut dyn FnMut(&congvan_tsa::Imprint) -> Result<Vec<u8>, Error>;
+
+/// [`sign_dispatch`], and with a `timestamper` a signature timestamp
+/// (JAdES B-T, `sigTst`) over the new signature value in its unprotected
+/// header, before it is written: a signature is stored once, with its
+/// timestamp or not at all.
+pub fn sign_dispatch_with(
+    envelope: &mut Envelope,
+    credential: &Credential,
+    extra_chain: &[Certificate],
+    role: SignatureRole,
+    at: OffsetDateTime,
+    progress: &mut dyn FnMut(u64),
+    timestamper: Option<Timestamper<'_>>,
 ) -> Result<SignatureSummary, Error> {
     if let Some(problem) = envelope.check_metadata_digest() {
         return Err(Error::Refused(format!("refusing to sign: {problem}")));
@@ -211,7 +233,7 @@ pub fn sign_dispatch(
         }
     }
     let covers_count = covers.len();
-    let jws = make_signature(
+    let mut jws = make_signature(
         envelope.manifest_bytes(),
         credential,
         extra_chain,
@@ -219,6 +241,11 @@ pub fn sign_dispatch(
         covers,
         at,
     )?;
+    let timestamped = timestamper.is_some();
+    if let Some(timestamper) = timestamper {
+        let token = timestamper(&crate::timestamp::signature_timestamp_imprint(&jws))?;
+        crate::timestamp::add_signature_timestamp(&mut jws, &token)?;
+    }
     let sig_t = signing_time_text(at);
     let entry = append_signature(envelope, &jws)?;
     Ok(SignatureSummary {
@@ -226,6 +253,7 @@ pub fn sign_dispatch(
         role,
         signing_time: sig_t,
         covers: covers_count,
+        timestamped,
     })
 }
 
@@ -328,6 +356,7 @@ pub fn make_signature(
         protected: b64url(&header_json),
         payload: None,
         signature: String::new(),
+        header: None,
     };
     let signature = credential.key().sign(&jws.signing_input(manifest_bytes))?;
     jws.signature = b64url(&signature);

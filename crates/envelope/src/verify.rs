@@ -138,6 +138,7 @@ fn check_signed(
             algorithm: None,
             chain: Vec::new(),
             covers: 0,
+            timestamp: None,
             indication: Indication::Passed,
             sub_indication: None,
             detail: String::new(),
@@ -374,6 +375,14 @@ fn check_signature(
         ));
     }
     check_covers(congvan.role, &congvan.covers, earlier)?;
+    let (timestamp, unused_timestamps) = check_timestamps(jws, entry, trust, now)?;
+    if let Some(stamp) = &timestamp {
+        result.timestamp = Some(format!(
+            "{} by {}",
+            crate::signature::signing_time_text(stamp.gen_time),
+            stamp.tsa
+        ));
+    }
 
     let signing_time = OffsetDateTime::parse(&sig_t, &Rfc3339).map_err(|e| {
         failed(
@@ -393,9 +402,29 @@ fn check_signature(
         role: Some(role.certificate_role()),
         org: None,
     };
-    let chain = trust
-        .validate(&signer, &chain_certs, &purpose, signing_time)
-        .map_err(|e| judge_chain_error(e, signing_time, earliest_poe))?;
+    let stamped_at = timestamp.as_ref().map(|t| t.gen_time);
+    if let Some(stamped_at) = stamped_at {
+        if signing_time > stamped_at + MAX_CLOCK_SKEW {
+            return Err(indeterminate(
+                SubIndication::SigConstraintsFailure,
+                format!(
+                    "the claimed signing time {sig_t} is later than the signature's timestamp ({}): one of the two clocks is wrong",
+                    crate::signature::signing_time_text(stamped_at)
+                ),
+            ));
+        }
+    }
+    let validated = match stamped_at {
+        Some(stamped_at) => trust.validate_with_proof_of_existence(
+            &signer,
+            &chain_certs,
+            &purpose,
+            signing_time,
+            stamped_at,
+        ),
+        None => trust.validate(&signer, &chain_certs, &purpose, signing_time),
+    };
+    let chain = validated.map_err(|e| judge_chain_error(e, signing_time, stamped_at))?;
     result.chain = chain
         .certificates
         .iter()
@@ -412,8 +441,23 @@ fn check_signature(
         ));
     }
 
+    // A timestamp proves the signature existed before a later revocation.
+    if let (Some(revoked), Some(stamp)) = (chain.revoked_after_proof, &timestamp) {
+        return Ok(format!(
+            "valid; the certificate was revoked at {}, but the timestamp of {} by {} proves the signature existed before{}",
+            crate::signature::signing_time_text(revoked),
+            crate::signature::signing_time_text(stamp.gen_time),
+            stamp.tsa,
+            unused_timestamps
+        ));
+    }
     // Valid at the claimed time. A claim is not proof: if the chain has
-    // expired since, only a trusted receipt from before the expiry keeps it.
+    // expired since, only a trusted receipt or timestamp from before the
+    // expiry keeps it.
+    let earliest_poe = match (earliest_poe, stamped_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let expiry = chain
         .certificates
         .iter()
@@ -423,19 +467,23 @@ fn check_signature(
     if expiry < now {
         match earliest_poe {
             Some(poe) if poe <= expiry => Ok(format!(
-                "valid; the certificate has since expired, but a relay receipt proves the signature existed at {}",
+                "valid; the certificate has since expired, but a {} proves the signature existed at {}{unused_timestamps}",
+                if stamped_at == Some(poe) { "timestamp" } else { "relay receipt" },
                 crate::signature::signing_time_text(poe)
             )),
             _ => Err(indeterminate(
                 SubIndication::OutOfBoundsNoPoe,
                 format!(
-                    "the certificate chain expired at {}, and no relay receipt proves the signature existed before then",
+                    "the certificate chain expired at {}, and no timestamp or relay receipt proves the signature existed before then{unused_timestamps}",
                     crate::signature::signing_time_text(expiry)
                 ),
             )),
         }
     } else {
-        Ok(describe_valid(role, &signer))
+        Ok(format!(
+            "{}{unused_timestamps}",
+            describe_valid(role, &signer)
+        ))
     }
 }
 
@@ -511,10 +559,73 @@ fn describe_valid(role: SignatureRole, signer: &Certificate) -> String {
     }
 }
 
+/// A signature timestamp that passed its checks.
+struct SignatureTimestamp {
+    gen_time: OffsetDateTime,
+    tsa: String,
+}
+
+/// Checks the signature timestamps of `jws` (its `sigTst` tokens) and
+/// returns the earliest that passed, with a note (empty, or starting with
+/// "; ") about any that could not be used.
+///
+/// A token that does not match this signature (another imprint, altered
+/// content, a broken signature) fails the signature: someone changed what
+/// the signer's dispatch carries. A token that is sound but from an
+/// authority this verifier does not trust is only set aside, as is one
+/// dated in the future.
+fn check_timestamps(
+    jws: &crate::Jws,
+    entry: &str,
+    trust: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<(Option<SignatureTimestamp>, String), Verdict> {
+    use congvan_tsa::Error as T;
+    let tokens = crate::timestamp::signature_timestamps(jws, entry).map_err(|e| {
+        (
+            Indication::Failed,
+            SubIndication::FormatFailure,
+            e.to_string(),
+        )
+    })?;
+    let imprint = crate::timestamp::signature_timestamp_imprint(jws);
+    let mut best: Option<SignatureTimestamp> = None;
+    let mut notes = String::new();
+    for token in &tokens {
+        match congvan_tsa::check_token(token, &imprint, trust, &[]) {
+            Ok(checked) if checked.gen_time > now + MAX_CLOCK_SKEW => notes.push_str(&format!(
+                "; a signature timestamp dated {} (in the future) was not used",
+                crate::signature::signing_time_text(checked.gen_time)
+            )),
+            Ok(checked) => {
+                if best.as_ref().is_none_or(|b| checked.gen_time < b.gen_time) {
+                    best = Some(SignatureTimestamp {
+                        gen_time: checked.gen_time,
+                        tsa: checked.tsa().display_name().to_string(),
+                    });
+                }
+            }
+            Err(e @ (T::Untrusted(_) | T::NotTimestampCertificate(_) | T::Unsupported(_))) => {
+                notes.push_str(&format!("; a signature timestamp was not used: {e}"))
+            }
+            Err(e) => {
+                return Err((
+                    Indication::Failed,
+                    SubIndication::HashFailure,
+                    format!(
+                        "the signature timestamp in {entry} does not belong to this signature: {e}"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok((best, notes))
+}
+
 fn judge_chain_error(
     e: congvan_sign::Error,
     signing_time: OffsetDateTime,
-    earliest_poe: Option<OffsetDateTime>,
+    stamped_at: Option<OffsetDateTime>,
 ) -> Verdict {
     use congvan_sign::Error as E;
     let text = e.to_string();
@@ -549,15 +660,15 @@ fn judge_chain_error(
                     SubIndication::Revoked,
                     format!("signed after the certificate was revoked: {text}"),
                 ),
-                Some(at) if earliest_poe.is_some_and(|poe| poe < at) => (
-                    Indication::Indeterminate,
-                    SubIndication::RevokedNoPoe,
-                    format!("{text}; a relay receipt predates the revocation, but congvan does not yet accept that as proof for revoked keys"),
+                Some(at) if stamped_at.is_some_and(|stamp| stamp >= at) => (
+                    Indication::Failed,
+                    SubIndication::Revoked,
+                    format!("the certificate was revoked before the signature's timestamp: {text}"),
                 ),
                 _ => (
                     Indication::Indeterminate,
                     SubIndication::RevokedNoPoe,
-                    format!("{text}; the claimed signing time is earlier, but nothing proves the signature existed before the revocation"),
+                    format!("{text}; the claimed signing time is earlier, but nothing proves the signature existed before the revocation (a signature timestamp would; relay receipts are not accepted as proof against a revocation)"),
                 ),
             }
         }

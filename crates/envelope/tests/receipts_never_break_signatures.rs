@@ -227,6 +227,7 @@ fn statement_with_an_unknown_member_is_invalid() {
         protected: good.protected.clone(),
         payload: Some(URL_SAFE_NO_PAD.encode(&payload)),
         signature: String::new(),
+        header: None,
     };
     let input = jws.signing_input(&payload);
     jws.signature = URL_SAFE_NO_PAD.encode(relay.key().sign(&input).unwrap());

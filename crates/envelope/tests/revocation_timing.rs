@@ -82,8 +82,9 @@ fn revoked_after_the_claimed_signing_time_is_revoked_no_poe() {
     assert_eq!(of_signature(&report, 0), expected, "{report}");
     assert_eq!(overall(&report), expected, "{report}");
 
-    // A custody receipt from before the revocation is not (yet) accepted
-    // as proof for a revoked key: the result stays REVOKED_NO_POE, and the
+    // A custody receipt from before the revocation is not accepted as
+    // proof for a revoked key (a signature timestamp is: see
+    // signature_timestamps.rs): the result stays REVOKED_NO_POE, and the
     // report says so.
     let relay = s.hierarchy.leaf(Role::Relay, "H99.01", days_ago(50), 365);
     let receipt = custody_receipt(
@@ -100,7 +101,7 @@ fn revoked_after_the_claimed_signing_time_is_revoked_no_poe() {
     assert!(
         report.signatures[0]
             .detail
-            .contains("predates the revocation"),
+            .contains("relay receipts are not accepted as proof against a revocation"),
         "{}",
         report.signatures[0].detail
     );

@@ -52,6 +52,7 @@ fn append_with_header(file: &Path, cred: &Credential, header: &Value) -> Verific
         protected: URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),
         payload: None,
         signature: String::new(),
+        header: None,
     };
     let signature = cred
         .key()

@@ -68,6 +68,8 @@ struct CertificateFacts {
     key_algorithm: Option<Algorithm>,
     /// The EKU values (DER OID bytes), `None` without the extension.
     eku_oids: Option<Vec<Vec<u8>>>,
+    /// The extendedKeyUsage extension is marked critical.
+    eku_critical: bool,
     /// What the profile checks read (`profile.rs`).
     profile: ProfileFacts,
 }
@@ -110,6 +112,7 @@ impl Certificate {
         let mut role = None;
         let mut extended_key_usages = Vec::new();
         let mut eku_oids = None;
+        let mut eku_critical = false;
         if let Some(eku) = cert.extended_key_usage().map_err(bad_ext)? {
             eku_oids = Some(eku_values(eku.value));
             if eku.value.server_auth {
@@ -118,6 +121,12 @@ impl Certificate {
             if eku.value.client_auth {
                 extended_key_usages.push("clientAuth".to_string());
             }
+            // A timestamp authority is marked by the standard purpose alone.
+            if eku.value.time_stamping {
+                extended_key_usages.push("timeStamping".to_string());
+                role = Some(Role::Tsa);
+            }
+            eku_critical = eku.critical;
             for oid in &eku.value.other {
                 if oid.as_bytes() == crate::role::OID_DOCUMENT_SIGNING {
                     extended_key_usages.push("documentSigning".to_string());
@@ -207,6 +216,7 @@ impl Certificate {
             public_key: spki.subject_public_key.data.to_vec(),
             key_algorithm,
             eku_oids,
+            eku_critical,
             profile: ProfileFacts::of(&cert),
         };
         Ok(Certificate {
@@ -379,6 +389,12 @@ impl Certificate {
     /// certificate has no such extension (it is then not limited).
     pub fn eku_oids(&self) -> Option<&[Vec<u8>]> {
         self.facts.eku_oids.as_deref()
+    }
+
+    /// True when the extendedKeyUsage extension is marked critical (RFC
+    /// 3161 §2.3 requires it of a timestamp authority).
+    pub fn eku_critical(&self) -> bool {
+        self.facts.eku_critical
     }
 
     /// Why congvan refuses this certificate's key (RSA under 2048 bits,

@@ -154,12 +154,10 @@ pub fn issue_leaf_at(
     } else {
         vec![KeyUsagePurpose::KeyAgreement]
     };
-    params
-        .custom_extensions
-        .push(CustomExtension::from_oid_content(
-            &[2, 5, 29, 37],
-            request.role.eku_extension_value(),
-        ));
+    let mut eku =
+        CustomExtension::from_oid_content(&[2, 5, 29, 37], request.role.eku_extension_value());
+    eku.set_criticality(request.role.eku_critical());
+    params.custom_extensions.push(eku);
     sign_with(issuer, params, key)
 }
 

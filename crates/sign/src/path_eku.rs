@@ -16,7 +16,7 @@ use webpki::{ExtendedKeyUsageValidator, KeyPurposeId, KeyPurposeIdIter, KeyUsage
 
 use crate::role::{
     OID_CLIENT_AUTH, OID_DOCUMENT_SIGNING, OID_ROLE_ENCRYPTION, OID_ROLE_OFFICE, OID_ROLE_OFFICIAL,
-    OID_ROLE_RELAY, OID_SERVER_AUTH,
+    OID_ROLE_RELAY, OID_SERVER_AUTH, OID_TIME_STAMPING,
 };
 use crate::Role;
 
@@ -26,8 +26,6 @@ pub(crate) const OID_ANY: [u8; 4] = [0x55, 0x1d, 0x25, 0x00];
 const OID_EMAIL_PROTECTION: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04];
 /// codeSigning, 1.3.6.1.5.5.7.3.3.
 const OID_CODE_SIGNING: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
-/// timeStamping, 1.3.6.1.5.5.7.3.8.
-const OID_TIME_STAMPING: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
 /// OCSPSigning, 1.3.6.1.5.5.7.3.9.
 const OID_OCSP_SIGNING: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09];
 
@@ -53,6 +51,7 @@ pub(crate) fn role_purposes(role: Role) -> Vec<&'static [u8]> {
         Role::Official => vec![&OID_DOCUMENT_SIGNING, &OID_ROLE_OFFICIAL],
         Role::Relay => vec![&OID_SERVER_AUTH, &OID_CLIENT_AUTH, &OID_ROLE_RELAY],
         Role::Encryption => vec![&OID_ROLE_ENCRYPTION],
+        Role::Tsa => vec![&OID_TIME_STAMPING],
     }
 }
 

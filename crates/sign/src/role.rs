@@ -24,6 +24,11 @@ pub enum Role {
     /// (ECDH-ES key agreement). It never signs, so a key that decrypts can
     /// never be made to sign, nor a signing key be used to decrypt.
     Encryption,
+    /// A timestamp authority (RFC 3161): signs time-stamp tokens and
+    /// nothing else. Marked by the standard `id-kp-timeStamping` alone,
+    /// critical, since RFC 3161 §2.3 requires it to be the certificate's
+    /// only purpose (so no congvan role OID joins it).
+    Tsa,
 }
 
 const ARC: [u8; 20] = [
@@ -51,6 +56,9 @@ pub const OID_ROLE_OFFICIAL: [u8; 22] = role_oid(2);
 pub const OID_ROLE_RELAY: [u8; 22] = role_oid(3);
 /// DER value of `2.25.171838327477816780108237510255657800027.1.4` (encryption).
 pub const OID_ROLE_ENCRYPTION: [u8; 22] = role_oid(4);
+/// DER value of `id-kp-timeStamping` (RFC 3161 §2.3), 1.3.6.1.5.5.7.3.8:
+/// the timestamp authority's one purpose.
+pub const OID_TIME_STAMPING: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
 /// DER value of `id-kp-documentSigning` (RFC 9336), 1.3.6.1.5.5.7.3.36.
 pub const OID_DOCUMENT_SIGNING: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x24];
 /// DER value of `id-kp-serverAuth`, 1.3.6.1.5.5.7.3.1.
@@ -60,7 +68,13 @@ pub const OID_CLIENT_AUTH: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 4] = [Role::Office, Role::Official, Role::Relay, Role::Encryption];
+    pub const ALL: [Role; 5] = [
+        Role::Office,
+        Role::Official,
+        Role::Relay,
+        Role::Encryption,
+        Role::Tsa,
+    ];
 
     /// The role's name as used on the command line and in JSON.
     pub fn name(self) -> &'static str {
@@ -69,16 +83,19 @@ impl Role {
             Role::Official => "official",
             Role::Relay => "relay",
             Role::Encryption => "encryption",
+            Role::Tsa => "tsa",
         }
     }
 
-    /// The congvan role OID (DER value bytes).
+    /// The OID that marks the role (DER value bytes): congvan's own, or
+    /// `id-kp-timeStamping` for a timestamp authority.
     pub fn oid(self) -> &'static [u8] {
         match self {
             Role::Office => &OID_ROLE_OFFICE,
             Role::Official => &OID_ROLE_OFFICIAL,
             Role::Relay => &OID_ROLE_RELAY,
             Role::Encryption => &OID_ROLE_ENCRYPTION,
+            Role::Tsa => &OID_TIME_STAMPING,
         }
     }
 
@@ -93,7 +110,7 @@ impl Role {
             Role::Office => vec![&OID_DOCUMENT_SIGNING, &OID_CLIENT_AUTH, self.oid()],
             Role::Official => vec![&OID_DOCUMENT_SIGNING, self.oid()],
             Role::Relay => vec![&OID_SERVER_AUTH, &OID_CLIENT_AUTH, self.oid()],
-            Role::Encryption => vec![self.oid()],
+            Role::Encryption | Role::Tsa => vec![self.oid()],
         }
     }
 
@@ -107,6 +124,12 @@ impl Role {
     /// whose key only agrees keys).
     pub fn signs(self) -> bool {
         !matches!(self, Role::Encryption)
+    }
+
+    /// True when the extendedKeyUsage extension must be marked critical:
+    /// RFC 3161 §2.3 asks it of a timestamp authority.
+    pub fn eku_critical(self) -> bool {
+        matches!(self, Role::Tsa)
     }
 
     /// The DER of an ExtendedKeyUsage extension value for this role.
@@ -136,7 +159,7 @@ impl FromStr for Role {
             .into_iter()
             .find(|r| r.name() == s)
             .ok_or_else(|| {
-                format!("unknown role {s:?}; expected office, official, relay or encryption")
+                format!("unknown role {s:?}; expected office, official, relay, encryption or tsa")
             })
     }
 }
@@ -153,10 +176,15 @@ mod tests {
             use x509_parser::prelude::FromDer;
             let (rest, eku) = x509_parser::extensions::ExtendedKeyUsage::from_der(&value).unwrap();
             assert!(rest.is_empty());
-            assert!(eku
-                .other
-                .iter()
-                .any(|o| Role::from_oid(o.as_bytes()) == Some(role)));
+            let marked = match role {
+                // The standard purpose alone (RFC 3161 §2.3).
+                Role::Tsa => eku.time_stamping && eku.other.is_empty(),
+                _ => eku
+                    .other
+                    .iter()
+                    .any(|o| Role::from_oid(o.as_bytes()) == Some(role)),
+            };
+            assert!(marked, "{role}");
         }
     }
 }

@@ -201,6 +201,10 @@ pub enum VerificationTime {
 pub struct ValidatedChain {
     /// The end entity first, then each CA, ending with the trust anchor.
     pub certificates: Vec<Certificate>,
+    /// When the end entity was revoked, if it was, after the proof of
+    /// existence that let it validate anyway
+    /// ([`TrustStore::validate_with_proof_of_existence`]).
+    pub revoked_after_proof: Option<OffsetDateTime>,
 }
 
 impl ValidatedChain {
@@ -508,6 +512,62 @@ impl TrustStore {
         Ok(chain)
     }
 
+    /// [`validate`](Self::validate) for a signature proven to have existed
+    /// at `existed_at` (a trusted timestamp over it): a revocation of the
+    /// end entity dated after that moment does not invalidate what was
+    /// signed before it (ETSI EN 319 102-1 §5.6.2.4, the long-term
+    /// validation of a revoked key). The chain is then returned with
+    /// [`ValidatedChain::revoked_after_proof`] set.
+    ///
+    /// Everything else is checked as [`validate`](Self::validate) does,
+    /// with the revocation of every CA above the end entity included: only
+    /// the end entity's own list (the one its issuer signed, and whose
+    /// signature the first validation checked before it reported the
+    /// revocation) is set aside, and only when it dates the revocation
+    /// after `existed_at`. A revocation at or before it stays a refusal.
+    pub fn validate_with_proof_of_existence(
+        &self,
+        cert: &Certificate,
+        presented: &[Certificate],
+        purpose: &Purpose,
+        at: OffsetDateTime,
+        existed_at: OffsetDateTime,
+    ) -> Result<ValidatedChain, Error> {
+        let refusal = match self.validate(cert, presented, purpose, at) {
+            Err(e @ Error::Revoked { ca: false, .. }) => e,
+            other => return other,
+        };
+        let Some(revoked_at) = self.end_entity_revocation_time(cert) else {
+            return Err(refusal);
+        };
+        if revoked_at <= existed_at {
+            return Err(refusal);
+        }
+        let seconds = at.unix_timestamp().max(0);
+        let (mut chain, _) = self.validate_uncached(
+            cert,
+            presented,
+            purpose,
+            seconds,
+            at,
+            Some(cert.issuer_der()),
+        )?;
+        self.check_crls_current(&chain)?;
+        chain.revoked_after_proof = Some(revoked_at);
+        Ok(chain)
+    }
+
+    /// When the list of `cert`'s issuer says it was revoked, if it does.
+    fn end_entity_revocation_time(&self, cert: &Certificate) -> Option<OffsetDateTime> {
+        let list = self
+            .crls
+            .iter()
+            .find(|c| c.issuer_der.as_slice() == cert.issuer_der())?;
+        let entry = list.list.find_serial(cert.serial()).ok()??;
+        OffsetDateTime::from_unix_timestamp(i64::try_from(entry.revocation_date.as_secs()).ok()?)
+            .ok()
+    }
+
     /// [`validate`](Self::validate) at `at` alone, through the cache.
     fn validate_at(
         &self,
@@ -524,7 +584,8 @@ impl TrustStore {
                 return Ok(hit.chain.clone());
             }
         }
-        let (chain, checked) = self.validate_uncached(cert, presented, purpose, seconds, at)?;
+        let (chain, checked) =
+            self.validate_uncached(cert, presented, purpose, seconds, at, None)?;
         let valid_from = checked
             .iter()
             .map(|c| c.not_before().unix_timestamp())
@@ -632,6 +693,7 @@ impl TrustStore {
         purpose: &Purpose,
         seconds: i64,
         at: OffsetDateTime,
+        set_aside_list_of: Option<&[u8]>,
     ) -> Result<(ValidatedChain, Vec<Certificate>), Error> {
         if let Some(problem) = cert.key_problem() {
             return Err(Error::WeakKey {
@@ -652,7 +714,12 @@ impl TrustStore {
             .iter()
             .map(|c| CertificateDer::from(c.der()))
             .collect();
-        let crl_refs: Vec<&CertRevocationList<'_>> = self.crls.iter().map(|c| &c.list).collect();
+        let crl_refs: Vec<&CertRevocationList<'_>> = self
+            .crls
+            .iter()
+            .filter(|c| Some(c.issuer_der.as_slice()) != set_aside_list_of)
+            .map(|c| &c.list)
+            .collect();
         let expiration = match self.stale_crls {
             StaleCrls::TryLater => ExpirationPolicy::Enforce,
             StaleCrls::Accept => ExpirationPolicy::Ignore,
@@ -729,6 +796,7 @@ impl TrustStore {
         Ok((
             ValidatedChain {
                 certificates: chain,
+                revoked_after_proof: None,
             },
             checked,
         ))
@@ -983,6 +1051,7 @@ fn check_role(cert: &Certificate, purpose: &Purpose) -> Result<(), Error> {
         Role::Office | Role::Official => &["documentSigning"],
         Role::Relay => &["serverAuth", "clientAuth"],
         Role::Encryption => &[],
+        Role::Tsa => &["timeStamping"],
     };
     for eku in needed {
         if !ekus.iter().any(|e| e == eku) {
@@ -991,6 +1060,14 @@ fn check_role(cert: &Certificate, purpose: &Purpose) -> Result<(), Error> {
                 found: format!("a certificate without {eku}"),
             });
         }
+    }
+    if expected.eku_critical() && !cert.eku_critical() {
+        return Err(Error::WrongRole {
+            expected: format!(
+                "{expected} (whose extended key usage is marked critical, RFC 3161 §2.3)"
+            ),
+            found: "a certificate whose extended key usage is not critical".into(),
+        });
     }
     Ok(())
 }

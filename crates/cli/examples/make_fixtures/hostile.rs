@@ -94,6 +94,7 @@ impl Forge {
             protected,
             payload: None,
             signature: URL_SAFE_NO_PAD.encode(signature),
+            header: None,
         })
     }
 
@@ -171,6 +172,7 @@ fn receipt(cred: &Credential, statement: &Value) -> Result<Jws> {
         protected,
         payload: Some(payload),
         signature: URL_SAFE_NO_PAD.encode(signature),
+        header: None,
     })
 }
 
@@ -669,6 +671,7 @@ fn certificates(inp: &Inputs<'_>, dir: &Path) -> Result<()> {
             protected,
             payload: None,
             signature: URL_SAFE_NO_PAD.encode(signature),
+            header: None,
         };
         forge.write(&dir.join(file), &[jws], &[])?;
     }

@@ -225,6 +225,36 @@ pub fn sign_in(
     sign_dispatch(envelope, cred, &[], role, at, &mut |_| {})
 }
 
+/// Signs the file in `role` at `at` with a signature timestamp that the
+/// authority `tsa` issues at `stamped_at` (a TSA answering then), its reply
+/// checked under `trust` as the signer's tool checks it.
+pub fn sign_timestamped(
+    file: &Path,
+    cred: &Credential,
+    role: congvan_envelope::SignatureRole,
+    at: OffsetDateTime,
+    tsa: &congvan_tsa::Authority,
+    stamped_at: OffsetDateTime,
+    trust: &TrustStore,
+) {
+    let mut envelope = Envelope::open(file).unwrap();
+    let mut stamp = |imprint: &congvan_tsa::Imprint| {
+        let request = congvan_tsa::TimestampRequest::new(imprint).unwrap();
+        let reply = tsa.respond(&request.der, stamped_at);
+        Ok(congvan_tsa::check_reply(&reply, &request, trust).unwrap().0)
+    };
+    congvan_envelope::sign_dispatch_with(
+        &mut envelope,
+        cred,
+        &[],
+        role,
+        at,
+        &mut |_| {},
+        Some(&mut stamp),
+    )
+    .unwrap();
+}
+
 /// Verifies the file at `now`.
 pub fn verify_at(file: &Path, trust: &TrustStore, now: OffsetDateTime) -> VerificationReport {
     let mut envelope = Envelope::open(file).unwrap();

@@ -1,0 +1,235 @@
+//! Signature timestamps (JAdES B-T) as proof of existence: a signature
+//! whose certificate expired or was revoked after its timestamp stays
+//! PASSED; without the timestamp the same signature is INDETERMINATE; a
+//! revocation before the timestamp is FAILED/REVOKED; a timestamp that
+//! does not belong to the signature fails it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use congvan_envelope::{Envelope, Indication, SignatureRole, SubIndication};
+use congvan_sign::{Credential, Crl, RevocationReason, RevocationRecord, Role, TrustStore};
+use congvan_tsa::Authority;
+use time::{Duration, OffsetDateTime};
+
+struct Story {
+    tmp: tempfile::TempDir,
+    hierarchy: Hierarchy,
+    /// An official whose certificate was valid from 100 to 70 days ago.
+    official: Credential,
+    tsa: Authority,
+}
+
+fn story() -> Story {
+    let hierarchy = Hierarchy::from(days_ago(400));
+    let official = hierarchy.leaf(Role::Official, "H99.01", days_ago(100), 30);
+    let tsa = Authority::new(
+        hierarchy.leaf(Role::Tsa, "H99", days_ago(300), 3000),
+        "1.2.3.4.1",
+    )
+    .unwrap();
+    Story {
+        tmp: tempfile::tempdir().unwrap(),
+        hierarchy,
+        official,
+        tsa,
+    }
+}
+
+/// A dispatch the official signed 90 days ago, with a timestamp from then
+/// (`stamped`) or without.
+fn signed_90_days_ago(s: &Story, name: &str, stamped: bool) -> PathBuf {
+    let at = days_ago(90);
+    let meta = metadata_at("H99.01", &["H99.01.01"], at);
+    let file = new_dispatch(s.tmp.path(), name, &meta, &[("a.pdf", b"%PDF-1.4\n")]);
+    if stamped {
+        let trust = s.hierarchy.trust();
+        let stamp_at = at + Duration::minutes(1);
+        sign_timestamped(
+            &file,
+            &s.official,
+            SignatureRole::Signer,
+            at,
+            &s.tsa,
+            stamp_at,
+            &trust,
+        );
+    } else {
+        sign_at(&file, &s.official, SignatureRole::Signer, at);
+    }
+    file
+}
+
+/// The hierarchy's trust store with a CRL of the provincial CA revoking
+/// the official at `revoked_at`.
+fn trust_revoking(s: &Story, revoked_at: OffsetDateTime) -> TrustStore {
+    let mut record = RevocationRecord::default();
+    record
+        .revoke(
+            &s.hierarchy.ca,
+            s.official.cert(),
+            RevocationReason::KeyCompromise,
+            revoked_at,
+        )
+        .unwrap();
+    let pem = record
+        .issue_crl(&s.hierarchy.ca, OffsetDateTime::now_utc(), 30)
+        .unwrap();
+    let path = s.tmp.path().join("crl.pem");
+    std::fs::write(&path, pem).unwrap();
+    let mut trust = s.hierarchy.trust();
+    trust.add_crls(Crl::load_all(&path).unwrap()).unwrap();
+    trust
+}
+
+#[test]
+fn a_timestamped_signature_outlives_its_certificate() {
+    let s = story();
+    let stamped = signed_90_days_ago(&s, "stamped.cvd", true);
+    let bare = signed_90_days_ago(&s, "bare.cvd", false);
+    let trust = s.hierarchy.trust();
+    // Today the certificate has been expired for 70 days.
+    let report = verify(&stamped, &trust);
+    assert_eq!(overall(&report), (Indication::Passed, None), "{report}");
+    let signature = &report.signatures[0];
+    assert!(
+        signature.detail.contains("timestamp proves"),
+        "{}",
+        signature.detail
+    );
+    assert!(
+        signature
+            .timestamp
+            .as_deref()
+            .is_some_and(|t| t.contains("tsa H99")),
+        "{report}"
+    );
+    // And a year from now.
+    let report = verify_at(&stamped, &trust, days_ago(-365));
+    assert_eq!(overall(&report), (Indication::Passed, None), "{report}");
+
+    let report = verify(&bare, &trust);
+    let expected = (
+        Indication::Indeterminate,
+        Some(SubIndication::OutOfBoundsNoPoe),
+    );
+    assert_eq!(overall(&report), expected, "{report}");
+}
+
+#[test]
+fn a_timestamped_signature_survives_a_later_revocation_but_not_an_earlier_one() {
+    let s = story();
+    let stamped = signed_90_days_ago(&s, "stamped.cvd", true);
+    let bare = signed_90_days_ago(&s, "bare.cvd", false);
+
+    // Revoked 80 days ago, after the signature and its timestamp.
+    let later = trust_revoking(&s, days_ago(80));
+    let report = verify(&stamped, &later);
+    assert_eq!(overall(&report), (Indication::Passed, None), "{report}");
+    assert!(
+        report.signatures[0].detail.contains("was revoked at"),
+        "{}",
+        report.signatures[0].detail
+    );
+    let report = verify(&bare, &later);
+    let expected = (Indication::Indeterminate, Some(SubIndication::RevokedNoPoe));
+    assert_eq!(overall(&report), expected, "{report}");
+
+    // Revoked 95 days ago, before the signature: nothing saves it.
+    let earlier = trust_revoking(&s, days_ago(95));
+    let report = verify(&stamped, &earlier);
+    let expected = (Indication::Failed, Some(SubIndication::Revoked));
+    assert_eq!(overall(&report), expected, "{report}");
+
+    // Revoked between the claimed signing time and the timestamp: the
+    // timestamp is the first proof, and it comes after the revocation.
+    let s2 = story();
+    let at = days_ago(90);
+    let meta = metadata_at("H99.01", &["H99.01.01"], at);
+    let file = new_dispatch(
+        s2.tmp.path(),
+        "late.cvd",
+        &meta,
+        &[("a.pdf", b"%PDF-1.4\n")],
+    );
+    let trust = s2.hierarchy.trust();
+    sign_timestamped(
+        &file,
+        &s2.official,
+        SignatureRole::Signer,
+        at,
+        &s2.tsa,
+        days_ago(85),
+        &trust,
+    );
+    let report = verify(&file, &trust_revoking(&s2, days_ago(88)));
+    let expected = (Indication::Failed, Some(SubIndication::Revoked));
+    assert_eq!(overall(&report), expected, "{report}");
+}
+
+#[test]
+fn a_timestamp_of_another_signature_or_from_an_untrusted_tsa_does_not_count() {
+    let s = story();
+    let stamped = signed_90_days_ago(&s, "stamped.cvd", true);
+    let other = signed_90_days_ago(&s, "other.cvd", true);
+
+    // Move the timestamp of one signature onto the other.
+    let header_of = |file: &PathBuf| {
+        Envelope::open(file).unwrap().signatures()[0]
+            .jws
+            .header
+            .clone()
+    };
+    let envelope = Envelope::open(&other).unwrap();
+    let entry = envelope.signatures()[0].entry.clone();
+    let mut jws = envelope.signatures()[0].jws.clone();
+    jws.header = header_of(&stamped);
+    let moved = s.tmp.path().join("moved.cvd");
+    rewrite_container(&other, &moved, |name, bytes| {
+        Some(if name == entry {
+            serde_json::to_vec(&jws).unwrap()
+        } else {
+            bytes
+        })
+    });
+    let report = verify(&moved, &s.hierarchy.trust());
+    let expected = (Indication::Failed, Some(SubIndication::HashFailure));
+    assert_eq!(overall(&report), expected, "{report}");
+    assert!(report.summary.contains("does not belong"), "{report}");
+
+    // A TSA under another root: the token is set aside, and the expired
+    // certificate has no proof of existence.
+    let stranger = Hierarchy::from(days_ago(400));
+    let foreign = Authority::new(
+        stranger.leaf(Role::Tsa, "H99", days_ago(300), 3000),
+        "1.2.3.4.1",
+    )
+    .unwrap();
+    let at = days_ago(90);
+    let meta = metadata_at("H99.01", &["H99.01.01"], at);
+    let file = new_dispatch(
+        s.tmp.path(),
+        "foreign.cvd",
+        &meta,
+        &[("a.pdf", b"%PDF-1.4\n")],
+    );
+    sign_timestamped(
+        &file,
+        &s.official,
+        SignatureRole::Signer,
+        at,
+        &foreign,
+        at,
+        &stranger.trust(),
+    );
+    let report = verify(&file, &s.hierarchy.trust());
+    let expected = (
+        Indication::Indeterminate,
+        Some(SubIndication::OutOfBoundsNoPoe),
+    );
+    assert_eq!(overall(&report), expected, "{report}");
+    assert!(report.summary.contains("not used"), "{report}");
+}
