@@ -305,6 +305,9 @@ impl fmt::Display for VerificationReport {
                     covers_text(sig.covers)
                 )?;
             }
+            if let Some(t) = &sig.timestamp {
+                writeln!(out, "      timestamp: {}", Line(t))?;
+            }
             if !sig.chain.is_empty() {
                 writeln!(out, "      chain: {}", Line(&sig.chain.join(" <- ")))?;
             }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use congvan_envelope::{Indication, SignatureRole, SubIndication};
-use congvan_sign::{Credential, Crl, RevocationReason, RevocationRecord, Role, TrustStore};
+use congvan_sign::{Credential, Role, TrustStore};
 use time::OffsetDateTime;
 
 struct Setup {
@@ -45,18 +45,7 @@ fn trust_with_crl(
     at: OffsetDateTime,
     dir: &Path,
 ) -> TrustStore {
-    let mut record = RevocationRecord::default();
-    record
-        .revoke(issuer, revoked.cert(), RevocationReason::KeyCompromise, at)
-        .unwrap();
-    let pem = record
-        .issue_crl(issuer, OffsetDateTime::now_utc(), 30)
-        .unwrap();
-    let path = dir.join("crl.pem");
-    std::fs::write(&path, pem).unwrap();
-    let mut trust = s.hierarchy.trust();
-    trust.add_crls(Crl::load_all(&path).unwrap()).unwrap();
-    trust
+    s.hierarchy.trust_revoking(issuer, revoked, at, dir)
 }
 
 #[test]

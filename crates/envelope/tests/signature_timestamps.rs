@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use common::*;
 use congvan_envelope::{Envelope, Indication, SignatureRole, SubIndication};
-use congvan_sign::{Credential, Crl, RevocationReason, RevocationRecord, Role, TrustStore};
+use congvan_sign::{Credential, Role, TrustStore};
 use congvan_tsa::Authority;
 use time::{Duration, OffsetDateTime};
 
@@ -66,23 +66,8 @@ fn signed_90_days_ago(s: &Story, name: &str, stamped: bool) -> PathBuf {
 /// The hierarchy's trust store with a CRL of the provincial CA revoking
 /// the official at `revoked_at`.
 fn trust_revoking(s: &Story, revoked_at: OffsetDateTime) -> TrustStore {
-    let mut record = RevocationRecord::default();
-    record
-        .revoke(
-            &s.hierarchy.ca,
-            s.official.cert(),
-            RevocationReason::KeyCompromise,
-            revoked_at,
-        )
-        .unwrap();
-    let pem = record
-        .issue_crl(&s.hierarchy.ca, OffsetDateTime::now_utc(), 30)
-        .unwrap();
-    let path = s.tmp.path().join("crl.pem");
-    std::fs::write(&path, pem).unwrap();
-    let mut trust = s.hierarchy.trust();
-    trust.add_crls(Crl::load_all(&path).unwrap()).unwrap();
-    trust
+    s.hierarchy
+        .trust_revoking(&s.hierarchy.ca, &s.official, revoked_at, s.tmp.path())
 }
 
 #[test]

@@ -13,6 +13,15 @@ const POLICY: &str = "1.2.3.4.1";
 
 const DOCUMENT: &[u8] = b"Cong van so 12/UBND-VP ngay 01/12/2026";
 
+/// `openssl ts -verify` of `r.tsr` against `what` (`-data F` or
+/// `-queryfile Q`), trusting the root, with the TSA chain as untrusted.
+fn ts_verify(pki: &Pki, what: &[&str]) -> (bool, String) {
+    let mut args = vec!["ts", "-verify", "-in", "r.tsr", "-CAfile", "root/cert.pem"];
+    args.extend(["-untrusted", "untrusted.pem"]);
+    args.extend(what);
+    openssl(pki.dir.path(), &args)
+}
+
 #[test]
 fn openssl_ts_verify_accepts_a_congvan_token_for_an_openssl_query() {
     let pki = Pki::new();
@@ -33,56 +42,14 @@ fn openssl_ts_verify_accepts_a_congvan_token_for_an_openssl_query() {
     )
     .unwrap();
 
-    let (ok, text) = openssl(
-        pki.dir.path(),
-        &[
-            "ts",
-            "-verify",
-            "-queryfile",
-            "q.tsq",
-            "-in",
-            "r.tsr",
-            "-CAfile",
-            "root/cert.pem",
-            "-untrusted",
-            "untrusted.pem",
-        ],
-    );
+    let (ok, text) = ts_verify(&pki, &["-queryfile", "q.tsq"]);
     assert!(ok && text.contains("Verification: OK"), "{text}");
-    let (ok, text) = openssl(
-        pki.dir.path(),
-        &[
-            "ts",
-            "-verify",
-            "-data",
-            "data.txt",
-            "-in",
-            "r.tsr",
-            "-CAfile",
-            "root/cert.pem",
-            "-untrusted",
-            "untrusted.pem",
-        ],
-    );
+    let (ok, text) = ts_verify(&pki, &["-data", "data.txt"]);
     assert!(ok && text.contains("Verification: OK"), "{text}");
 
     // The same reply for other data: openssl refuses it too.
     std::fs::write(pki.path("other.txt"), b"another document").unwrap();
-    let (ok, text) = openssl(
-        pki.dir.path(),
-        &[
-            "ts",
-            "-verify",
-            "-data",
-            "other.txt",
-            "-in",
-            "r.tsr",
-            "-CAfile",
-            "root/cert.pem",
-            "-untrusted",
-            "untrusted.pem",
-        ],
-    );
+    let (ok, text) = ts_verify(&pki, &["-data", "other.txt"]);
     assert!(!ok, "openssl accepted a token for other data: {text}");
 }
 

@@ -122,6 +122,36 @@ impl Hierarchy {
     pub fn trust(&self) -> TrustStore {
         TrustStore::new(vec![self.root.cert().clone()]).unwrap()
     }
+
+    /// [`trust`](Self::trust) with a CRL (written into `dir`) in which
+    /// `issuer` revokes `revoked` at `at`.
+    pub fn trust_revoking(
+        &self,
+        issuer: &Credential,
+        revoked: &Credential,
+        at: OffsetDateTime,
+        dir: &Path,
+    ) -> TrustStore {
+        let mut record = congvan_sign::RevocationRecord::default();
+        record
+            .revoke(
+                issuer,
+                revoked.cert(),
+                congvan_sign::RevocationReason::KeyCompromise,
+                at,
+            )
+            .unwrap();
+        let pem = record
+            .issue_crl(issuer, OffsetDateTime::now_utc(), 30)
+            .unwrap();
+        let path = dir.join("crl.pem");
+        std::fs::write(&path, pem).unwrap();
+        let mut trust = self.trust();
+        trust
+            .add_crls(congvan_sign::Crl::load_all(&path).unwrap())
+            .unwrap();
+        trust
+    }
 }
 
 pub fn org(id: &str, name: &str) -> Organization {
