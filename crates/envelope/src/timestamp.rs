@@ -88,6 +88,12 @@ pub fn signature_timestamps(jws: &Jws, entry: &str) -> Result<Vec<Vec<u8>>, Erro
     let Some(header) = &jws.header else {
         return Ok(Vec::new());
     };
+    if header.etsi_u.len() > MAX_TOKENS {
+        return Err(malformed(format!(
+            "{} unsigned properties; a verifier reads at most {MAX_TOKENS}",
+            header.etsi_u.len()
+        )));
+    }
     let mut tokens = Vec::new();
     for (i, element) in header.etsi_u.iter().enumerate() {
         let json = URL_SAFE_NO_PAD

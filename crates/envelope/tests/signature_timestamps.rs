@@ -218,3 +218,34 @@ fn a_timestamp_of_another_signature_or_from_an_untrusted_tsa_does_not_count() {
     assert_eq!(overall(&report), expected, "{report}");
     assert!(report.summary.contains("not used"), "{report}");
 }
+
+#[test]
+fn an_unreadable_or_overlong_etsiu_is_a_format_failure() {
+    let s = story();
+    let stamped = signed_90_days_ago(&s, "stamped.cvd", true);
+    let envelope = Envelope::open(&stamped).unwrap();
+    let entry = envelope.signatures()[0].entry.clone();
+    let original = envelope.signatures()[0].jws.clone();
+    let good_element = original.header.as_ref().unwrap().etsi_u[0].clone();
+    let cases = [
+        ("garbage.cvd", vec!["not*base64".to_string()]),
+        // BASE64URL of {"arcTst":{}}: a property congvan does not read.
+        ("unknown.cvd", vec!["eyJhcmNUc3QiOnt9fQ".to_string()]),
+        ("overlong.cvd", vec![good_element; 5]),
+    ];
+    for (name, etsi_u) in cases {
+        let mut jws = original.clone();
+        jws.header = Some(congvan_envelope::UnprotectedHeader { etsi_u });
+        let altered = s.tmp.path().join(name);
+        rewrite_container(&stamped, &altered, |n, bytes| {
+            Some(if n == entry {
+                serde_json::to_vec(&jws).unwrap()
+            } else {
+                bytes
+            })
+        });
+        let report = verify(&altered, &s.hierarchy.trust());
+        let expected = (Indication::Failed, Some(SubIndication::FormatFailure));
+        assert_eq!(overall(&report), expected, "{name}: {report}");
+    }
+}
