@@ -190,14 +190,17 @@ async fn upload(
     State(state): State<Arc<RelayState>>,
     request: Request,
 ) -> Result<Response, Refusal> {
-    let caller = caller(&auth).map_err(|r| r.counted(&state))?;
+    let caller = match caller(&auth) {
+        Ok(caller) => caller,
+        Err(refusal) => return Err(refuse_unread(&state, request, refusal).await),
+    };
     if let Caller::Relay { org, .. } = &caller {
         if !state.is_peer(org) {
-            return Err(Refusal::new(
+            let refusal = Refusal::new(
                 403,
                 format!("relay {org} is not a configured peer of this relay"),
-            )
-            .counted(&state));
+            );
+            return Err(refuse_unread(&state, request, refusal).await);
         }
     }
     // Refusals from ingest are counted there (it also serves pulled
@@ -243,8 +246,7 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<PathBuf, Refusal
     let mut file = tokio::fs::File::from_std(file);
     let mut guard = RemoveOnDrop(Some(path.clone()));
     let mut body = body;
-    let idle = Duration::from_secs(limits.header_timeout_secs.max(1) * 3);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(limits.body_timeout_secs);
+    let (idle, deadline) = upload_timeouts(limits);
     let mut total = 0u64;
     loop {
         let next = tokio::time::timeout_at(
@@ -360,6 +362,23 @@ const DRAIN_MAX: u64 = 16 * 1024 * 1024;
 /// bytes or the upload's time limits, so that the sender is reading when
 /// the refusal comes: closing a connection with unread data resets it, and
 /// the sender then sees a broken connection instead of the reason.
+/// How long an upload may pause between frames, and when it must be done.
+fn upload_timeouts(limits: &crate::config::LimitsConfig) -> (Duration, tokio::time::Instant) {
+    let idle = Duration::from_secs(limits.header_timeout_secs.max(1) * 3);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(limits.body_timeout_secs);
+    (idle, deadline)
+}
+
+/// A refusal decided before the upload was read: reads (a bounded part of)
+/// what was sent first, since closing on unread data makes TCP reset the
+/// connection, and the sender would then lose the refusal and see only a
+/// broken upload.
+async fn refuse_unread(state: &RelayState, request: Request, refusal: Refusal) -> Refusal {
+    let (idle, deadline) = upload_timeouts(&state.config.limits);
+    drain(&mut request.into_body(), idle, deadline).await;
+    refusal.counted(state)
+}
+
 async fn drain(body: &mut Body, idle: Duration, deadline: tokio::time::Instant) {
     let mut drained = 0u64;
     while drained <= DRAIN_MAX {
