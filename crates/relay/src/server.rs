@@ -358,10 +358,6 @@ async fn small_body(state: &RelayState, body: Body, what: &str) -> Result<Vec<u8
 /// Most of an oversized upload read (and dropped) before answering 413.
 const DRAIN_MAX: u64 = 16 * 1024 * 1024;
 
-/// Reads and discards what is left of a refused upload, up to `DRAIN_MAX`
-/// bytes or the upload's time limits, so that the sender is reading when
-/// the refusal comes: closing a connection with unread data resets it, and
-/// the sender then sees a broken connection instead of the reason.
 /// How long an upload may pause between frames, and when it must be done.
 fn upload_timeouts(limits: &crate::config::LimitsConfig) -> (Duration, tokio::time::Instant) {
     let idle = Duration::from_secs(limits.header_timeout_secs.max(1) * 3);
@@ -369,16 +365,18 @@ fn upload_timeouts(limits: &crate::config::LimitsConfig) -> (Duration, tokio::ti
     (idle, deadline)
 }
 
-/// A refusal decided before the upload was read: reads (a bounded part of)
-/// what was sent first, since closing on unread data makes TCP reset the
-/// connection, and the sender would then lose the refusal and see only a
-/// broken upload.
+/// A refusal decided before the upload was read: the upload is drained
+/// first (see [`drain`]), so that the sender hears the refusal.
 async fn refuse_unread(state: &RelayState, request: Request, refusal: Refusal) -> Refusal {
     let (idle, deadline) = upload_timeouts(&state.config.limits);
     drain(&mut request.into_body(), idle, deadline).await;
     refusal.counted(state)
 }
 
+/// Reads and discards what is left of a refused upload, up to `DRAIN_MAX`
+/// bytes or the upload's time limits, so that the sender is reading when
+/// the refusal comes: closing a connection with unread data resets it, and
+/// the sender then sees a broken connection instead of the reason.
 async fn drain(body: &mut Body, idle: Duration, deadline: tokio::time::Instant) {
     let mut drained = 0u64;
     while drained <= DRAIN_MAX {
