@@ -67,7 +67,7 @@ fn a_signature_timestamped_at_a_running_tsa_is_reported_by_verify() {
         "pki",
         "issue",
         "--issuer",
-        certs.join("ca-h99").to_str().unwrap(),
+        certs.join("root").to_str().unwrap(),
         "--role",
         "tsa",
         "--name",

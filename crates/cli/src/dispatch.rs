@@ -58,14 +58,13 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             let role: SignatureRole = role.parse().map_err(Failure::input)?;
             let mut envelope = Envelope::open(&file).map_err(Failure::from)?;
             let mut bar = ByteProgress::start("hashing", envelope.attachment_bytes());
-            let mut timestamper = match &tsa {
+            let mut client = match &tsa {
                 Some(url) => Some(TsaClient::new(url, &tsa_trust)?),
                 None => None,
             };
-            let mut stamp = |imprint: &congvan_tsa::Imprint| match timestamper.as_mut() {
-                Some(client) => client.stamp(imprint),
-                None => Err(congvan_envelope::Error::Refused("no TSA".into())),
-            };
+            let mut stamp = client
+                .as_mut()
+                .map(|client| move |imprint: &congvan_tsa::Imprint| client.stamp(imprint));
             let summary = sign_dispatch_with(
                 &mut envelope,
                 &credential,
@@ -73,8 +72,9 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
                 role,
                 OffsetDateTime::now_utc(),
                 &mut |n| bar.advance(n),
-                tsa.is_some()
-                    .then_some(&mut stamp as congvan_envelope::Timestamper<'_>),
+                stamp
+                    .as_mut()
+                    .map(|stamp| stamp as congvan_envelope::Timestamper<'_>),
             )?;
             bar.finish();
             say!(

@@ -26,11 +26,7 @@ struct Story {
 fn story() -> Story {
     let hierarchy = Hierarchy::from(days_ago(400));
     let official = hierarchy.leaf(Role::Official, "H99.01", days_ago(100), 30);
-    let tsa = Authority::new(
-        hierarchy.leaf(Role::Tsa, "H99", days_ago(300), 3000),
-        "1.2.3.4.1",
-    )
-    .unwrap();
+    let tsa = hierarchy.tsa(days_ago(300), 3000);
     Story {
         tmp: tempfile::tempdir().unwrap(),
         hierarchy,
@@ -55,7 +51,7 @@ fn signed_90_days_ago(s: &Story, name: &str, stamped: bool) -> PathBuf {
             at,
             &s.tsa,
             stamp_at,
-            &trust,
+            Some(&trust),
         );
     } else {
         sign_at(&file, &s.official, SignatureRole::Signer, at);
@@ -148,7 +144,7 @@ fn a_timestamped_signature_survives_a_later_revocation_but_not_an_earlier_one() 
         at,
         &s2.tsa,
         days_ago(85),
-        &trust,
+        Some(&trust),
     );
     let report = verify(&file, &trust_revoking(&s2, days_ago(88)));
     let expected = (Indication::Failed, Some(SubIndication::Revoked));
@@ -188,11 +184,7 @@ fn a_timestamp_of_another_signature_or_from_an_untrusted_tsa_does_not_count() {
     // A TSA under another root: the token is set aside, and the expired
     // certificate has no proof of existence.
     let stranger = Hierarchy::from(days_ago(400));
-    let foreign = Authority::new(
-        stranger.leaf(Role::Tsa, "H99", days_ago(300), 3000),
-        "1.2.3.4.1",
-    )
-    .unwrap();
+    let foreign = stranger.tsa(days_ago(300), 3000);
     let at = days_ago(90);
     let meta = metadata_at("H99.01", &["H99.01.01"], at);
     let file = new_dispatch(
@@ -208,7 +200,7 @@ fn a_timestamp_of_another_signature_or_from_an_untrusted_tsa_does_not_count() {
         at,
         &foreign,
         at,
-        &stranger.trust(),
+        Some(&stranger.trust()),
     );
     let report = verify(&file, &s.hierarchy.trust());
     let expected = (
@@ -248,4 +240,40 @@ fn an_unreadable_or_overlong_etsiu_is_a_format_failure() {
         let expected = (Indication::Failed, Some(SubIndication::FormatFailure));
         assert_eq!(overall(&report), expected, "{name}: {report}");
     }
+}
+
+#[test]
+fn a_timestamp_from_a_tsa_of_a_provincial_ca_is_not_proof() {
+    // A province certifying its own TSA could back-date timestamps for its
+    // officials' expired or revoked keys: only a TSA the root certifies counts.
+    let s = story();
+    let provincial = Authority::new(
+        s.hierarchy.leaf(Role::Tsa, "H99", days_ago(300), 3000),
+        "1.2.3.4.1",
+    )
+    .unwrap();
+    let at = days_ago(90);
+    let meta = metadata_at("H99.01", &["H99.01.01"], at);
+    let file = new_dispatch(
+        s.tmp.path(),
+        "provincial.cvd",
+        &meta,
+        &[("a.pdf", b"%PDF-1.4\n")],
+    );
+    sign_timestamped(
+        &file,
+        &s.official,
+        SignatureRole::Signer,
+        at,
+        &provincial,
+        at,
+        None,
+    );
+    let report = verify(&file, &s.hierarchy.trust());
+    let expected = (
+        Indication::Indeterminate,
+        Some(SubIndication::OutOfBoundsNoPoe),
+    );
+    assert_eq!(overall(&report), expected, "{report}");
+    assert!(report.summary.contains("subordinate CA"), "{report}");
 }

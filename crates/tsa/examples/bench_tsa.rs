@@ -14,9 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use congvan_sign::{
-    init_root, issue_ca, issue_leaf, Algorithm, LeafRequest, OrgId, Role, SigningKey,
-};
+use congvan_sign::{init_root, issue_leaf, Algorithm, LeafRequest, OrgId, Role, SigningKey};
 use congvan_tsa::{Authority, Imprint, TimestampRequest, QUERY_MEDIA_TYPE};
 use http_body_util::{BodyExt, Full};
 use time::OffsetDateTime;
@@ -26,14 +24,6 @@ const SECONDS: f64 = 3.0;
 fn main() {
     let key = || SigningKey::generate(Algorithm::EcdsaP256).unwrap();
     let root = init_root("Root (bench)", key(), 365).unwrap();
-    let ca = issue_ca(
-        &root,
-        "CA H99 (bench)",
-        &OrgId::parse("H99").unwrap(),
-        key(),
-        365,
-    )
-    .unwrap();
     let request = LeafRequest {
         role: Role::Tsa,
         name: "TSA (bench)".into(),
@@ -45,7 +35,7 @@ fn main() {
         days: 365,
     };
     let authority =
-        Arc::new(Authority::new(issue_leaf(&ca, &request, key()).unwrap(), "1.2.3.4.1").unwrap());
+        Arc::new(Authority::new(issue_leaf(&root, &request, key()).unwrap(), "1.2.3.4.1").unwrap());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     // The limit: ring signing 32-byte-ish messages with the same key type.

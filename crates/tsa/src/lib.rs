@@ -25,4 +25,4 @@ pub use error::Error;
 pub use http::{request_token, serve, QUERY_MEDIA_TYPE, REPLY_MEDIA_TYPE};
 pub use imprint::{HashAlg, Imprint};
 pub use request::TimestampRequest;
-pub use token::{check_reply, check_token, CheckedToken};
+pub use token::{check_reply, check_token, granted_token, CheckedToken};

@@ -44,6 +44,18 @@ pub fn check_reply(
     request: &TimestampRequest,
     trust: &TrustStore,
 ) -> Result<(Vec<u8>, CheckedToken), Error> {
+    let der = granted_token(reply_der)?;
+    let (tst, _) = decode(&der)?;
+    if tst.nonce.as_ref().map(|n| n.as_bytes()) != Some(request.nonce.as_slice()) {
+        return Err(Error::NonceMismatch);
+    }
+    let checked = check_token(&der, &request.imprint, trust, &[])?;
+    Ok((der, checked))
+}
+
+/// The DER token of a granted reply, not yet checked ([`check_token`] does
+/// that); a refusal is [`Error::NotGranted`] with the TSA's reason.
+pub fn granted_token(reply_der: &[u8]) -> Result<Vec<u8>, Error> {
     let reply = TimeStampResp::from_der(reply_der).map_err(|e| Error::malformed("reply", e))?;
     if !matches!(
         reply.status.status,
@@ -66,13 +78,7 @@ pub fn check_reply(
     let token = reply
         .time_stamp_token
         .ok_or(Error::Missing("a token in the granted reply"))?;
-    let der = token.to_der().map_err(|e| Error::malformed("token", e))?;
-    let (tst, _) = decode(&der)?;
-    if tst.nonce.as_ref().map(|n| n.as_bytes()) != Some(request.nonce.as_slice()) {
-        return Err(Error::NonceMismatch);
-    }
-    let checked = check_token(&der, &request.imprint, trust, &[])?;
-    Ok((der, checked))
+    token.to_der().map_err(|e| Error::malformed("token", e))
 }
 
 /// Checks a DER token (a CMS ContentInfo) for `expected`.
@@ -85,7 +91,9 @@ pub fn check_reply(
 /// over the attributes; the certificate's extended key usage
 /// (timeStamping, critical); and its chain under `trust` at the token's
 /// own genTime (the chain model: a TSA certificate that expired since
-/// still vouches for the tokens it made while valid).
+/// still vouches for the tokens it made while valid), which must end at
+/// the anchor right above it: a TSA is certified by a trust anchor itself,
+/// not by a subordinate CA.
 pub fn check_token(
     token_der: &[u8],
     expected: &Imprint,
@@ -209,6 +217,18 @@ pub fn check_token(
     let chain = trust
         .validate(&tsa, &presented, &purpose, gen_time)
         .map_err(Error::Untrusted)?;
+    // The TSA, then its trust anchor: nothing between. A timestamp can keep
+    // a revoked key's signatures valid, so the time is vouched for by the
+    // anchor itself (the national root), never by a provincial or ministry
+    // CA, which could otherwise certify a TSA of its own and back-date.
+    if let [_, issuer, _, ..] = chain.certificates.as_slice() {
+        return Err(Error::NotTimestampCertificate(format!(
+            "the timestamp authority \"{}\" is certified by \"{}\", a subordinate CA; congvan \
+             accepts only timestamp authorities certified by a trust anchor itself",
+            tsa.display_name(),
+            issuer.display_name()
+        )));
+    }
     Ok(CheckedToken {
         gen_time,
         serial: hex(tst.serial_number.as_bytes()),

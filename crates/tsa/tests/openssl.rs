@@ -64,7 +64,6 @@ dir = .
 serial = ./serial
 crypto_device = builtin
 signer_cert = ./tsa/cert.pem
-certs = ./province.pem
 signer_key = ./tsa/key.pem
 signer_digest = sha256
 default_policy = 1.2.3.4.1
@@ -76,7 +75,6 @@ ess_cert_id_chain = no
 ess_cert_id_alg = sha256
 ";
     std::fs::write(pki.path("tsa.cnf"), config).unwrap();
-    std::fs::write(pki.path("province.pem"), pki.province.cert().to_pem()).unwrap();
     std::fs::write(pki.path("serial"), "01\n").unwrap();
     let request = TimestampRequest::new(&Imprint::sha256_of(DOCUMENT)).unwrap();
     std::fs::write(pki.path("q.tsq"), &request.der).unwrap();
@@ -125,4 +123,20 @@ fn a_token_under_another_root_is_refused_as_untrusted() {
     assert!(refusal.to_string().contains("not trusted"), "{refusal}");
     // Under its own root the same reply passes.
     check_reply(&reply, &request, &stranger.trust()).unwrap();
+}
+
+#[test]
+fn a_tsa_certified_by_a_provincial_ca_is_not_trusted_for_time() {
+    // A province could otherwise certify a TSA of its own and back-date
+    // timestamps for its officials' revoked keys.
+    let pki = Pki::new();
+    let provincial_tsa = pki.leaf(congvan_sign::Role::Tsa, "TSA of the province (test)");
+    let authority = Authority::new(provincial_tsa, POLICY).unwrap();
+    let request = TimestampRequest::new(&Imprint::sha256_of(DOCUMENT)).unwrap();
+    let reply = authority.respond(&request.der, OffsetDateTime::now_utc());
+    let refusal = check_reply(&reply, &request, &pki.trust()).unwrap_err();
+    assert!(
+        matches!(&refusal, Error::NotTimestampCertificate(text) if text.contains("subordinate CA")),
+        "{refusal}"
+    );
 }

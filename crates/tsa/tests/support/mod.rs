@@ -20,12 +20,13 @@ pub struct Pki {
 }
 
 impl Pki {
-    /// Root, provincial CA (H99) and a TSA certificate of the province.
+    /// Root, provincial CA (H99) and a TSA certified by the root itself
+    /// (a timestamp authority is certified by a trust anchor).
     pub fn new() -> Pki {
         let dir = tempfile::tempdir().unwrap();
         let root = init_root("Root CA (test)", key(), 3650).unwrap();
         let province = issue_ca(&root, "CA H99 (test)", &org("H99"), key(), 3650).unwrap();
-        let tsa = leaf(&province, Role::Tsa, "TSA H99 (test)");
+        let tsa = leaf(&root, Role::Tsa, "TSA H99 (test)");
         root.write(&dir.path().join("root")).unwrap();
         tsa.write(&dir.path().join("tsa")).unwrap();
         let pki = Pki {
@@ -34,10 +35,8 @@ impl Pki {
             province,
             tsa,
         };
-        // Everything between the TSA and the root, TSA first: openssl's -untrusted.
-        let mut untrusted = pki.tsa.cert().to_pem();
-        untrusted.push_str(&pki.province.cert().to_pem());
-        std::fs::write(pki.path("untrusted.pem"), untrusted).unwrap();
+        // The TSA's certificate: openssl's -untrusted.
+        std::fs::write(pki.path("untrusted.pem"), pki.tsa.cert().to_pem()).unwrap();
         pki
     }
 
