@@ -926,8 +926,18 @@ impl TrustStore {
         }
     }
 
+    /// What webpki's "revoked" means for `cert`: the end entity itself when
+    /// the list of its own issuer names its serial, otherwise a CA above it.
+    /// Only that issuer's list counts: serial numbers are unique per CA, not
+    /// across CAs, so another CA's list naming the same number (by chance,
+    /// or placed there by a hostile CA with a chosen date) says nothing
+    /// about this certificate.
     fn revocation_details(&self, cert: &Certificate) -> Error {
-        for crl in &self.crls {
+        let own_lists = self
+            .crls
+            .iter()
+            .filter(|c| c.issuer_der.as_slice() == cert.issuer_der());
+        for crl in own_lists {
             if let Ok(Some(entry)) = crl.list.find_serial(cert.serial()) {
                 let secs = entry.revocation_date.as_secs();
                 let revoked_at = OffsetDateTime::from_unix_timestamp(secs as i64)

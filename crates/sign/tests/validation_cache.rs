@@ -251,6 +251,59 @@ fn new_crl_revoking_a_cached_certificate_is_obeyed() {
     assert_eq!(store.cached_validations(), 0);
 }
 
+/// Serial numbers are unique per CA only. When a CA of the path is revoked,
+/// another CA's list that names the official's serial (by chance, or a
+/// hostile CA choosing a date) must not be taken for the official's own
+/// revocation: the reason is the revoked CA.
+#[test]
+fn another_cas_list_naming_the_same_serial_is_not_the_certificates_revocation() {
+    let t0 = start();
+    let (root, ca, official_cred) = hierarchy(t0, t0, 30);
+    let leaf = official_cred.cert();
+    let mut store = TrustStore::new(vec![root.cert().clone()]).unwrap();
+    store.add_intermediates([ca.cert().clone()]);
+    let to_crl = |pem_text: String| {
+        let der = pem::parse(pem_text).unwrap().into_contents();
+        Crl::from_der(&der, "<test crl>".as_ref()).unwrap()
+    };
+
+    // The root revokes the provincial CA.
+    let mut by_root = RevocationRecord::default();
+    by_root
+        .revoke(&root, ca.cert(), RevocationReason::CaCompromise, t0)
+        .unwrap();
+    // Another root lists the official's serial, dated before everything.
+    let other = init_root_at("Other root", key(), 3650, t0).unwrap();
+    let mut by_other = RevocationRecord::default();
+    by_other.revoked.push(congvan_sign::RevokedEntry {
+        serial: leaf.serial_hex(),
+        subject: leaf.subject().to_string(),
+        revoked_at: "2000-01-01T00:00:00Z".into(),
+        reason: RevocationReason::KeyCompromise,
+    });
+    store
+        .add_crls([
+            to_crl(by_other.issue_crl(&other, t0, 7).unwrap()),
+            to_crl(by_root.issue_crl(&root, t0, 7).unwrap()),
+        ])
+        .unwrap();
+
+    let err = store
+        .validate(leaf, &[], &official(), t0 + Duration::hours(1))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Revoked {
+                ca: true,
+                revoked_at: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
 /// A validation remembered while a CRL was current is not reused once it
 /// is stale: the cache window ends at the CRL's nextUpdate.
 #[test]
