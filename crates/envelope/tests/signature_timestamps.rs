@@ -2,7 +2,8 @@
 //! whose certificate expired or was revoked after its timestamp stays
 //! PASSED; without the timestamp the same signature is INDETERMINATE; a
 //! revocation before the timestamp is FAILED/REVOKED; a timestamp that
-//! does not belong to the signature fails it.
+//! does not belong to the signature fails it; a stripped timestamp, or one
+//! from a revoked or subordinate TSA, proves nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -276,4 +277,57 @@ fn a_timestamp_from_a_tsa_of_a_provincial_ca_is_not_proof() {
     );
     assert_eq!(overall(&report), expected, "{report}");
     assert!(report.summary.contains("subordinate CA"), "{report}");
+}
+
+#[test]
+fn a_stripped_timestamp_leaves_the_signature_without_proof_not_failed() {
+    // The unprotected header is not signed: a relay or anyone on the way
+    // can remove the timestamp. The signature itself stays intact, so the
+    // result falls back to what the signature alone proves (INDETERMINATE
+    // once the certificate has expired), never to FAILED and never PASSED.
+    let s = story();
+    let stamped = signed_90_days_ago(&s, "stamped.cvd", true);
+    let envelope = Envelope::open(&stamped).unwrap();
+    let entry = envelope.signatures()[0].entry.clone();
+    let mut jws = envelope.signatures()[0].jws.clone();
+    assert!(jws.header.is_some());
+    jws.header = None;
+    let stripped = s.tmp.path().join("stripped.cvd");
+    rewrite_container(&stamped, &stripped, |name, bytes| {
+        Some(if name == entry {
+            serde_json::to_vec(&jws).unwrap()
+        } else {
+            bytes
+        })
+    });
+    let report = verify(&stripped, &s.hierarchy.trust());
+    let expected = (
+        Indication::Indeterminate,
+        Some(SubIndication::OutOfBoundsNoPoe),
+    );
+    assert_eq!(overall(&report), expected, "{report}");
+    assert!(report.signatures[0].timestamp.is_none(), "{report}");
+}
+
+#[test]
+fn a_timestamp_from_a_revoked_tsa_is_not_proof() {
+    // A TSA whose key was compromised could date anything: once the root
+    // revokes its certificate, its tokens are set aside, and the expired
+    // signature they were to save has no proof of existence.
+    let s = story();
+    let stamped = signed_90_days_ago(&s, "stamped.cvd", true);
+    let trust = s.hierarchy.trust_revoking(
+        &s.hierarchy.root,
+        s.tsa.credential(),
+        days_ago(200),
+        s.tmp.path(),
+    );
+    let report = verify(&stamped, &trust);
+    let expected = (
+        Indication::Indeterminate,
+        Some(SubIndication::OutOfBoundsNoPoe),
+    );
+    assert_eq!(overall(&report), expected, "{report}");
+    assert!(report.summary.contains("not used"), "{report}");
+    assert!(report.signatures[0].timestamp.is_none(), "{report}");
 }
