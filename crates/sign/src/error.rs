@@ -99,12 +99,15 @@ pub enum Error {
     #[error("bad certificate signature: the certificate was not signed by the CA it names")]
     BadCertificateSignature,
     /// The certificate (or, when `ca` is set, a CA above it) is on a CRL.
-    #[error("{}", revoked_message(*.ca, .serial, .revoked_at.as_deref(), .reason.as_deref()))]
+    #[error("{}", revoked_message(*.ca, .serial, .certificate.as_deref(), .revoked_at.as_deref(), .reason.as_deref()))]
     Revoked {
         /// True when a CA certificate in the chain, not the certificate itself, is revoked.
         ca: bool,
         /// The revoked serial number (hex).
         serial: String,
+        /// The revoked CA certificate, named, when `ca` is set and the CA
+        /// of the path could be identified.
+        certificate: Option<String>,
         /// When it was revoked (RFC 3339), if the CRL says.
         revoked_at: Option<String>,
         /// The CRL reason code, if any.
@@ -205,11 +208,17 @@ pub enum Error {
     ChainRejected(String),
 }
 
-fn revoked_message(ca: bool, serial: &str, at: Option<&str>, reason: Option<&str>) -> String {
-    let who = if ca {
-        "a CA certificate in the chain".to_string()
-    } else {
-        format!("certificate (serial {serial})")
+fn revoked_message(
+    ca: bool,
+    serial: &str,
+    certificate: Option<&str>,
+    at: Option<&str>,
+    reason: Option<&str>,
+) -> String {
+    let who = match (ca, certificate) {
+        (true, Some(name)) => format!("{name} (serial {serial}) in the chain"),
+        (true, None) => "a CA certificate in the chain".to_string(),
+        (false, _) => format!("certificate (serial {serial})"),
     };
     let mut text = format!("revoked: {who} is listed on the CRL");
     if let Some(at) = at {

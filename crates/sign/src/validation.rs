@@ -909,7 +909,7 @@ impl TrustStore {
                 })
                 .unwrap_or(Error::BadCertificateSignature),
             W::UnknownIssuer => Error::UnknownIssuer,
-            W::CertRevoked => self.revocation_details(cert),
+            W::CertRevoked => self.revocation_details(cert, candidates),
             W::IssuerNotCrlSigner => Error::ChainRejected(
                 "a CRL was issued by a CA whose keyUsage lacks cRLSign: it may not sign CRLs"
                     .into(),
@@ -927,36 +927,59 @@ impl TrustStore {
     }
 
     /// What webpki's "revoked" means for `cert`: the end entity itself when
-    /// the list of its own issuer names its serial, otherwise a CA above it.
-    /// Only that issuer's list counts: serial numbers are unique per CA, not
-    /// across CAs, so another CA's list naming the same number (by chance,
-    /// or placed there by a hostile CA with a chosen date) says nothing
-    /// about this certificate.
-    fn revocation_details(&self, cert: &Certificate) -> Error {
-        let own_lists = self
-            .crls
+    /// the list of its own issuer names its serial, otherwise the CA of its
+    /// path whose issuer's list names it, so that the report says which CA.
+    /// Only a certificate's own issuer's list counts: serial numbers are
+    /// unique per CA, not across CAs, so another CA's list naming the same
+    /// number (by chance, or placed there by a hostile CA with a chosen
+    /// date) says nothing about this certificate.
+    fn revocation_details(&self, cert: &Certificate, candidates: &[&Certificate]) -> Error {
+        if let Some((revoked_at, reason)) = self.listed_by_own_issuer(cert) {
+            return Error::Revoked {
+                ca: false,
+                serial: cert.serial_hex(),
+                certificate: None,
+                revoked_at,
+                reason,
+            };
+        }
+        let revoked_ca = self
+            .issuers_by_name(cert, candidates)
+            .into_iter()
+            .filter(|(_, position)| *position == Position::Intermediate)
+            .find_map(|(ca, _)| Some((ca, self.listed_by_own_issuer(ca)?)));
+        match revoked_ca {
+            Some((ca, (revoked_at, reason))) => Error::Revoked {
+                ca: true,
+                serial: ca.serial_hex(),
+                certificate: Some(certificate_name(ca, Position::Intermediate)),
+                revoked_at,
+                reason,
+            },
+            None => Error::Revoked {
+                ca: true,
+                serial: cert.serial_hex(),
+                certificate: None,
+                revoked_at: None,
+                reason: None,
+            },
+        }
+    }
+
+    /// When and why the list of `cert`'s own issuer revokes it, if it does.
+    fn listed_by_own_issuer(&self, cert: &Certificate) -> Option<(Option<String>, Option<String>)> {
+        self.crls
             .iter()
-            .filter(|c| c.issuer_der.as_slice() == cert.issuer_der());
-        for crl in own_lists {
-            if let Ok(Some(entry)) = crl.list.find_serial(cert.serial()) {
+            .filter(|c| c.issuer_der.as_slice() == cert.issuer_der())
+            .find_map(|crl| crl.list.find_serial(cert.serial()).ok().flatten())
+            .map(|entry| {
                 let secs = entry.revocation_date.as_secs();
-                let revoked_at = OffsetDateTime::from_unix_timestamp(secs as i64)
+                let revoked_at = i64::try_from(secs)
                     .ok()
+                    .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
                     .map(rfc3339);
-                return Error::Revoked {
-                    ca: false,
-                    serial: cert.serial_hex(),
-                    revoked_at,
-                    reason: entry.reason_code.map(rfc5280_reason),
-                };
-            }
-        }
-        Error::Revoked {
-            ca: true,
-            serial: cert.serial_hex(),
-            revoked_at: None,
-            reason: None,
-        }
+                (revoked_at, entry.reason_code.map(rfc5280_reason))
+            })
     }
 }
 

@@ -291,17 +291,21 @@ fn another_cas_list_naming_the_same_serial_is_not_the_certificates_revocation() 
     let err = store
         .validate(leaf, &[], &official(), t0 + Duration::hours(1))
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Revoked {
-                ca: true,
-                revoked_at: None,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    match &err {
+        Error::Revoked {
+            ca: true,
+            serial,
+            certificate: Some(name),
+            revoked_at: Some(_),
+            reason: Some(reason),
+        } => {
+            assert_eq!(serial, &ca.cert().serial_hex());
+            assert!(name.contains("CA H99"), "{name}");
+            assert_eq!(reason, "cACompromise");
+        }
+        other => panic!("expected the provincial CA's revocation, got {other:?}"),
+    }
+    assert!(err.to_string().contains("\"CA H99\""), "{err}");
 }
 
 /// A validation remembered while a CRL was current is not reused once it
