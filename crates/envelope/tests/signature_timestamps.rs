@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::*;
 use congvan_envelope::{Envelope, Indication, SignatureRole, SubIndication};
@@ -65,6 +65,38 @@ fn signed_90_days_ago(s: &Story, name: &str, stamped: bool) -> PathBuf {
 fn trust_revoking(s: &Story, revoked_at: OffsetDateTime) -> TrustStore {
     s.hierarchy
         .trust_revoking(&s.hierarchy.ca, &s.official, revoked_at, s.tmp.path())
+}
+
+/// A copy of `file` named `name` whose first signature carries `header` as
+/// its unprotected header: the part of a signature anyone on the way can
+/// change without breaking the signature.
+fn with_header(
+    s: &Story,
+    file: &Path,
+    name: &str,
+    header: Option<congvan_envelope::UnprotectedHeader>,
+) -> PathBuf {
+    let envelope = Envelope::open(file).unwrap();
+    let entry = envelope.signatures()[0].entry.clone();
+    let mut jws = envelope.signatures()[0].jws.clone();
+    jws.header = header;
+    let altered = s.tmp.path().join(name);
+    rewrite_container(file, &altered, |n, bytes| {
+        Some(if n == entry {
+            serde_json::to_vec(&jws).unwrap()
+        } else {
+            bytes
+        })
+    });
+    altered
+}
+
+/// The unprotected header of the first signature of `file`.
+fn header_of(file: &Path) -> Option<congvan_envelope::UnprotectedHeader> {
+    Envelope::open(file).unwrap().signatures()[0]
+        .jws
+        .header
+        .clone()
 }
 
 #[test]
@@ -159,24 +191,7 @@ fn a_timestamp_of_another_signature_or_from_an_untrusted_tsa_does_not_count() {
     let other = signed_90_days_ago(&s, "other.cvd", true);
 
     // Move the timestamp of one signature onto the other.
-    let header_of = |file: &PathBuf| {
-        Envelope::open(file).unwrap().signatures()[0]
-            .jws
-            .header
-            .clone()
-    };
-    let envelope = Envelope::open(&other).unwrap();
-    let entry = envelope.signatures()[0].entry.clone();
-    let mut jws = envelope.signatures()[0].jws.clone();
-    jws.header = header_of(&stamped);
-    let moved = s.tmp.path().join("moved.cvd");
-    rewrite_container(&other, &moved, |name, bytes| {
-        Some(if name == entry {
-            serde_json::to_vec(&jws).unwrap()
-        } else {
-            bytes
-        })
-    });
+    let moved = with_header(&s, &other, "moved.cvd", header_of(&stamped));
     let report = verify(&moved, &s.hierarchy.trust());
     let expected = (Indication::Failed, Some(SubIndication::HashFailure));
     assert_eq!(overall(&report), expected, "{report}");
@@ -216,10 +231,7 @@ fn a_timestamp_of_another_signature_or_from_an_untrusted_tsa_does_not_count() {
 fn an_unreadable_or_overlong_etsiu_is_a_format_failure() {
     let s = story();
     let stamped = signed_90_days_ago(&s, "stamped.cvd", true);
-    let envelope = Envelope::open(&stamped).unwrap();
-    let entry = envelope.signatures()[0].entry.clone();
-    let original = envelope.signatures()[0].jws.clone();
-    let good_element = original.header.as_ref().unwrap().etsi_u[0].clone();
+    let good_element = header_of(&stamped).unwrap().etsi_u[0].clone();
     let cases = [
         ("garbage.cvd", vec!["not*base64".to_string()]),
         // BASE64URL of {"arcTst":{}}: a property congvan does not read.
@@ -227,16 +239,8 @@ fn an_unreadable_or_overlong_etsiu_is_a_format_failure() {
         ("overlong.cvd", vec![good_element; 5]),
     ];
     for (name, etsi_u) in cases {
-        let mut jws = original.clone();
-        jws.header = Some(congvan_envelope::UnprotectedHeader { etsi_u });
-        let altered = s.tmp.path().join(name);
-        rewrite_container(&stamped, &altered, |n, bytes| {
-            Some(if n == entry {
-                serde_json::to_vec(&jws).unwrap()
-            } else {
-                bytes
-            })
-        });
+        let header = Some(congvan_envelope::UnprotectedHeader { etsi_u });
+        let altered = with_header(&s, &stamped, name, header);
         let report = verify(&altered, &s.hierarchy.trust());
         let expected = (Indication::Failed, Some(SubIndication::FormatFailure));
         assert_eq!(overall(&report), expected, "{name}: {report}");
@@ -287,19 +291,8 @@ fn a_stripped_timestamp_leaves_the_signature_without_proof_not_failed() {
     // once the certificate has expired), never to FAILED and never PASSED.
     let s = story();
     let stamped = signed_90_days_ago(&s, "stamped.cvd", true);
-    let envelope = Envelope::open(&stamped).unwrap();
-    let entry = envelope.signatures()[0].entry.clone();
-    let mut jws = envelope.signatures()[0].jws.clone();
-    assert!(jws.header.is_some());
-    jws.header = None;
-    let stripped = s.tmp.path().join("stripped.cvd");
-    rewrite_container(&stamped, &stripped, |name, bytes| {
-        Some(if name == entry {
-            serde_json::to_vec(&jws).unwrap()
-        } else {
-            bytes
-        })
-    });
+    assert!(header_of(&stamped).is_some());
+    let stripped = with_header(&s, &stamped, "stripped.cvd", None);
     let report = verify(&stripped, &s.hierarchy.trust());
     let expected = (
         Indication::Indeterminate,
