@@ -303,24 +303,39 @@ fn a_stripped_timestamp_leaves_the_signature_without_proof_not_failed() {
 }
 
 #[test]
-fn a_timestamp_from_a_revoked_tsa_is_not_proof() {
-    // A TSA whose key was compromised could date anything: once the root
-    // revokes its certificate, its tokens are set aside, and the expired
+fn a_timestamp_from_a_revoked_tsa_is_not_proof_unless_the_tsa_merely_stopped() {
+    // RFC 3161 §4. A TSA whose key was compromised could date anything:
+    // once the root revokes its certificate for that (or with no reason),
+    // all its tokens are set aside, even those made before, and the expired
     // signature they were to save has no proof of existence.
+    use congvan_sign::RevocationReason as Reason;
     let s = story();
     let stamped = signed_90_days_ago(&s, "stamped.cvd", true);
-    let trust = s.hierarchy.trust_revoking(
-        &s.hierarchy.root,
-        s.tsa.credential(),
-        days_ago(200),
-        s.tmp.path(),
-    );
-    let report = verify(&stamped, &trust);
-    let expected = (
+    let revoked = |at: OffsetDateTime, reason: Reason| {
+        let (root, tsa) = (&s.hierarchy.root, s.tsa.credential());
+        s.hierarchy
+            .trust_revoking_for(root, tsa, at, reason, s.tmp.path())
+    };
+    let no_proof = (
         Indication::Indeterminate,
         Some(SubIndication::OutOfBoundsNoPoe),
     );
-    assert_eq!(overall(&report), expected, "{report}");
-    assert!(report.summary.contains("not used"), "{report}");
-    assert!(report.signatures[0].timestamp.is_none(), "{report}");
+    for (at, reason) in [
+        (days_ago(200), Reason::KeyCompromise),
+        (days_ago(30), Reason::KeyCompromise),
+        (days_ago(200), Reason::CessationOfOperation),
+    ] {
+        let report = verify(&stamped, &revoked(at, reason));
+        assert_eq!(overall(&report), no_proof, "{reason:?}: {report}");
+        assert!(report.summary.contains("not used"), "{report}");
+        assert!(report.signatures[0].timestamp.is_none(), "{report}");
+    }
+
+    // A TSA that stopped (or was superseded) 30 days ago, its key safe:
+    // its token from 90 days ago still proves the signature existed.
+    for reason in [Reason::CessationOfOperation, Reason::Superseded] {
+        let report = verify(&stamped, &revoked(days_ago(30), reason));
+        assert_eq!(overall(&report), (Indication::Passed, None), "{report}");
+        assert!(report.signatures[0].timestamp.is_some(), "{report}");
+    }
 }

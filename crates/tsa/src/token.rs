@@ -81,6 +81,15 @@ pub fn granted_token(reply_der: &[u8]) -> Result<Vec<u8>, Error> {
     token.to_der().map_err(|e| Error::malformed("token", e))
 }
 
+/// The revocation reasons under which a TSA's earlier tokens stay valid
+/// (RFC 3161 §4): the authority stopped, its key was not stolen.
+const TOKENS_OUTLIVE_REVOCATION: [&str; 4] = [
+    "unspecified",
+    "affiliationChanged",
+    "superseded",
+    "cessationOfOperation",
+];
+
 /// Checks a DER token (a CMS ContentInfo) for `expected`.
 ///
 /// In order: the structure (SignedData over a TSTInfo, one signer); the
@@ -91,7 +100,9 @@ pub fn granted_token(reply_der: &[u8]) -> Result<Vec<u8>, Error> {
 /// over the attributes; the certificate's extended key usage
 /// (timeStamping, critical); and its chain under `trust` at the token's
 /// own genTime (the chain model: a TSA certificate that expired since
-/// still vouches for the tokens it made while valid), which must end at
+/// still vouches for the tokens it made while valid; one revoked later
+/// for a reason that says its key was not compromised, RFC 3161 §4,
+/// still vouches for its earlier tokens), which must end at
 /// the anchor right above it: a TSA is certified by a trust anchor itself,
 /// not by a subordinate CA.
 pub fn check_token(
@@ -214,9 +225,21 @@ pub fn check_token(
         org: None,
     };
     let presented: Vec<Certificate> = carried.into_iter().chain(extra.iter().cloned()).collect();
-    let chain = trust
-        .validate(&tsa, &presented, &purpose, gen_time)
-        .map_err(Error::Untrusted)?;
+    let chain = match trust.validate(&tsa, &presented, &purpose, gen_time) {
+        // RFC 3161 §4: a TSA retired without its key compromised is revoked
+        // with one of these reasons, and its tokens from before the
+        // revocation stay valid. Any other reason, or none, voids them all:
+        // a stolen key could have made any of them.
+        Err(congvan_sign::Error::Revoked {
+            ca: false,
+            reason: Some(reason),
+            ..
+        }) if TOKENS_OUTLIVE_REVOCATION.contains(&reason.as_str()) => {
+            trust.validate_with_proof_of_existence(&tsa, &presented, &purpose, gen_time, gen_time)
+        }
+        other => other,
+    }
+    .map_err(Error::Untrusted)?;
     // The TSA, then its trust anchor: nothing between. A timestamp can keep
     // a revoked key's signatures valid, so the time is vouched for by the
     // anchor itself (the national root), never by a provincial or ministry

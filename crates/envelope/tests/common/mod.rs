@@ -150,15 +150,21 @@ impl Hierarchy {
         at: OffsetDateTime,
         dir: &Path,
     ) -> TrustStore {
+        let reason = congvan_sign::RevocationReason::KeyCompromise;
+        self.trust_revoking_for(issuer, revoked, at, reason, dir)
+    }
+
+    /// [`trust_revoking`](Self::trust_revoking) for `reason`.
+    pub fn trust_revoking_for(
+        &self,
+        issuer: &Credential,
+        revoked: &Credential,
+        at: OffsetDateTime,
+        reason: congvan_sign::RevocationReason,
+        dir: &Path,
+    ) -> TrustStore {
         let mut record = congvan_sign::RevocationRecord::default();
-        record
-            .revoke(
-                issuer,
-                revoked.cert(),
-                congvan_sign::RevocationReason::KeyCompromise,
-                at,
-            )
-            .unwrap();
+        record.revoke(issuer, revoked.cert(), reason, at).unwrap();
         let pem = record
             .issue_crl(issuer, OffsetDateTime::now_utc(), 30)
             .unwrap();
