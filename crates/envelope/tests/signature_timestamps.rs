@@ -39,24 +39,32 @@ fn story() -> Story {
 /// A dispatch the official signed 90 days ago, with a timestamp from then
 /// (`stamped`) or without.
 fn signed_90_days_ago(s: &Story, name: &str, stamped: bool) -> PathBuf {
+    if stamped {
+        return stamped_by(s, name, &s.tsa, Some(&s.hierarchy.trust()));
+    }
     let at = days_ago(90);
     let meta = metadata_at("H99.01", &["H99.01.01"], at);
     let file = new_dispatch(s.tmp.path(), name, &meta, &[("a.pdf", b"%PDF-1.4\n")]);
-    if stamped {
-        let trust = s.hierarchy.trust();
-        let stamp_at = at + Duration::minutes(1);
-        sign_timestamped(
-            &file,
-            &s.official,
-            SignatureRole::Signer,
-            at,
-            &s.tsa,
-            stamp_at,
-            Some(&trust),
-        );
-    } else {
-        sign_at(&file, &s.official, SignatureRole::Signer, at);
-    }
+    sign_at(&file, &s.official, SignatureRole::Signer, at);
+    file
+}
+
+/// A dispatch the official signed 90 days ago, timestamped a minute later
+/// by `tsa`, its reply checked under `trust` (or taken unchecked).
+fn stamped_by(s: &Story, name: &str, tsa: &Authority, trust: Option<&TrustStore>) -> PathBuf {
+    let at = days_ago(90);
+    let meta = metadata_at("H99.01", &["H99.01.01"], at);
+    let file = new_dispatch(s.tmp.path(), name, &meta, &[("a.pdf", b"%PDF-1.4\n")]);
+    let stamp_at = at + Duration::minutes(1);
+    sign_timestamped(
+        &file,
+        &s.official,
+        SignatureRole::Signer,
+        at,
+        tsa,
+        stamp_at,
+        trust,
+    );
     file
 }
 
@@ -201,23 +209,7 @@ fn a_timestamp_of_another_signature_or_from_an_untrusted_tsa_does_not_count() {
     // certificate has no proof of existence.
     let stranger = Hierarchy::from(days_ago(400));
     let foreign = stranger.tsa(days_ago(300), 3000);
-    let at = days_ago(90);
-    let meta = metadata_at("H99.01", &["H99.01.01"], at);
-    let file = new_dispatch(
-        s.tmp.path(),
-        "foreign.cvd",
-        &meta,
-        &[("a.pdf", b"%PDF-1.4\n")],
-    );
-    sign_timestamped(
-        &file,
-        &s.official,
-        SignatureRole::Signer,
-        at,
-        &foreign,
-        at,
-        Some(&stranger.trust()),
-    );
+    let file = stamped_by(&s, "foreign.cvd", &foreign, Some(&stranger.trust()));
     let report = verify(&file, &s.hierarchy.trust());
     let expected = (
         Indication::Indeterminate,
@@ -257,23 +249,7 @@ fn a_timestamp_from_a_tsa_of_a_provincial_ca_is_not_proof() {
         "1.2.3.4.1",
     )
     .unwrap();
-    let at = days_ago(90);
-    let meta = metadata_at("H99.01", &["H99.01.01"], at);
-    let file = new_dispatch(
-        s.tmp.path(),
-        "provincial.cvd",
-        &meta,
-        &[("a.pdf", b"%PDF-1.4\n")],
-    );
-    sign_timestamped(
-        &file,
-        &s.official,
-        SignatureRole::Signer,
-        at,
-        &provincial,
-        at,
-        None,
-    );
+    let file = stamped_by(&s, "provincial.cvd", &provincial, None);
     let report = verify(&file, &s.hierarchy.trust());
     let expected = (
         Indication::Indeterminate,
