@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{Archive, Method};
-use crate::digest::hash_reader;
+use crate::digest::{hash_reader, sha256_hex};
 use crate::jws::Jws;
 use crate::layout::{
     classify, EntryKind, CIPHERTEXT_ENTRY, JWE_ENTRY, MANIFEST_ENTRY, METADATA_ENTRY, MIMETYPE,
@@ -23,6 +23,22 @@ pub struct StoredJws {
     pub number: u32,
     /// The parsed JWS.
     pub jws: Jws,
+}
+
+/// A preservation record and its archive timestamp, as stored: the bytes
+/// the token's imprint is over, and the token.
+#[derive(Clone, Debug)]
+pub struct StoredPreservation {
+    /// The sequence number shared by the two entries.
+    pub number: u32,
+    /// The record's entry name, `META-INF/preservation/NNNN.json`.
+    pub record_entry: String,
+    /// The record's bytes, exactly as stored.
+    pub record: Vec<u8>,
+    /// The token's entry name, `META-INF/preservation/NNNN.tst`.
+    pub token_entry: String,
+    /// The RFC 3161 token (DER).
+    pub token: Vec<u8>,
 }
 
 /// An attachment as found in the container.
@@ -67,6 +83,9 @@ pub struct Envelope {
     /// The receipt entries' total size.
     receipt_bytes: u64,
     attachments: Vec<StoredAttachment>,
+    preservations: Vec<StoredPreservation>,
+    /// SHA-256 of every entry a preservation record may cover.
+    entry_digests: std::collections::BTreeMap<String, String>,
     limits: Limits,
 }
 
@@ -96,6 +115,8 @@ impl Envelope {
             receipts: parts.receipts,
             receipt_bytes: parts.receipt_bytes,
             attachments: parts.attachments,
+            preservations: parts.preservations,
+            entry_digests: parts.entry_digests,
             limits: *limits,
         };
         envelope.check_listing()?;
@@ -186,6 +207,19 @@ impl Envelope {
     /// The receipts, in sequence order.
     pub fn receipts(&self) -> &[StoredJws] {
         &self.receipts
+    }
+
+    /// The preservation records with their archive timestamps, in order.
+    pub fn preservations(&self) -> &[StoredPreservation] {
+        &self.preservations
+    }
+
+    /// SHA-256 (hex) of the stored bytes of every entry a preservation
+    /// record covers: the metadata, the manifest, each signature and
+    /// receipt, and each earlier preservation entry. (Attachments are
+    /// covered through the manifest, which lists their digests.)
+    pub fn entry_digests(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.entry_digests
     }
 
     /// How many more receipts this container can take before a reader
@@ -433,6 +467,10 @@ pub(crate) struct Parts {
     pub(crate) jwe_bytes: Vec<u8>,
     /// `ciphertext.bin` of a sealed dispatch: its entry index and size.
     pub(crate) ciphertext: Option<(usize, u64)>,
+    /// The preservation records of a dispatch, with their tokens.
+    pub(crate) preservations: Vec<StoredPreservation>,
+    /// SHA-256 of every entry a preservation record may cover.
+    pub(crate) entry_digests: std::collections::BTreeMap<String, String>,
 }
 
 /// Reads the entries of a container of `kind`, refusing every entry that
@@ -482,6 +520,8 @@ pub(crate) fn read_parts<T>(
     let mut ciphertext = None;
     let mut signature_entries = Vec::new();
     let mut receipt_entries = Vec::new();
+    let mut record_entries = std::collections::BTreeMap::new();
+    let mut token_entries = std::collections::BTreeMap::new();
     let mut attachments = Vec::new();
     let sealed = kind == Kind::Sealed;
     for (index, entry) in archive.entries().iter().enumerate() {
@@ -548,6 +588,17 @@ pub(crate) fn read_parts<T>(
             }
             EntryKind::Signature(n) => signature_entries.push((index, n, name)),
             EntryKind::Receipt(n) => receipt_entries.push((index, n, name)),
+            EntryKind::PreservationRecord(n) if !sealed => {
+                record_entries.insert(n, (index, name));
+            }
+            EntryKind::ArchiveTimestamp(n) if !sealed => {
+                token_entries.insert(n, (index, name));
+            }
+            EntryKind::PreservationRecord(_) | EntryKind::ArchiveTimestamp(_) => {
+                return Err(Error::UnexpectedEntry(format!(
+                    "{name:?}: a sealed dispatch is not preserved (preserve the dispatch inside)"
+                )))
+            }
             EntryKind::Metadata
             | EntryKind::Routing
             | EntryKind::Jwe
@@ -615,13 +666,17 @@ pub(crate) fn read_parts<T>(
     )?;
     let manifest = Manifest::parse(&manifest_bytes)?;
 
-    let read_jws = |archive: &mut Archive,
-                    entries: Vec<(usize, u32, String)>|
+    let mut entry_digests = std::collections::BTreeMap::new();
+    entry_digests.insert(cover_name.to_string(), sha256_hex(&cover_bytes));
+    entry_digests.insert(MANIFEST_ENTRY.to_string(), sha256_hex(&manifest_bytes));
+    let mut read_jws = |archive: &mut Archive,
+                        entries: Vec<(usize, u32, String)>|
      -> Result<Vec<StoredJws>, Error> {
         let mut out = Vec::with_capacity(entries.len());
         for (index, number, entry) in entries {
             let bytes = read_entry(archive, index, &entry, limits.max_signature)?;
             let jws = Jws::parse(&bytes, &entry)?;
+            entry_digests.insert(entry.clone(), sha256_hex(&bytes));
             out.push(StoredJws { entry, number, jws });
         }
         out.sort_by_key(|s| s.number);
@@ -629,6 +684,13 @@ pub(crate) fn read_parts<T>(
     };
     let signatures = read_jws(&mut archive, signature_entries)?;
     let receipts = read_jws(&mut archive, receipt_entries)?;
+    let preservations = read_preservations(
+        &mut archive,
+        record_entries,
+        token_entries,
+        limits,
+        &mut entry_digests,
+    )?;
     Ok((
         Parts {
             archive,
@@ -641,9 +703,68 @@ pub(crate) fn read_parts<T>(
             attachments,
             jwe_bytes,
             ciphertext,
+            preservations,
+            entry_digests,
         },
         cover,
     ))
+}
+
+/// Reads the preservation records and their tokens: numbered 1, 2, 3...
+/// without a gap, each record with its token, at most
+/// [`Limits::max_preservations`].
+fn read_preservations(
+    archive: &mut Archive,
+    records: std::collections::BTreeMap<u32, (usize, String)>,
+    mut tokens: std::collections::BTreeMap<u32, (usize, String)>,
+    limits: &Limits,
+    digests: &mut std::collections::BTreeMap<String, String>,
+) -> Result<Vec<StoredPreservation>, Error> {
+    if records.len() > limits.max_preservations {
+        return Err(Error::Format(format!(
+            "the container has {} preservation records; at most {} are accepted",
+            records.len(),
+            limits.max_preservations
+        )));
+    }
+    let mut out = Vec::with_capacity(records.len());
+    for (expected, (number, (index, record_entry))) in (1u32..).zip(records) {
+        if number != expected {
+            return Err(Error::Format(format!(
+                "{record_entry} follows preservation record {}: records are numbered from 0001 \
+                 without a gap",
+                expected - 1
+            )));
+        }
+        let (token_index, token_entry) = tokens.remove(&number).ok_or_else(|| {
+            Error::Format(format!(
+                "{record_entry} has no archive timestamp ({})",
+                crate::layout::archive_timestamp_entry(number)
+            ))
+        })?;
+        let record = read_entry(
+            archive,
+            index,
+            &record_entry,
+            limits.max_preservation_record,
+        )?;
+        let token = read_entry(archive, token_index, &token_entry, limits.max_signature)?;
+        digests.insert(record_entry.clone(), sha256_hex(&record));
+        digests.insert(token_entry.clone(), sha256_hex(&token));
+        out.push(StoredPreservation {
+            number,
+            record_entry,
+            record,
+            token_entry,
+            token,
+        });
+    }
+    if let Some((_, (_, entry))) = tokens.into_iter().next() {
+        return Err(Error::Format(format!(
+            "{entry} is an archive timestamp without its preservation record"
+        )));
+    }
+    Ok(out)
 }
 
 fn corrupt(path: &Path, entry: &str, e: std::io::Error) -> Error {

@@ -27,6 +27,11 @@ pub const SIGNATURE_DIR: &str = "META-INF/signatures/";
 /// The folder of receipts, one JWS per file.
 pub const RECEIPT_DIR: &str = "META-INF/receipts/";
 
+/// The folder of preservation records (`NNNN.json`, the validation data
+/// and what they cover) and their archive timestamps (`NNNN.tst`, an RFC
+/// 3161 token over the record).
+pub const PRESERVATION_DIR: &str = "META-INF/preservation/";
+
 /// Highest sequence number of a signature or receipt entry (four digits).
 pub const MAX_SEQUENCE: u32 = 9999;
 
@@ -54,6 +59,10 @@ pub enum EntryKind {
     Jwe,
     /// `ciphertext.bin` (sealed dispatches only).
     Ciphertext,
+    /// `META-INF/preservation/NNNN.json`, with its sequence number.
+    PreservationRecord(u32),
+    /// `META-INF/preservation/NNNN.tst`, with its sequence number.
+    ArchiveTimestamp(u32),
 }
 
 /// Classifies an entry name, or says why it does not belong.
@@ -77,10 +86,17 @@ pub fn classify(name: &str) -> Result<EntryKind, String> {
     if let Some(n) = numbered(name, RECEIPT_DIR) {
         return Ok(EntryKind::Receipt(n));
     }
+    if let Some(n) = numbered_with(name, PRESERVATION_DIR, ".json") {
+        return Ok(EntryKind::PreservationRecord(n));
+    }
+    if let Some(n) = numbered_with(name, PRESERVATION_DIR, ".tst") {
+        return Ok(EntryKind::ArchiveTimestamp(n));
+    }
     Err(format!(
         "entry {name:?} is not part of the dispatch format (only mimetype, metadata.json, \
          attachments/*, META-INF/manifest.json, META-INF/signatures/NNNN.json and \
-         META-INF/receipts/NNNN.json may appear; in a sealed dispatch routing.json, jwe.json \
+         META-INF/receipts/NNNN.json and META-INF/preservation/NNNN.json and .tst may \
+         appear; in a sealed dispatch routing.json, jwe.json \
          and ciphertext.bin take the place of metadata.json and attachments/*)"
     ))
 }
@@ -95,8 +111,22 @@ pub fn receipt_entry(n: u32) -> String {
     format!("{RECEIPT_DIR}{n:04}.json")
 }
 
+/// The entry name of the n-th preservation record.
+pub fn preservation_record_entry(n: u32) -> String {
+    format!("{PRESERVATION_DIR}{n:04}.json")
+}
+
+/// The entry name of the n-th archive timestamp (over record n).
+pub fn archive_timestamp_entry(n: u32) -> String {
+    format!("{PRESERVATION_DIR}{n:04}.tst")
+}
+
 fn numbered(name: &str, dir: &str) -> Option<u32> {
-    let stem = name.strip_prefix(dir)?.strip_suffix(".json")?;
+    numbered_with(name, dir, ".json")
+}
+
+fn numbered_with(name: &str, dir: &str, suffix: &str) -> Option<u32> {
+    let stem = name.strip_prefix(dir)?.strip_suffix(suffix)?;
     if stem.len() != 4 || !stem.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -217,6 +247,14 @@ mod tests {
             classify("META-INF/receipts/0010.json"),
             Ok(EntryKind::Receipt(10))
         );
+        assert_eq!(
+            classify("META-INF/preservation/0001.json"),
+            Ok(EntryKind::PreservationRecord(1))
+        );
+        assert_eq!(
+            classify("META-INF/preservation/0001.tst"),
+            Ok(EntryKind::ArchiveTimestamp(1))
+        );
         for bad in [
             "../evil",
             "attachments/../evil",
@@ -224,6 +262,8 @@ mod tests {
             "attachments/..",
             "attachments/",
             "META-INF/signatures/1.json",
+            "META-INF/preservation/0001.pem",
+            "META-INF/preservation/1.tst",
             "evil.txt",
             "/etc/passwd",
             "attachments/x\u{202E}fdp.exe",

@@ -11,12 +11,15 @@
 //! - [`Envelope::open`] reads one, refusing anything outside the format;
 //! - [`sign_dispatch`] appends a signature, keeping earlier ones valid;
 //! - [`verify_dispatch`] checks everything and returns a [`VerificationReport`];
+//! - [`preserve_dispatch`] embeds validation data under an archive timestamp,
+//!   and [`verify_dispatch_offline`] verifies with nothing else;
 //! - [`make_receipt`] and [`append_receipt`] add custody and status receipts;
 //! - [`create_sealed`], [`SealedEnvelope`] and [`verify_sealed`] carry a
 //!   secret dispatch encrypted, with only a [`Routing`] header in clear.
 #![forbid(unsafe_code)]
 
 mod archive;
+mod archive_check;
 mod builder;
 mod container;
 mod custody_chain;
@@ -29,6 +32,7 @@ mod limits;
 mod manifest;
 pub mod metadata;
 mod partial_file;
+mod preservation;
 mod receipt;
 mod report;
 mod routing;
@@ -38,7 +42,7 @@ mod timestamp;
 mod verify;
 
 pub use builder::{create_dispatch, create_sealed, guess_media_type, AttachmentSource, Durability};
-pub use container::{AttachmentCheck, Envelope, StoredAttachment, StoredJws};
+pub use container::{AttachmentCheck, Envelope, StoredAttachment, StoredJws, StoredPreservation};
 pub use digest::{hex, sha256_file, sha256_hex};
 pub use error::Error;
 pub use hashing_writer::FileDigest;
@@ -48,13 +52,18 @@ pub use manifest::{
     check_media_type, Manifest, ManifestEntry, MANIFEST_FORMAT, MAX_CANONICAL_INTEGER,
 };
 pub use partial_file::PartialFile;
+pub use preservation::{
+    archive_timestamp_imprint, offline_trust_store, preserve_dispatch, PreservationRecord,
+    PreservationSummary, PRESERVATION_FORMAT,
+};
 pub use receipt::{
     append_receipt, append_receipt_digested, append_receipt_with, make_receipt, parse_receipt,
     receipt_time, verify_receipt, ReceiptHeader, ReceiptRefusal, Speaker, Statement, StatusCode,
     VerifiedReceipt, MAX_RECEIPT_TEXT_CHARS, RECEIPT_MEDIA_TYPE,
 };
 pub use report::{
-    AttachmentResult, Indication, ReceiptResult, SignatureResult, SubIndication, VerificationReport,
+    ArchiveTimestampResult, AttachmentResult, Indication, ReceiptResult, SignatureResult,
+    SubIndication, VerificationReport,
 };
 pub use routing::{Routing, MAX_ROUTING_RECIPIENTS};
 pub use sealed::{Opened, SealedEnvelope};
@@ -66,4 +75,4 @@ pub use signature::{
 pub use timestamp::{
     add_signature_timestamp, signature_timestamp_imprint, signature_timestamps, UnprotectedHeader,
 };
-pub use verify::{verify_dispatch, verify_sealed};
+pub use verify::{verify_dispatch, verify_dispatch_offline, verify_sealed};

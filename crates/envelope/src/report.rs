@@ -165,6 +165,33 @@ pub struct ReceiptResult {
     pub problem: Option<String>,
 }
 
+/// The result for one archive timestamp (a preservation record and the
+/// RFC 3161 token over it).
+#[derive(Clone, Debug, Serialize)]
+pub struct ArchiveTimestampResult {
+    /// The token's entry, `META-INF/preservation/NNNN.tst`.
+    pub entry: String,
+    /// Its genTime (RFC 3339), when the token could be read.
+    pub time: Option<String>,
+    /// The timestamp authority's name.
+    pub tsa: Option<String>,
+    /// How many entries the record covers.
+    pub covers: usize,
+    /// How many certificates the record embeds.
+    pub certificates: usize,
+    /// How many CRLs the record embeds.
+    pub crls: usize,
+    /// True when it serves as proof of existence for what it covers.
+    pub used: bool,
+    /// True for the latest archive timestamp of an offline verification:
+    /// nothing later vouches for its authority, so it stands on the trust
+    /// anchor alone (the anchor certified the authority, and the token was
+    /// made while the authority's certificate was valid).
+    pub anchor_of_proof: bool,
+    /// Why it was not used, when not used.
+    pub problem: Option<String>,
+}
+
 /// The whole verification result of one dispatch.
 #[derive(Clone, Debug, Serialize)]
 pub struct VerificationReport {
@@ -192,6 +219,13 @@ pub struct VerificationReport {
     pub attachments: Vec<AttachmentResult>,
     /// Per receipt, in order.
     pub receipts: Vec<ReceiptResult>,
+    /// Per archive timestamp, in order (a preserved dispatch).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub archive_timestamps: Vec<ArchiveTimestampResult>,
+    /// True when only the validation data embedded in the dispatch was
+    /// used (`dispatch verify --offline`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub offline: bool,
     /// "replaces ID" or "updates ID" when the dispatch supersedes an
     /// earlier one of its issuer.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,6 +256,8 @@ impl VerificationReport {
             signatures: Vec::new(),
             attachments: Vec::new(),
             receipts: Vec::new(),
+            archive_timestamps: Vec::new(),
+            offline: false,
             supersedes: None,
             recall: None,
             superseded_by: None,
@@ -339,6 +375,37 @@ impl fmt::Display for VerificationReport {
             if let Some(problem) = &r.problem {
                 writeln!(out, "      {}", Line(problem))?;
             }
+        }
+        if !self.archive_timestamps.is_empty() {
+            writeln!(out, "\nArchive timestamps")?;
+        }
+        for a in &self.archive_timestamps {
+            let mark = if a.used { "valid  " } else { "NOT USED" };
+            let time = a.time.as_deref().unwrap_or("?");
+            writeln!(
+                out,
+                "  {}  {mark}  by {}, covering {} entries, embedding {} certificates and {} CRLs",
+                Line(time),
+                Line(a.tsa.as_deref().unwrap_or("an unknown authority")),
+                a.covers,
+                a.certificates,
+                a.crls
+            )?;
+            if a.anchor_of_proof {
+                writeln!(
+                    out,
+                    "      the latest archive timestamp: its authority stands on the trust anchor alone"
+                )?;
+            }
+            if let Some(problem) = &a.problem {
+                writeln!(out, "      {}", Line(problem))?;
+            }
+        }
+        if self.offline {
+            writeln!(
+                out,
+                "\nValidated offline: only the certificates and CRLs embedded in the dispatch were used"
+            )?;
         }
         writeln!(
             out,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::archive_check::check_archive_timestamps;
 use crate::custody_chain::CustodyChain;
 use crate::receipt::{parse_receipt, verify_receipt, Statement};
 use crate::report::{
@@ -14,7 +15,7 @@ use crate::signature::{decode_x5c, parse_header_fields, ProtectedHeader};
 use crate::{Envelope, Error, SignatureRole};
 
 /// How far a claimed signing time may lie in the future (clock skew).
-const MAX_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+pub(crate) const MAX_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 
 /// Verifies an opened dispatch against trust anchors and CRLs at time `now`.
 ///
@@ -31,6 +32,76 @@ pub fn verify_dispatch(
     now: OffsetDateTime,
     progress: &mut dyn FnMut(u64),
 ) -> Result<VerificationReport, Error> {
+    verify_with(envelope, trust, now, progress, Rules::Online)
+}
+
+/// Verifies a preserved dispatch with nothing but `anchors` and the
+/// validation data it embeds, as of `at` (`dispatch verify --offline`):
+/// what an auditor can still do when every certificate in it has expired
+/// and its CAs are gone.
+///
+/// The long-term rules apply: every CA on a path must have an embedded CRL
+/// issued after the moment the signature (or timestamp) is proven to have
+/// existed; a list past its nextUpdate is used all the same, since that is
+/// all there will ever be. Timestamps are judged at their genTime. The
+/// latest archive timestamp has nothing later to vouch for its authority:
+/// it stands on the trust anchor, and the report says so.
+pub fn verify_dispatch_offline(
+    envelope: &mut Envelope,
+    anchors: Vec<Certificate>,
+    at: OffsetDateTime,
+    progress: &mut dyn FnMut(u64),
+) -> Result<VerificationReport, Error> {
+    let store = crate::preservation::offline_trust_store(envelope, anchors)?;
+    verify_long_term(envelope, &store, at, progress, true)
+}
+
+/// [`verify_dispatch_offline`] with a store already made of the embedded
+/// data. With `latest_vouched` false, even the latest archive timestamp
+/// needs a CRL issued after it: what `preserve` checks before it adds
+/// another one above it.
+pub(crate) fn verify_long_term(
+    envelope: &mut Envelope,
+    store: &TrustStore,
+    at: OffsetDateTime,
+    progress: &mut dyn FnMut(u64),
+    latest_vouched: bool,
+) -> Result<VerificationReport, Error> {
+    verify_with(
+        envelope,
+        store,
+        at,
+        progress,
+        Rules::Offline { latest_vouched },
+    )
+}
+
+/// Which validation rules apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rules {
+    /// The trust store's current CRLs decide revocation.
+    Online,
+    /// Only embedded data: CRLs must be issued after each proof of
+    /// existence ([`TrustStore::check_crls_issued_after`]).
+    Offline {
+        /// Whether the latest archive timestamp stands on the anchor alone.
+        latest_vouched: bool,
+    },
+}
+
+impl Rules {
+    fn offline(self) -> bool {
+        matches!(self, Rules::Offline { .. })
+    }
+}
+
+fn verify_with(
+    envelope: &mut Envelope,
+    trust: &TrustStore,
+    now: OffsetDateTime,
+    progress: &mut dyn FnMut(u64),
+    rules: Rules,
+) -> Result<VerificationReport, Error> {
     let metadata = envelope.metadata();
     let mut report = VerificationReport {
         file: envelope.path().display().to_string(),
@@ -45,6 +116,8 @@ pub fn verify_dispatch(
         signatures: Vec::new(),
         attachments: Vec::new(),
         receipts: Vec::new(),
+        archive_timestamps: Vec::new(),
+        offline: rules.offline(),
         supersedes: metadata
             .details
             .supersedes
@@ -78,6 +151,7 @@ pub fn verify_dispatch(
         });
     }
 
+    let archive = check_archive_timestamps(envelope, trust, now, rules, &mut report);
     check_signed(
         envelope.signatures(),
         envelope.receipts(),
@@ -86,11 +160,20 @@ pub fn verify_dispatch(
         hash_problem.as_deref(),
         trust,
         now,
+        &Evidence {
+            archive_poe: &archive.poe,
+            offline: rules.offline(),
+        },
         &mut report,
     );
 
     let origin = envelope.metadata().details.origin.as_ref();
-    conclude(&mut report, hash_problem.as_deref(), origin);
+    conclude(
+        &mut report,
+        hash_problem.as_deref(),
+        origin,
+        archive.failure,
+    );
     Ok(report)
 }
 
@@ -106,6 +189,7 @@ fn check_signed(
     hash_problem: Option<&str>,
     trust: &TrustStore,
     now: OffsetDateTime,
+    evidence: &Evidence<'_>,
     report: &mut VerificationReport,
 ) {
     let manifest_digest = crate::digest::sha256_hex(manifest_bytes);
@@ -144,7 +228,18 @@ fn check_signed(
             detail: String::new(),
         };
         let own_digest = signature_digests[index].clone();
-        let earliest_poe = own_digest.as_ref().and_then(|d| poe.get(d)).copied();
+        let by_receipt = own_digest
+            .as_ref()
+            .and_then(|d| poe.get(d))
+            .map(|t| (*t, Proof::Receipt));
+        let by_archive = evidence
+            .archive_poe
+            .get(&stored.entry)
+            .map(|t| (*t, Proof::ArchiveTimestamp));
+        let earliest_poe = match (by_receipt, by_archive) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        };
         // Signatures are in entry order: those before this one are what a
         // seal or copy must cover.
         let earlier: Vec<(&str, Option<&String>)> = signatures[..index]
@@ -162,6 +257,7 @@ fn check_signed(
             trust,
             now,
             earliest_poe,
+            evidence.offline,
             &mut result,
         );
         match outcome {
@@ -204,6 +300,8 @@ pub fn verify_sealed(
         signatures: Vec::new(),
         attachments: Vec::new(),
         receipts: Vec::new(),
+        archive_timestamps: Vec::new(),
+        offline: false,
         supersedes: None,
         recall: None,
         superseded_by: None,
@@ -223,6 +321,10 @@ pub fn verify_sealed(
         hash_problem.as_deref(),
         trust,
         now,
+        &Evidence {
+            archive_poe: &HashMap::new(),
+            offline: false,
+        },
         &mut report,
     );
     conclude_sealed(&mut report, hash_problem.as_deref(), routing);
@@ -286,7 +388,22 @@ fn conclude_sealed(
     set(report, Indication::Passed, None, summary);
 }
 
-type Verdict = (Indication, SubIndication, String);
+pub(crate) type Verdict = (Indication, SubIndication, String);
+
+/// What besides the signatures themselves bears on them.
+struct Evidence<'a> {
+    /// Entry name → the earliest valid archive timestamp covering it.
+    archive_poe: &'a HashMap<String, OffsetDateTime>,
+    /// Whether the long-term (offline) rules for revocation data apply.
+    offline: bool,
+}
+
+/// What proves a signature existed at some moment, besides its own timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Proof {
+    Receipt,
+    ArchiveTimestamp,
+}
 
 #[allow(clippy::too_many_arguments)]
 fn check_signature(
@@ -298,7 +415,8 @@ fn check_signature(
     earlier: &[(&str, Option<&String>)],
     trust: &TrustStore,
     now: OffsetDateTime,
-    earliest_poe: Option<OffsetDateTime>,
+    earliest_poe: Option<(OffsetDateTime, Proof)>,
+    offline: bool,
     result: &mut SignatureResult,
 ) -> Result<String, Verdict> {
     let failed = |sub, detail: String| (Indication::Failed, sub, detail);
@@ -375,7 +493,7 @@ fn check_signature(
         ));
     }
     check_covers(congvan.role, &congvan.covers, earlier)?;
-    let (timestamp, unused_timestamps) = check_timestamps(jws, entry, trust, now)?;
+    let (timestamp, unused_timestamps) = check_timestamps(jws, entry, trust, now, offline)?;
     if let Some(stamp) = &timestamp {
         result.timestamp = Some(format!(
             "{} by {}",
@@ -425,6 +543,13 @@ fn check_signature(
         None => trust.validate(&signer, &chain_certs, &purpose, signing_time),
     };
     let chain = validated.map_err(|e| judge_chain_error(e, signing_time, stamped_at))?;
+    if offline {
+        // Only a list issued after the signature is proven to exist says
+        // it was not revoked by then.
+        trust
+            .check_crls_issued_after(&chain, stamped_at.unwrap_or(signing_time), now)
+            .map_err(|e| judge_chain_error(e, signing_time, stamped_at))?;
+    }
     result.chain = chain
         .certificates
         .iter()
@@ -454,8 +579,9 @@ fn check_signature(
     // Valid at the claimed time. A claim is not proof: if the chain has
     // expired since, only a trusted receipt or timestamp from before the
     // expiry keeps it.
-    let earliest_poe = match (earliest_poe, stamped_at) {
-        (Some(a), Some(b)) => Some(a.min(b)),
+    let own_stamp = stamped_at.map(|t| (t, None));
+    let earliest_poe = match (earliest_poe.map(|(t, p)| (t, Some(p))), own_stamp) {
+        (Some(a), Some(b)) => Some(if a.0 < b.0 { a } else { b }),
         (a, b) => a.or(b),
     };
     let expiry = chain
@@ -466,9 +592,13 @@ fn check_signature(
         .unwrap_or(signing_time);
     if expiry < now {
         match earliest_poe {
-            Some(poe) if poe <= expiry => Ok(format!(
-                "valid; the certificate has since expired, but a {} proves the signature existed at {}{unused_timestamps}",
-                if stamped_at == Some(poe) { "timestamp" } else { "relay receipt" },
+            Some((poe, proof)) if poe <= expiry => Ok(format!(
+                "valid; the certificate has since expired, but {} proves the signature existed at {}{unused_timestamps}",
+                match proof {
+                    None => "a timestamp",
+                    Some(Proof::Receipt) => "a relay receipt",
+                    Some(Proof::ArchiveTimestamp) => "an archive timestamp",
+                },
                 crate::signature::signing_time_text(poe)
             )),
             _ => Err(indeterminate(
@@ -579,6 +709,7 @@ fn check_timestamps(
     entry: &str,
     trust: &TrustStore,
     now: OffsetDateTime,
+    offline: bool,
 ) -> Result<(Option<SignatureTimestamp>, String), Verdict> {
     use congvan_tsa::Error as T;
     let tokens = crate::timestamp::signature_timestamps(jws, entry).map_err(|e| {
@@ -597,14 +728,13 @@ fn check_timestamps(
                 "; a signature timestamp dated {} (in the future) was not used",
                 crate::signature::signing_time_text(checked.gen_time)
             )),
-            Ok(checked) => {
-                if best.as_ref().is_none_or(|b| checked.gen_time < b.gen_time) {
-                    best = Some(SignatureTimestamp {
-                        gen_time: checked.gen_time,
-                        tsa: checked.tsa().display_name().to_string(),
-                    });
+            Ok(checked) if offline => {
+                match trust.check_crls_issued_after(&checked.chain, checked.gen_time, now) {
+                    Ok(()) => keep_earliest(&mut best, &checked),
+                    Err(e) => notes.push_str(&format!("; a signature timestamp was not used: {e}")),
                 }
             }
+            Ok(checked) => keep_earliest(&mut best, &checked),
             Err(e @ (T::Untrusted(_) | T::NotTimestampCertificate(_) | T::Unsupported(_))) => {
                 notes.push_str(&format!("; a signature timestamp was not used: {e}"))
             }
@@ -620,6 +750,16 @@ fn check_timestamps(
         }
     }
     Ok((best, notes))
+}
+
+/// Keeps the earlier of `best` and `checked`.
+fn keep_earliest(best: &mut Option<SignatureTimestamp>, checked: &congvan_tsa::CheckedToken) {
+    if best.as_ref().is_none_or(|b| checked.gen_time < b.gen_time) {
+        *best = Some(SignatureTimestamp {
+            gen_time: checked.gen_time,
+            tsa: checked.tsa().display_name().to_string(),
+        });
+    }
 }
 
 fn judge_chain_error(
@@ -677,9 +817,10 @@ fn judge_chain_error(
             SubIndication::CryptoConstraintsFailure,
             text,
         ),
-        E::CrlStale { .. } | E::CrlNotYetIssued { .. } => {
-            (Indication::Indeterminate, SubIndication::TryLater, text)
-        }
+        E::CrlStale { .. }
+        | E::CrlNotYetIssued { .. }
+        | E::CrlMissing { .. }
+        | E::CrlTooOld { .. } => (Indication::Indeterminate, SubIndication::TryLater, text),
         E::MissingKeyUsage { .. }
         | E::OrgOutsideSubtree { .. }
         | E::PathLenExceeded
@@ -822,12 +963,16 @@ fn conclude(
     report: &mut VerificationReport,
     hash_problem: Option<&str>,
     origin: Option<&crate::metadata::Origin>,
+    archive_failure: Option<Verdict>,
 ) {
     let set = |report: &mut VerificationReport, ind, sub, summary: String| {
         report.indication = ind;
         report.sub_indication = sub;
         report.summary = summary;
     };
+    if let Some((indication, sub, detail)) = archive_failure {
+        return set(report, indication, Some(sub), detail);
+    }
     if let Some(first) = report.metadata_problems.first().cloned() {
         return set(
             report,
@@ -929,6 +1074,17 @@ fn conclude(
         summary.push_str(&format!(
             "; {invalid_receipts} receipt(s) could not be verified (see above)"
         ));
+    }
+    if report.offline {
+        match report.archive_timestamps.iter().find(|a| a.anchor_of_proof) {
+            Some(latest) => summary.push_str(&format!(
+                "; validated offline with the embedded data, preserved under the archive \
+                 timestamp of {} by {}, which stands on the trust anchor",
+                latest.time.as_deref().unwrap_or("?"),
+                latest.tsa.as_deref().unwrap_or("?")
+            )),
+            None => summary.push_str("; validated offline with the embedded data"),
+        }
     }
     set(report, Indication::Passed, None, summary);
 }

@@ -203,6 +203,29 @@ pub enum Error {
         /// The verification time (RFC 3339).
         at: String,
     },
+    /// Long-term validation needs a CA's revocation list and none was
+    /// given (or embedded): nothing says the certificate was not revoked.
+    #[error("no CRL of \"{issuer}\" is available, so nothing says {certificate} was not revoked: give the CA's list (dispatch preserve --crl) before preserving")]
+    CrlMissing {
+        /// The CA whose list is missing.
+        issuer: String,
+        /// The certificate it would vouch for.
+        certificate: String,
+    },
+    /// Long-term validation needs a list issued after the moment a
+    /// signature is proven to have existed; the one available is older, so
+    /// it cannot say the certificate was not revoked by then.
+    #[error("the CRL of \"{issuer}\" was issued at {this_update}, before {needed}, when {certificate} had to be shown unrevoked: a list issued after that moment is needed (wait for the CA's next list, then preserve again)")]
+    CrlTooOld {
+        /// The CA whose list is too old.
+        issuer: String,
+        /// The certificate it would vouch for.
+        certificate: String,
+        /// Its thisUpdate (RFC 3339).
+        this_update: String,
+        /// The moment the list must be issued after (RFC 3339).
+        needed: String,
+    },
     /// Any other reason the chain was refused, as the path validator words it.
     #[error("certificate chain rejected: {0}")]
     ChainRejected(String),
@@ -256,6 +279,8 @@ impl Error {
             Error::PurposeNotAllowed { .. } => "purpose_not_allowed",
             Error::CrlStale { .. } => "crl_stale",
             Error::CrlNotYetIssued { .. } => "crl_not_yet_issued",
+            Error::CrlMissing { .. } => "crl_missing",
+            Error::CrlTooOld { .. } => "crl_too_old",
             Error::Malformed { .. } => "malformed",
             Error::PasswordRequired { .. } => "password_required",
             Error::WrongPassword { .. } => "wrong_password",

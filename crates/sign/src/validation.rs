@@ -167,6 +167,17 @@ impl Crl {
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
+
+    /// The issuer's distinguished name (DER): what a certificate's issuer
+    /// field is compared with to find the list that covers it.
+    pub fn issuer_der(&self) -> &[u8] {
+        &self.issuer_der
+    }
+
+    /// When the list was issued (its thisUpdate).
+    pub fn this_update(&self) -> OffsetDateTime {
+        self.this_update
+    }
 }
 
 /// What to do with a CRL past its nextUpdate.
@@ -555,6 +566,68 @@ impl TrustStore {
         self.check_crls_current(&chain)?;
         chain.revoked_after_proof = Some(revoked_at);
         Ok(chain)
+    }
+
+    /// The long-term validation rule for revocation data: every certificate
+    /// of `chain` below the trust anchor must be covered by its issuer's
+    /// list, issued at or after `existed_at` (the moment the signature or
+    /// token is proven to have existed: only a list issued after it can say
+    /// the certificate was not revoked by then), and not dated after `at`
+    /// (the time the verification speaks for, beyond a few minutes of clock
+    /// difference).
+    ///
+    /// Why a separate check: a verifier with current lists asks "is it
+    /// revoked now?" ([`validate`](Self::validate) with
+    /// [`VerificationTime`]), but one that has only the lists embedded in a
+    /// preserved dispatch (all long past their nextUpdate) asks "was it
+    /// unrevoked when it was proven to exist?", and a missing list means no
+    /// one can say. `existed_at` is compared in whole seconds, as lists are
+    /// dated.
+    pub fn check_crls_issued_after(
+        &self,
+        chain: &ValidatedChain,
+        existed_at: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let needed = existed_at.replace_nanosecond(0).unwrap_or(existed_at);
+        let last = chain.certificates.len().saturating_sub(1);
+        for (i, cert) in chain.certificates.iter().enumerate().take(last) {
+            let position = if i == 0 {
+                Position::EndEntity
+            } else {
+                Position::Intermediate
+            };
+            let Some(list) = self
+                .crls
+                .iter()
+                .find(|c| c.issuer_der.as_slice() == cert.issuer_der())
+            else {
+                let issuer = chain.certificates[i + 1].display_name().to_string();
+                return Err(Error::CrlMissing {
+                    issuer,
+                    certificate: certificate_name(cert, position),
+                });
+            };
+            if list.this_update < needed {
+                return Err(Error::CrlTooOld {
+                    issuer: list.issuer.clone(),
+                    certificate: certificate_name(cert, position),
+                    this_update: rfc3339(list.this_update),
+                    needed: rfc3339(needed),
+                });
+            }
+            let from_the_future = at
+                .checked_add(CRL_CLOCK_SKEW)
+                .is_some_and(|latest| list.this_update > latest);
+            if from_the_future {
+                return Err(Error::CrlNotYetIssued {
+                    issuer: list.issuer.clone(),
+                    this_update: rfc3339(list.this_update),
+                    at: rfc3339(at),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// When the list of `cert`'s issuer says it was revoked, if it does.

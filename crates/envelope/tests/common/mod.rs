@@ -79,10 +79,16 @@ pub struct Hierarchy {
 
 impl Hierarchy {
     pub fn from(start: OffsetDateTime) -> Hierarchy {
+        Hierarchy::lasting(start, 20 * 365, 10 * 365)
+    }
+
+    /// A root valid `root_days` and a provincial CA valid `ca_days`, both
+    /// from `start`.
+    pub fn lasting(start: OffsetDateTime, root_days: u32, ca_days: u32) -> Hierarchy {
         let root = init_root_at(
             "Gốc thử nghiệm (minh họa)",
             SigningKey::generate(Algorithm::EcdsaP256).unwrap(),
-            20 * 365,
+            root_days,
             start,
         )
         .unwrap();
@@ -91,11 +97,35 @@ impl Hierarchy {
             "CA thử nghiệm H99 (minh họa)",
             &OrgId::parse("H99").unwrap(),
             SigningKey::generate(Algorithm::EcdsaP256).unwrap(),
-            10 * 365,
+            ca_days,
             start,
         )
         .unwrap();
         Hierarchy { root, ca }
+    }
+
+    /// A CRL of `issuer` issued at `issued`, valid 365 days, revoking
+    /// each of `revoked` at its time (key compromise).
+    pub fn crl(
+        &self,
+        issuer: &Credential,
+        revoked: &[(&Credential, OffsetDateTime)],
+        issued: OffsetDateTime,
+    ) -> congvan_sign::Crl {
+        // Numbered by the time of issue, so that a later list is a newer one.
+        let mut record = congvan_sign::RevocationRecord {
+            crl_number: issued.unix_timestamp().unsigned_abs(),
+            ..Default::default()
+        };
+        for (cert, at) in revoked {
+            let reason = congvan_sign::RevocationReason::KeyCompromise;
+            record.revoke(issuer, cert.cert(), reason, *at).unwrap();
+        }
+        let pem = record.issue_crl(issuer, issued, 365).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crl.pem");
+        std::fs::write(&path, pem).unwrap();
+        congvan_sign::Crl::load_all(&path).unwrap().remove(0)
     }
 
     /// A leaf of `role` for `org`, valid `days` from `not_before`.
