@@ -84,6 +84,19 @@ fn the_readme_tsa_commands_run_as_written() {
     );
 }
 
+/// The README's preservation: a dispatch timestamped, preserved with the
+/// CAs' lists under an archive timestamp, verified offline in 2040.
+#[test]
+fn the_readme_preserve_commands_run_as_written() {
+    let dir = process::tempdir();
+    let work = readme::fresh_checkout(dir.path());
+    let run = readme::run_section("preserve", &work, Duration::from_secs(90));
+    run.assert_ok();
+    assert!(run.stdout.contains("preserved archive/qd22.cvd"), "{run}");
+    assert!(run.stdout.contains("Result: PASSED"), "{run}");
+    assert!(run.stdout.contains("Validated offline"), "{run}");
+}
+
 /// The operator's set-up of a web workplace for an office: relay init
 /// --web, accounts (a leader with the signing key sealed under a PIN, an
 /// auditor with TOTP), and the relay serving the login page.
@@ -152,7 +165,15 @@ fn the_readme_web_workplace_commands_run_as_written() {
 #[test]
 fn what_the_readme_commands_create_is_ignored_by_git() {
     let repo = repo();
-    for made in ["pki", "demo-pki", "quickstart", "web-office"] {
+    for made in [
+        "pki",
+        "demo-pki",
+        "quickstart",
+        "web-office",
+        "archive",
+        "tsa-h99",
+        "tsa.cvd",
+    ] {
         let check = process::run(
             std::process::Command::new("git")
                 .arg("-C")

@@ -2,7 +2,9 @@
 //! makes its certificate (timeStamping, critical, as OpenSSL reads it),
 //! `tsa run` serves it, `dispatch sign --tsa` timestamps a signature and
 //! `dispatch verify` reports the timestamp. A TSA that is not there leaves
-//! the dispatch unsigned, with a clear error.
+//! the dispatch unsigned, with a clear error. `dispatch preserve` embeds
+//! the validation data under an archive timestamp, and `dispatch verify
+//! --offline` checks it with the root alone, decades later.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -168,4 +170,159 @@ fn a_signature_timestamped_at_a_running_tsa_is_reported_by_verify() {
         before,
         "a failed timestamp changed the file"
     );
+}
+
+/// `pki crl` for the CA in `ca_dir`, into `out`.
+fn issue_crl(ca_dir: &Path, out: &Path) {
+    congvan([
+        "pki",
+        "crl",
+        "--issuer",
+        ca_dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--days",
+        "7",
+    ])
+    .assert_ok();
+}
+
+#[test]
+fn a_preserved_dispatch_verifies_offline_long_after_its_certificates_expired() {
+    let tmp = tempdir();
+    let pki = tmp.path().join("pki");
+    congvan(["pki", "demo", "--out", pki.to_str().unwrap()]).assert_ok();
+    let tsa_dir = tmp.path().join("tsa");
+    let root_dir = pki.join("root");
+    congvan([
+        "pki",
+        "issue",
+        "--issuer",
+        root_dir.to_str().unwrap(),
+        "--role",
+        "tsa",
+        "--name",
+        "Dịch vụ cấp dấu thời gian H99",
+        "--org",
+        "H99",
+        "--days",
+        "365",
+        "--out",
+        tsa_dir.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let tsa = start_tsa(&tsa_dir);
+    let root = root_dir.join("cert.pem");
+    let file = tmp.path().join("d.cvd");
+    cli_dispatch(
+        &pki,
+        &file,
+        "H99.01.01",
+        "9/UBND-VP",
+        &["--subject", "Lưu trữ lâu dài"],
+        &[],
+    );
+    let official = pki.join("H99.01/official");
+    congvan([
+        "dispatch",
+        "sign",
+        file.to_str().unwrap(),
+        "--key",
+        official.join("key.pem").to_str().unwrap(),
+        "--cert",
+        official.join("cert.pem").to_str().unwrap(),
+        "--role",
+        "signer",
+        "--tsa",
+        &tsa.url,
+        "--tsa-trust",
+        root.to_str().unwrap(),
+    ])
+    .assert_ok();
+
+    // Without the CAs' lists there is nothing to preserve with: refused,
+    // the file untouched.
+    let before = std::fs::read(&file).unwrap();
+    let preserve = |crls: &[&Path]| {
+        let mut args = vec![
+            "dispatch".to_string(),
+            "preserve".into(),
+            file.display().to_string(),
+            "--tsa".into(),
+            tsa.url.clone(),
+            "--trust".into(),
+            root.display().to_string(),
+        ];
+        for crl in crls {
+            args.extend(["--crl".to_string(), crl.display().to_string()]);
+        }
+        congvan(&args)
+    };
+    let refused = preserve(&[]);
+    assert_ne!(refused.code, Some(0), "{refused}");
+    assert!(refused.stderr.contains("no CRL of"), "{refused}");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "a refused preserve changed the file"
+    );
+
+    // The lists issued after the signature's timestamp: preserved.
+    let root_crl = tmp.path().join("root.crl");
+    let ca_crl = tmp.path().join("ca.crl");
+    issue_crl(&root_dir, &root_crl);
+    issue_crl(&pki.join("ca-h99"), &ca_crl);
+    let preserved = preserve(&[&root_crl, &ca_crl]);
+    preserved.assert_ok();
+    assert!(preserved.stdout.contains("preserved"), "{preserved}");
+    assert!(preserved.stdout.contains("2 CRL(s)"), "{preserved}");
+    drop(tsa);
+
+    // In 2040 the official's, the CA's and the authority's certificates
+    // have expired; in 2050 the root's too. Only the root is given.
+    for at in ["2040-01-01T00:00:00Z", "2050-01-01T00:00:00Z"] {
+        let verified = congvan([
+            "dispatch",
+            "verify",
+            file.to_str().unwrap(),
+            "--offline",
+            "--trust",
+            root.to_str().unwrap(),
+            "--at",
+            at,
+            "--json",
+        ]);
+        verified.assert_ok();
+        let report: serde_json::Value = serde_json::from_str(&verified.stdout).unwrap();
+        assert_eq!(report["indication"], "PASSED", "{verified}");
+        assert_eq!(report["offline"], true, "{verified}");
+        let archive = &report["archive_timestamps"][0];
+        assert_eq!(archive["anchor_of_proof"], true, "{verified}");
+    }
+    let text = congvan([
+        "dispatch",
+        "verify",
+        file.to_str().unwrap(),
+        "--offline",
+        "--trust",
+        root.to_str().unwrap(),
+        "--at",
+        "2040-01-01T00:00:00Z",
+    ]);
+    text.assert_ok();
+    assert!(text.stdout.contains("Archive timestamps"), "{text}");
+    assert!(text.stdout.contains("Validated offline"), "{text}");
+
+    // Offline means the embedded data alone: a --crl is refused.
+    let mixed = congvan([
+        "dispatch",
+        "verify",
+        file.to_str().unwrap(),
+        "--offline",
+        "--trust",
+        root.to_str().unwrap(),
+        "--crl",
+        root_crl.to_str().unwrap(),
+    ]);
+    assert_ne!(mixed.code, Some(0), "{mixed}");
 }

@@ -376,6 +376,12 @@ pub enum DispatchCommand {
         /// what was revoked since).
         #[arg(long)]
         allow_stale_crl: bool,
+        /// Validate with nothing but the --trust roots and the certificates
+        /// and CRLs the dispatch embeds (see `dispatch preserve`): how an
+        /// auditor checks a dispatch whose certificates have long expired
+        /// and whose CAs are gone. Use --at to choose the moment.
+        #[arg(long, conflicts_with_all = ["crl", "chain", "allow_stale_crl", "key"])]
+        offline: bool,
         /// For a sealed (secret) dispatch: a recipient's encryption key
         /// (key.pem, cert.pem beside it), to decrypt it and verify the
         /// dispatch inside as well; both layers are reported.
@@ -384,6 +390,33 @@ pub enum DispatchCommand {
         /// File holding the --key's password (else $CONGVAN_KEY_PASSWORD).
         #[arg(long, value_name = "FILE", requires = "key")]
         password_file: Option<PathBuf>,
+    },
+    /// Preserve a dispatch for long-term validation (B-LT, B-LTA): embed
+    /// the certificates of every chain in it and the CRL of every CA on
+    /// them, under an archive timestamp over everything before it. Run it
+    /// again before the last authority's certificate expires; each run
+    /// covers the earlier ones. Refused, with the file left as it was,
+    /// unless the dispatch then verifies offline (`dispatch verify
+    /// --offline`).
+    Preserve {
+        /// The dispatch.
+        #[arg(value_name = "FILE.cvd")]
+        file: PathBuf,
+        /// The RFC 3161 authority for the archive timestamp, e.g.
+        /// http://127.0.0.1:3161/.
+        #[arg(long, value_name = "URL")]
+        tsa: String,
+        /// Trusted root certificate(s): the signers', relays' and the
+        /// authorities' (the archive timestamp is checked under them too).
+        #[arg(long, value_name = "ROOT.pem", required = true)]
+        trust: Vec<PathBuf>,
+        /// Extra intermediate CA certificates to embed (repeatable).
+        #[arg(long, value_name = "CA.pem")]
+        chain: Vec<PathBuf>,
+        /// The current CRL of every CA on the chains (repeatable); each
+        /// must be issued after the signatures' timestamps.
+        #[arg(long, value_name = "CRL.pem")]
+        crl: Vec<PathBuf>,
     },
     /// Lay the dispatch out as a Decree 30 document (PDF) with a QR code.
     Render {

@@ -21,6 +21,7 @@ use crate::args::{DispatchCommand, NewArgs};
 use crate::failure::{Failure, EXIT_INDETERMINATE, EXIT_REFUSED};
 use crate::output::{say, say_err};
 use crate::progress::ByteProgress;
+use crate::verify_many::Validation;
 use congvan_text::{Block, Line};
 
 /// Vietnam's time zone, for the dispatch date and printed times.
@@ -107,7 +108,11 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             allow_stale_crl,
             key,
             password_file,
+            offline,
         } => {
+            if offline {
+                return verify_offline(&files, &trust, at.as_deref(), json, report_pdf.as_deref());
+            }
             let mut store = trust_store(&trust, &chain, &crl, stale_policy(allow_stale_crl))?;
             // The CRLs must be current at the time the answer is for.
             store.set_verification_time(congvan_sign::VerificationTime::At(
@@ -130,15 +135,31 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
                 };
             }
             match files.as_slice() {
-                [file] if !file.is_dir() => {
-                    verify(file, &store, at.as_deref(), json, report_pdf.as_deref())
-                }
+                [file] if !file.is_dir() => verify(
+                    file,
+                    Validation::Store(&store),
+                    at.as_deref(),
+                    json,
+                    report_pdf.as_deref(),
+                ),
                 _ if report_pdf.is_some() => Err(Failure::input(
                     "--report-pdf writes the report of one dispatch; give one file with it",
                 )),
-                _ => crate::verify_many::verify_many(&files, &store, at.as_deref(), json),
+                _ => crate::verify_many::verify_many(
+                    &files,
+                    Validation::Store(&store),
+                    at.as_deref(),
+                    json,
+                ),
             }
         }
+        DispatchCommand::Preserve {
+            file,
+            tsa,
+            trust,
+            chain,
+            crl,
+        } => preserve(&file, &tsa, &trust, &chain, &crl),
         DispatchCommand::Render {
             file,
             out,
@@ -332,15 +353,77 @@ fn signer_block(args: &NewArgs) -> Result<SignerBlock, Failure> {
     })
 }
 
+/// `dispatch verify --offline`: the roots, and what each dispatch embeds.
+fn verify_offline(
+    files: &[PathBuf],
+    trust: &[PathBuf],
+    at: Option<&str>,
+    json: bool,
+    report_pdf: Option<&Path>,
+) -> Result<ExitCode, Failure> {
+    let mut anchors = Vec::new();
+    for path in trust {
+        anchors.extend(Certificate::load_all(path)?);
+    }
+    if anchors.is_empty() {
+        return Err(Failure::input(
+            "no trusted root certificate found in the --trust files",
+        ));
+    }
+    let validation = Validation::Embedded(&anchors);
+    match files {
+        [file] if !file.is_dir() => verify(file, validation, at, json, report_pdf),
+        _ if report_pdf.is_some() => Err(Failure::input(
+            "--report-pdf writes the report of one dispatch; give one file with it",
+        )),
+        _ => crate::verify_many::verify_many(files, validation, at, json),
+    }
+}
+
+/// `dispatch preserve`: embed the validation data under an archive timestamp.
+fn preserve(
+    file: &Path,
+    tsa: &str,
+    trust: &[PathBuf],
+    chain: &[PathBuf],
+    crl: &[PathBuf],
+) -> Result<ExitCode, Failure> {
+    let store = trust_store(trust, chain, crl, StaleCrls::TryLater)?;
+    let mut client = TsaClient::new(tsa, trust)?;
+    let mut envelope = Envelope::open(file).map_err(Failure::from)?;
+    let mut bar = ByteProgress::start("checking", envelope.attachment_bytes());
+    let mut stamp = |imprint: &congvan_tsa::Imprint| client.stamp_archive(imprint);
+    let summary = congvan_envelope::preserve_dispatch(
+        &mut envelope,
+        &store,
+        OffsetDateTime::now_utc(),
+        &mut |n| bar.advance(n),
+        &mut stamp,
+    )?;
+    bar.finish();
+    say!(
+        "preserved {}: {} embeds {} certificate(s) and {} CRL(s) and covers {} entries; archive \
+         timestamp at {} by \"{}\"",
+        file.display(),
+        summary.record_entry,
+        summary.certificates,
+        summary.crls,
+        summary.covers,
+        congvan_envelope::signing_time_text(summary.gen_time),
+        Line(&summary.tsa)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn verify(
     file: &Path,
-    store: &TrustStore,
+    validation: Validation<'_>,
     at: Option<&str>,
     json: bool,
     report_pdf: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let now = crate::verify_many::reference_time(at)?;
-    let report = crate::verify_many::verify_file(file, store, now)?;
+    let report = crate::verify_many::verify_file(file, validation, now)?;
     if json {
         crate::output::json(&report)?;
     } else {
@@ -593,16 +676,33 @@ impl TsaClient {
         })
     }
 
+    /// A signature timestamp.
     fn stamp(
         &mut self,
         imprint: &congvan_tsa::Imprint,
+    ) -> Result<Vec<u8>, congvan_envelope::Error> {
+        self.token(imprint, "no signature was written")
+    }
+
+    /// An archive timestamp.
+    fn stamp_archive(
+        &mut self,
+        imprint: &congvan_tsa::Imprint,
+    ) -> Result<Vec<u8>, congvan_envelope::Error> {
+        self.token(imprint, "the dispatch was not preserved")
+    }
+
+    fn token(
+        &mut self,
+        imprint: &congvan_tsa::Imprint,
+        consequence: &str,
     ) -> Result<Vec<u8>, congvan_envelope::Error> {
         let (token, _) = self
             .runtime
             .block_on(congvan_tsa::request_token(&self.url, imprint, &self.trust))
             .map_err(|e| {
                 congvan_envelope::Error::Refused(format!(
-                    "no signature was written: the timestamp failed: {e}"
+                    "{consequence}: the timestamp failed: {e}"
                 ))
             })?;
         Ok(token)

@@ -121,7 +121,11 @@ pub fn verify_both(
         .map_err(|e| Failure::input(format!("cannot make a temporary folder: {e}")))?;
     let clear = dir.path().join("inside.cvd");
     let inner = match congvan_secret::open_sealed(&mut sealed, &key, &clear) {
-        Ok(_) => Some(crate::verify_many::verify_file(&clear, store, now)?),
+        Ok(_) => Some(crate::verify_many::verify_file(
+            &clear,
+            crate::verify_many::Validation::Store(store),
+            now,
+        )?),
         Err(e) if outer.indication != Indication::Passed => {
             // The outer layer already says what is wrong; say why inside
             // could not be read too.

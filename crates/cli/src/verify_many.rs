@@ -10,14 +10,27 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use congvan_envelope::{verify_dispatch, Envelope, Indication, VerificationReport};
-use congvan_sign::TrustStore;
+use congvan_envelope::{
+    verify_dispatch, verify_dispatch_offline, Envelope, Indication, VerificationReport,
+};
+use congvan_sign::{Certificate, TrustStore};
 use congvan_text::Line;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::failure::{Failure, EXIT_INDETERMINATE, EXIT_INPUT, EXIT_REFUSED};
 use crate::progress::ByteProgress;
+
+/// What a verification trusts besides the dispatch itself.
+#[derive(Clone, Copy)]
+pub(crate) enum Validation<'a> {
+    /// A trust store: the roots, intermediates and current CRLs given on
+    /// the command line.
+    Store(&'a TrustStore),
+    /// Only these roots and the validation data each dispatch embeds
+    /// (`dispatch verify --offline`, for a preserved dispatch).
+    Embedded(&'a [Certificate]),
+}
 
 /// A file that could not be read at all (missing, unreadable): no verdict.
 #[derive(Serialize)]
@@ -47,9 +60,9 @@ struct Totals {
 /// Exit code: 1 if any dispatch FAILED (the strongest finding: something was
 /// altered or forged), else 2 if any file could not be read, else 3 if any is
 /// INDETERMINATE, else 0.
-pub fn verify_many(
+pub(crate) fn verify_many(
     files: &[PathBuf],
-    store: &TrustStore,
+    validation: Validation<'_>,
     at: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, Failure> {
@@ -59,7 +72,7 @@ pub fn verify_many(
     // Buffered, but a person watching a terminal sees each line as it comes.
     let watched = std::io::stdout().is_terminal();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let totals = write_reports(&mut out, &files, store, now, &at, json, watched)
+    let totals = write_reports(&mut out, &files, validation, now, &at, json, watched)
         .and_then(|totals| out.flush().map(|()| totals))
         .map_err(|e| Failure::input(format!("cannot write the report: {e}")))?;
     Ok(ExitCode::from(if totals.failed > 0 {
@@ -77,7 +90,7 @@ pub fn verify_many(
 fn write_reports(
     out: &mut impl Write,
     files: &[PathBuf],
-    store: &TrustStore,
+    validation: Validation<'_>,
     now: OffsetDateTime,
     at: &str,
     json: bool,
@@ -93,7 +106,7 @@ fn write_reports(
     }
     let mut first = true;
     for file in files {
-        match verify_file(file, store, now).map_err(|e| e.to_string()) {
+        match verify_file(file, validation, now).map_err(|e| e.to_string()) {
             Ok(report) => {
                 match report.indication {
                     Indication::Passed => totals.passed += 1,
@@ -215,7 +228,7 @@ pub(crate) fn reference_time(at: Option<&str>) -> Result<OffsetDateTime, Failure
 /// the problem.
 pub(crate) fn verify_file(
     file: &Path,
-    store: &TrustStore,
+    validation: Validation<'_>,
     now: OffsetDateTime,
 ) -> Result<VerificationReport, congvan_envelope::Error> {
     let unreadable = |e: congvan_envelope::Error| match e {
@@ -230,6 +243,13 @@ pub(crate) fn verify_file(
         // A sealed (secret) dispatch: its outer layer is what can be
         // checked without a recipient's key.
         Err(congvan_envelope::Error::Sealed(_)) => {
+            let Validation::Store(store) = validation else {
+                return unreadable(congvan_envelope::Error::Refused(
+                    "a sealed (secret) dispatch carries no preserved validation data; verify \
+                     it without --offline, or preserve the dispatch inside"
+                        .into(),
+                ));
+            };
             return match congvan_envelope::SealedEnvelope::open(file) {
                 Ok(sealed) => {
                     congvan_envelope::verify_sealed(&sealed, store, now).or_else(unreadable)
@@ -240,7 +260,13 @@ pub(crate) fn verify_file(
         Err(e) => return unreadable(e),
     };
     let mut bar = ByteProgress::start("verifying", envelope.attachment_bytes());
-    let verified = verify_dispatch(&mut envelope, store, now, &mut |n| bar.advance(n));
+    let mut progress = |n| bar.advance(n);
+    let verified = match validation {
+        Validation::Store(store) => verify_dispatch(&mut envelope, store, now, &mut progress),
+        Validation::Embedded(anchors) => {
+            verify_dispatch_offline(&mut envelope, anchors.to_vec(), now, &mut progress)
+        }
+    };
     bar.finish();
     verified.or_else(unreadable)
 }

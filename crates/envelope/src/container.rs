@@ -727,6 +727,17 @@ fn read_preservations(
             limits.max_preservations
         )));
     }
+    let total: u64 = records
+        .values()
+        .map(|(index, _)| archive.entries()[*index].size)
+        .sum();
+    if total > limits.max_preservation_bytes {
+        return Err(Error::Format(format!(
+            "the container's preservation records take {total} bytes; at most {} are accepted",
+            limits.max_preservation_bytes
+        )));
+    }
+    let mut budget = limits.max_preservation_bytes;
     let mut out = Vec::with_capacity(records.len());
     for (expected, (number, (index, record_entry))) in (1u32..).zip(records) {
         if number != expected {
@@ -742,12 +753,10 @@ fn read_preservations(
                 crate::layout::archive_timestamp_entry(number)
             ))
         })?;
-        let record = read_entry(
-            archive,
-            index,
-            &record_entry,
-            limits.max_preservation_record,
-        )?;
+        // What is left of the budget, whatever the headers declared (a
+        // deflate bomb stops at it).
+        let record = read_entry(archive, index, &record_entry, budget)?;
+        budget -= record.len() as u64;
         let token = read_entry(archive, token_index, &token_entry, limits.max_signature)?;
         digests.insert(record_entry.clone(), sha256_hex(&record));
         digests.insert(token_entry.clone(), sha256_hex(&token));

@@ -22,8 +22,9 @@ pub struct Limits {
     pub max_receipt_bytes: u64,
     /// Largest single attachment, in bytes.
     pub max_attachment: u64,
-    /// Largest preservation record, in bytes (its certificates and CRLs).
-    pub max_preservation_record: u64,
+    /// Most bytes of preservation records in all (their certificates and
+    /// CRLs: some tens of KB per record).
+    pub max_preservation_bytes: u64,
     /// Most preservation records: one is added each time a dispatch is
     /// preserved again (every few years, before its last timestamp's
     /// authority expires), so this lasts a lifetime.
@@ -41,7 +42,7 @@ impl Default for Limits {
             max_receipts: 64,
             max_receipt_bytes: 1024 * 1024,
             max_attachment: 64 * 1024 * 1024 * 1024,
-            max_preservation_record: 4 * 1024 * 1024,
+            max_preservation_bytes: 4 * 1024 * 1024,
             max_preservations: 16,
         }
     }

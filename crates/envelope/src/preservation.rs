@@ -239,11 +239,17 @@ pub fn preserve_dispatch(
     };
     let record_entry = crate::layout::preservation_record_entry(number);
     let bytes = record.to_bytes()?;
-    if bytes.len() as u64 > envelope.limits().max_preservation_record {
-        return Err(Error::TooLarge {
-            entry: record_entry,
-            limit: envelope.limits().max_preservation_record,
-        });
+    let earlier: u64 = envelope
+        .preservations()
+        .iter()
+        .map(|p| p.record.len() as u64)
+        .sum();
+    let limit = envelope.limits().max_preservation_bytes;
+    if earlier + bytes.len() as u64 > limit {
+        return Err(Error::Refused(format!(
+            "the preservation records would take {} bytes; readers accept at most {limit}",
+            earlier + bytes.len() as u64
+        )));
     }
 
     // What a verifier will have: the anchors, the earlier records and this one.
