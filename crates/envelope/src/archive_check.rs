@@ -128,6 +128,12 @@ fn judge(
     result.covers = record.covers.len();
     result.certificates = record.certificates.len();
     result.crls = record.crls.len();
+    if let Err(e) = record
+        .parsed_certificates(entry)
+        .and_then(|_| record.parsed_crls(entry))
+    {
+        return Err(Problem::NotUsed(format!("not used: {e}")));
+    }
     if let Some(missing) = ALWAYS_COVERED
         .iter()
         .copied()

@@ -727,10 +727,10 @@ fn read_preservations(
             limits.max_preservations
         )));
     }
-    let total: u64 = records
+    let total = records
         .values()
         .map(|(index, _)| archive.entries()[*index].size)
-        .sum();
+        .fold(0u64, u64::saturating_add);
     if total > limits.max_preservation_bytes {
         return Err(Error::Format(format!(
             "the container's preservation records take {total} bytes; at most {} are accepted",

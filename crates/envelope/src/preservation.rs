@@ -131,13 +131,15 @@ pub(crate) fn offline_store(
 ) -> Result<TrustStore, Error> {
     let mut store = TrustStore::new(anchors)?;
     for (entry, record) in records {
-        let cas: Vec<Certificate> = record
-            .parsed_certificates(entry)?
-            .into_iter()
-            .filter(Certificate::is_ca)
-            .collect();
-        store.add_intermediates(cas);
-        store.add_crls(record.parsed_crls(entry)?)?;
+        // A record whose data cannot be read contributes nothing; its
+        // check reports it "not used" (`archive_check.rs`).
+        let (Ok(certificates), Ok(crls)) =
+            (record.parsed_certificates(entry), record.parsed_crls(entry))
+        else {
+            continue;
+        };
+        store.add_intermediates(certificates.into_iter().filter(Certificate::is_ca));
+        store.add_crls(crls)?;
     }
     store.set_stale_crls(StaleCrls::Accept);
     Ok(store)

@@ -228,9 +228,12 @@ fn check_signed(
             detail: String::new(),
         };
         let own_digest = signature_digests[index].clone();
+        // Offline, a receipt's relay has no list issued after it to show
+        // its key was sound then: receipts prove nothing there.
         let by_receipt = own_digest
             .as_ref()
             .and_then(|d| poe.get(d))
+            .filter(|_| !evidence.offline)
             .map(|t| (*t, Proof::Receipt));
         let by_archive = evidence
             .archive_poe
@@ -545,9 +548,25 @@ fn check_signature(
     let chain = validated.map_err(|e| judge_chain_error(e, signing_time, stamped_at))?;
     if offline {
         // Only a list issued after the signature is proven to exist says
-        // it was not revoked by then.
+        // it was not revoked by then. The signing time is the signer's
+        // claim: a stolen key back-dates it to before its revocation.
+        let archived = match earliest_poe {
+            Some((t, Proof::ArchiveTimestamp)) => Some(t),
+            _ => None,
+        };
+        let Some(existed_at) = stamped_at.or(archived) else {
+            return Err(indeterminate(
+                SubIndication::OutOfBoundsNoPoe,
+                format!(
+                    "validated offline, nothing proves when the signature existed: its signing \
+                     time is the signer's claim, and only a signature timestamp (dispatch sign \
+                     --tsa) or an archive timestamp can show that the CAs' lists were issued \
+                     after it{unused_timestamps}"
+                ),
+            ));
+        };
         trust
-            .check_crls_issued_after(&chain, stamped_at.unwrap_or(signing_time), now)
+            .check_crls_issued_after(&chain, existed_at, now)
             .map_err(|e| judge_chain_error(e, signing_time, stamped_at))?;
     }
     result.chain = chain

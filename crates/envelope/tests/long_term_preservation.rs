@@ -148,10 +148,15 @@ fn a_preserved_dispatch_verifies_offline_in_2040() {
 fn without_preservation_an_offline_verifier_has_nothing_to_go_on() {
     let s = story();
     let file = signed_and_stamped(&s, "bare.cvd");
+    // Not even the signature's own timestamp can be used: nothing shows
+    // its authority unrevoked.
     let report = offline(&s, &file, year_2040());
     assert_eq!(
         overall(&report),
-        (Indication::Indeterminate, Some(SubIndication::TryLater)),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::OutOfBoundsNoPoe)
+        ),
         "{report}"
     );
     assert!(report.summary.contains("no CRL of"), "{report}");
@@ -350,4 +355,101 @@ fn preserving_again_covers_the_earlier_archive_timestamp() {
         (Indication::Failed, Some(SubIndication::HashFailure)),
         "{report}"
     );
+}
+
+/// `src` with `extra` entries appended, as anyone holding the file can
+/// append them.
+fn with_entries_added(src: &Path, dst: &Path, extra: &[(String, Vec<u8>)]) {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        writer.start_file(name.as_str(), stored).unwrap();
+        writer.write_all(&bytes).unwrap();
+    }
+    for (name, bytes) in extra {
+        writer.start_file(name.as_str(), stored).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+/// A stolen key signs with a signing time back-dated to before its
+/// revocation, the thief embeds a genuine list from before the revocation
+/// and has a public authority stamp that record (it stamps any digest)
+/// before the certificate expires. Offline in 2040 this is not PASSED: the
+/// signing time is a claim, the archive timestamp is the first proof, and
+/// the list is older than it.
+#[test]
+fn a_back_dated_signature_under_a_forged_record_is_not_passed_offline() {
+    let s = story();
+    let file = s.tmp.path().join("stolen.cvd");
+    let claimed = days_ago(95);
+    let meta = metadata_at("H99.01", &["H99.01.01"], claimed);
+    let plain = new_dispatch(
+        s.tmp.path(),
+        "plain.cvd",
+        &meta,
+        &[("a.pdf", b"%PDF-1.4\n")],
+    );
+    sign_at(&plain, &s.official, SignatureRole::Signer, claimed);
+
+    // Unsigned by anyone but the thief: preserve itself refuses it.
+    let mut trust = s.hierarchy.trust();
+    let lists = vec![
+        s.hierarchy.crl(&s.hierarchy.ca, &[], days_ago(90)),
+        s.hierarchy.crl(&s.hierarchy.root, &[], days_ago(90)),
+    ];
+    let ders: Vec<Vec<u8>> = lists.iter().map(|c| c.der().to_vec()).collect();
+    trust.add_crls(lists).unwrap();
+    let e = preserve_at(&s, &plain, &trust, days_ago(75)).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("nothing proves when the signature existed"),
+        "{e}"
+    );
+
+    // The thief's own record, stamped 75 days ago (revoked 80 days ago,
+    // expiring 70 days ago).
+    use base64::Engine;
+    let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+    let envelope = Envelope::open(&plain).unwrap();
+    let record = congvan_envelope::PreservationRecord {
+        format: congvan_envelope::PRESERVATION_FORMAT.into(),
+        created: utc_text(days_ago(75)),
+        digest_algorithm: "sha256".into(),
+        covers: envelope.entry_digests().clone(),
+        certificates: vec![
+            b64(s.official.cert().der()),
+            b64(s.hierarchy.ca.cert().der()),
+        ],
+        crls: ders.iter().map(|d| b64(d)).collect(),
+    };
+    let bytes = record.to_bytes().unwrap();
+    let request =
+        congvan_tsa::TimestampRequest::new(&congvan_envelope::archive_timestamp_imprint(&bytes))
+            .unwrap();
+    let token = congvan_tsa::granted_token(&s.tsa.respond(&request.der, days_ago(75))).unwrap();
+    with_entries_added(
+        &plain,
+        &file,
+        &[
+            ("META-INF/preservation/0001.json".into(), bytes),
+            ("META-INF/preservation/0001.tst".into(), token),
+        ],
+    );
+    let report = offline(&s, &file, year_2040());
+    assert_eq!(report.archive_timestamps.len(), 1, "{report}");
+    assert_eq!(
+        overall(&report),
+        (Indication::Indeterminate, Some(SubIndication::TryLater)),
+        "{report}"
+    );
+    assert!(report.summary.contains("was issued at"), "{report}");
 }

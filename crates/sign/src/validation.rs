@@ -590,8 +590,12 @@ impl TrustStore {
         at: OffsetDateTime,
     ) -> Result<(), Error> {
         let needed = existed_at.replace_nanosecond(0).unwrap_or(existed_at);
-        let last = chain.certificates.len().saturating_sub(1);
-        for (i, cert) in chain.certificates.iter().enumerate().take(last) {
+        // Every certificate but the anchor, whether or not the chain names
+        // the anchor at its end.
+        for (i, cert) in chain.certificates.iter().enumerate() {
+            if self.anchors.contains(cert) {
+                continue;
+            }
             let position = if i == 0 {
                 Position::EndEntity
             } else {
@@ -602,7 +606,10 @@ impl TrustStore {
                 .iter()
                 .find(|c| c.issuer_der.as_slice() == cert.issuer_der())
             else {
-                let issuer = chain.certificates[i + 1].display_name().to_string();
+                let issuer = match chain.certificates.get(i + 1) {
+                    Some(ca) => ca.display_name().to_string(),
+                    None => cert.issuer().to_string(),
+                };
                 return Err(Error::CrlMissing {
                     issuer,
                     certificate: certificate_name(cert, position),
