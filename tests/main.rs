@@ -22,6 +22,7 @@ mod relay_disk_full;
 mod relay_end_to_end;
 mod relay_expiry;
 mod relay_hostile_peers;
+mod relay_log_proofs;
 mod relay_mail;
 mod relay_metrics;
 mod relay_offline_parent;

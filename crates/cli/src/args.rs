@@ -311,6 +311,34 @@ pub enum RelayCommand {
         #[arg(long, value_name = "relay.toml")]
         config: PathBuf,
     },
+    /// Export the proof, from the relay's message log, that it held a
+    /// dispatch and its receipts by the time of its batch timestamps (a
+    /// JSON file: each record with its Merkle inclusion proof, the batch
+    /// statement and the RFC 3161 token). Reads the store only; the relay
+    /// may be running.
+    Proof {
+        /// The dispatch id.
+        id: String,
+        /// The relay's configuration file.
+        #[arg(long, value_name = "relay.toml")]
+        config: PathBuf,
+        /// Where to write the proof (default: standard output).
+        #[arg(long, value_name = "PROOF.json")]
+        out: Option<PathBuf>,
+    },
+    /// Check a proof exported by `relay proof`: every inclusion proof, every
+    /// batch statement and every batch timestamp.
+    CheckProof {
+        /// The proof.
+        #[arg(value_name = "PROOF.json")]
+        proof: PathBuf,
+        /// Trusted root certificate(s), for the batch timestamps.
+        #[arg(long, value_name = "ROOT.pem", required = true)]
+        trust: Vec<PathBuf>,
+        /// The dispatch: its id and manifest must be the ones the proof names.
+        #[arg(long, value_name = "FILE.cvd")]
+        file: Option<PathBuf>,
+    },
 }
 
 /// `congvan dispatch ...`

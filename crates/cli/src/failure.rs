@@ -24,6 +24,14 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    /// Something was checked and does not hold (exit 1).
+    pub fn refused(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_REFUSED,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<congvan_sign::Error> for Failure {
@@ -79,9 +87,10 @@ impl From<congvan_relay::Error> for Failure {
     fn from(e: congvan_relay::Error) -> Failure {
         use congvan_relay::Error as E;
         let code = match &e {
-            E::Refused { .. } | E::NotTheExpectedRelay { .. } | E::TlsRefused { .. } => {
-                EXIT_REFUSED
-            }
+            E::Refused { .. }
+            | E::NotTheExpectedRelay { .. }
+            | E::TlsRefused { .. }
+            | E::Proof(_) => EXIT_REFUSED,
             E::Envelope(inner) if !inner.is_input_error() => EXIT_REFUSED,
             E::Sign(inner) if inner.is_rejection() => EXIT_REFUSED,
             _ => EXIT_INPUT,

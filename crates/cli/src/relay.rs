@@ -1,6 +1,6 @@
-//! `congvan relay init | run`.
+//! `congvan relay init | run | proof | check-proof`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use congvan_org::OrgId;
@@ -119,7 +119,93 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
             runtime.block_on(run_relay(config))?;
             Ok(ExitCode::SUCCESS)
         }
+        RelayCommand::Proof { id, config, out } => proof(&id, &config, out.as_deref()),
+        RelayCommand::CheckProof { proof, trust, file } => {
+            check_proof(&proof, &trust, file.as_deref())
+        }
     }
+}
+
+/// `relay proof`: the message log's proof about one dispatch.
+fn proof(id: &str, config: &Path, out: Option<&Path>) -> Result<ExitCode, Failure> {
+    let config = RelayConfig::load(config)?;
+    let store = congvan_relay::store::Store::open_reader(&config.data)?;
+    let proof = congvan_relay::message_log::prove(&store, &config.org.to_string(), id)?;
+    let json = serde_json::to_string_pretty(&proof)
+        .map_err(|e| Failure::input(format!("cannot encode the proof: {e}")))?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, format!("{json}\n"))
+                .map_err(|e| Failure::input(format!("{}: cannot write: {e}", path.display())))?;
+            say!(
+                "{}: {} record(s) of dispatch {} proven{}",
+                path.display(),
+                proof.records.len(),
+                Line(id),
+                if proof.pending > 0 {
+                    format!(
+                        "; {} more not yet in a timestamped batch (the next batch covers them)",
+                        proof.pending
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+        None => crate::output::stdout(&format!("{json}\n"), false),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `relay check-proof`: every record of an exported proof.
+fn check_proof(proof: &Path, trust: &[PathBuf], file: Option<&Path>) -> Result<ExitCode, Failure> {
+    let text = std::fs::read(proof)
+        .map_err(|e| Failure::input(format!("{}: cannot read: {e}", proof.display())))?;
+    let parsed: congvan_relay::message_log::LogProof = serde_json::from_slice(&text)
+        .map_err(|e| Failure::input(format!("{}: not a log proof: {e}", proof.display())))?;
+    let store = crate::dispatch::trust_store(trust, &[], &[], congvan_sign::StaleCrls::TryLater)?;
+    let checked = congvan_relay::message_log::check(&parsed, &store)
+        .map_err(|e| Failure::refused(e.to_string()))?;
+    if let Some(file) = file {
+        let envelope = congvan_envelope::Envelope::open(file).map_err(Failure::from)?;
+        let manifest = congvan_envelope::sha256_hex(envelope.manifest_bytes());
+        if envelope.metadata().id != parsed.dispatch_id {
+            return Err(Failure::refused(format!(
+                "{} is dispatch {}, but the proof is about {}",
+                file.display(),
+                Line(&envelope.metadata().id),
+                Line(&parsed.dispatch_id)
+            )));
+        }
+        if !checked
+            .iter()
+            .any(|r| r.kind == "dispatch" && r.digest == manifest)
+        {
+            return Err(Failure::refused(format!(
+                "no record of the proof names the manifest of {} (SHA-256 {manifest}): the relay \
+                 logged another version, or only receipts",
+                file.display()
+            )));
+        }
+    }
+    for record in &checked {
+        say!(
+            "{} {}: logged by relay {} in batch {} (of {} records), timestamped at {} by \"{}\"",
+            record.kind,
+            Line(&record.digest),
+            Line(&record.statement.relay),
+            record.statement.batch,
+            record.statement.size,
+            congvan_envelope::signing_time_text(record.gen_time),
+            Line(&record.tsa)
+        );
+    }
+    say!(
+        "the proof holds: {} record(s) of dispatch {}",
+        checked.len(),
+        Line(&parsed.dispatch_id)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the relay, and its web workplace when relay.toml has `[web]`,

@@ -128,6 +128,23 @@ impl Default for DeliveryConfig {
     }
 }
 
+/// Batch timestamps of the message log (`message_log.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimestampingConfig {
+    /// The RFC 3161 authority, e.g. `http://127.0.0.1:3161/`; its tokens
+    /// are checked under the relay's `trust`.
+    pub tsa: String,
+    /// Seconds between batch timestamps (default one day). A batch that
+    /// fails is tried again within a minute; traffic never waits for it.
+    #[serde(default = "default_batch_interval")]
+    pub batch_interval_secs: u64,
+}
+
+fn default_batch_interval() -> u64 {
+    86_400
+}
+
 /// Limits that protect the relay from hostile or broken clients.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -271,6 +288,11 @@ pub struct RelayConfig {
     /// E-mail notices and digests; absent means no mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<congvan_notify::MailConfig>,
+    /// Batch timestamps of the message log: one RFC 3161 token a day over
+    /// a Merkle root of the day's dispatches and receipts. Absent: the log
+    /// is kept, unstamped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamping: Option<TimestampingConfig>,
     /// The web workplace for the offices this relay serves; absent means
     /// none. The relay only carries these settings: `congvan relay run`
     /// starts the workplace (crate congvan-web) beside the relay.
@@ -398,6 +420,7 @@ impl RelayConfig {
             limits: LimitsConfig::default(),
             retention: RetentionConfig::default(),
             mail: None,
+            timestamping: None,
             web: None,
             edxml: None,
             encryption_certificates: None,

@@ -177,6 +177,14 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
         state.clone(),
         rx.clone(),
     )));
+    if let Some(stamping) = &state.config.timestamping {
+        tasks.push(tokio::spawn(crate::message_log::batch_stamper(
+            state.clone(),
+            stamping.tsa.clone(),
+            std::time::Duration::from_secs(stamping.batch_interval_secs.max(1)),
+            rx.clone(),
+        )));
+    }
     if let Some(mail) = &state.config.mail {
         let mailer = congvan_notify::Mailer::new(mail).map_err(|e| Error::Config {
             path: "[mail]".into(),

@@ -96,6 +96,13 @@ pub enum Error {
     /// The store's writer has stopped (the relay is shutting down or its store failed).
     #[error("the relay store is unavailable (shutting down, or the disk failed); try again later")]
     ShuttingDown,
+    /// The timestamp authority of the message log's batches could not be
+    /// used: the batch stays pending and is tried again.
+    #[error("the batch timestamp failed: {0}")]
+    Timestamp(String),
+    /// An exported log proof does not hold.
+    #[error("the log proof does not hold: {0}")]
+    Proof(String),
     /// A batch commit failed, so nothing in it was stored.
     #[error("the relay could not commit to its store (disk full or failing?); nothing was stored, try again later")]
     CommitFailed,

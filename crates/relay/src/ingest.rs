@@ -816,6 +816,7 @@ fn record_dispatch(
             params![p.id, hop, p.urgency, p.now_ms, p.expires_ms],
         )?;
     }
+    crate::message_log::append(txn, "dispatch", &p.id, &p.manifest_sha256, p.now_ms)?;
     let jws_text = serde_json::to_string(&p.custody).map_err(|e| Error::Protocol {
         url: "local".into(),
         problem: e.to_string(),
@@ -869,6 +870,9 @@ pub(crate) fn route_receipt_in(
     router: &crate::routing::Router,
     row: &ReceiptRow,
 ) -> Result<Option<String>, Error> {
+    if router.route(&row.dest).is_some() {
+        crate::message_log::append(txn, "receipt", &row.dispatch_id, &row.digest, row.now_ms)?;
+    }
     match router.route(&row.dest) {
         Some(Route::Local) => {
             let new = txn.execute(

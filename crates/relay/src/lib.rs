@@ -24,6 +24,8 @@ pub mod folder_gateway;
 mod hop_health;
 mod ingest;
 mod init;
+pub mod merkle;
+pub mod message_log;
 pub mod metrics;
 pub mod notices;
 pub mod progress;

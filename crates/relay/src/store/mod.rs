@@ -8,11 +8,13 @@
 
 mod blobs;
 mod digest;
+mod log;
 mod schema;
 mod writer;
 
 pub(crate) use blobs::{random_fraction, random_u64};
 pub use blobs::{BlobRef, Blobs, INLINE_BLOB_LIMIT};
+pub use log::{LogBatch, LogRecord};
 pub use writer::Writer;
 
 use std::path::{Path, PathBuf};
@@ -149,6 +151,28 @@ impl Store {
             },
             writer,
         ))
+    }
+
+    /// Opens an existing store in `dir` for reading only, without a
+    /// writer: for a command run beside the relay (`relay proof`), which
+    /// must neither take the relay's data folder nor change it.
+    pub fn open_reader(dir: &Path) -> Result<Store, Error> {
+        let path = dir.join("relay.sqlite");
+        if !path.exists() {
+            return Err(Error::Config {
+                path: path.clone(),
+                problem: "no relay store here: is `data` the relay's data folder?".into(),
+            });
+        }
+        let reader =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        reader.busy_timeout(std::time::Duration::from_secs(30))?;
+        let blobs = Blobs::open(&dir.join("blobs"))?;
+        Ok(Store {
+            reader: Arc::new(Mutex::new(reader)),
+            blobs,
+            path,
+        })
     }
 
     /// The blob store.

@@ -106,6 +106,28 @@ CREATE TABLE IF NOT EXISTS mail_outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS mail_unsent ON mail_outbox (sent_at, id);
+-- The message log: every dispatch (by manifest digest) and receipt taken
+-- in, batch-timestamped (message_log.rs). Kept when retention removes the
+-- dispatch: a record is what proves the relay held it.
+CREATE TABLE IF NOT EXISTS log_records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,             -- 'dispatch' or 'receipt'
+    dispatch_id TEXT NOT NULL,
+    digest TEXT NOT NULL,           -- the manifest's SHA-256, or the receipt's digest
+    logged_at INTEGER NOT NULL,
+    batch INTEGER,                  -- NULL until a batch timestamp covers it
+    UNIQUE (kind, dispatch_id, digest)
+);
+CREATE INDEX IF NOT EXISTS log_by_dispatch ON log_records (dispatch_id);
+CREATE INDEX IF NOT EXISTS log_by_batch ON log_records (batch, seq);
+CREATE TABLE IF NOT EXISTS log_batches (
+    number INTEGER PRIMARY KEY,
+    size INTEGER NOT NULL,
+    root TEXT NOT NULL,             -- base64 of the Merkle root
+    statement TEXT NOT NULL,        -- what the token's imprint is over
+    token BLOB NOT NULL,            -- the RFC 3161 token (DER)
+    gen_time INTEGER NOT NULL       -- the token's genTime (Unix ms)
+);
 ";
 
 /// Opens the database in WAL mode with full fsync on commit.
