@@ -4,7 +4,9 @@
 //! dispatch's records with their inclusion proofs, and both `relay
 //! check-proof` and Go's `sumdb/tlog` (an implementation that shares no
 //! code with congvan) accept them; an altered proof is refused. A timestamp
-//! authority that is down delays the batch, never the traffic.
+//! authority that is down delays the batch, never the traffic. With
+//! `custody = true` the relay also timestamps its custody receipt, which
+//! then keeps an unstamped signature valid past a later revocation.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,17 +45,27 @@ async fn start_tsa() -> String {
 }
 
 /// The district relay, whose commune relay never answers, stamping its
-/// log every second at `tsa`; its configuration is written to relay.toml.
-async fn district_relay(dir: &Path, tsa: &str) -> (congvan_relay::RunningRelay, PathBuf) {
+/// log every second at `tsa` (and its custody receipts too, with
+/// `custody`); its configuration is written to relay.toml.
+async fn district_relay_with(
+    dir: &Path,
+    tsa: &str,
+    custody: bool,
+) -> (congvan_relay::RunningRelay, PathBuf) {
     let mut config = relay_config(dir, DISTRICT);
     add_child(&mut config, COMMUNE, Some("https://127.0.0.1:1"));
     config.timestamping = Some(TimestampingConfig {
         tsa: tsa.to_string(),
         batch_interval_secs: 1,
+        custody,
     });
     let toml = dir.join("relay.toml");
     config.save(&toml).unwrap();
     (congvan_relay::start(config).await.unwrap(), toml)
+}
+
+async fn district_relay(dir: &Path, tsa: &str) -> (congvan_relay::RunningRelay, PathBuf) {
+    district_relay_with(dir, tsa, false).await
 }
 
 async fn relay_proof(id: &str, toml: &Path, out: &Path) -> Run {
@@ -239,4 +251,86 @@ async fn a_timestamp_authority_that_is_down_delays_the_batch_not_the_traffic() {
         "{run}"
     );
     relay.stop().await;
+}
+
+/// An official signs without a timestamp; the relay stamps its custody
+/// receipt at ingress. When the official's key is revoked a minute later,
+/// the dispatch the relay keeps still verifies PASSED; without the stamp it
+/// is INDETERMINATE / REVOKED_NO_POE.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timestamped_custody_receipt_outlives_a_later_revocation() {
+    use congvan_envelope::{Envelope, Indication, SubIndication};
+    let dir = process::tempdir();
+    let tsa = start_tsa().await;
+    let (relay, _) = district_relay_with(dir.path(), &tsa, true).await;
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let dispatch = Author::new(DISTRICT).write(&out, &[COMMUNE], Urgency::Thuong, "Báo cáo");
+    send(&url(relay.addr), DISTRICT, &dispatch).await;
+    let record = relay.state.store.dispatch(&dispatch.id).unwrap().unwrap();
+    let kept = dir.path().join("kept.cvd");
+    assert!(relay
+        .state
+        .store
+        .copy_dispatch_file(&record, &kept)
+        .unwrap());
+    relay.stop().await;
+
+    // The official's key, revoked a minute from now; verified two minutes on.
+    let ca_dir = copy_ca(dir.path());
+    let ca = credential(&ca_dir);
+    let now = time::OffsetDateTime::now_utc();
+    let mut revocations = congvan_sign::RevocationRecord::default();
+    let official = credential(&official_dir(DISTRICT));
+    revocations
+        .revoke(
+            &ca,
+            official.cert(),
+            congvan_sign::RevocationReason::KeyCompromise,
+            now + time::Duration::minutes(1),
+        )
+        .unwrap();
+    let crl = dir.path().join("ca.crl.pem");
+    std::fs::write(&crl, revocations.issue_crl(&ca, now, 7).unwrap()).unwrap();
+    let mut store = trust();
+    store
+        .add_crls(congvan_sign::Crl::load_all(&crl).unwrap())
+        .unwrap();
+    let later = now + time::Duration::minutes(2);
+
+    let mut envelope = Envelope::open(&kept).unwrap();
+    let report =
+        congvan_envelope::verify_dispatch(&mut envelope, &store, later, &mut |_| {}).unwrap();
+    assert_eq!(report.indication, Indication::Passed, "{report}");
+    let signer = &report.signatures[0];
+    assert!(
+        signer
+            .timestamp
+            .as_deref()
+            .is_some_and(|t| t.contains("custody receipt")),
+        "{report}"
+    );
+    assert!(signer.detail.contains("revoked at"), "{report}");
+
+    // The same file with the receipt's timestamp stripped.
+    let stripped = dir.path().join("stripped.cvd");
+    let entry = envelope.receipts()[0].entry.clone();
+    let mut receipt = envelope.receipts()[0].jws.clone();
+    receipt.header = None;
+    rewrite_cvd(&kept, &stripped, |name, bytes| {
+        Some(if name == entry {
+            serde_json::to_vec(&receipt).unwrap()
+        } else {
+            bytes
+        })
+    });
+    let mut envelope = Envelope::open(&stripped).unwrap();
+    let report =
+        congvan_envelope::verify_dispatch(&mut envelope, &store, later, &mut |_| {}).unwrap();
+    assert_eq!(report.indication, Indication::Indeterminate, "{report}");
+    assert_eq!(
+        report.sub_indication,
+        Some(SubIndication::RevokedNoPoe),
+        "{report}"
+    );
 }

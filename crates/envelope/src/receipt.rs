@@ -530,10 +530,15 @@ pub fn parse_receipt(
         entry: entry.to_string(),
         problem,
     };
-    // Unsigned properties belong to dispatch signatures (§5.5), not receipts.
-    if jws.header.is_some() {
+    // The one unsigned property a receipt may carry is a timestamp of its
+    // signature, and only a custody receipt (checked below, once the
+    // statement is read): a relay timestamps its custody at ingress.
+    let timestamped = !crate::timestamp::signature_timestamps(jws, entry)?.is_empty();
+    if jws.header.is_some() && !timestamped {
         return Err(malformed(
-            "a receipt has no unprotected header; this one carries unsigned data".into(),
+            "the receipt's unprotected header carries no timestamp; a receipt carries no other \
+             unsigned data"
+                .into(),
         ));
     }
     let header: ReceiptHeader = serde_json::from_slice(&jws.protected_bytes(entry)?)
@@ -552,6 +557,12 @@ pub fn parse_receipt(
     if header.x5c.is_empty() {
         return Err(malformed("x5c is empty".into()));
     }
+    if timestamped && !matches!(statement, Statement::Custody { .. }) {
+        return Err(malformed(format!(
+            "a {} receipt carries a timestamp; only a relay's custody receipt does",
+            statement.kind()
+        )));
+    }
     Ok((header, alg, statement, payload))
 }
 
@@ -564,6 +575,18 @@ pub struct VerifiedReceipt {
     pub signer: Certificate,
     /// When it says it was made.
     pub time: OffsetDateTime,
+    /// The earliest trusted timestamp over its signature, if it carries
+    /// one: proof that it, and the signatures it lists, existed then.
+    pub timestamp: Option<ReceiptTimestamp>,
+}
+
+/// A receipt's timestamp that passed its checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptTimestamp {
+    /// The token's genTime.
+    pub gen_time: OffsetDateTime,
+    /// The authority's name.
+    pub tsa: String,
 }
 
 /// Why [`verify_receipt`] did not accept a receipt.
@@ -644,11 +667,52 @@ pub fn verify_receipt(
             ),
             reason: format!("the receipt's certificate is not valid: {e}"),
         })?;
+    let timestamp = receipt_timestamp(jws, entry, trust, time)?;
     Ok(VerifiedReceipt {
         statement,
         signer,
         time,
+        timestamp,
     })
+}
+
+/// The earliest timestamp over the receipt's signature that `trust`
+/// accepts. One that is not over this receipt, or dated before the time
+/// the receipt claims, makes the receipt invalid (someone changed what the
+/// relay wrote); one from an authority `trust` does not know is set aside.
+fn receipt_timestamp(
+    jws: &Jws,
+    entry: &str,
+    trust: &TrustStore,
+    claimed: OffsetDateTime,
+) -> Result<Option<ReceiptTimestamp>, ReceiptRefusal> {
+    use congvan_tsa::Error as T;
+    let imprint = crate::timestamp::signature_timestamp_imprint(jws);
+    let mut best: Option<ReceiptTimestamp> = None;
+    for token in crate::timestamp::signature_timestamps(jws, entry).map_err(|e| e.to_string())? {
+        match congvan_tsa::check_token(&token, &imprint, trust, &[]) {
+            Ok(checked) if checked.gen_time + time::Duration::minutes(5) < claimed => {
+                return Err(format!(
+                    "the receipt's timestamp ({}) is earlier than the time it claims",
+                    signing_time_text(checked.gen_time)
+                )
+                .into())
+            }
+            Ok(checked) => {
+                if best.as_ref().is_none_or(|b| checked.gen_time < b.gen_time) {
+                    best = Some(ReceiptTimestamp {
+                        gen_time: checked.gen_time,
+                        tsa: checked.tsa().display_name().to_string(),
+                    });
+                }
+            }
+            Err(T::Untrusted(_) | T::NotTimestampCertificate(_) | T::Unsupported(_)) => {}
+            Err(e) => {
+                return Err(format!("the receipt's timestamp does not belong to it: {e}").into())
+            }
+        }
+    }
+    Ok(best)
 }
 
 /// The current time as receipts write it.

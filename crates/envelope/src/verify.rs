@@ -197,7 +197,8 @@ fn check_signed(
         .iter()
         .map(|s| s.jws.signature_digest(&s.entry).ok())
         .collect();
-    let poe = check_receipts(receipts, parties, trust, &manifest_digest, now, report);
+    let ReceiptEvidence { poe, stamped } =
+        check_receipts(receipts, parties, trust, &manifest_digest, now, report);
     report.recall = report
         .receipts
         .iter()
@@ -235,6 +236,11 @@ fn check_signed(
             .and_then(|d| poe.get(d))
             .filter(|_| !evidence.offline)
             .map(|t| (*t, Proof::Receipt));
+        let receipt_stamp = own_digest
+            .as_ref()
+            .and_then(|d| stamped.get(d))
+            .filter(|_| !evidence.offline)
+            .cloned();
         let by_archive = evidence
             .archive_poe
             .get(&stored.entry)
@@ -260,6 +266,7 @@ fn check_signed(
             trust,
             now,
             earliest_poe,
+            receipt_stamp,
             evidence.offline,
             &mut result,
         );
@@ -419,6 +426,7 @@ fn check_signature(
     trust: &TrustStore,
     now: OffsetDateTime,
     earliest_poe: Option<(OffsetDateTime, Proof)>,
+    receipt_stamp: Option<crate::ReceiptTimestamp>,
     offline: bool,
     result: &mut SignatureResult,
 ) -> Result<String, Verdict> {
@@ -496,7 +504,21 @@ fn check_signature(
         ));
     }
     check_covers(congvan.role, &congvan.covers, earlier)?;
-    let (timestamp, unused_timestamps) = check_timestamps(jws, entry, trust, now, offline)?;
+    let (own_timestamp, unused_timestamps) = check_timestamps(jws, entry, trust, now, offline)?;
+    // A relay's timestamped custody receipt listing this signature proves
+    // it existed as well as the signature's own timestamp does.
+    let timestamp = match (own_timestamp, receipt_stamp) {
+        (Some(own), Some(r)) if r.gen_time < own.gen_time => Some(SignatureTimestamp {
+            gen_time: r.gen_time,
+            tsa: format!("{} (on a relay's custody receipt)", r.tsa),
+        }),
+        (Some(own), _) => Some(own),
+        (None, Some(r)) => Some(SignatureTimestamp {
+            gen_time: r.gen_time,
+            tsa: format!("{} (on a relay's custody receipt)", r.tsa),
+        }),
+        (None, None) => None,
+    };
     if let Some(stamp) = &timestamp {
         result.timestamp = Some(format!(
             "{} by {}",
@@ -827,7 +849,7 @@ fn judge_chain_error(
                 _ => (
                     Indication::Indeterminate,
                     SubIndication::RevokedNoPoe,
-                    format!("{text}; the claimed signing time is earlier, but nothing proves the signature existed before the revocation (a signature timestamp would; relay receipts are not accepted as proof against a revocation)"),
+                    format!("{text}; the claimed signing time is earlier, but nothing proves the signature existed before the revocation (a signature timestamp would, or a relay's timestamped custody receipt; a receipt's own time is not accepted as proof against a revocation)"),
                 ),
             }
         }
@@ -888,10 +910,11 @@ fn check_receipts(
     manifest_digest: &str,
     now: OffsetDateTime,
     report: &mut VerificationReport,
-) -> HashMap<String, OffsetDateTime> {
+) -> ReceiptEvidence {
     let recipients = &parties.recipients;
     let mut chain = CustodyChain::new(&parties.issuer, recipients);
     let mut poe: HashMap<String, OffsetDateTime> = HashMap::new();
+    let mut stamped: HashMap<String, crate::ReceiptTimestamp> = HashMap::new();
     for stored in receipts {
         let mut result = ReceiptResult {
             entry: stored.entry.clone(),
@@ -904,7 +927,7 @@ fn check_receipts(
             problem: None,
         };
         let checked = check_receipt(stored, trust, manifest_digest, &parties.id, now, &mut result)
-            .and_then(|(statement, time)| {
+            .and_then(|(statement, time, timestamp)| {
                 match &statement {
                     Statement::Custody { relay, .. } => chain.extend(relay, time)?,
                     Statement::Status { by, code, .. } => match code.said_by() {
@@ -924,16 +947,24 @@ fn check_receipts(
                     }
                     _ => {}
                 }
-                Ok((statement, time))
+                Ok((statement, time, timestamp))
             });
         match checked {
-            Ok((statement, time)) => {
+            Ok((statement, time, timestamp)) => {
                 result.valid = true;
                 if let Statement::Custody { signatures, .. } = &statement {
                     for digest in signatures {
                         let entry = poe.entry(digest.clone()).or_insert(time);
                         if time < *entry {
                             *entry = time;
+                        }
+                        if let Some(stamp) = &timestamp {
+                            let earlier = stamped
+                                .get(digest)
+                                .is_none_or(|s| stamp.gen_time < s.gen_time);
+                            if earlier {
+                                stamped.insert(digest.clone(), stamp.clone());
+                            }
                         }
                     }
                 }
@@ -942,7 +973,16 @@ fn check_receipts(
         }
         report.receipts.push(result);
     }
-    poe
+    ReceiptEvidence { poe, stamped }
+}
+
+/// What the receipts prove, per signature digest.
+struct ReceiptEvidence {
+    /// The earliest time a valid custody receipt says it held the signature.
+    poe: HashMap<String, OffsetDateTime>,
+    /// The earliest trusted timestamp on such a receipt: as good as the
+    /// signature's own timestamp.
+    stamped: HashMap<String, crate::ReceiptTimestamp>,
 }
 
 fn check_receipt(
@@ -952,7 +992,7 @@ fn check_receipt(
     dispatch_id: &str,
     now: OffsetDateTime,
     result: &mut ReceiptResult,
-) -> Result<(Statement, OffsetDateTime), String> {
+) -> Result<(Statement, OffsetDateTime, Option<crate::ReceiptTimestamp>), String> {
     // Describe what the receipt claims even when it turns out invalid.
     if let Ok((_, _, statement, _)) = parse_receipt(&stored.jws, &stored.entry) {
         result.kind = statement.kind().to_string();
@@ -974,7 +1014,7 @@ fn check_receipt(
             statement.time()
         ));
     }
-    Ok((statement, verified.time))
+    Ok((statement, verified.time, verified.timestamp))
 }
 
 /// Derives the overall indication from the parts.

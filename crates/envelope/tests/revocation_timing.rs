@@ -90,7 +90,7 @@ fn revoked_after_the_claimed_signing_time_is_revoked_no_poe() {
     assert!(
         report.signatures[0]
             .detail
-            .contains("relay receipts are not accepted as proof against a revocation"),
+            .contains("a receipt's own time is not accepted as proof against a revocation"),
         "{}",
         report.signatures[0].detail
     );

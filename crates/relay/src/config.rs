@@ -139,6 +139,14 @@ pub struct TimestampingConfig {
     /// fails is tried again within a minute; traffic never waits for it.
     #[serde(default = "default_batch_interval")]
     pub batch_interval_secs: u64,
+    /// Also timestamp this relay's custody receipt of each dispatch at
+    /// ingress (a `sigTst` over the receipt's signature): proof, as good as
+    /// a signature timestamp, that the dispatch's signatures existed then,
+    /// for dispatches signed without one. An authority that does not answer
+    /// within two seconds leaves the receipt unstamped; the dispatch is
+    /// accepted all the same.
+    #[serde(default)]
+    pub custody: bool,
 }
 
 fn default_batch_interval() -> u64 {

@@ -603,7 +603,10 @@ fn take_custody(
         time: time.clone(),
     };
     let text = statement.describe();
-    let jws = make_receipt(&statement, &state.credential).map_err(Error::from)?;
+    let mut jws = make_receipt(&statement, &state.credential).map_err(Error::from)?;
+    if let Some(url) = custody_tsa(state) {
+        stamp_custody(state, url, id, &mut jws);
+    }
     let (_, written) = append(&jws).map_err(Error::from)?;
     let digest = receipt_key(&statement, &jws)?;
     Ok(Custody {
@@ -613,6 +616,44 @@ fn take_custody(
         text,
         written,
     })
+}
+
+/// The authority that timestamps custody receipts, when configured.
+fn custody_tsa(state: &RelayState) -> Option<&str> {
+    state
+        .config
+        .timestamping
+        .as_ref()
+        .filter(|t| t.custody)
+        .map(|t| t.tsa.as_str())
+}
+
+/// How long ingress waits for a custody timestamp.
+const CUSTODY_TIMESTAMP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Adds a timestamp from `url` over the custody receipt's signature. Runs
+/// on a blocking thread of the runtime (ingress prepares there). A failure
+/// is logged and the receipt stays unstamped: traffic does not wait on the
+/// authority, and the day's batch timestamp still covers the dispatch.
+fn stamp_custody(state: &RelayState, url: &str, id: &str, jws: &mut Jws) {
+    let imprint = congvan_envelope::signature_timestamp_imprint(jws);
+    let asked = congvan_tsa::request_token(url, &imprint, &state.trust);
+    let outcome = tokio::runtime::Handle::current()
+        .block_on(async { tokio::time::timeout(CUSTODY_TIMESTAMP_WAIT, asked).await });
+    let token = match outcome {
+        Ok(Ok((token, _))) => token,
+        Ok(Err(e)) => {
+            tracing::warn!(dispatch = %id, error = %e, "custody receipt not timestamped");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(dispatch = %id, "custody receipt not timestamped: the authority did not answer in time");
+            return;
+        }
+    };
+    if let Err(e) = congvan_envelope::add_signature_timestamp(jws, &token) {
+        tracing::warn!(dispatch = %id, error = %e, "custody receipt not timestamped");
+    }
 }
 
 /// An office may only send as itself, and only through its own relay; a
