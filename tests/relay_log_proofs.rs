@@ -225,6 +225,45 @@ async fn a_relay_batch_timestamps_its_log_and_proves_what_it_held() {
     assert_eq!(refused.code, Some(1), "{refused}");
     assert!(refused.stderr.contains("the batch timestamp"), "{refused}");
 
+    // A record the relay never logged, in a proof made from scratch: a
+    // one-leaf tree, a statement naming the relay, a genuine token from
+    // the authority (which stamps whatever it is sent). Only the relay's
+    // signature cannot be made.
+    let fake = format!(
+        "congvan-log-record/1 dispatch {} {}\n",
+        sent[4].id,
+        "1".repeat(64)
+    );
+    let root = congvan_relay::merkle::leaf_hash(fake.as_bytes());
+    let fake_statement = congvan_relay::message_log::statement(DISTRICT, 1, 1, &root);
+    let imprint = congvan_tsa::Imprint::sha256_of(fake_statement.as_bytes());
+    let (token, _) = congvan_tsa::request_token(&tsa, &imprint, &trust())
+        .await
+        .unwrap();
+    let b64 = |bytes: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let self_made = altered(&proof, "self-made.json", |json| {
+        json["records"].as_array_mut().unwrap().truncate(1);
+        let record = &mut json["records"][0];
+        record["record"] = fake.clone().into();
+        record["index"] = 0.into();
+        record["size"] = 1.into();
+        record["root"] = b64(&root).into();
+        record["path"] = serde_json::json!([]);
+        record["statement"] = fake_statement.clone().into();
+        record["token"] = b64(&token).into();
+    });
+    let refused = check_proof(&self_made, None);
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert!(
+        refused
+            .stderr
+            .contains("the relay's signature does not verify"),
+        "{refused}"
+    );
+
     // A dispatch the relay never saw.
     let unknown = relay_proof("00000000-0000-4000-8000-000000000000", &toml, &proof).await;
     assert_ne!(unknown.code, Some(0), "{unknown}");

@@ -372,6 +372,15 @@ pub struct WebSettings {
     /// signed, and the key that signs the office's statuses (03, 04...).
     #[serde(default, rename = "office")]
     pub offices: Vec<WebOffice>,
+    /// Lookups of the public verification page (`/v/...`, what the QR code
+    /// of a printed dispatch opens) one address may make per minute; past
+    /// it the page answers 429 until the minute is over.
+    #[serde(default = "default_lookups_per_minute")]
+    pub lookups_per_minute: u32,
+}
+
+fn default_lookups_per_minute() -> u32 {
+    30
 }
 
 /// How the web workplace is reached.

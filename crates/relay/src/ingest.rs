@@ -636,25 +636,55 @@ const CUSTODY_TIMESTAMP_WAIT: std::time::Duration = std::time::Duration::from_se
 /// is logged and the receipt stays unstamped: traffic does not wait on the
 /// authority, and the day's batch timestamp still covers the dispatch.
 fn stamp_custody(state: &RelayState, url: &str, id: &str, jws: &mut Jws) {
+    // A flood of uploads must not become a flood of the authority, nor
+    // hold every blocking thread: past a few stamps at once, the rest go
+    // unstamped (the day's batch timestamp still covers them).
+    let Ok(_slot) = CUSTODY_STAMPS.try_acquire() else {
+        tracing::debug!(dispatch = %id, "custody receipt not timestamped: the authority is busy");
+        return;
+    };
     let imprint = congvan_envelope::signature_timestamp_imprint(jws);
     let asked = congvan_tsa::request_token(url, &imprint, &state.trust);
     let outcome = tokio::runtime::Handle::current()
         .block_on(async { tokio::time::timeout(CUSTODY_TIMESTAMP_WAIT, asked).await });
+    let unstamped = |why: &str| {
+        tracing::warn!(dispatch = %id, problem = %congvan_text::line(why), "custody receipt not timestamped");
+    };
     let token = match outcome {
         Ok(Ok((token, _))) => token,
-        Ok(Err(e)) => {
-            tracing::warn!(dispatch = %id, error = %e, "custody receipt not timestamped");
-            return;
-        }
-        Err(_) => {
-            tracing::warn!(dispatch = %id, "custody receipt not timestamped: the authority did not answer in time");
-            return;
-        }
+        Ok(Err(e)) => return unstamped(&e.to_string()),
+        Err(_) => return unstamped("the authority did not answer in time"),
     };
+    // A token the size of a file would make the receipt one no reader
+    // takes, and the dispatch with it.
+    if token.len() > MAX_CUSTODY_TOKEN {
+        return unstamped(&format!("a token of {} bytes", token.len()));
+    }
+    let unstamped_jws = jws.clone();
     if let Err(e) = congvan_envelope::add_signature_timestamp(jws, &token) {
-        tracing::warn!(dispatch = %id, error = %e, "custody receipt not timestamped");
+        return unstamped(&e.to_string());
+    }
+    // What every verifier will check of it (a token dated before the
+    // receipt, from clocks apart, would make it invalid and break the
+    // custody chain): checked here, or the receipt goes unstamped.
+    match congvan_envelope::verify_receipt(jws, "custody", &state.trust) {
+        Ok(verified) if verified.timestamp.is_some() => {}
+        Ok(_) => {
+            *jws = unstamped_jws;
+            unstamped("the authority is not trusted by this relay");
+        }
+        Err(e) => {
+            *jws = unstamped_jws;
+            unstamped(&e.to_string());
+        }
     }
 }
+
+/// Custody stamps asked for at once, at most.
+static CUSTODY_STAMPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+
+/// The largest custody token kept (a P-256 token with its chain is 2-3 KB).
+const MAX_CUSTODY_TOKEN: usize = 16 * 1024;
 
 /// An office may only send as itself, and only through its own relay; a
 /// gateway office also sends the copies it sealed of dispatches from

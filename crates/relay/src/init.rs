@@ -143,6 +143,7 @@ pub fn init_config(request: &InitRequest) -> Result<RelayConfig, Error> {
             crate::config::WebTls::Relay
         },
         idle_minutes: 30,
+        lookups_per_minute: 30,
         offices: request
             .web_offices
             .iter()

@@ -35,8 +35,8 @@ pub const LOG_PROOF_FORMAT: &str = "congvan-log-proof/1";
 /// The first line of a batch statement.
 const STATEMENT_HEADER: &str = "congvan relay log batch/1";
 
-/// Most records in one batch: a day of a national relay fits many times.
-const MAX_BATCH: usize = 1_000_000;
+/// Most records in one batch; a busier interval takes several batches.
+const MAX_BATCH: usize = 100_000;
 
 /// Appends a record to the log, in the transaction that stores what it is
 /// about. Idempotent: a record already logged is not logged twice.
@@ -144,21 +144,30 @@ pub struct StampedBatch {
 /// `tsa_url` timestamp the statement (checked under the relay's trust
 /// store), and records the batch. A failure leaves them pending.
 pub async fn stamp_pending(
-    state: &RelayState,
+    state: &Arc<RelayState>,
     tsa_url: &str,
 ) -> Result<Option<StampedBatch>, Error> {
-    let records = state.store.unbatched_log(MAX_BATCH)?;
-    let (Some(first), Some(last)) = (records.first(), records.last()) else {
+    // Reading and hashing a day of records is blocking work: off the
+    // async threads the relay's traffic runs on.
+    let reading = state.clone();
+    let pending = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        let records = reading.store.unbatched_log(MAX_BATCH)?;
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return Ok(None);
+        };
+        let leaves: Vec<Hash> = records
+            .iter()
+            .map(|r| merkle::leaf_hash(leaf_text(r).as_bytes()))
+            .collect();
+        Ok(merkle::root(&leaves).map(|root| (first.seq, last.seq, leaves.len(), root)))
+    })
+    .await
+    .map_err(|e| Error::Timestamp(format!("the batch task failed: {e}")))??;
+    let Some((first_seq, last_seq, count, root)) = pending else {
         return Ok(None);
     };
-    let (first_seq, last_seq) = (first.seq, last.seq);
-    let leaves: Vec<Hash> = records
-        .iter()
-        .map(|r| merkle::leaf_hash(leaf_text(r).as_bytes()))
-        .collect();
-    let root = merkle::root(&leaves).ok_or_else(|| Error::Timestamp("an empty batch".into()))?;
     let number = state.store.last_log_batch()? + 1;
-    let size = leaves.len() as u64;
+    let size = count as u64;
     let text = statement(&state.config.org.to_string(), number, size, &root);
     let imprint = congvan_tsa::Imprint::sha256_of(text.as_bytes());
     let (token, checked) = congvan_tsa::request_token(tsa_url, &imprint, &state.trust)
@@ -167,13 +176,34 @@ pub async fn stamp_pending(
     let gen_time = checked.gen_time;
     let gen_ms = (gen_time.unix_timestamp_nanos() / 1_000_000) as i64;
     let root_text = STANDARD.encode(root);
+    // The relay signs the statement: the token proves when, the signature
+    // who. Anyone can have a public authority stamp a statement of their
+    // own making.
+    let credential = &state.credential;
+    let signature = STANDARD.encode(credential.key().sign(text.as_bytes())?);
+    let certificates: Vec<String> = std::iter::once(credential.cert())
+        .chain(credential.chain())
+        .map(|c| STANDARD.encode(c.der()))
+        .collect();
+    let certificates = serde_json::to_string(&certificates)
+        .map_err(|e| Error::Timestamp(format!("cannot encode the relay's certificates: {e}")))?;
     state
         .writer
         .write(move |txn| {
             txn.execute(
-                "INSERT INTO log_batches (number, size, root, statement, token, gen_time)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![number, size as i64, root_text, text, token, gen_ms],
+                "INSERT INTO log_batches (number, size, root, statement, token, gen_time,
+                                          relay_signature, relay_certificates)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    number,
+                    size as i64,
+                    root_text,
+                    text,
+                    token,
+                    gen_ms,
+                    signature,
+                    certificates
+                ],
             )?;
             let covered = txn.execute(
                 "UPDATE log_records SET batch = ?1
@@ -213,11 +243,15 @@ pub(crate) async fn batch_stamper(
                     records = batch.size,
                     "message log batch timestamped"
                 );
+                if batch.size as usize == MAX_BATCH {
+                    // More are pending: the next batch at once.
+                    continue;
+                }
                 interval
             }
             Ok(None) => interval,
             Err(e) => {
-                tracing::warn!(error = %e, "the message log batch was not timestamped; retrying");
+                tracing::warn!(problem = %congvan_text::line(&e.to_string()), "the message log batch was not timestamped; retrying");
                 interval.min(std::time::Duration::from_secs(60))
             }
         };
@@ -247,6 +281,12 @@ pub struct RecordProof {
     pub statement: String,
     /// The RFC 3161 token over the statement (standard base64 of the DER).
     pub token: String,
+    /// The relay's signature over the statement's bytes (standard base64;
+    /// ECDSA as r || s), made with the key of the first of
+    /// `relay_certificates`.
+    pub relay_signature: String,
+    /// The relay's certificate, then its CAs (standard base64 DER).
+    pub relay_certificates: Vec<String>,
 }
 
 /// Everything a relay can prove about one dispatch from its log.
@@ -296,6 +336,8 @@ pub fn prove(store: &Store, relay: &str, id: &str) -> Result<LogProof, Error> {
             path: path.iter().map(|h| STANDARD.encode(h)).collect(),
             statement: batch.statement,
             token: STANDARD.encode(&batch.token),
+            relay_signature: batch.relay_signature,
+            relay_certificates: batch.relay_certificates,
         });
     }
     if records.is_empty() && pending == 0 {
@@ -338,6 +380,13 @@ pub fn check(proof: &LogProof, trust: &TrustStore) -> Result<Vec<CheckedRecord>,
             "format {:?}, not {LOG_PROOF_FORMAT}",
             congvan_text::line(&proof.format)
         )));
+    }
+    if proof.records.is_empty() {
+        return Err(Error::Proof(
+            "it holds no record: nothing in it is timestamped yet (export it again after the \
+             relay's next batch)"
+                .into(),
+        ));
     }
     let mut checked = Vec::with_capacity(proof.records.len());
     for (i, record) in proof.records.iter().enumerate() {
@@ -388,6 +437,9 @@ pub fn check(proof: &LogProof, trust: &TrustStore) -> Result<Vec<CheckedRecord>,
         let imprint = congvan_tsa::Imprint::sha256_of(record.statement.as_bytes());
         let stamp = congvan_tsa::check_token(&token, &imprint, trust, &[])
             .map_err(|e| fail(format!("the batch timestamp: {e}")))?;
+        // Who stamped: the relay, with a certificate valid when the token
+        // was made.
+        check_relay_signature(record, &statement, trust, stamp.gen_time).map_err(fail)?;
         checked.push(CheckedRecord {
             kind: kind.to_string(),
             digest: digest.to_string(),
@@ -397,6 +449,50 @@ pub fn check(proof: &LogProof, trust: &TrustStore) -> Result<Vec<CheckedRecord>,
         });
     }
     Ok(checked)
+}
+
+/// The statement is signed by a relay certificate of the organization it
+/// names, valid under `trust`.
+fn check_relay_signature(
+    record: &RecordProof,
+    statement: &Statement,
+    trust: &TrustStore,
+    at: OffsetDateTime,
+) -> Result<(), String> {
+    let mut certificates = Vec::with_capacity(record.relay_certificates.len());
+    for text in record.relay_certificates.iter().take(8) {
+        let der = STANDARD
+            .decode(text)
+            .map_err(|e| format!("a relay certificate is not base64: {e}"))?;
+        certificates.push(
+            congvan_sign::Certificate::from_der(&der, std::path::Path::new("proof"))
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let Some((relay, chain)) = certificates.split_first() else {
+        return Err("the statement carries no relay certificate".into());
+    };
+    let org = congvan_org::OrgId::parse(&statement.relay)
+        .map_err(|e| format!("the statement's relay is not an organization id: {e}"))?;
+    let signature = STANDARD
+        .decode(&record.relay_signature)
+        .map_err(|e| format!("the relay's signature is not base64: {e}"))?;
+    let alg = relay
+        .key_algorithm()
+        .ok_or("the relay certificate's key is of no algorithm congvan signs with")?;
+    congvan_sign::verify_signature(alg, relay, record.statement.as_bytes(), &signature)
+        .map_err(|_| "the relay's signature does not verify over the statement".to_string())?;
+    let purpose = congvan_sign::Purpose {
+        role: Some(congvan_sign::Role::Relay),
+        org: Some(org),
+    };
+    trust.validate(relay, chain, &purpose, at).map_err(|e| {
+        format!(
+            "the statement's signer is not relay {}: {e}",
+            statement.relay
+        )
+    })?;
+    Ok(())
 }
 
 fn decode_hash(text: &str) -> Option<Hash> {

@@ -35,6 +35,10 @@ pub struct LogBatch {
     pub token: Vec<u8>,
     /// The token's genTime (Unix ms).
     pub gen_time: i64,
+    /// The relay's signature over the statement (standard base64).
+    pub relay_signature: String,
+    /// The relay's certificate, then its CAs (standard base64 DER).
+    pub relay_certificates: Vec<String>,
 }
 
 fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
@@ -88,10 +92,12 @@ impl Store {
     pub fn log_batch(&self, number: i64) -> Result<Option<LogBatch>, Error> {
         self.read(|c| {
             c.query_row(
-                "SELECT number, size, root, statement, token, gen_time FROM log_batches
-                 WHERE number = ?1",
+                "SELECT number, size, root, statement, token, gen_time, relay_signature,
+                        relay_certificates
+                 FROM log_batches WHERE number = ?1",
                 params![number],
                 |r| {
+                    let certificates: String = r.get(7)?;
                     Ok(LogBatch {
                         number: r.get(0)?,
                         size: r.get(1)?,
@@ -99,6 +105,15 @@ impl Store {
                         statement: r.get(3)?,
                         token: r.get(4)?,
                         gen_time: r.get(5)?,
+                        relay_signature: r.get(6)?,
+                        // Written by this relay as a JSON array of strings.
+                        relay_certificates: serde_json::from_str(&certificates).map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                7,
+                                rusqlite::types::Type::Text,
+                                Box::new(e),
+                            )
+                        })?,
                     })
                 },
             )

@@ -126,7 +126,9 @@ CREATE TABLE IF NOT EXISTS log_batches (
     root TEXT NOT NULL,             -- base64 of the Merkle root
     statement TEXT NOT NULL,        -- what the token's imprint is over
     token BLOB NOT NULL,            -- the RFC 3161 token (DER)
-    gen_time INTEGER NOT NULL       -- the token's genTime (Unix ms)
+    gen_time INTEGER NOT NULL,      -- the token's genTime (Unix ms)
+    relay_signature TEXT NOT NULL,  -- base64 of the relay's signature over the statement
+    relay_certificates TEXT NOT NULL -- JSON array of base64 DER: the relay's certificate, then its CAs
 );
 ";
 
