@@ -11,6 +11,7 @@
 #   curl           the README's web workplace commands
 #   chromium + chromium-driver  Debian's headless browser for the web workplace tests
 #   fonts-dejavu-core  Vietnamese text in the browser's screenshots
+#   zbar-tools    zbarimg decodes the QR code of a rendered dispatch
 #   golang-go + golang-golang-x-mod-dev  an independent check (Go's sumdb/tlog)
 #                  of a relay's Merkle inclusion proofs
 set -euo pipefail
@@ -31,6 +32,7 @@ command -v curl      >/dev/null || missing+=(curl)
 command -v chromium  >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+command -v zbarimg   >/dev/null || missing+=(zbar-tools)
 command -v go        >/dev/null || missing+=(golang-go)
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog ] || missing+=(golang-golang-x-mod-dev)
 if [ "${#missing[@]}" -gt 0 ]; then

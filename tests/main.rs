@@ -34,4 +34,5 @@ mod render_fixtures;
 mod secret_dispatch;
 mod timestamps;
 mod web_browser;
+mod web_verify_page;
 mod web_workplace;

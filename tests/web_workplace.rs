@@ -568,6 +568,7 @@ fn off_loopback_the_workplace_serves_https_with_the_relays_certificate_and_secur
         public_url: None,
         tls: WebTls::Relay,
         idle_minutes: 30,
+        lookups_per_minute: 30,
         offices: vec![WebOffice {
             org: crate::support::relays::org(COMMUNE),
             credential: office_dir(COMMUNE),

@@ -466,6 +466,17 @@ pub enum DispatchCommand {
         /// what was revoked since).
         #[arg(long)]
         allow_stale_crl: bool,
+        /// The base address of the issuing office's public verification
+        /// page (e.g. https://vanban.hatinh.gov.vn): the QR code then opens
+        /// BASE/v/ID/SHA-256, which tells a phone whether the paper is
+        /// authentic. Default: the registry's `[[relay]] verify_url` of the
+        /// relay serving the issuing office, when --registry names one.
+        #[arg(long, value_name = "URL")]
+        verify_url: Option<String>,
+        /// The organization registry, to find the issuing office's
+        /// verification page (else $CONGVAN_REGISTRY, when set).
+        #[arg(long, value_name = "FILE")]
+        registry: Option<PathBuf>,
     },
     /// Print the dispatch metadata.
     Show {

@@ -21,6 +21,7 @@ pub fn web_settings(pki: &Path, org: &OrgId) -> WebSettings {
         public_url: None,
         tls: WebTls::None,
         idle_minutes: 120,
+        lookups_per_minute: 30,
         offices: vec![WebOffice {
             org: org.clone(),
             credential: pki.join(org.to_string()).join("office"),

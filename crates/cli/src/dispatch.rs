@@ -166,7 +166,17 @@ pub fn run(cmd: DispatchCommand) -> Result<ExitCode, Failure> {
             trust,
             crl,
             allow_stale_crl,
-        } => render(&file, &out, &trust, &crl, stale_policy(allow_stale_crl)),
+            verify_url,
+            registry,
+        } => render(
+            &file,
+            &out,
+            &trust,
+            &crl,
+            stale_policy(allow_stale_crl),
+            verify_url.as_deref(),
+            registry.as_deref(),
+        ),
         DispatchCommand::Show { file, json, id } => show(&file, json, id),
         DispatchCommand::Extract { file, out } => extract(&file, &out),
         DispatchCommand::Encrypt {
@@ -452,6 +462,8 @@ fn render(
     trust: &[PathBuf],
     crl: &[PathBuf],
     stale: StaleCrls,
+    verify_url: Option<&str>,
+    registry: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let mut envelope = Envelope::open(file)?;
     let report = if trust.is_empty() {
@@ -472,13 +484,42 @@ fn render(
         }
         Some(report)
     };
-    let view = congvan_render::dispatch_view(&envelope, report.as_ref());
+    let mut view = congvan_render::dispatch_view(&envelope, report.as_ref());
+    if let Some(base) = verification_base(&envelope, verify_url, registry)? {
+        view.qr_payload = Some(congvan_render::verification_url(&envelope, &base));
+    }
     let pdf = congvan_render::render_dispatch(&view)
         .map_err(|e| Failure::input(format!("cannot render {}: {e}", file.display())))?;
     std::fs::write(out, pdf)
         .map_err(|e| Failure::input(format!("{}: cannot write: {e}", out.display())))?;
     say!("{} written", out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the QR code of a rendered dispatch points: `--verify-url`, else
+/// the registry's verification page of the issuing office's relay (from
+/// `--registry` or $CONGVAN_REGISTRY, when either is given).
+fn verification_base(
+    envelope: &Envelope,
+    verify_url: Option<&str>,
+    registry: Option<&Path>,
+) -> Result<Option<String>, Failure> {
+    if let Some(url) = verify_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(Failure::input(format!(
+                "--verify-url {}: give the page's http(s):// address",
+                Line(url)
+            )));
+        }
+        return Ok(Some(url.to_string()));
+    }
+    if registry.is_none() && std::env::var_os("CONGVAN_REGISTRY").is_none() {
+        return Ok(None);
+    }
+    let registry = load_registry(registry)?;
+    Ok(registry
+        .verify_url(&envelope.metadata().from.id)
+        .map(str::to_string))
 }
 
 fn show(file: &Path, json: bool, id_only: bool) -> Result<ExitCode, Failure> {

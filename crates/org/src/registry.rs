@@ -50,11 +50,26 @@ pub struct Office {
     pub gateway: bool,
 }
 
+/// A relay's public face: `[[relay]]` in the registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayEntry {
+    /// The relay's name, as offices' `relay` give it.
+    pub name: String,
+    /// The base address of its public verification page (its web
+    /// workplace), e.g. `https://vanban.hatinh.gov.vn`: what the QR code of
+    /// a dispatch its offices issue opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_url: Option<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegistryFile {
     #[serde(default)]
     office: Vec<Office>,
+    #[serde(default)]
+    relay: Vec<RelayEntry>,
 }
 
 /// The organization registry: which offices exist, who their parent is and
@@ -65,6 +80,7 @@ struct RegistryFile {
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
     offices: BTreeMap<OrgId, Office>,
+    relays: BTreeMap<String, RelayEntry>,
 }
 
 impl Registry {
@@ -83,7 +99,24 @@ impl Registry {
             path: origin.to_path_buf(),
             message: e.to_string(),
         })?;
-        Registry::from_offices(file.office)
+        let mut registry = Registry::from_offices(file.office)?;
+        for relay in file.relay {
+            if registry.relays.contains_key(&relay.name) {
+                return Err(Error::RegistryFormat {
+                    path: origin.to_path_buf(),
+                    message: format!("[[relay]] {} is listed twice", relay.name),
+                });
+            }
+            registry.relays.insert(relay.name.clone(), relay);
+        }
+        Ok(registry)
+    }
+
+    /// The public verification page of the relay serving `office` (see
+    /// [`RelayEntry::verify_url`]), if the registry gives one.
+    pub fn verify_url(&self, office: &OrgId) -> Option<&str> {
+        let relay = self.serving_relay(office)?;
+        self.relays.get(relay)?.verify_url.as_deref()
     }
 
     /// Builds a registry from offices, checking codes are unique and parents exist.
@@ -105,7 +138,10 @@ impl Registry {
                 }
             }
         }
-        Ok(Registry { offices: map })
+        Ok(Registry {
+            offices: map,
+            relays: BTreeMap::new(),
+        })
     }
 
     /// Serialises the registry back to TOML, e.g. for `pki demo`.
@@ -113,9 +149,12 @@ impl Registry {
         #[derive(Serialize)]
         struct Out<'a> {
             office: Vec<&'a Office>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            relay: Vec<&'a RelayEntry>,
         }
         let out = Out {
             office: self.offices.values().collect(),
+            relay: self.relays.values().collect(),
         };
         toml::to_string(&out).map_err(|e| Error::RegistryFormat {
             path: Registry::inline_origin(),

@@ -58,6 +58,11 @@ const RECIPIENTS_LABEL: f32 = 12.0;
 const RECIPIENTS: f32 = 11.0;
 /// Size of the digital signature and seal information (Decree 30: 10 pt).
 const SIGNATURE_INFO: f32 = 10.0;
+/// The mark of a paper copy beside its QR code.
+const PAPER_COPY_NOTE: &str = "Bản giấy chuyển đổi từ văn bản điện tử (Điều 12 Luật Giao dịch \
+    điện tử 2023). Văn bản gốc lưu trên hệ thống văn bản điện tử congvan của cơ quan ban hành; \
+    tra cứu bằng mã QR hoặc tại:";
+
 /// Side of the QR code including its quiet zone.
 const QR_SIDE: f32 = 28.0 * MM;
 /// Size of the caption beside the QR code.
@@ -623,15 +628,14 @@ impl Doc {
         // (~7 KB) for one line.
         let code = TextStyle::new(Face::Regular, QR_CAPTION - 0.5);
         let visible_top = top + quiet;
-        let mut y = visible_top + QR_CAPTION;
-        self.canvas.text(
-            0,
-            caption_x,
-            y,
-            Align::Left,
-            label,
-            "Mã QR tra cứu văn bản điện tử:",
-        )?;
+        let mut y = visible_top;
+        // A printed copy says that it is one, and where the original is
+        // looked up (Law on Electronic Transactions 2023, art. 12).
+        for line in layout::wrap(PAPER_COPY_NOTE, label.face, label.size, caption_width)? {
+            y += QR_CAPTION * 1.25;
+            self.canvas
+                .text(0, caption_x, y, Align::Left, label, &line.text())?;
+        }
         for line in layout::wrap(payload, code.face, code.size, caption_width)? {
             y += QR_CAPTION * 1.25;
             self.canvas

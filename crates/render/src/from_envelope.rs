@@ -20,6 +20,19 @@ pub fn qr_payload(envelope: &Envelope) -> String {
     format!("congvan:1:{}:{digest}", envelope.metadata().id)
 }
 
+/// What the QR code carries when the issuing office's relay has a public
+/// verification page at `base` (e.g. `https://vanban.hatinh.gov.vn`): the
+/// page's address for this dispatch, `BASE/v/ID/MANIFEST-SHA256`, which a
+/// phone opens to see whether the paper is authentic.
+pub fn verification_url(envelope: &Envelope, base: &str) -> String {
+    let digest = congvan_envelope::sha256_hex(envelope.manifest_bytes());
+    format!(
+        "{}/v/{}/{digest}",
+        base.trim_end_matches('/'),
+        envelope.metadata().id
+    )
+}
+
 /// The printable view of a dispatch.
 ///
 /// With a verification report, only signatures that PASSED are shown as

@@ -61,7 +61,7 @@ mod view;
 pub use date::place_and_date_line;
 pub use dispatch::render_dispatch;
 pub use error::Error;
-pub use from_envelope::{dispatch_view, qr_payload, report_view};
+pub use from_envelope::{dispatch_view, qr_payload, report_view, verification_url};
 pub use report::render_verification_report;
 pub use view::{
     AttachmentView, CalendarDate, DigitalSignatureView, DispatchView, Indication, ReceiptView,

@@ -55,6 +55,7 @@ fn main() {
         public_url: None,
         tls: WebTls::None,
         idle_minutes: 30,
+        lookups_per_minute: 30,
         offices: vec![WebOffice {
             org: commune.clone(),
             credential: certs.join("H99.01.01/office"),

@@ -33,6 +33,8 @@ pub struct WebApp {
     pub settings: WebSettings,
     /// Failed logins, per account and per address.
     pub throttle: Throttle,
+    /// Lookups of the public verification page, per address.
+    pub lookups: crate::throttle::RateLimit,
     /// This workplace's cookie names.
     pub cookies: crate::session::CookieNames,
     /// Argon2 and scrypt run a few at a time: each takes tens of MiB.
@@ -78,12 +80,14 @@ impl WebApp {
             }
             offices.insert(office.org.to_string(), credential);
         }
+        let lookups = crate::throttle::RateLimit::new(settings.lookups_per_minute);
         Ok(Arc::new(WebApp {
             store,
             offices,
             encryption,
             settings,
             throttle: Throttle::default(),
+            lookups,
             cookies: crate::session::CookieNames::for_relay(&relay.config.name),
             hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
             totp_steps: std::sync::Mutex::new(HashMap::new()),
@@ -174,6 +178,8 @@ impl WebApp {
                     .layer(DefaultBodyLimit::max(upload_limit)),
             )
             .route("/search", get(pages::search::page))
+            // Public: what the QR code of a printed dispatch opens.
+            .route("/v/{id}/{digest}", get(pages::public::page))
             .route("/audit", get(pages::audit::page))
             .route("/assets/style.css", get(pages::assets::style))
             .route("/assets/compose.js", get(pages::assets::compose_js))

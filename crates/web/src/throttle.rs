@@ -80,3 +80,47 @@ fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, (u32, Instant)>, key: K, n
     }
     entry.0 += 1;
 }
+
+/// Requests per address per minute, for the public verification page: it
+/// needs no login, so only this keeps anyone from trying dispatch ids at
+/// speed (they are random, and the digest beside them unguessable, but a
+/// lookup still costs a verification).
+pub struct RateLimit {
+    per_minute: u32,
+    by_address: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+/// How often the table of addresses is swept of finished minutes.
+const SWEEP_AT: usize = 10_000;
+
+impl RateLimit {
+    /// At most `per_minute` requests per address in each minute.
+    pub fn new(per_minute: u32) -> RateLimit {
+        RateLimit {
+            per_minute,
+            by_address: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request for `address`: false when it has used its minute.
+    pub fn take(&self, address: IpAddr) -> bool {
+        let now = Instant::now();
+        let minute = Duration::from_secs(60);
+        let Ok(mut map) = self.by_address.lock() else {
+            // A poisoned lock refuses rather than lets a flood through.
+            return false;
+        };
+        if map.len() >= SWEEP_AT {
+            map.retain(|_, (_, since)| now.duration_since(*since) < minute);
+        }
+        let entry = map.entry(address).or_insert((0, now));
+        if now.duration_since(entry.1) >= minute {
+            *entry = (0, now);
+        }
+        if entry.0 >= self.per_minute {
+            return false;
+        }
+        entry.0 += 1;
+        true
+    }
+}

@@ -308,7 +308,10 @@ pub async fn pdf(
 ) -> PageResult {
     let session = require(&app, &headers, READERS)?;
     let opened = opened(&app, &session, &id).await?;
-    pdf_response(opened.envelope, Some(opened.report)).await
+    // The QR code of the printed copy opens this workplace's public
+    // verification page, when it has a public address.
+    let base = app.settings.public_url.clone();
+    pdf_response(opened.envelope, Some(opened.report), base).await
 }
 
 /// A rendered dispatch as an inline PDF our own pages may embed (rendered
@@ -316,9 +319,13 @@ pub async fn pdf(
 pub async fn pdf_response(
     envelope: congvan_envelope::Envelope,
     report: Option<VerificationReport>,
+    verify_base: Option<String>,
 ) -> PageResult {
     let bytes = super::blocking(move || {
-        let view = congvan_render::dispatch_view(&envelope, report.as_ref());
+        let mut view = congvan_render::dispatch_view(&envelope, report.as_ref());
+        if let Some(base) = &verify_base {
+            view.qr_payload = Some(congvan_render::verification_url(&envelope, base));
+        }
         congvan_render::render_dispatch(&view)
     })
     .await?

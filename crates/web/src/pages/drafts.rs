@@ -149,7 +149,7 @@ pub async fn pdf(
     let envelope = super::blocking(move || Envelope::open(&path))
         .await?
         .map_err(|e| internal(e.into()))?;
-    super::dispatch::pdf_response(envelope, None).await
+    super::dispatch::pdf_response(envelope, None, None).await
 }
 
 /// The signing form.

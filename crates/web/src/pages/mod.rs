@@ -10,6 +10,7 @@ pub mod drafts;
 pub mod inbox;
 pub mod login;
 pub mod outbox;
+pub mod public;
 pub mod search;
 pub mod verify;
 
