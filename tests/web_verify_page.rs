@@ -255,3 +255,54 @@ fn getrandom(out: &mut [u8]) {
     use ring::rand::SecureRandom;
     ring::rand::SystemRandom::new().fill(out).unwrap();
 }
+
+/// `congvan demo --serve` names each relay's verification page in the
+/// demo registry: a dispatch the demo sent, rendered with that registry,
+/// carries a QR code that opens its issuing relay's page, which says Hợp lệ.
+#[test]
+fn a_rendered_demo_dispatch_opens_its_relays_page() {
+    let demo = crate::support::web::DemoServe::start();
+    let work = demo.work();
+    let registry = work.join("pki/registry.toml");
+    let sent = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            name.ends_with(".cvd") && !name.starts_with("received-")
+        })
+        .expect("a dispatch the demo sent");
+    let pdf = work.join("sent.pdf");
+    congvan([
+        "dispatch".as_ref(),
+        "render".as_ref(),
+        sent.as_os_str(),
+        "--out".as_ref(),
+        pdf.as_os_str(),
+        "--trust".as_ref(),
+        work.join("pki/root/cert.pem").as_os_str(),
+        "--registry".as_ref(),
+        registry.as_os_str(),
+    ])
+    .assert_ok();
+    let root = work.join("sent-page1");
+    run(std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(&pdf)
+        .arg(&root))
+    .assert_ok();
+    let decoded = run(std::process::Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(format!("{}.png", root.display())));
+    decoded.assert_ok();
+    let link = decoded.stdout.trim().to_string();
+    let relays = demo.demo["relays"].as_array().unwrap();
+    let issuer = relays
+        .iter()
+        .find(|r| link.starts_with(r["web_url"].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("{link} is no demo relay's page"));
+    let base = issuer["web_url"].as_str().unwrap();
+    let page = Http::new(base).get(link.trim_start_matches(base));
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("Hợp lệ"), "{}", page.text());
+}

@@ -108,6 +108,24 @@ pub async fn serve(dir: &Path, pki: &Path, relays: [&RunningRelay; 3]) -> Result
         });
         webs.push(web);
     }
+    // The registry names each relay's verification page, so that
+    // `dispatch render --registry` puts it in the QR code.
+    let mut pages =
+        String::from("\n# The demo relays' verification pages (congvan demo --serve).\n");
+    for relay in &listing {
+        pages.push_str(&format!(
+            "[[relay]]\nname = {:?}\nverify_url = {:?}\n",
+            relay.name, relay.web_url
+        ));
+    }
+    let registry = pki.join("registry.toml");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&registry)
+        .map_err(|e| Failure::input(format!("{}: {e}", registry.display())))?;
+    std::io::Write::write_all(&mut file, pages.as_bytes())
+        .map_err(|e| Failure::input(format!("{}: {e}", registry.display())))?;
+    congvan_org::Registry::load(&registry)?;
     let path = dir.join("demo.json");
     let text = serde_json::to_string_pretty(&serde_json::json!({ "relays": listing }))
         .map_err(|e| Failure::input(format!("cannot write demo.json: {e}")))?;
@@ -135,6 +153,11 @@ pub async fn serve(dir: &Path, pki: &Path, relays: [&RunningRelay; 3]) -> Result
             }
         }
     }
+    say!(
+        "   A dispatch rendered with `congvan dispatch render FILE.cvd --out FILE.pdf --registry {}` \
+         carries a QR code that opens its issuing relay's verification page.",
+        registry.display()
+    );
     say!("   Open a web address above in a browser. Press Ctrl-C to stop.");
     crate::relay::wait_for_stop().await?;
     for web in webs {

@@ -35,6 +35,9 @@ pub struct WebApp {
     pub throttle: Throttle,
     /// Lookups of the public verification page, per address.
     pub lookups: crate::throttle::RateLimit,
+    /// Where the public verification page is reached, once the listener
+    /// knows (see `serve.rs`): the base of the QR codes of printed copies.
+    verify_base: std::sync::OnceLock<String>,
     /// This workplace's cookie names.
     pub cookies: crate::session::CookieNames,
     /// Argon2 and scrypt run a few at a time: each takes tens of MiB.
@@ -88,11 +91,25 @@ impl WebApp {
             settings,
             throttle: Throttle::default(),
             lookups,
+            verify_base: std::sync::OnceLock::new(),
             cookies: crate::session::CookieNames::for_relay(&relay.config.name),
             hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
             totp_steps: std::sync::Mutex::new(HashMap::new()),
             relay,
         }))
+    }
+
+    /// The base address of this workplace's public verification page, if
+    /// people can reach it (`[web] public_url`, or a loopback listener).
+    pub fn verify_base(&self) -> Option<&str> {
+        self.verify_base.get().map(String::as_str)
+    }
+
+    pub(crate) fn set_verify_base(&self, url: &str) {
+        // Set once, by the one listener; a second `serve` keeps the first.
+        if self.verify_base.set(url.to_string()).is_err() {
+            tracing::debug!("the verification page's address was already set");
+        }
     }
 
     /// The decryption key of a served office, for its own sessions only.

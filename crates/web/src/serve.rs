@@ -60,6 +60,12 @@ pub async fn serve(app: Arc<WebApp>) -> Result<RunningWeb, Error> {
         (None, Some(_)) => format!("https://{addr}"),
         (None, None) => format!("http://{addr}"),
     };
+    // The address printed copies point their QR code at: the public one,
+    // or on loopback (the demo, a test) the listener's own. Elsewhere,
+    // without `public_url`, no one outside could open what it would name.
+    if app.settings.public_url.is_some() || addr.ip().is_loopback() {
+        app.set_verify_base(&url);
+    }
     let (shutdown, mut rx) = watch::channel(false);
     let router = app.router();
     let limits = app.relay.config.limits.clone();

@@ -309,8 +309,8 @@ pub async fn pdf(
     let session = require(&app, &headers, READERS)?;
     let opened = opened(&app, &session, &id).await?;
     // The QR code of the printed copy opens this workplace's public
-    // verification page, when it has a public address.
-    let base = app.settings.public_url.clone();
+    // verification page, when people can reach it.
+    let base = app.verify_base().map(str::to_string);
     pdf_response(opened.envelope, Some(opened.report), base).await
 }
 
