@@ -60,6 +60,31 @@ fn start_tsa(identity: &Path) -> RunningTsa {
     panic!("congvan tsa run did not listen on port {port}");
 }
 
+/// `dispatch sign --role signer` with the credential in `official`,
+/// timestamped at `tsa_url` whose token is checked under `root`.
+fn sign_timestamped(
+    file: &Path,
+    official: &Path,
+    tsa_url: &str,
+    root: &Path,
+) -> crate::support::process::Run {
+    congvan([
+        "dispatch",
+        "sign",
+        file.to_str().unwrap(),
+        "--key",
+        official.join("key.pem").to_str().unwrap(),
+        "--cert",
+        official.join("cert.pem").to_str().unwrap(),
+        "--role",
+        "signer",
+        "--tsa",
+        tsa_url,
+        "--tsa-trust",
+        root.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn a_signature_timestamped_at_a_running_tsa_is_reported_by_verify() {
     let tmp = tempdir();
@@ -105,21 +130,7 @@ fn a_signature_timestamped_at_a_running_tsa_is_reported_by_verify() {
     );
     let official = certs.join("H99.01/official");
     let root = certs.join("root/cert.pem");
-    let signed = congvan([
-        "dispatch",
-        "sign",
-        file.to_str().unwrap(),
-        "--key",
-        official.join("key.pem").to_str().unwrap(),
-        "--cert",
-        official.join("cert.pem").to_str().unwrap(),
-        "--role",
-        "signer",
-        "--tsa",
-        &tsa.url,
-        "--tsa-trust",
-        root.to_str().unwrap(),
-    ]);
+    let signed = sign_timestamped(&file, &official, &tsa.url, &root);
     signed.assert_ok();
     assert!(
         signed.stdout.contains("with a signature timestamp"),
@@ -223,22 +234,7 @@ fn a_preserved_dispatch_verifies_offline_long_after_its_certificates_expired() {
         &[],
     );
     let official = pki.join("H99.01/official");
-    congvan([
-        "dispatch",
-        "sign",
-        file.to_str().unwrap(),
-        "--key",
-        official.join("key.pem").to_str().unwrap(),
-        "--cert",
-        official.join("cert.pem").to_str().unwrap(),
-        "--role",
-        "signer",
-        "--tsa",
-        &tsa.url,
-        "--tsa-trust",
-        root.to_str().unwrap(),
-    ])
-    .assert_ok();
+    sign_timestamped(&file, &official, &tsa.url, &root).assert_ok();
 
     // Without the CAs' lists there is nothing to preserve with: refused,
     // the file untouched.

@@ -62,11 +62,16 @@ fn qr_of_rendered(cvd: &Path, base: &str, verified: bool) -> String {
         text.contains("Điều 12 Luật Giao dịch"),
         "no paper-copy mark:\n{text}"
     );
+    qr_on_page_1(&pdf)
+}
+
+/// Page 1 of `pdf` as an image (pdftoppm), its QR code decoded (zbarimg).
+fn qr_on_page_1(pdf: &Path) -> String {
     // pdftoppm -singlefile writes ROOT.png.
-    let root = cvd.with_extension("page1");
+    let root = pdf.with_extension("page1");
     run(std::process::Command::new("pdftoppm")
         .args(["-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile"])
-        .arg(&pdf)
+        .arg(pdf)
         .arg(&root))
     .assert_ok();
     let decoded = run(std::process::Command::new("zbarimg")
@@ -285,17 +290,7 @@ fn a_rendered_demo_dispatch_opens_its_relays_page() {
         registry.as_os_str(),
     ])
     .assert_ok();
-    let root = work.join("sent-page1");
-    run(std::process::Command::new("pdftoppm")
-        .args(["-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile"])
-        .arg(&pdf)
-        .arg(&root))
-    .assert_ok();
-    let decoded = run(std::process::Command::new("zbarimg")
-        .args(["--raw", "-q"])
-        .arg(format!("{}.png", root.display())));
-    decoded.assert_ok();
-    let link = decoded.stdout.trim().to_string();
+    let link = qr_on_page_1(&pdf);
     let relays = demo.demo["relays"].as_array().unwrap();
     let issuer = relays
         .iter()

@@ -505,20 +505,18 @@ fn verification_base(
     registry: Option<&Path>,
 ) -> Result<Option<String>, Failure> {
     if let Some(url) = verify_url {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(Failure::input(format!(
-                "--verify-url {}: give the page's http(s):// address",
-                Line(url)
-            )));
-        }
+        congvan_org::check_verify_url(url)
+            .map_err(|problem| Failure::input(format!("--verify-url: {}", Line(&problem))))?;
         return Ok(Some(url.to_string()));
     }
     if registry.is_none() && std::env::var_os("CONGVAN_REGISTRY").is_none() {
         return Ok(None);
     }
     let registry = load_registry(registry)?;
+    // The office that answers for the dispatch: its issuer, or the gateway
+    // office that took it in from outside congvan.
     Ok(registry
-        .verify_url(&envelope.metadata().from.id)
+        .verify_url(envelope.metadata().responsible_office())
         .map(str::to_string))
 }
 

@@ -19,4 +19,4 @@ mod registry;
 
 pub use error::Error;
 pub use org_id::OrgId;
-pub use registry::{Level, Office, Registry, RelayEntry};
+pub use registry::{check_verify_url, Level, Office, Registry, RelayEntry};

@@ -63,6 +63,40 @@ pub struct RelayEntry {
     pub verify_url: Option<String>,
 }
 
+/// Checks the base address of a verification page, the one rule for what
+/// may go into the QR code of every printed dispatch: `https://HOST[:PORT][/PATH]`
+/// (`http://` only on a loopback host, for the demo and tests), with no
+/// user name, query, fragment, space or control character. Says what is
+/// wrong otherwise.
+pub fn check_verify_url(url: &str) -> Result<(), String> {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', ':']).next().unwrap_or("");
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(format!(
+                "{url:?} is plain http: a phone must reach the page over https (http only on a loopback address)"
+            ));
+        }
+        rest
+    } else {
+        return Err(format!("{url:?} does not start with https://"));
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return Err(format!("{url:?} names no host"));
+    }
+    if let Some(c) = url
+        .chars()
+        .find(|c| c.is_control() || c.is_whitespace() || matches!(c, '@' | '?' | '#' | '\\'))
+    {
+        return Err(format!(
+            "{url:?} contains {c:?}: a page address carries no user name, query, fragment or space"
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegistryFile {
@@ -101,6 +135,12 @@ impl Registry {
         })?;
         let mut registry = Registry::from_offices(file.office)?;
         for relay in file.relay {
+            if let Some(url) = &relay.verify_url {
+                check_verify_url(url).map_err(|problem| Error::RegistryFormat {
+                    path: origin.to_path_buf(),
+                    message: format!("[[relay]] {}: verify_url {problem}", relay.name),
+                })?;
+            }
             if registry.relays.contains_key(&relay.name) {
                 return Err(Error::RegistryFormat {
                     path: origin.to_path_buf(),
@@ -286,5 +326,36 @@ parent = "H99.15"
             "[[office]]\ncode = \"H99.1\"\nname = \"x\"\nlevel = \"district\"\nparent = \"H98\"\n";
         let err = Registry::from_toml(text, &Registry::inline_origin()).unwrap_err();
         assert!(err.to_string().contains("H98"), "{err}");
+    }
+
+    #[test]
+    fn a_verification_page_is_https_with_nothing_riding_along() {
+        for ok in [
+            "https://vanban.hatinh.gov.vn",
+            "https://vanban.hatinh.gov.vn:8443/tra-cuu",
+            "http://127.0.0.1:18080",
+        ] {
+            assert_eq!(check_verify_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://vanban.hatinh.gov.vn",
+            "javascript:alert(1)",
+            "https://",
+            "https://user@evil.example",
+            "https://a.example/?next=x",
+            "https://a.example/#x",
+            "https://a.example/\u{7}",
+            "https://a b.example",
+            "ftp://a.example",
+        ] {
+            assert!(check_verify_url(bad).is_err(), "{bad} accepted");
+        }
+        let text = "[[office]]\ncode = \"H99\"\nname = \"x\"\nlevel = \"province\"\nrelay = \"r\"\n\n[[relay]]\nname = \"r\"\nverify_url = \"http://evil.example\"\n";
+        let err = Registry::from_toml(text, &Registry::inline_origin()).unwrap_err();
+        assert!(err.to_string().contains("verify_url"), "{err}");
+        let good = text.replace("http://evil.example", "https://vanban.example");
+        let registry = Registry::from_toml(&good, &Registry::inline_origin()).unwrap();
+        let h99 = OrgId::parse("H99").unwrap();
+        assert_eq!(registry.verify_url(&h99), Some("https://vanban.example"));
     }
 }

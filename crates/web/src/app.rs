@@ -38,6 +38,8 @@ pub struct WebApp {
     /// Where the public verification page is reached, once the listener
     /// knows (see `serve.rs`): the base of the QR codes of printed copies.
     verify_base: std::sync::OnceLock<String>,
+    /// The public page's recent answers and running verifications.
+    pub(crate) public: pages::public::Lookups,
     /// This workplace's cookie names.
     pub cookies: crate::session::CookieNames,
     /// Argon2 and scrypt run a few at a time: each takes tens of MiB.
@@ -92,6 +94,7 @@ impl WebApp {
             throttle: Throttle::default(),
             lookups,
             verify_base: std::sync::OnceLock::new(),
+            public: pages::public::Lookups::default(),
             cookies: crate::session::CookieNames::for_relay(&relay.config.name),
             hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
             totp_steps: std::sync::Mutex::new(HashMap::new()),

@@ -85,35 +85,62 @@ fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, (u32, Instant)>, key: K, n
 /// needs no login, so only this keeps anyone from trying dispatch ids at
 /// speed (they are random, and the digest beside them unguessable, but a
 /// lookup still costs a verification).
+///
+/// An IPv6 address counts by its /64, which one subscriber holds whole. The
+/// table holds at most [`MAX_ADDRESSES`] addresses: past it, finished
+/// minutes are swept (at most once a second), and a new address that still
+/// finds no room is refused until some minute ends: a flood from many
+/// addresses costs memory and time bounded by that, not by its size.
 pub struct RateLimit {
     per_minute: u32,
-    by_address: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    table: Mutex<Table>,
 }
 
-/// How often the table of addresses is swept of finished minutes.
-const SWEEP_AT: usize = 10_000;
+#[derive(Default)]
+struct Table {
+    by_address: HashMap<IpAddr, (u32, Instant)>,
+    swept: Option<Instant>,
+}
+
+/// Most addresses the table remembers.
+pub const MAX_ADDRESSES: usize = 100_000;
 
 impl RateLimit {
     /// At most `per_minute` requests per address in each minute.
     pub fn new(per_minute: u32) -> RateLimit {
         RateLimit {
             per_minute,
-            by_address: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
         }
     }
 
-    /// Takes one request for `address`: false when it has used its minute.
+    /// Takes one request for `address`: false when it has used its minute,
+    /// or the table is full of addresses still counting theirs.
     pub fn take(&self, address: IpAddr) -> bool {
         let now = Instant::now();
         let minute = Duration::from_secs(60);
-        let Ok(mut map) = self.by_address.lock() else {
-            // A poisoned lock refuses rather than lets a flood through.
-            return false;
+        let key = subscriber(address);
+        // A poisoned lock was poisoned by a panic while counting; the
+        // counts are still counts, so carry on with them.
+        let mut table = match self.table.lock() {
+            Ok(table) => table,
+            Err(poisoned) => poisoned.into_inner(),
         };
-        if map.len() >= SWEEP_AT {
-            map.retain(|_, (_, since)| now.duration_since(*since) < minute);
+        if !table.by_address.contains_key(&key) && table.by_address.len() >= MAX_ADDRESSES {
+            let due = table
+                .swept
+                .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1));
+            if due {
+                table
+                    .by_address
+                    .retain(|_, (_, since)| now.duration_since(*since) < minute);
+                table.swept = Some(now);
+            }
+            if table.by_address.len() >= MAX_ADDRESSES {
+                return false;
+            }
         }
-        let entry = map.entry(address).or_insert((0, now));
+        let entry = table.by_address.entry(key).or_insert((0, now));
         if now.duration_since(entry.1) >= minute {
             *entry = (0, now);
         }
@@ -122,5 +149,36 @@ impl RateLimit {
         }
         entry.0 += 1;
         true
+    }
+}
+
+/// What one subscriber holds: an IPv4 address, or an IPv6 /64.
+fn subscriber(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::V6(octets.into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod rate_limit_tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_counts_once_for_its_whole_64() {
+        let limit = RateLimit::new(2);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limit.take(a));
+        assert!(limit.take(b));
+        assert!(!limit.take(a), "a third request from the same /64");
+        assert!(limit.take(other));
+        let v4: IpAddr = "198.51.100.7".parse().unwrap();
+        assert!(limit.take(v4) && limit.take(v4) && !limit.take(v4));
     }
 }

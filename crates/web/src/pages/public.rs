@@ -25,6 +25,7 @@ use crate::desk::{self, WorkFile};
 use crate::session::ClientAddr;
 
 /// What the page says, large.
+#[derive(Clone)]
 enum Verdict {
     /// Hợp lệ: the relay holds exactly this dispatch, and it verifies.
     Valid,
@@ -82,6 +83,7 @@ pub async fn page(
 type Found = (Verdict, Option<Facts>);
 
 /// A verified dispatch's particulars.
+#[derive(Clone)]
 struct Facts {
     report: VerificationReport,
     /// Its date, dd/mm/yyyy.
@@ -90,6 +92,51 @@ struct Facts {
     kind: String,
     /// The SHA-256 of its manifest.
     digest: String,
+    /// The issuing office as the registry names it, with its code: not the
+    /// name the dispatch gives itself, which its author chose.
+    issuer: String,
+}
+
+/// Recent answers and the verifications running: what keeps the page
+/// cheap under a flood of lookups of one genuine code (each would copy the
+/// dispatch out of the store and verify it).
+pub struct Lookups {
+    answers:
+        std::sync::Mutex<std::collections::HashMap<(String, String), (std::time::Instant, Found)>>,
+    verifying: tokio::sync::Semaphore,
+}
+
+/// How long an answer is reused: a recall or a replacement shows within it.
+const ANSWER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Most answers remembered; past it the memory starts over.
+const MAX_ANSWERS: usize = 10_000;
+
+impl Default for Lookups {
+    fn default() -> Lookups {
+        Lookups {
+            answers: std::sync::Mutex::new(std::collections::HashMap::new()),
+            // Two cores: more at once would only queue on them.
+            verifying: tokio::sync::Semaphore::new(4),
+        }
+    }
+}
+
+impl Lookups {
+    fn recent(&self, key: &(String, String)) -> Option<Found> {
+        let answers = self.answers.lock().ok()?;
+        let (at, found) = answers.get(key)?;
+        (at.elapsed() < ANSWER_LIFETIME).then(|| found.clone())
+    }
+
+    fn remember(&self, key: (String, String), found: &Found) {
+        if let Ok(mut answers) = self.answers.lock() {
+            if answers.len() >= MAX_ANSWERS {
+                answers.clear();
+            }
+            answers.insert(key, (std::time::Instant::now(), found.clone()));
+        }
+    }
 }
 
 async fn look_up(app: &Arc<WebApp>, id: String, digest: String) -> Result<Found, Response> {
@@ -123,6 +170,20 @@ async fn look_up(app: &Arc<WebApp>, id: String, digest: String) -> Result<Found,
             None,
         ));
     }
+    let key = (id.clone(), digest.clone());
+    if let Some(found) = app.public.recent(&key) {
+        return Ok(found);
+    }
+    let _slot = app
+        .public
+        .verifying
+        .acquire()
+        .await
+        .map_err(|e| internal(crate::Error::Task(e.to_string())))?;
+    // Another lookup of the same may have answered while this one waited.
+    if let Some(found) = app.public.recent(&key) {
+        return Ok(found);
+    }
     let opened_app = app.clone();
     let facts = blocking(move || -> Result<Option<Facts>, crate::Error> {
         let file = WorkFile::new(&opened_app, ".cvd")?;
@@ -135,7 +196,15 @@ async fn look_up(app: &Arc<WebApp>, id: String, digest: String) -> Result<Found,
         }
         let (envelope, report) = desk::open_file(&opened_app, file.path())?;
         let m = envelope.metadata();
+        let issuer = match opened_app.relay.router.registry().get(&m.from.id) {
+            Some(office) => format!("{} ({})", office.name, office.code),
+            None => format!(
+                "{} ({}; tên theo văn bản, không có trong danh bạ)",
+                m.from.name, m.from.id
+            ),
+        };
         Ok(Some(Facts {
+            issuer,
             date: format!(
                 "{:02}/{:02}/{}",
                 m.date.day(),
@@ -190,7 +259,9 @@ async fn look_up(app: &Arc<WebApp>, id: String, digest: String) -> Result<Found,
     // A dispatch that does not verify is not described: its particulars
     // are exactly what a forger would want a reader to see.
     let described = !matches!(verdict, Verdict::Invalid(_));
-    Ok((verdict, described.then_some(facts)))
+    let found = (verdict, described.then_some(facts));
+    app.public.remember(key, &found);
+    Ok(found)
 }
 
 fn banner(verdict: &Verdict) -> Markup {
@@ -233,7 +304,7 @@ fn details(facts: &Facts) -> Markup {
     html! {
         section.card {
             dl.facts {
-                @if let Some(from) = &report.from { dt { "Cơ quan ban hành" } dd { (from) } }
+                dt { "Cơ quan ban hành" } dd { (facts.issuer) }
                 @if let Some(number) = &report.number { dt { "Số, ký hiệu" } dd { (number) } }
                 dt { "Ngày ban hành" } dd { (facts.date) }
                 dt { "Loại văn bản" } dd { (facts.kind) }
