@@ -34,5 +34,6 @@ mod render_fixtures;
 mod secret_dispatch;
 mod timestamps;
 mod web_browser;
+mod web_dashboard;
 mod web_verify_page;
 mod web_workplace;

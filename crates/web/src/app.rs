@@ -201,6 +201,8 @@ impl WebApp {
             // Public: what the QR code of a printed dispatch opens.
             .route("/v/{id}/{digest}", get(pages::public::page))
             .route("/audit", get(pages::audit::page))
+            .route("/dashboard", get(pages::dashboard::page))
+            .route("/dashboard.csv", get(pages::dashboard::csv))
             .route("/assets/style.css", get(pages::assets::style))
             .route("/assets/compose.js", get(pages::assets::compose_js))
             .fallback(pages::not_found)

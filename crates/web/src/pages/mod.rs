@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod audit;
 pub mod compose;
+pub mod dashboard;
 pub mod dispatch;
 pub mod drafts;
 pub mod inbox;
@@ -167,9 +168,10 @@ fn menu(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/drafts", "Chờ ký"),
             ("/inbox", "Văn bản đến"),
             ("/outbox", "Văn bản đi"),
+            ("/dashboard", "Tổng hợp"),
         ],
         Role::Auditor => &[("/verify", "Kiểm tra tệp"), ("/search", "Tra cứu")],
-        Role::Admin => &[("/audit", "Nhật ký")],
+        Role::Admin => &[("/audit", "Nhật ký"), ("/dashboard", "Tổng hợp")],
     }
 }
 
