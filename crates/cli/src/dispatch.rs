@@ -371,15 +371,7 @@ fn verify_offline(
     json: bool,
     report_pdf: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
-    let mut anchors = Vec::new();
-    for path in trust {
-        anchors.extend(Certificate::load_all(path)?);
-    }
-    if anchors.is_empty() {
-        return Err(Failure::input(
-            "no trusted root certificate found in the --trust files",
-        ));
-    }
+    let anchors = load_anchors(trust)?;
     let validation = Validation::Embedded(&anchors);
     match files {
         [file] if !file.is_dir() => verify(file, validation, at, json, report_pdf),
@@ -694,8 +686,6 @@ pub fn stale_policy(allow_stale_crl: bool) -> StaleCrls {
     }
 }
 
-/// Builds a trust store from the `--trust`, `--chain` and `--crl` files.
-///
 /// Asks an RFC 3161 authority for signature timestamps (`dispatch sign --tsa`).
 struct TsaClient {
     url: String,
@@ -748,6 +738,22 @@ impl TsaClient {
     }
 }
 
+/// The trusted roots in the `--trust` files; at least one.
+fn load_anchors(trust: &[PathBuf]) -> Result<Vec<Certificate>, Failure> {
+    let mut anchors = Vec::new();
+    for path in trust {
+        anchors.extend(Certificate::load_all(path)?);
+    }
+    if anchors.is_empty() {
+        return Err(Failure::input(
+            "no trusted root certificate found in the --trust files",
+        ));
+    }
+    Ok(anchors)
+}
+
+/// Builds a trust store from the `--trust`, `--chain` and `--crl` files.
+///
 /// A command speaks for the present, so the CRLs must be current now as
 /// well as at the time a signature names (see
 /// [`TrustStore::set_verification_time`]); `dispatch verify --at` sets
@@ -758,15 +764,7 @@ pub fn trust_store(
     crl: &[PathBuf],
     stale: StaleCrls,
 ) -> Result<TrustStore, Failure> {
-    let mut anchors = Vec::new();
-    for path in trust {
-        anchors.extend(Certificate::load_all(path)?);
-    }
-    if anchors.is_empty() {
-        return Err(Failure::input(
-            "no trusted root certificate found in the --trust files",
-        ));
-    }
+    let anchors = load_anchors(trust)?;
     let mut store = TrustStore::new(anchors)?;
     for path in chain {
         store.add_intermediates(Certificate::load_all(path)?);

@@ -178,6 +178,24 @@ impl Crl {
     pub fn this_update(&self) -> OffsetDateTime {
         self.this_update
     }
+
+    /// Refuses a list dated after `time` (beyond a few minutes of clock
+    /// difference): a list from the future means a wrong clock, here or at
+    /// the CA, and no answer can rest on it.
+    fn issued_by(&self, time: OffsetDateTime) -> Result<(), Error> {
+        // Near the end of time there is no "later" to be dated at.
+        let from_the_future = time
+            .checked_add(CRL_CLOCK_SKEW)
+            .is_some_and(|latest| self.this_update > latest);
+        if from_the_future {
+            return Err(Error::CrlNotYetIssued {
+                issuer: self.issuer.clone(),
+                this_update: rfc3339(self.this_update),
+                at: rfc3339(time),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// What to do with a CRL past its nextUpdate.
@@ -623,16 +641,7 @@ impl TrustStore {
                     needed: rfc3339(needed),
                 });
             }
-            let from_the_future = at
-                .checked_add(CRL_CLOCK_SKEW)
-                .is_some_and(|latest| list.this_update > latest);
-            if from_the_future {
-                return Err(Error::CrlNotYetIssued {
-                    issuer: list.issuer.clone(),
-                    this_update: rfc3339(list.this_update),
-                    at: rfc3339(at),
-                });
-            }
+            list.issued_by(at)?;
         }
         Ok(())
     }
@@ -732,17 +741,7 @@ impl TrustStore {
             else {
                 continue;
             };
-            // Near the end of time there is no "later" to be dated at.
-            let from_the_future = time
-                .checked_add(CRL_CLOCK_SKEW)
-                .is_some_and(|latest| list.this_update > latest);
-            if from_the_future {
-                return Err(Error::CrlNotYetIssued {
-                    issuer: list.issuer.clone(),
-                    this_update: rfc3339(list.this_update),
-                    at: rfc3339(time),
-                });
-            }
+            list.issued_by(time)?;
             if list.next_update < time {
                 return Err(Error::CrlStale {
                     issuer: list.issuer.clone(),
