@@ -301,12 +301,15 @@ pub fn stats(
             .date(),
     };
     let config = RelayConfig::load(config)?;
-    let state = std::sync::Arc::new(RelayState::open(config)?);
-    let name = state
-        .registry()
+    let registry = congvan_org::Registry::load(&config.registry)?;
+    let name = registry
         .get(&OrgId::parse(&office)?)
         .map_or_else(|| office.clone(), |o| o.name.clone());
-    let digest = state.store.digest(&office, &name, period, day)?;
+    // Reading the figures opens the store read-only: the relay is usually
+    // running on it, and a second writer beside its own would contend for
+    // the database it commits to.
+    let digest = congvan_relay::store::Store::open_reader(&config.data)?
+        .digest(&office, &name, period, day)?;
     if json {
         crate::output::json(&digest)?;
     } else {
@@ -314,11 +317,13 @@ pub fn stats(
         say!("{}\n\n{}", Line(&subject), Block(&body));
     }
     if send {
-        if state.config.mail.is_none() {
+        if config.mail.is_none() {
             return Err(Failure::input(
                 "the relay configuration has no [mail] section; nothing can be sent",
             ));
         }
+        // Queuing the mail writes: only then is the store opened to write.
+        let state = std::sync::Arc::new(RelayState::open(config)?);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
