@@ -8,7 +8,6 @@ use crate::support::process;
 use crate::support::relays::*;
 use crate::support::web::Http;
 use congvan_envelope::metadata::Urgency;
-use congvan_relay::config::{WebOffice, WebSettings, WebTls};
 use congvan_web::account::{add_account, NewAccount, Role};
 
 const DISTRICT: &str = "H99.01";
@@ -17,19 +16,7 @@ const COMMUNE: &str = "H99.01.01";
 #[tokio::test(flavor = "multi_thread")]
 async fn a_leader_sees_the_weeks_figures_as_the_store_counts_them() {
     let dir = process::tempdir();
-    let mut config = relay_config(dir.path(), DISTRICT);
-    add_child(&mut config, COMMUNE, Some("https://127.0.0.1:1"));
-    config.web = Some(WebSettings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        tls: WebTls::None,
-        idle_minutes: 30,
-        lookups_per_minute: 30,
-        offices: vec![WebOffice {
-            org: org(DISTRICT),
-            credential: office_dir(DISTRICT),
-        }],
-    });
+    let config = workplace_config(dir.path(), DISTRICT, COMMUNE, 30, &[DISTRICT]);
     let relay = congvan_relay::start(config).await.unwrap();
     let app = congvan_web::WebApp::open(relay.state.clone()).unwrap();
     // A leader signs: the account holds the official's key under a PIN.

@@ -14,7 +14,6 @@ use crate::support::process::{self, congvan, run};
 use crate::support::relays::*;
 use crate::support::web::Http;
 use congvan_envelope::metadata::{Secrecy, SupersedeKind, Supersedes, Urgency};
-use congvan_relay::config::{WebSettings, WebTls};
 
 const DISTRICT: &str = "H99.01";
 const COMMUNE: &str = "H99.01.01";
@@ -25,16 +24,7 @@ async fn relay_with_page(
     dir: &Path,
     lookups: u32,
 ) -> (congvan_relay::RunningRelay, congvan_web::RunningWeb) {
-    let mut config = relay_config(dir, DISTRICT);
-    add_child(&mut config, COMMUNE, Some("https://127.0.0.1:1"));
-    config.web = Some(WebSettings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        tls: WebTls::None,
-        idle_minutes: 30,
-        lookups_per_minute: lookups,
-        offices: Vec::new(),
-    });
+    let config = workplace_config(dir, DISTRICT, COMMUNE, lookups, &[]);
     let relay = congvan_relay::start(config).await.unwrap();
     let app = congvan_web::WebApp::open(relay.state.clone()).unwrap();
     let web = congvan_web::serve(app).await.unwrap();

@@ -350,6 +350,37 @@ pub fn relay_config(base: &Path, code: &str) -> RelayConfig {
     config
 }
 
+/// The relay of office `code` (see [`relay_config`]) with a child `child`
+/// that never answers, and its web workplace on a free loopback port in
+/// plain HTTP: `lookups` public lookups per minute, and the clerks of
+/// `web_offices` working there.
+pub fn workplace_config(
+    base: &Path,
+    code: &str,
+    child: &str,
+    lookups: u32,
+    web_offices: &[&str],
+) -> RelayConfig {
+    use congvan_relay::config::{WebOffice, WebSettings, WebTls};
+    let mut config = relay_config(base, code);
+    add_child(&mut config, child, Some("https://127.0.0.1:1"));
+    config.web = Some(WebSettings {
+        listen: "127.0.0.1:0".parse().expect("a loopback address"),
+        public_url: None,
+        tls: WebTls::None,
+        idle_minutes: 30,
+        lookups_per_minute: lookups,
+        offices: web_offices
+            .iter()
+            .map(|office| WebOffice {
+                org: org(office),
+                credential: office_dir(office),
+            })
+            .collect(),
+    });
+    config
+}
+
 /// Office `code`'s encryption credential folder.
 pub fn encryption_dir(code: &str) -> PathBuf {
     certs().join(code).join("encryption")

@@ -122,6 +122,34 @@ fn altered(
     out
 }
 
+/// A copy of `file` named `name` whose first preservation record went
+/// through `change`.
+fn with_record(
+    s: &Story,
+    file: &Path,
+    name: &str,
+    change: impl Fn(&mut congvan_envelope::PreservationRecord),
+) -> PathBuf {
+    altered(s, file, name, "META-INF/preservation/0001.json", |bytes| {
+        let mut record: congvan_envelope::PreservationRecord =
+            serde_json::from_slice(&bytes).unwrap();
+        change(&mut record);
+        record.to_bytes().unwrap()
+    })
+}
+
+/// Offline in 2040, `file` is FAILED/HASH_FAILURE; the report.
+#[track_caller]
+fn fails_as_altered(s: &Story, file: &Path) -> VerificationReport {
+    let report = offline(s, file, year_2040());
+    assert_eq!(
+        overall(&report),
+        (Indication::Failed, Some(SubIndication::HashFailure)),
+        "{report}"
+    );
+    report
+}
+
 #[test]
 fn a_preserved_dispatch_verifies_offline_in_2040() {
     let s = story();
@@ -172,25 +200,11 @@ fn an_altered_embedded_crl_or_timestamp_fails_the_dispatch() {
     // Another genuine list of the same CA, issued later, in place of the
     // embedded one: signed by the CA, but not what was timestamped.
     let other = s.hierarchy.crl(&s.hierarchy.ca, &[], days_ago(5));
-    let swapped = altered(
-        &s,
-        &file,
-        "crl-swapped.cvd",
-        "META-INF/preservation/0001.json",
-        |bytes| {
-            let mut record: congvan_envelope::PreservationRecord =
-                serde_json::from_slice(&bytes).unwrap();
-            use base64::Engine;
-            record.crls[0] = base64::engine::general_purpose::STANDARD.encode(other.der());
-            record.to_bytes().unwrap()
-        },
-    );
-    let report = offline(&s, &swapped, year_2040());
-    assert_eq!(
-        overall(&report),
-        (Indication::Failed, Some(SubIndication::HashFailure)),
-        "{report}"
-    );
+    let swapped = with_record(&s, &file, "crl-swapped.cvd", |record| {
+        use base64::Engine;
+        record.crls[0] = base64::engine::general_purpose::STANDARD.encode(other.der());
+    });
+    let report = fails_as_altered(&s, &swapped);
     assert!(
         report.summary.contains("0001.tst is not a valid token"),
         "{report}"
@@ -208,12 +222,7 @@ fn an_altered_embedded_crl_or_timestamp_fails_the_dispatch() {
             bytes
         },
     );
-    let report = offline(&s, &flipped, year_2040());
-    assert_eq!(
-        overall(&report),
-        (Indication::Failed, Some(SubIndication::HashFailure)),
-        "{report}"
-    );
+    fails_as_altered(&s, &flipped);
 
     // The signature's own timestamp stripped after preservation: the
     // record covers the signature entry as it was.
@@ -228,12 +237,7 @@ fn an_altered_embedded_crl_or_timestamp_fails_the_dispatch() {
             serde_json::to_vec(&jws).unwrap()
         },
     );
-    let report = offline(&s, &stripped, year_2040());
-    assert_eq!(
-        overall(&report),
-        (Indication::Failed, Some(SubIndication::HashFailure)),
-        "{report}"
-    );
+    let report = fails_as_altered(&s, &stripped);
     assert!(
         report
             .summary
@@ -337,24 +341,10 @@ fn preserving_again_covers_the_earlier_archive_timestamp() {
     assert!(second.used && second.anchor_of_proof, "{report}");
 
     // The first record altered under the second: both timestamps see it.
-    let swapped = altered(
-        &s,
-        &file,
-        "first-altered.cvd",
-        "META-INF/preservation/0001.json",
-        |bytes| {
-            let mut record: congvan_envelope::PreservationRecord =
-                serde_json::from_slice(&bytes).unwrap();
-            record.crls.pop();
-            record.to_bytes().unwrap()
-        },
-    );
-    let report = offline(&s, &swapped, year_2040());
-    assert_eq!(
-        overall(&report),
-        (Indication::Failed, Some(SubIndication::HashFailure)),
-        "{report}"
-    );
+    let swapped = with_record(&s, &file, "first-altered.cvd", |record| {
+        record.crls.pop();
+    });
+    fails_as_altered(&s, &swapped);
 }
 
 /// `src` with `extra` entries appended, as anyone holding the file can
