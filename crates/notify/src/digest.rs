@@ -50,6 +50,10 @@ pub struct Digest {
     /// Median seconds from a dispatch's creation to its arrival in the inbox,
     /// over the dispatches received in the period.
     pub median_delivery_secs: Option<f64>,
+    /// The address of the leaders' dashboard on the office's web
+    /// workplace, where the figures are charted and download as CSV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<String>,
 }
 
 impl Digest {
@@ -93,6 +97,11 @@ impl Digest {
         match self.median_delivery_secs {
             Some(s) => body.push_str(&format!("\nThời gian chuyển trung vị: {s:.1} giây\n")),
             None => body.push_str("\nThời gian chuyển trung vị: (chưa có văn bản đến)\n"),
+        }
+        if let Some(url) = &self.dashboard {
+            body.push_str(&format!(
+                "\nBảng tổng hợp (cả các đơn vị cấp dưới), biểu đồ và tải CSV: {url}\n"
+            ));
         }
         (subject, body)
     }

@@ -39,3 +39,23 @@ pub struct Refusal {
 pub const PULL_KIND_HEADER: &str = "x-congvan-kind";
 /// HTTP header carrying a pulled item's queue position, to confirm it.
 pub const PULL_SEQ_HEADER: &str = "x-congvan-seq";
+
+/// `POST /v1/figures`: signed figures reports going up the tree
+/// (`figure_reports.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresUpload {
+    /// The sending relay's own report and those it holds from below.
+    pub reports: Vec<crate::figure_reports::SignedFigures>,
+}
+
+/// What the parent did with one report of a [`FiguresUpload`], in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiguresOutcome {
+    /// The report's relay, when the report could be read.
+    pub relay: Option<String>,
+    /// `stored`, `older` (a newer one is held) or `refused`.
+    pub outcome: String,
+    /// Why it was refused.
+    pub reason: Option<String>,
+}

@@ -365,6 +365,16 @@ impl RelayClient {
             .await
     }
 
+    /// Sends figures reports to the parent relay; an outcome per report.
+    pub async fn send_figures(
+        &self,
+        upload: &crate::api::FiguresUpload,
+    ) -> Result<Vec<crate::api::FiguresOutcome>, Error> {
+        let body = serde_json::to_vec(upload).map_err(|e| self.unreachable(e))?;
+        self.call_json(Method::POST, "/v1/figures", Body::from(body))
+            .await
+    }
+
     /// The calling office's inbox.
     pub async fn inbox(&self) -> Result<Vec<InboxItem>, Error> {
         self.call_json(Method::GET, "/v1/inbox", Body::empty())

@@ -97,6 +97,14 @@ pub struct DeliveryConfig {
     /// Seconds a pulling child waits on one long-poll.
     #[serde(default = "default_long_poll")]
     pub long_poll_secs: u64,
+    /// Seconds between two figures reports to the parent (the leaders'
+    /// dashboard one level up is at most this late).
+    #[serde(default = "default_figures_interval")]
+    pub figures_interval_secs: u64,
+}
+
+fn default_figures_interval() -> u64 {
+    600
 }
 
 fn default_retry_initial() -> u64 {
@@ -124,6 +132,7 @@ impl Default for DeliveryConfig {
             expiry_secs: default_expiry(),
             batch_max: default_batch(),
             long_poll_secs: default_long_poll(),
+            figures_interval_secs: default_figures_interval(),
         }
     }
 }

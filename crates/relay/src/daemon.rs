@@ -114,6 +114,12 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
             client.clone(),
             rx.clone(),
         )));
+        tasks.push(tokio::spawn(crate::figure_reports::uploader(
+            state.clone(),
+            client.clone(),
+            std::time::Duration::from_secs(state.config.delivery.figures_interval_secs.max(1)),
+            rx.clone(),
+        )));
         if parent.mode == PeerMode::Pull {
             let as_caller = Caller::Relay {
                 org: parent.org.clone(),

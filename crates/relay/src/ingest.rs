@@ -247,6 +247,9 @@ struct NewDispatch {
     notify: bool,
     /// The earlier dispatch this one replaces or updates, and how.
     supersedes: Option<(String, String)>,
+    /// Whether it carries both an official's signature and the office's
+    /// seal; `None` when the relay cannot see (a secret dispatch).
+    signed_and_sealed: Option<bool>,
 }
 
 impl NewDispatch {
@@ -339,6 +342,7 @@ fn prepare_clear(
     let report = verify_dispatch(&mut envelope, &state.trust, now, &mut |_| {})
         .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
     admit(&report)?;
+    let signed_and_sealed = signed_and_sealed(&report);
     let manifest_sha256 = congvan_envelope::sha256_hex(envelope.manifest_bytes());
     if let Some(duplicate) = already_held(state, &id, &manifest_sha256)? {
         return Ok(duplicate);
@@ -415,7 +419,16 @@ fn prepare_clear(
         .map_or(now_ms, unix_ms),
         notify: state.config.mail.is_some(),
         supersedes,
+        signed_and_sealed: Some(signed_and_sealed),
     })))
+}
+
+/// True when a verified dispatch carries both an official's signature and
+/// the issuing office's seal (the provinces' figure of "ký số và đóng dấu").
+fn signed_and_sealed(report: &congvan_envelope::VerificationReport) -> bool {
+    use congvan_envelope::SignatureRole;
+    let has = |role| report.signatures.iter().any(|s| s.role == Some(role));
+    has(SignatureRole::Signer) && has(SignatureRole::Seal)
 }
 
 /// A small file is kept in memory for the database; a large one stays a
@@ -513,6 +526,7 @@ fn prepare_sealed(
         created_ms,
         notify: state.config.mail.is_some(),
         supersedes: None,
+        signed_and_sealed: None,
     })))
 }
 
@@ -849,9 +863,9 @@ fn record_dispatch(
         params![p.blob_sha256, p.blob_size as i64, data],
     )?;
     txn.execute(
-        "INSERT INTO dispatches (id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at, sender_name, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![p.id, p.blob_sha256, p.manifest_sha256, p.sender.to_string(), p.number, p.subject, p.urgency, p.secret, p.due, p.now_ms, p.sender_name, p.created_ms],
+        "INSERT INTO dispatches (id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at, sender_name, created_at, sealed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![p.id, p.blob_sha256, p.manifest_sha256, p.sender.to_string(), p.number, p.subject, p.urgency, p.secret, p.due, p.now_ms, p.sender_name, p.created_ms, p.signed_and_sealed],
     )?;
     for office in &p.local {
         txn.execute(

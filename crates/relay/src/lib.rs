@@ -20,6 +20,8 @@ mod data_lock;
 mod delivery;
 pub mod encryption_certificates;
 mod error;
+pub mod figure_reports;
+pub mod figures;
 pub mod folder_gateway;
 mod hop_health;
 mod ingest;
@@ -33,6 +35,7 @@ mod routing;
 mod server;
 mod state;
 pub mod store;
+pub mod subtree_figures;
 mod tls;
 mod tls_reason;
 

@@ -47,6 +47,7 @@ pub fn routes(state: Arc<RelayState>) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/dispatches", post(upload))
         .route("/v1/receipts", post(receipt))
+        .route("/v1/figures", post(figures))
         .route("/v1/inbox", get(inbox))
         .route("/v1/dispatches/{id}", get(fetch))
         .route("/v1/dispatches/{id}/ack", post(ack))
@@ -313,10 +314,23 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<PathBuf, Refusal
 /// Largest receipt or acknowledgement body.
 const SMALL_BODY_MAX: usize = 1024 * 1024;
 
+/// Largest figures upload (at most `UPLOAD_REPORTS` reports).
+const FIGURES_BODY_MAX: usize = 8 * 1024 * 1024;
+
 /// Reads a small request body (a receipt, an acknowledgement) with the same
 /// idle and total deadlines as an upload: a caller that starts a body and
 /// goes quiet is cut off instead of holding its connection forever.
 async fn small_body(state: &RelayState, body: Body, what: &str) -> Result<Vec<u8>, Refusal> {
+    bounded_body(state, body, what, SMALL_BODY_MAX).await
+}
+
+/// [`small_body`] with a limit of `max` bytes.
+async fn bounded_body(
+    state: &RelayState,
+    body: Body,
+    what: &str,
+    max: usize,
+) -> Result<Vec<u8>, Refusal> {
     let limits = &state.config.limits;
     let idle = Duration::from_secs(limits.header_timeout_secs.max(1) * 3);
     let deadline =
@@ -342,10 +356,10 @@ async fn small_body(state: &RelayState, body: Body, what: &str) -> Result<Vec<u8
             }
             Ok(Some(Ok(frame))) => {
                 if let Ok(data) = frame.into_data() {
-                    if bytes.len() + data.len() > SMALL_BODY_MAX {
+                    if bytes.len() + data.len() > max {
                         return Err(Refusal::new(
                             413,
-                            format!("the {what} is larger than {SMALL_BODY_MAX} bytes"),
+                            format!("the {what} is larger than {max} bytes"),
                         ));
                     }
                     bytes.extend_from_slice(&data);
@@ -406,6 +420,19 @@ impl Drop for RemoveOnDrop {
             }
         }
     }
+}
+
+async fn figures(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let caller = caller(&auth)?;
+    let bytes = bounded_body(&state, body, "figures upload", FIGURES_BODY_MAX).await?;
+    let upload: crate::api::FiguresUpload = serde_json::from_slice(&bytes)
+        .map_err(|e| Refusal::new(400, format!("bad figures upload: {e}")))?;
+    let outcomes = crate::figure_reports::receive(&state, &caller, upload).await?;
+    Ok(Json(outcomes).into_response())
 }
 
 async fn receipt(

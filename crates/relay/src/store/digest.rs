@@ -99,6 +99,7 @@ impl Store {
                 acknowledged,
                 overdue,
                 median_delivery_secs: median_ms(&delays).map(|m| m / 1000.0),
+                dashboard: None,
             })
         })
     }

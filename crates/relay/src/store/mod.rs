@@ -8,12 +8,14 @@
 
 mod blobs;
 mod digest;
+mod figures;
 mod log;
 mod schema;
 mod writer;
 
 pub(crate) use blobs::{random_fraction, random_u64};
 pub use blobs::{BlobRef, Blobs, INLINE_BLOB_LIMIT};
+pub use figures::StoredReport;
 pub use log::{LogBatch, LogRecord};
 pub use writer::Writer;
 

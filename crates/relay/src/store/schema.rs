@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS dispatches (
     due TEXT,
     received_at INTEGER NOT NULL,
     sender_name TEXT NOT NULL DEFAULT '',
-    created_at INTEGER NOT NULL DEFAULT 0   -- the dispatch's own creation time (Unix ms)
+    created_at INTEGER NOT NULL DEFAULT 0,  -- the dispatch's own creation time (Unix ms)
+    sealed INTEGER                  -- 1: signed and sealed, 0: signed only, NULL: unknown (secret)
 );
 CREATE TABLE IF NOT EXISTS recipients (
     dispatch_id TEXT NOT NULL REFERENCES dispatches(id),
@@ -120,6 +121,14 @@ CREATE TABLE IF NOT EXISTS log_records (
 );
 CREATE INDEX IF NOT EXISTS log_by_dispatch ON log_records (dispatch_id);
 CREATE INDEX IF NOT EXISTS log_by_batch ON log_records (batch, seq);
+-- The newest signed figures report of each relay below this one
+-- (figure_reports.rs), verified when it came, kept to show and pass up.
+CREATE TABLE IF NOT EXISTS figure_reports (
+    relay TEXT PRIMARY KEY,
+    generated_at INTEGER NOT NULL,  -- when that relay computed it (Unix ms)
+    received_at INTEGER NOT NULL,
+    signed TEXT NOT NULL            -- JSON SignedFigures, as that relay signed it
+);
 CREATE TABLE IF NOT EXISTS log_batches (
     number INTEGER PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -152,6 +161,12 @@ fn migrate(conn: &Connection) -> Result<(), Error> {
         .exists([])?;
     if !has_attempts {
         conn.execute_batch("ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")?;
+    }
+    let has_sealed: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('dispatches') WHERE name = 'sealed'")?
+        .exists([])?;
+    if !has_sealed {
+        conn.execute_batch("ALTER TABLE dispatches ADD COLUMN sealed INTEGER")?;
     }
     Ok(())
 }
