@@ -256,7 +256,13 @@ async fn notices_wait_for_a_dead_smtp_server_and_are_sent_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weekly_digest_figures_match_the_store() {
     let tmp = tempfile::tempdir().unwrap();
-    let (province_cfg, district_cfg) = configs(tmp.path(), free_port());
+    let (mut province_cfg, district_cfg) = configs(tmp.path(), free_port());
+    // The province's web workplace, where the digest's link leads.
+    let mut web = workplace_config(tmp.path(), "H99", "H99.01", 30, &["H99"]).web;
+    if let Some(web) = web.as_mut() {
+        web.public_url = Some("https://vanban.hatinh.example/".into());
+    }
+    province_cfg.web = web;
     let province_toml = tmp.path().join("province.toml");
     province_cfg.save(&province_toml).unwrap();
     let db = province_cfg.data.join("relay.sqlite");
@@ -409,9 +415,20 @@ async fn weekly_digest_figures_match_the_store() {
         median / 1000.0
     );
 
+    assert_eq!(
+        digest["dashboard"], "https://vanban.hatinh.example/dashboard",
+        "the digest links to the leaders' dashboard"
+    );
+
     // The human form says the same.
     let text = stats(&[]);
     text.assert_ok();
+    assert!(
+        text.stdout
+            .contains("tải CSV: https://vanban.hatinh.example/dashboard"),
+        "{}",
+        text.stdout
+    );
     assert!(
         text.stdout
             .contains(&format!("Văn bản đến: {}", in_week.len())),

@@ -308,8 +308,9 @@ pub fn stats(
     // Reading the figures opens the store read-only: the relay is usually
     // running on it, and a second writer beside its own would contend for
     // the database it commits to.
-    let digest = congvan_relay::store::Store::open_reader(&config.data)?
+    let mut digest = congvan_relay::store::Store::open_reader(&config.data)?
         .digest(&office, &name, period, day)?;
+    digest.dashboard = congvan_relay::notices::dashboard_url(&config, &registry, &office);
     if json {
         crate::output::json(&digest)?;
     } else {

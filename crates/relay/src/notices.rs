@@ -302,17 +302,21 @@ pub async fn queue_overdue(state: &Arc<RelayState>, now: OffsetDateTime) -> Resu
     Ok(())
 }
 
-/// The leaders' dashboard of `office`'s web workplace: this relay's
-/// `[web] public_url`, else the registry's page for the office's relay.
-fn dashboard_url(state: &RelayState, office: &str) -> Option<String> {
-    let base = state
-        .config
+/// The leaders' dashboard of `office`'s web workplace, which the digest
+/// links to: the relay's `[web] public_url`, else the registry's page for
+/// the office's relay (`[[relay]] verify_url`). `None` when neither is set.
+pub fn dashboard_url(
+    config: &crate::RelayConfig,
+    registry: &congvan_org::Registry,
+    office: &str,
+) -> Option<String> {
+    let base = config
         .web
         .as_ref()
         .and_then(|w| w.public_url.clone())
         .or_else(|| {
             let code = congvan_org::OrgId::parse(office).ok()?;
-            state.registry().verify_url(&code).map(str::to_string)
+            registry.verify_url(&code).map(str::to_string)
         })?;
     Some(format!("{}/dashboard", base.trim_end_matches('/')))
 }
@@ -329,7 +333,7 @@ pub async fn queue_digest(
         .and_then(|o| state.registry().get(&o).map(|x| x.name.clone()))
         .unwrap_or_else(|| office.to_string());
     let mut digest = state.store.digest(office, &name, period, day)?;
-    digest.dashboard = dashboard_url(state, office);
+    digest.dashboard = dashboard_url(&state.config, state.registry(), office);
     let (subject, body) = digest.render();
     let dedup = format!("digest:{period:?}:{office}:{day}");
     let office = office.to_string();
