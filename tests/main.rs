@@ -28,6 +28,7 @@ mod relay_metrics;
 mod relay_offline_parent;
 mod relay_recall;
 mod relay_refusals;
+mod relay_reload;
 mod relay_retention;
 mod relay_robustness;
 mod render_fixtures;

@@ -1009,3 +1009,46 @@ impl Rng {
         lo + self.next() % (hi - lo)
     }
 }
+
+/// One kept-alive HTTP/1.1 connection over mutual TLS, as a long-lived
+/// peer holds it: every request goes over the same connection.
+pub struct KeptAlive {
+    sender: hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+}
+
+impl KeptAlive {
+    /// Connects to the relay at `addr` presenting `identity`.
+    pub async fn open(addr: SocketAddr, identity: &Credential) -> KeptAlive {
+        let stream = tls_connect(addr, tls_config_with(identity)).await.unwrap();
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        KeptAlive { sender }
+    }
+
+    /// GET `path` on this connection: the status and body, or why the
+    /// connection could not carry the request (it was closed).
+    pub async fn get(&mut self, path: &str) -> Result<(u16, String), String> {
+        use http_body_util::BodyExt;
+        self.sender.ready().await.map_err(|e| e.to_string())?;
+        let request = hyper::Request::get(path)
+            .header("host", "127.0.0.1")
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}

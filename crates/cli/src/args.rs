@@ -311,6 +311,14 @@ pub enum RelayCommand {
         #[arg(long, value_name = "relay.toml")]
         config: PathBuf,
     },
+    /// Have the running relay read its CRL files again, and say what
+    /// changed. It also does so by itself when a CRL file changes, and on
+    /// SIGHUP. Connections of peers the new lists revoke are closed.
+    Reload {
+        /// The relay's configuration file.
+        #[arg(long, value_name = "relay.toml")]
+        config: PathBuf,
+    },
     /// Export the proof, from the relay's message log, that it held a
     /// dispatch and its receipts by the time of its batch timestamps (a
     /// JSON file: each record with its Merkle inclusion proof, the batch

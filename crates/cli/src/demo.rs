@@ -254,7 +254,7 @@ fn client(relay: &RunningRelay, pki: &Path, office: &Credential) -> DemoResult<R
     Ok(RelayClient::new(
         &format!("https://{}", relay.addr),
         tls,
-        relay.state.peer_trust.clone(),
+        relay.state.peer_trust(),
         congvan_relay::ExpectedRelay::Org(relay.state.config.org.clone()),
     )?
     .with_timeout(Duration::from_secs(20)))

@@ -119,11 +119,39 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
             runtime.block_on(run_relay(config))?;
             Ok(ExitCode::SUCCESS)
         }
+        RelayCommand::Reload { config } => reload(&config),
         RelayCommand::Proof { id, config, out } => proof(&id, &config, out.as_deref()),
         RelayCommand::CheckProof { proof, trust, file } => {
             check_proof(&proof, &trust, file.as_deref())
         }
     }
+}
+
+/// `relay reload`: the running relay reads its CRL files again.
+fn reload(config: &Path) -> Result<ExitCode, Failure> {
+    let config = RelayConfig::load(config)?;
+    let status = congvan_relay::trust_reload::request_reload(
+        &config.data,
+        std::time::Duration::from_secs(15),
+    )?;
+    if let Some(error) = &status.error {
+        return Err(Failure::input(format!(
+            "the CRL files do not load, so the lists in force stay: {error}"
+        )));
+    }
+    if status.changed.is_empty() {
+        say!(
+            "CRLs read again: none is newer than the lists in force (generation {})",
+            status.generation
+        );
+    } else {
+        say!(
+            "new CRLs in force (generation {}) for: {}",
+            status.generation,
+            Line(&status.changed.join("; "))
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `relay proof`: the message log's proof about one dispatch.

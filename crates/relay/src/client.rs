@@ -2,8 +2,8 @@
 //! the clerk commands (send, inbox, fetch, ack, track).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADER};
+use crate::live_trust::LiveTrust;
 use crate::store::{InboxItem, TrackEvent};
 use crate::Error;
 
@@ -64,16 +65,68 @@ pub enum ExpectedRelay {
     Serving(OrgId),
 }
 
-/// A client for one relay.
+/// Where a client takes its TLS configuration and trust from.
+#[derive(Clone)]
+enum TrustSource {
+    /// Fixed for the client's life (a clerk's command).
+    Fixed {
+        tls: Arc<rustls::ClientConfig>,
+        trust: Arc<TrustStore>,
+    },
+    /// The relay's trust in force at each request (`live_trust.rs`): a
+    /// reload of the CRLs retires the kept-alive connections.
+    Live(Arc<LiveTrust>),
+}
+
+impl TrustSource {
+    /// TLS, trust and their generation, as in force now.
+    fn now(&self) -> (Arc<rustls::ClientConfig>, Arc<TrustStore>, u64) {
+        match self {
+            TrustSource::Fixed { tls, trust } => (tls.clone(), trust.clone(), 0),
+            TrustSource::Live(live) => {
+                let set = live.current();
+                (
+                    set.client_tls.clone(),
+                    set.peer_trust.clone(),
+                    set.generation,
+                )
+            }
+        }
+    }
+}
+
+/// A kept-alive connection, idle, ready for the next request.
+struct Pooled {
+    sender: hyper::client::conn::http1::SendRequest<Body>,
+    /// The trust generation its server was checked under.
+    generation: u64,
+    opened: Instant,
+    idle_since: Instant,
+    /// How the connection ended, once it has: a relay that refuses this
+    /// client's certificate says why in a TLS alert on the connection,
+    /// which the request only sees as "canceled".
+    ended: tokio::sync::oneshot::Receiver<Result<(), hyper::Error>>,
+}
+
+/// Most idle connections a client keeps.
+const POOL_MAX: usize = 4;
+
+/// Longest a connection waits idle for reuse: well inside the relay's
+/// header timeout (10 s by default), after which it closes an idle
+/// connection, so a request is never sent on one being closed.
+const POOL_IDLE: Duration = Duration::from_secs(4);
+
+/// A client for one relay. Clones share their kept-alive connections.
 #[derive(Clone)]
 pub struct RelayClient {
     url: String,
     host: String,
     port: u16,
-    tls: Arc<rustls::ClientConfig>,
-    trust: Arc<TrustStore>,
+    source: TrustSource,
     expected: ExpectedRelay,
     timeout: Duration,
+    lifetime: Duration,
+    pool: Arc<Mutex<Vec<Pooled>>>,
 }
 
 impl RelayClient {
@@ -105,11 +158,33 @@ impl RelayClient {
             url: url.trim_end_matches('/').to_string(),
             host,
             port: uri.port_u16().unwrap_or(443),
-            tls,
-            trust,
+            source: TrustSource::Fixed { tls, trust },
             expected,
             timeout: Duration::from_secs(600),
+            lifetime: Duration::from_secs(3_600),
+            pool: Arc::new(Mutex::new(Vec::new())),
         })
+    }
+
+    /// A relay's client for a peer: like [`RelayClient::new`], with the
+    /// trust in force at each request, and kept-alive connections that end
+    /// when the CRLs change or after `lifetime`.
+    pub fn for_peer(
+        url: &str,
+        live: Arc<LiveTrust>,
+        expected: ExpectedRelay,
+        lifetime: Duration,
+    ) -> Result<RelayClient, Error> {
+        let set = live.current();
+        let mut client = RelayClient::new(
+            url,
+            set.client_tls.clone(),
+            set.peer_trust.clone(),
+            expected,
+        )?;
+        client.source = TrustSource::Live(live);
+        client.lifetime = lifetime;
+        Ok(client)
     }
 
     /// Sets the time allowed for one whole request.
@@ -130,6 +205,7 @@ impl RelayClient {
         }
     }
 
+    /// One request on a new connection, for answers streamed to disk.
     async fn request(
         &self,
         method: Method,
@@ -137,33 +213,35 @@ impl RelayClient {
         body: Body,
         content_type: &str,
     ) -> Result<hyper::Response<hyper::body::Incoming>, Error> {
-        let server_name = ServerName::try_from(self.host.clone())
-            .map_err(|e| self.unreachable(format!("bad host name: {e}")))?;
-        let connect = async {
-            let tcp = TcpStream::connect((self.host.as_str(), self.port))
-                .await
-                .map_err(|e| self.unreachable(e))?;
-            tcp.set_nodelay(true).map_err(|e| self.unreachable(e))?;
-            let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
-            connector
-                .connect(server_name, tcp)
-                .await
-                .map_err(|e| self.connection_failed(&e))
-        };
-        let tls = tokio::time::timeout(CONNECT_TIMEOUT, connect)
-            .await
-            .map_err(|_| self.unreachable("connection timed out"))??;
-        self.check_server(tls.get_ref().1.peer_certificates().unwrap_or(&[]))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| self.connection_failed(&e))?;
-        let connection = tokio::spawn(async move {
-            let ended = conn.await;
-            if let Err(e) = &ended {
-                tracing::debug!(error = %e, "client connection ended");
+        let (response, _connection) = self.exchange(method, path, body, content_type).await?;
+        Ok(response)
+    }
+
+    /// One request, on a kept-alive connection when one is idle and still
+    /// good (same trust generation, young enough), else on a new one. Give
+    /// the connection back with [`RelayClient::give_back`] once the answer
+    /// is read to its end.
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body,
+        content_type: &str,
+    ) -> Result<(hyper::Response<hyper::body::Incoming>, Pooled), Error> {
+        let (tls, trust, generation) = self.source.now();
+        let idle = match self.take_idle(generation) {
+            Some(mut pooled) => {
+                // Ready once the connection has finished with the last answer.
+                let ready =
+                    tokio::time::timeout(Duration::from_secs(1), pooled.sender.ready()).await;
+                matches!(ready, Ok(Ok(()))).then_some(pooled)
             }
-            ended
-        });
+            None => None,
+        };
+        let mut connection = match idle {
+            Some(pooled) => pooled,
+            None => self.connect(tls, &trust, generation).await?,
+        };
         let request = Request::builder()
             .method(method)
             .uri(path)
@@ -171,16 +249,14 @@ impl RelayClient {
             .header("content-type", content_type)
             .body(body)
             .map_err(|e| self.unreachable(e))?;
-        let sent = tokio::time::timeout(self.timeout, sender.send_request(request))
+        let sent = tokio::time::timeout(self.timeout, connection.sender.send_request(request))
             .await
             .map_err(|_| self.unreachable("the request timed out"))?;
         match sent {
-            Ok(response) => Ok(response),
+            Ok(response) => Ok((response, connection)),
             Err(e) => {
-                // The request only learns "canceled"; the connection knows
-                // why (the relay's TLS alert about our certificate).
                 if let Ok(Ok(Err(ended))) =
-                    tokio::time::timeout(Duration::from_secs(2), connection).await
+                    tokio::time::timeout(Duration::from_secs(2), &mut connection.ended).await
                 {
                     if crate::tls_reason::explain(&ended).is_some() {
                         return Err(self.connection_failed(&ended));
@@ -189,6 +265,88 @@ impl RelayClient {
                 Err(self.connection_failed(&e))
             }
         }
+    }
+
+    /// An idle connection of this generation, if one is still open.
+    fn take_idle(&self, generation: u64) -> Option<Pooled> {
+        let mut pool = match self.pool.lock() {
+            Ok(pool) => pool,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        while let Some(pooled) = pool.pop() {
+            let good = pooled.generation == generation
+                && pooled.opened.elapsed() < self.lifetime
+                && pooled.idle_since.elapsed() < POOL_IDLE
+                && !pooled.sender.is_closed();
+            if good {
+                return Some(pooled);
+            }
+        }
+        None
+    }
+
+    /// Keeps a connection whose answer was read to its end, for the next
+    /// request.
+    fn give_back(&self, mut connection: Pooled) {
+        if connection.sender.is_closed() {
+            return;
+        }
+        connection.idle_since = Instant::now();
+        let mut pool = match self.pool.lock() {
+            Ok(pool) => pool,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if pool.len() < POOL_MAX {
+            pool.push(connection);
+        }
+    }
+
+    /// A new connection: TCP, TLS, the server checked as the expected relay.
+    async fn connect(
+        &self,
+        tls: Arc<rustls::ClientConfig>,
+        trust: &TrustStore,
+        generation: u64,
+    ) -> Result<Pooled, Error> {
+        let server_name = ServerName::try_from(self.host.clone())
+            .map_err(|e| self.unreachable(format!("bad host name: {e}")))?;
+        let connect = async {
+            let tcp = TcpStream::connect((self.host.as_str(), self.port))
+                .await
+                .map_err(|e| self.unreachable(e))?;
+            tcp.set_nodelay(true).map_err(|e| self.unreachable(e))?;
+            let connector = tokio_rustls::TlsConnector::from(tls);
+            connector
+                .connect(server_name, tcp)
+                .await
+                .map_err(|e| self.connection_failed(&e))
+        };
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| self.unreachable("connection timed out"))??;
+        self.check_server(stream.get_ref().1.peer_certificates().unwrap_or(&[]), trust)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| self.connection_failed(&e))?;
+        let (ended_tx, ended_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let ended = conn.await;
+            if let Err(e) = &ended {
+                tracing::debug!(error = %e, "client connection ended");
+            }
+            // Nobody may be waiting for why it ended.
+            if ended_tx.send(ended).is_err() {
+                tracing::trace!("connection ended after its client");
+            }
+        });
+        let now = Instant::now();
+        Ok(Pooled {
+            sender,
+            generation,
+            opened: now,
+            idle_since: now,
+            ended: ended_rx,
+        })
     }
 
     /// A connection or request that failed: with the TLS reason in words
@@ -210,7 +368,11 @@ impl RelayClient {
     /// relay role, the organization (and that its CA may issue for it),
     /// keyUsage and the CRLs. An impostor with some other certificate of
     /// the PKI gets nothing: not an upload, not a push, not a pull.
-    fn check_server(&self, peer: &[rustls_pki_types::CertificateDer<'_>]) -> Result<(), Error> {
+    fn check_server(
+        &self,
+        peer: &[rustls_pki_types::CertificateDer<'_>],
+        trust: &TrustStore,
+    ) -> Result<(), Error> {
         let impostor = |problem: String| Error::NotTheExpectedRelay {
             url: self.url.clone(),
             problem,
@@ -235,7 +397,7 @@ impl RelayClient {
             role: Some(Role::Relay),
             org,
         };
-        self.trust
+        trust
             .validate(&cert, &chain, &purpose, time::OffsetDateTime::now_utc())
             .map_err(|e| {
                 impostor(format!(
@@ -305,8 +467,11 @@ impl RelayClient {
         path: &str,
         body: Body,
     ) -> Result<T, Error> {
-        let response = self.request(method, path, body, "application/json").await?;
+        let (response, connection) = self
+            .exchange(method, path, body, "application/json")
+            .await?;
         let (status, _, bytes) = self.read_body(response).await?;
+        self.give_back(connection);
         if !status.is_success() {
             return Err(self.refused(status, &bytes));
         }
@@ -317,8 +482,11 @@ impl RelayClient {
     }
 
     async fn call_empty(&self, method: Method, path: &str, body: Body) -> Result<(), Error> {
-        let response = self.request(method, path, body, "application/json").await?;
+        let (response, connection) = self
+            .exchange(method, path, body, "application/json")
+            .await?;
         let (status, _, bytes) = self.read_body(response).await?;
+        self.give_back(connection);
         if !status.is_success() {
             return Err(self.refused(status, &bytes));
         }
@@ -340,8 +508,8 @@ impl RelayClient {
     }
 
     async fn send_body(&self, body: Body) -> Result<Accepted, Error> {
-        let response = self
-            .request(
+        let (response, connection) = self
+            .exchange(
                 Method::POST,
                 "/v1/dispatches",
                 body,
@@ -349,6 +517,7 @@ impl RelayClient {
             )
             .await?;
         let (status, _, bytes) = self.read_body(response).await?;
+        self.give_back(connection);
         if !status.is_success() {
             return Err(self.refused(status, &bytes));
         }

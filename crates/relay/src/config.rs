@@ -189,6 +189,15 @@ pub struct LimitsConfig {
     /// Most connections authenticated with one certificate.
     #[serde(default = "default_per_certificate")]
     pub max_connections_per_certificate: usize,
+    /// Seconds a kept-alive connection may live, both ways (then it is
+    /// closed gracefully and the peer connects again, with a fresh
+    /// handshake).
+    #[serde(default = "default_connection_lifetime")]
+    pub connection_max_secs: u64,
+}
+
+fn default_connection_lifetime() -> u64 {
+    3_600
 }
 
 fn default_max_dispatch() -> u64 {
@@ -223,6 +232,7 @@ impl Default for LimitsConfig {
             max_handshakes: default_max_handshakes(),
             max_connections_per_address: default_per_address(),
             max_connections_per_certificate: default_per_certificate(),
+            connection_max_secs: default_connection_lifetime(),
         }
     }
 }
@@ -643,7 +653,7 @@ impl RelayConfig {
         let d = &self.delivery;
         let l = &self.limits;
         let r = &self.retention;
-        let checks: [(&str, u64, u64, u64); 13] = [
+        let checks: [(&str, u64, u64, u64); 14] = [
             ("delivery.retry_initial_ms", d.retry_initial_ms, 1, DAY_MS),
             (
                 "delivery.retry_max_ms",
@@ -679,6 +689,12 @@ impl RelayConfig {
                 l.max_connections_per_certificate as u64,
                 1,
                 100_000,
+            ),
+            (
+                "limits.connection_max_secs",
+                l.connection_max_secs,
+                1,
+                DAY_SECS,
             ),
             ("retention.delivered_days", r.delivered_days, 1, 36_500),
             ("retention.sweep_secs", r.sweep_secs, 1, DAY_SECS),

@@ -101,12 +101,13 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
         }
     }));
 
+    let lifetime = std::time::Duration::from_secs(state.config.limits.connection_max_secs);
     if let Some(parent) = state.config.parent.clone() {
-        let client = RelayClient::new(
+        let client = RelayClient::for_peer(
             &parent.url,
-            state.client_tls.clone(),
-            state.peer_trust.clone(),
+            state.live_trust.clone(),
             ExpectedRelay::Org(parent.org.clone()),
+            lifetime,
         )?;
         tasks.push(tokio::spawn(push_worker(
             state.clone(),
@@ -135,11 +136,11 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
     }
     for child in state.config.children.clone() {
         if let (PeerMode::Push, Some(url)) = (child.mode, &child.url) {
-            let client = RelayClient::new(
+            let client = RelayClient::for_peer(
                 url,
-                state.client_tls.clone(),
-                state.peer_trust.clone(),
+                state.live_trust.clone(),
                 ExpectedRelay::Org(child.org.clone()),
+                lifetime,
             )?;
             tasks.push(tokio::spawn(push_worker(
                 state.clone(),
@@ -179,6 +180,10 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
     }
     tasks.push(tokio::spawn(expiry_sweeper(state.clone(), rx.clone())));
     tasks.push(tokio::spawn(crl_watch(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(crate::trust_reload::watch(
+        state.clone(),
+        rx.clone(),
+    )));
     tasks.push(tokio::spawn(crate::delivery::retention_sweeper(
         state.clone(),
         rx.clone(),
@@ -219,7 +224,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
                 async move {
                     let depth = state.store.queue_depth().unwrap_or(-1);
                     let stale = state
-                        .trust
+                        .trust()
                         .stale_crls_at(time::OffsetDateTime::now_utc())
                         .len();
                     state.metrics.render(&state.config.name, depth, stale)
@@ -271,12 +276,12 @@ pub async fn run(config: RelayConfig) -> Result<(), Error> {
 /// `crl_stale = "accept"`, checked against an old list).
 async fn crl_watch(state: Arc<RelayState>, mut shutdown: watch::Receiver<bool>) {
     loop {
-        for crl in state.trust.stale_crls_at(time::OffsetDateTime::now_utc()) {
+        for crl in state.trust().stale_crls_at(time::OffsetDateTime::now_utc()) {
             tracing::warn!(
                 issuer = %crl.issuer(),
                 next_update = %crl.next_update(),
                 policy = ?state.config.crl_stale,
-                "a CRL is out of date: load a current one and restart the relay"
+                "a CRL is out of date: put a current one in its file (the relay reads it again by itself)"
             );
         }
         tokio::select! {

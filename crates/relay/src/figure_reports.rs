@@ -179,7 +179,7 @@ pub fn check(
         org: Some(org.clone()),
     };
     state
-        .peer_trust
+        .peer_trust()
         .validate(cert, chain, &purpose, now)
         .map_err(|e| format!("the signer is not relay {shown}: {e}"))?;
     if relay == &state.config.name {

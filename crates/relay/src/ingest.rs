@@ -339,7 +339,7 @@ fn prepare_clear(
     check_receipt_room(caller, envelope.receipt_room(), envelope.receipts())?;
 
     let now = OffsetDateTime::now_utc();
-    let report = verify_dispatch(&mut envelope, &state.trust, now, &mut |_| {})
+    let report = verify_dispatch(&mut envelope, &state.trust(), now, &mut |_| {})
         .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
     admit(&report)?;
     let signed_and_sealed = signed_and_sealed(&report);
@@ -468,7 +468,7 @@ fn prepare_sealed(
     check_receipt_room(caller, sealed.receipt_room(), sealed.receipts())?;
 
     let now = OffsetDateTime::now_utc();
-    let report = verify_sealed(&sealed, &state.trust, now)
+    let report = verify_sealed(&sealed, &state.trust(), now)
         .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
     admit(&report)?;
     let manifest_sha256 = congvan_envelope::sha256_hex(sealed.manifest_bytes());
@@ -658,7 +658,8 @@ fn stamp_custody(state: &RelayState, url: &str, id: &str, jws: &mut Jws) {
         return;
     };
     let imprint = congvan_envelope::signature_timestamp_imprint(jws);
-    let asked = congvan_tsa::request_token(url, &imprint, &state.trust);
+    let trust = state.trust();
+    let asked = congvan_tsa::request_token(url, &imprint, &trust);
     let outcome = tokio::runtime::Handle::current()
         .block_on(async { tokio::time::timeout(CUSTODY_TIMESTAMP_WAIT, asked).await });
     let unstamped = |why: &str| {
@@ -681,7 +682,7 @@ fn stamp_custody(state: &RelayState, url: &str, id: &str, jws: &mut Jws) {
     // What every verifier will check of it (a token dated before the
     // receipt, from clocks apart, would make it invalid and break the
     // custody chain): checked here, or the receipt goes unstamped.
-    match congvan_envelope::verify_receipt(jws, "custody", &state.trust) {
+    match congvan_envelope::verify_receipt(jws, "custody", &state.trust()) {
         Ok(verified) if verified.timestamp.is_some() => {}
         Ok(_) => {
             *jws = unstamped_jws;
@@ -1043,7 +1044,7 @@ pub async fn ingest_receipt(
         ));
     };
     let dest = OrgId::parse(dest).map_err(|e| Refusal::new(400, e.to_string()))?;
-    let verified = verify_receipt(&jws, "receipt", &state.trust).map_err(receipt_refused)?;
+    let verified = verify_receipt(&jws, "receipt", &state.trust()).map_err(receipt_refused)?;
     let statement = &verified.statement;
     let id = statement.dispatch_id();
     let record = state.store.dispatch(id)?.ok_or_else(|| {
@@ -1211,7 +1212,7 @@ pub async fn ingest_ack(
     }
     let record = record.ok_or_else(|| Refusal::new(404, "no such dispatch"))?;
     let sender = OrgId::parse(&record.sender).map_err(Error::from)?;
-    let verified = verify_receipt(&jws, "receipt", &state.trust).map_err(receipt_refused)?;
+    let verified = verify_receipt(&jws, "receipt", &state.trust()).map_err(receipt_refused)?;
     let (code, status) = match &verified.statement {
         Statement::Status { by, code, .. } if by == org => (code.code().to_string(), *code),
         _ => {
@@ -1282,7 +1283,7 @@ async fn ingest_issuer_notice(
     jws: Jws,
 ) -> Result<(), Refusal> {
     let id = record.id.clone();
-    let verified = verify_receipt(&jws, "receipt", &state.trust).map_err(receipt_refused)?;
+    let verified = verify_receipt(&jws, "receipt", &state.trust()).map_err(receipt_refused)?;
     let statement = &verified.statement;
     let signed_by_issuer = match statement {
         Statement::Status { by, .. } | Statement::Superseded { by, .. } => by == issuer,

@@ -170,7 +170,7 @@ pub async fn stamp_pending(
     let size = count as u64;
     let text = statement(&state.config.org.to_string(), number, size, &root);
     let imprint = congvan_tsa::Imprint::sha256_of(text.as_bytes());
-    let (token, checked) = congvan_tsa::request_token(tsa_url, &imprint, &state.trust)
+    let (token, checked) = congvan_tsa::request_token(tsa_url, &imprint, &state.trust())
         .await
         .map_err(|e| Error::Timestamp(format!("{tsa_url}: {e}")))?;
     let gen_time = checked.gen_time;

@@ -23,6 +23,7 @@ use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADE
 use crate::caller::Caller;
 use crate::connection_limits::PerKey;
 use crate::ingest::{ingest_ack, ingest_dispatch, ingest_receipt, transfer_done, Outcome, Refusal};
+use crate::peer_check::PeerCheck;
 use crate::state::RelayState;
 use crate::Error;
 
@@ -77,8 +78,6 @@ pub async fn serve(
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), Error> {
-    let tls = crate::tls::server_config(&state.credential, &state.tls_trust)?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let limits = state.config.limits.clone();
     let handshakes = Arc::new(Semaphore::new(limits.max_handshakes));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -112,7 +111,10 @@ pub async fn serve(
             tracing::warn!(%peer_addr, "too many TLS handshakes in progress; closing a new one");
             continue;
         };
-        let acceptor = acceptor.clone();
+        // The trust in force for this connection's handshake; later
+        // requests are judged under whatever is in force then.
+        let trust_set = state.live_trust.current();
+        let acceptor = tokio_rustls::TlsAcceptor::from(trust_set.server_tls.clone());
         let router = router.clone();
         let state = state.clone();
         let slots = slots.clone();
@@ -136,21 +138,18 @@ pub async fn serve(
                 tracing::warn!(%peer_addr, "too many connections; closing a new one");
                 return;
             };
-            let (auth, fingerprint) = {
+            let peer = {
                 let (_, conn) = tls.get_ref();
-                let peer = conn.peer_certificates().unwrap_or(&[]);
-                let fingerprint = peer.first().map(|leaf| {
-                    let digest = ring::digest::digest(&ring::digest::SHA256, leaf.as_ref());
-                    let mut key = [0u8; 32];
-                    key.copy_from_slice(digest.as_ref());
-                    key
-                });
-                (
-                    Authenticated(Caller::from_tls(peer, &state.peer_trust)),
-                    fingerprint,
-                )
+                let certificates = conn
+                    .peer_certificates()
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|c| c.clone().into_owned())
+                    .collect();
+                Arc::new(PeerCheck::new(certificates, &trust_set))
             };
-            let _per_certificate = match fingerprint.map(|f| per_certificate.acquire(f)) {
+            drop(trust_set);
+            let _per_certificate = match peer.fingerprint().map(|f| per_certificate.acquire(f)) {
                 Some(None) => {
                     tracing::warn!(%peer_addr, "too many connections with one certificate; closing a new one");
                     return;
@@ -158,20 +157,51 @@ pub async fn serve(
                 Some(Some(held)) => Some(held),
                 None => None,
             };
-            if let Err(reason) = &auth.0 {
-                tracing::info!(%peer_addr, reason = %congvan_text::line(reason), "caller not authorized");
+            if let Err(reason) = peer.caller(&state.live_trust) {
+                tracing::info!(%peer_addr, reason = %congvan_text::line(&reason), "caller not authorized");
             }
-            let service =
+            let service = {
+                let (peer, state) = (peer.clone(), state.clone());
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let mut req = req.map(Body::new);
-                    req.extensions_mut().insert(auth.clone());
+                    // Judged at every request: a peer revoked since the
+                    // handshake is refused now, not at its next connection.
+                    req.extensions_mut()
+                        .insert(Authenticated(peer.caller(&state.live_trust)));
                     router.clone().oneshot(req)
-                });
+                })
+            };
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(tls), service);
-            if let Err(e) = conn.await {
+            let mut conn = std::pin::pin!(conn);
+            let mut reloads = state.live_trust.subscribe();
+            let lifetime = tokio::time::sleep(Duration::from_secs(limits.connection_max_secs));
+            let mut lifetime = std::pin::pin!(lifetime);
+            let mut closing = false;
+            let ended = loop {
+                tokio::select! {
+                    ended = conn.as_mut() => break ended,
+                    changed = reloads.changed(), if !closing => {
+                        if changed.is_err() {
+                            closing = true;
+                            conn.as_mut().graceful_shutdown();
+                        } else if let Err(reason) = peer.caller(&state.live_trust) {
+                            // Newly loaded lists refuse the peer: the
+                            // connection ends now (a commit already under
+                            // way runs to its end in its own task).
+                            tracing::warn!(%peer_addr, reason = %congvan_text::line(&reason), "closing the connection of a peer the new CRLs refuse");
+                            return;
+                        }
+                    }
+                    _ = lifetime.as_mut(), if !closing => {
+                        closing = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(%peer_addr, error = %e, "connection ended with an error");
             }
         });

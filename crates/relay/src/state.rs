@@ -4,14 +4,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use congvan_org::Registry;
-use congvan_sign::{Certificate, Credential, Crl, TrustStore};
+use congvan_sign::{Credential, TrustStore};
 use tokio::sync::Notify;
 
 use crate::config::{PeerMode, RelayConfig};
+use crate::live_trust::{LiveTrust, Reloaded};
 use crate::metrics::Metrics;
 use crate::routing::Router;
 use crate::store::{Store, Writer};
-use crate::tls::{self, TlsTrust};
 use crate::Error;
 
 /// Everything the relay's tasks share.
@@ -20,17 +20,9 @@ pub struct RelayState {
     pub config: RelayConfig,
     /// The relay's own certificate and key: TLS and receipt signatures.
     pub credential: Credential,
-    /// Trust anchors and CRLs for verifying dispatches and receipts, with
-    /// the configured policy for stale CRLs (`crl_stale`).
-    pub trust: Arc<TrustStore>,
-    /// The same anchors and CRLs for the parties of a connection (callers,
-    /// and the relays this one connects to). A stale CRL is used as is
-    /// here, as the TLS layer uses it: refusing every connection while a
-    /// CRL is out of date would stop the relay, not protect it, and a
-    /// certificate the old list revokes is still refused.
-    pub peer_trust: Arc<TrustStore>,
-    /// The same trust for rustls.
-    pub tls_trust: TlsTrust,
+    /// Trust anchors and CRLs, for dispatches, callers and TLS; reloaded
+    /// while the relay runs (`live_trust.rs`).
+    pub live_trust: Arc<LiveTrust>,
     /// Routing decisions.
     pub router: Router,
     /// Reads.
@@ -39,8 +31,6 @@ pub struct RelayState {
     pub writer: Writer,
     /// Counters.
     pub metrics: Metrics,
-    /// TLS client configuration for talking to peers.
-    pub client_tls: Arc<rustls::ClientConfig>,
     wakers: HashMap<String, Arc<Notify>>,
     /// The session of each pulling child's last pull (see `server.rs`).
     pub(crate) pull_sessions: std::sync::Mutex<HashMap<String, u64>>,
@@ -52,23 +42,7 @@ impl RelayState {
     /// Loads the credential, trust and registry, and opens the store.
     pub fn open(config: RelayConfig) -> Result<RelayState, Error> {
         let credential = Credential::load(&config.tls, None)?;
-        let mut roots = Vec::new();
-        for path in &config.trust {
-            roots.extend(Certificate::load_all(path)?);
-        }
-        let mut trust = TrustStore::new(roots.clone())?;
-        let mut peer_trust = TrustStore::new(roots.clone())?;
-        for path in &config.crl {
-            trust.add_crls(Crl::load_all(path)?)?;
-            peer_trust.add_crls(Crl::load_all(path)?)?;
-        }
-        let crl_ders = trust.crls().iter().map(|c| c.der().to_vec()).collect();
-        trust.set_stale_crls(config.crl_stale.policy());
-        // Lists must be current now, whatever time a signature names.
-        trust.set_verification_time(congvan_sign::VerificationTime::Now);
-        peer_trust.set_stale_crls(congvan_sign::StaleCrls::Accept);
-        let tls_trust = TlsTrust::new(&roots, crl_ders)?;
-        let client_tls = tls::client_config(&credential, &tls_trust)?;
+        let live_trust = Arc::new(LiveTrust::load(&config, &credential)?);
         let registry = Registry::load(&config.registry)?;
         let router = Router::new(&config, registry);
         let (store, writer) = Store::open(&config.data, config.delivery.batch_max)?;
@@ -82,18 +56,36 @@ impl RelayState {
         Ok(RelayState {
             config,
             credential,
-            trust: Arc::new(trust),
-            peer_trust: Arc::new(peer_trust),
-            tls_trust,
+            live_trust,
             router,
             store,
             writer,
             metrics: Metrics::default(),
-            client_tls,
             wakers,
             pull_sessions: std::sync::Mutex::new(HashMap::new()),
             hop_health: crate::hop_health::HopHealth::default(),
         })
+    }
+
+    /// Trust for dispatches and receipts, as in force now: the configured
+    /// stale-CRL policy, lists current at the time of checking.
+    pub fn trust(&self) -> Arc<TrustStore> {
+        self.live_trust.current().trust.clone()
+    }
+
+    /// Trust for the parties of a connection, as in force now.
+    pub fn peer_trust(&self) -> Arc<TrustStore> {
+        self.live_trust.current().peer_trust.clone()
+    }
+
+    /// TLS to peers, as in force now.
+    pub fn client_tls(&self) -> Arc<rustls::ClientConfig> {
+        self.live_trust.current().client_tls.clone()
+    }
+
+    /// Reads the CRL files again (see [`LiveTrust::reload`]).
+    pub fn reload_trust(&self) -> Result<Reloaded, Error> {
+        self.live_trust.reload(&self.config, &self.credential)
     }
 
     /// The registry.

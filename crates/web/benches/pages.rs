@@ -165,7 +165,7 @@ fn main() {
             let mut e = congvan_envelope::Envelope::open(&file).unwrap();
             congvan_envelope::verify_dispatch(
                 &mut e,
-                &state.trust,
+                &state.trust(),
                 time::OffsetDateTime::now_utc(),
                 &mut |_| {},
             )

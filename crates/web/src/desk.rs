@@ -92,7 +92,7 @@ pub fn open_file(app: &WebApp, path: &Path) -> Result<(Envelope, VerificationRep
     let mut envelope = Envelope::open(path)?;
     let report = verify_dispatch(
         &mut envelope,
-        &app.relay.trust,
+        &app.relay.trust(),
         OffsetDateTime::now_utc(),
         &mut |_| {},
     )?;
@@ -163,7 +163,7 @@ fn seal_if_secret(app: &WebApp, office: &str, file: &Path) -> Result<Option<Work
     // Relays cannot verify what they cannot read: it is verified here.
     let report = verify_dispatch(
         &mut envelope,
-        &app.relay.trust,
+        &app.relay.trust(),
         OffsetDateTime::now_utc(),
         &mut |_| {},
     )
@@ -201,7 +201,7 @@ fn seal_if_secret(app: &WebApp, office: &str, file: &Path) -> Result<Option<Work
                 &pem,
                 org,
                 "the relay's folder",
-                &app.relay.trust,
+                &app.relay.trust(),
                 now,
             )
             .map_err(|e| e.to_string())?,
