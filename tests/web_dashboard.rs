@@ -588,15 +588,23 @@ async fn a_hostile_child_relay_cannot_speak_for_others_or_rewrite_their_figures(
     // A genuine report from its commune, then an older one replayed.
     let newer = signed_by(COMMUNE, &report(COMMUNE, COMMUNE, now_ms));
     let older = signed_by(COMMUNE, &report(COMMUNE, COMMUNE, now_ms - 60_000));
+    // Impossible figures: more acknowledged than received.
+    let mut impossible = report(COMMUNE, COMMUNE, now_ms);
+    impossible.days[0].acknowledged = [5, 0, 0, 0, 0, 0];
+    let impossible = signed_by(COMMUNE, &impossible);
+    // A genuine report from three days ago, when none is held.
+    let stale = signed_by(COMMUNE, &report(COMMUNE, COMMUNE, now_ms - 3 * 86_400_000));
     let upload = congvan_relay::api::FiguresUpload {
-        reports: vec![for_other, altered, outsider, impostor, newer, older],
+        reports: vec![
+            for_other, altered, outsider, impostor, newer, older, impossible, stale,
+        ],
     };
     let outcomes = as_district.send_figures(&upload).await.unwrap();
     let said: Vec<(&str, &str)> = outcomes
         .iter()
         .map(|o| (o.outcome.as_str(), o.reason.as_deref().unwrap_or("")))
         .collect();
-    assert_eq!(said.len(), 6, "{said:?}");
+    assert_eq!(said.len(), 8, "{said:?}");
     assert!(
         said[0].0 == "refused" && said[0].1.contains("which it does not serve"),
         "{said:?}"

@@ -28,7 +28,7 @@ use tokio::sync::watch;
 use crate::api::{FiguresOutcome, FiguresUpload};
 use crate::caller::Caller;
 use crate::client::RelayClient;
-use crate::figures::{DayFigures, OverdueItem, MAX_SAMPLES};
+use crate::figures::{DayFigures, OverdueItem};
 use crate::ingest::{unix_ms, Refusal};
 use crate::notices::VIETNAM;
 use crate::state::RelayState;
@@ -48,6 +48,17 @@ const MAX_CERTIFICATES: usize = 8;
 
 /// How far in the future a report's time may lie (clock skew).
 const SKEW_MS: i64 = 5 * 60 * 1000;
+
+/// The oldest report kept: a relay that stopped reporting two days ago
+/// shows as without figures, not with old ones.
+const MAX_AGE_MS: i64 = 2 * 86_400 * 1000;
+
+/// Largest report text: a relay serving a hundred busy offices fits, and
+/// one hostile report cannot crowd the others out of an upload.
+pub const MAX_REPORT_BYTES: usize = 2 * 1024 * 1024;
+
+/// Most bytes of reports in one upload (the parent takes 8 MiB).
+const UPLOAD_BYTES: usize = 6 * 1024 * 1024;
 
 /// What a relay says about the offices it serves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +149,11 @@ pub fn check(
     child: &OrgId,
     now: OffsetDateTime,
 ) -> Result<FigureReport, String> {
+    if signed.report.len() > MAX_REPORT_BYTES {
+        return Err(format!(
+            "the report is larger than {MAX_REPORT_BYTES} bytes"
+        ));
+    }
     let mut certificates = Vec::new();
     if signed.certificates.len() > MAX_CERTIFICATES {
         return Err(format!("more than {MAX_CERTIFICATES} certificates"));
@@ -193,6 +209,9 @@ pub fn check(
     if report.generated_at > unix_ms(now) + SKEW_MS {
         return Err("the report is dated in the future".into());
     }
+    if report.generated_at < unix_ms(now) - MAX_AGE_MS {
+        return Err("the report is more than two days old".into());
+    }
     if report.days.len() > MAX_DAYS || report.overdue.len() > MAX_DAYS {
         return Err("the report is larger than any relay's figures".into());
     }
@@ -210,15 +229,44 @@ pub fn check(
         }
         Ok(())
     };
+    // The days a report may cover: its seven, a day of clock skew each way.
+    let generated =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(report.generated_at) * 1_000_000)
+            .map_err(|_| "the report's time is out of range".to_string())?
+            .to_offset(VIETNAM)
+            .date();
+    let (first, last) = (
+        (generated - time::Duration::days(REPORT_DAYS)).to_string(),
+        (generated + time::Duration::days(1)).to_string(),
+    );
+    let mut seen = std::collections::BTreeSet::new();
     for day in &report.days {
         speaks_for(&day.office)?;
-        if day.delivery_ms.len() > MAX_SAMPLES || day.completion_ms.len() > MAX_SAMPLES {
-            return Err(format!("more than {MAX_SAMPLES} timing samples in one day"));
-        }
         check_day(&day.day)?;
+        if day.day < first || day.day > last {
+            return Err(format!(
+                "figures for {}, outside the report's seven days",
+                day.day
+            ));
+        }
+        if !seen.insert((day.office.as_str(), day.day.as_str())) {
+            return Err(format!("{} {} appears twice", day.office, day.day));
+        }
+        day.check()?;
     }
+    let mut per_office = std::collections::BTreeMap::<&str, usize>::new();
     for item in &report.overdue {
         speaks_for(&item.office)?;
+        item.check()?;
+        let n = per_office.entry(item.office.as_str()).or_default();
+        *n += 1;
+        if *n > crate::figures::MAX_OVERDUE {
+            return Err(format!(
+                "more than {} overdue dispatches for {}",
+                crate::figures::MAX_OVERDUE,
+                item.office
+            ));
+        }
     }
     Ok(report)
 }
@@ -344,9 +392,44 @@ pub async fn uploader(
     }
 }
 
+/// Splits reports into uploads: the first alone, then at most
+/// [`UPLOAD_REPORTS`] reports and `UPLOAD_BYTES` each (a report over
+/// [`MAX_REPORT_BYTES`] is not sent: the parent would refuse it).
+fn batches(reports: Vec<SignedFigures>) -> Vec<Vec<SignedFigures>> {
+    let mut out = Vec::new();
+    let mut current: Vec<SignedFigures> = Vec::new();
+    let mut size = 0;
+    for (i, report) in reports.into_iter().enumerate() {
+        if report.report.len() > MAX_REPORT_BYTES {
+            tracing::warn!(
+                bytes = report.report.len(),
+                "a figures report is too large to send up; left out"
+            );
+            continue;
+        }
+        let bytes = report.report.len()
+            + report.signature.len()
+            + report.certificates.iter().map(String::len).sum::<usize>();
+        if !current.is_empty() && (current.len() >= UPLOAD_REPORTS || size + bytes > UPLOAD_BYTES) {
+            out.push(std::mem::take(&mut current));
+            size = 0;
+        }
+        current.push(report);
+        size += bytes;
+        if i == 0 {
+            out.push(std::mem::take(&mut current));
+            size = 0;
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
 /// One round of [`uploader`].
 pub async fn upload_once(state: &Arc<RelayState>, client: &RelayClient) -> Result<(), Error> {
-    let mut reports = {
+    let reports = {
         let state = state.clone();
         tokio::task::spawn_blocking(move || -> Result<Vec<SignedFigures>, Error> {
             let mut reports = vec![own_report(&state, OffsetDateTime::now_utc())?];
@@ -361,13 +444,46 @@ pub async fn upload_once(state: &Arc<RelayState>, client: &RelayClient) -> Resul
         .await
         .map_err(|_| Error::ShuttingDown)??
     };
-    while !reports.is_empty() {
-        let rest = reports.split_off(reports.len().min(UPLOAD_REPORTS));
-        let outcomes = client.send_figures(&FiguresUpload { reports }).await?;
-        for o in outcomes.iter().filter(|o| o.outcome == "refused") {
-            tracing::warn!(parent = client.url(), reason = %congvan_text::line(o.reason.as_deref().unwrap_or("")), "the parent refused a figures report");
+    // Its own report first and alone: a report from below that the parent
+    // refuses whole never keeps this relay's figures from going up.
+    let mut failed = None;
+    for batch in batches(reports) {
+        match client.send_figures(&FiguresUpload { reports: batch }).await {
+            Ok(outcomes) => {
+                for o in outcomes.iter().filter(|o| o.outcome == "refused") {
+                    tracing::warn!(parent = client.url(), reason = %congvan_text::line(o.reason.as_deref().unwrap_or("")), "the parent refused a figures report");
+                }
+            }
+            Err(e) => failed = Some(e),
         }
-        reports = rest;
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed(bytes: usize) -> SignedFigures {
+        SignedFigures {
+            report: "x".repeat(bytes),
+            signature: String::new(),
+            certificates: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_own_report_goes_alone_and_large_ones_split_the_rest() {
+        let mut reports = vec![signed(10)];
+        reports.extend((0..40).map(|_| signed(10)));
+        reports.push(signed(MAX_REPORT_BYTES + 1));
+        reports.extend((0..4).map(|_| signed(MAX_REPORT_BYTES)));
+        let sizes: Vec<usize> = batches(reports).iter().map(Vec::len).collect();
+        // Own alone; then at most 32 reports and 6 MiB per upload (the
+        // oversized one left out): 32 small; 8 small and two large; two large.
+        assert_eq!(sizes, [1, 32, 10, 2]);
+    }
 }

@@ -60,7 +60,65 @@ pub struct DayFigures {
     pub completion_ms: Vec<i64>,
 }
 
+/// Largest count a day entry may carry: more than any office sends or
+/// receives in a day, far from overflowing any sum.
+const MAX_COUNT: u64 = 1_000_000_000;
+
+/// Timing samples lie between a day of clock skew back and a year.
+const SAMPLE_RANGE_MS: std::ops::RangeInclusive<i64> = -86_400_000..=366 * 86_400_000;
+
 impl DayFigures {
+    /// Refuses figures that cannot be true of any office: counts beyond
+    /// reason, parts larger than their wholes, timings out of range, more
+    /// samples than dispatches. A relay below is believed about its
+    /// offices, but not about arithmetic.
+    pub fn check(&self) -> Result<(), String> {
+        let counts = self
+            .sent
+            .iter()
+            .chain(&self.received)
+            .chain(&self.acknowledged)
+            .chain([
+                &self.sent_in_clear,
+                &self.signed_and_sealed,
+                &self.on_time,
+                &self.late,
+                &self.overdue,
+                &self.pending,
+            ]);
+        if counts.into_iter().any(|n| *n > MAX_COUNT) {
+            return Err(format!(
+                "{} {}: a count beyond reason",
+                self.office, self.day
+            ));
+        }
+        let (sent, received) = (self.sent_total(), self.received_total());
+        let with_due = self.on_time + self.late + self.overdue + self.pending;
+        let consistent = self.sent_in_clear <= sent
+            && self.signed_and_sealed <= self.sent_in_clear
+            && self.acknowledged.iter().all(|n| *n <= received)
+            && with_due <= received
+            && self.delivery_ms.len() as u64 <= received
+            && self.completion_ms.len() as u64 <= received;
+        if !consistent {
+            return Err(format!(
+                "{} {}: parts larger than their whole",
+                self.office, self.day
+            ));
+        }
+        let timings = self.delivery_ms.iter().chain(&self.completion_ms);
+        if self.delivery_ms.len() > MAX_SAMPLES
+            || self.completion_ms.len() > MAX_SAMPLES
+            || timings.into_iter().any(|t| !SAMPLE_RANGE_MS.contains(t))
+        {
+            return Err(format!(
+                "{} {}: timing samples out of range",
+                self.office, self.day
+            ));
+        }
+        Ok(())
+    }
+
     /// The dispatches sent, all urgencies.
     pub fn sent_total(&self) -> u64 {
         self.sent.iter().sum()
@@ -84,6 +142,26 @@ pub struct OverdueItem {
     pub due: String,
     /// The dispatch id.
     pub id: String,
+}
+
+impl OverdueItem {
+    /// Refuses an item whose days are not dates or whose id is not one.
+    pub fn check(&self) -> Result<(), String> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let dates = time::Date::parse(&self.received, &format).is_ok()
+            && time::Date::parse(&self.due, &format).is_ok();
+        let id = !self.id.is_empty()
+            && self.id.len() <= 128
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        if dates && id {
+            Ok(())
+        } else {
+            Err("an overdue item whose dates or id do not read".into())
+        }
+    }
 }
 
 /// The figures of a set of offices over a period, summed.
@@ -196,7 +274,7 @@ pub fn median(samples: &mut [i64]) -> Option<f64> {
     match samples.len() {
         0 => None,
         n if n % 2 == 1 => Some(samples[n / 2] as f64),
-        n => Some((samples[n / 2 - 1] + samples[n / 2]) as f64 / 2.0),
+        n => Some((samples[n / 2 - 1] as f64 + samples[n / 2] as f64) / 2.0),
     }
 }
 

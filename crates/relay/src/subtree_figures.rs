@@ -140,13 +140,15 @@ impl Subtree {
         Ok(Subtree { today, offices })
     }
 
-    /// The sum over the offices with figures (at `level`, when given) of
-    /// their days within `span`.
+    /// The sum over the offices with figures for `span` (at `level`, when
+    /// given) of their days within it.
     pub fn totals(&self, span: Span<'_>, level: Option<Level>) -> Totals {
         let kept: Vec<Vec<DayFigures>> = self
             .offices
             .iter()
-            .filter(|o| !matches!(o.source, Source::Missing { .. }))
+            // An office counts only with figures for the period: a report
+            // from before it began says nothing about it.
+            .filter(|o| o.days.iter().any(|d| span.holds(&d.day)))
             .filter(|o| level.is_none_or(|l| o.level == l))
             .map(|o| {
                 o.days

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS dispatches (
     created_at INTEGER NOT NULL DEFAULT 0,  -- the dispatch's own creation time (Unix ms)
     sealed INTEGER                  -- 1: signed and sealed, 0: signed only, NULL: unknown (secret)
 );
+-- The figures (store/figures.rs): an office's sent and received by time.
+CREATE INDEX IF NOT EXISTS dispatches_by_sender ON dispatches (sender, received_at);
 CREATE TABLE IF NOT EXISTS recipients (
     dispatch_id TEXT NOT NULL REFERENCES dispatches(id),
     org TEXT NOT NULL,
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     status TEXT,
     PRIMARY KEY (office, dispatch_id)
 );
+CREATE INDEX IF NOT EXISTS inbox_by_time ON inbox (office, delivered_at);
 CREATE TABLE IF NOT EXISTS messages (
     digest TEXT PRIMARY KEY,
     dispatch_id TEXT NOT NULL,

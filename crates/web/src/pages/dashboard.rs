@@ -19,7 +19,7 @@ use congvan_relay::figures::{Totals, STATUS_CODES};
 use congvan_relay::subtree_figures::{Source, Span, Subtree};
 use maud::{html, Markup, PreEscaped};
 
-use super::{internal, layout, refusal, require, PageResult};
+use super::{blocking, internal, layout, refusal, require, PageResult};
 use crate::account::Role;
 use crate::app::WebApp;
 
@@ -57,7 +57,7 @@ pub async fn page(
     let session = require(&app, &headers, VIEWERS)?;
     let whole = query.scope.as_deref() != Some("office");
     let scope = if whole { "subtree" } else { "office" };
-    let view = gather(&app, &session.account.office, whole)?;
+    let view = gather(&app, &session.account.office, whole).await?;
     let today = view.today.to_string();
     let week_start = (view.today - time::Duration::days(6)).to_string();
     let periods = [
@@ -115,7 +115,7 @@ pub async fn csv(
 ) -> PageResult {
     let session = require(&app, &headers, VIEWERS)?;
     let whole = query.scope.as_deref() != Some("office");
-    let view = gather(&app, &session.account.office, whole)?;
+    let view = gather(&app, &session.account.office, whole).await?;
     let today = view.today.to_string();
     let from = match query.period.as_deref() {
         Some("day") => today.clone(),
@@ -151,10 +151,18 @@ pub async fn csv(
         .into_response())
 }
 
-fn gather(app: &WebApp, office: &str, whole: bool) -> Result<Subtree, axum::response::Response> {
+/// The figures of the leader's office (and, when `whole`, its subtree),
+/// read on a blocking thread: the store's queries and the reports below.
+async fn gather(
+    app: &Arc<WebApp>,
+    office: &str,
+    whole: bool,
+) -> Result<Subtree, axum::response::Response> {
     let root = OrgId::parse(office)
         .map_err(|_| internal(crate::Error::UnknownOffice(office.to_string())))?;
-    Subtree::gather(&app.relay, &root, whole, time::OffsetDateTime::now_utc())
+    let relay = app.relay.clone();
+    blocking(move || Subtree::gather(&relay, &root, whole, time::OffsetDateTime::now_utc()))
+        .await?
         .map_err(|e| internal(e.into()))
 }
 
@@ -405,7 +413,8 @@ fn chart(t: &Totals) -> Markup {
 
 /// A table as CSV (RFC 4180): fields with a comma, quote or line break are
 /// quoted; a text field that a spreadsheet would run as a formula
-/// (`=`, `+`, `-`, `@`) starts with an apostrophe.
+/// (`=`, `+`, `-`, `@`, tab, carriage return, after any spaces) starts
+/// with an apostrophe.
 pub fn to_csv(table: &Table) -> String {
     let mut out = String::new();
     let mut line = |cells: &mut dyn Iterator<Item = &str>| {
@@ -421,7 +430,11 @@ pub fn to_csv(table: &Table) -> String {
 }
 
 fn csv_field(cell: &str) -> String {
-    let formula = cell.starts_with(['=', '+', '-', '@']) && cell.parse::<f64>().is_err();
+    // Spreadsheets skip leading blanks before a formula, and take a tab or
+    // carriage return as its start too (OWASP "CSV injection").
+    let first = cell.trim_start_matches(' ');
+    let formula =
+        first.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.parse::<f64>().is_err();
     let cell = if formula {
         format!("'{cell}")
     } else {
@@ -447,11 +460,12 @@ mod tests {
             rows: vec![
                 vec!["x,y".into(), "=HYPERLINK(\"z\")".into()],
                 vec!["-3".into(), "@SUM".into()],
+                vec!["  =1+1".into(), "\tcmd".into()],
             ],
         };
         assert_eq!(
             to_csv(&table),
-            "a,b\r\n\"x,y\",\"'=HYPERLINK(\"\"z\"\")\"\r\n-3,'@SUM\r\n"
+            "a,b\r\n\"x,y\",\"'=HYPERLINK(\"\"z\"\")\"\r\n-3,'@SUM\r\n'  =1+1,'\tcmd\r\n"
         );
     }
 }
