@@ -258,6 +258,7 @@ struct Expected {
     sent_in_clear: u64,
     signed_and_sealed: u64,
     delivery_ms: Vec<i64>,
+    completion_ms: Vec<i64>,
 }
 
 fn expected(store: &Path, office: &str, start: i64, end: i64) -> Expected {
@@ -307,6 +308,17 @@ fn expected(store: &Path, office: &str, start: i64, end: i64) -> Expected {
     {
         let (code, n) = row.unwrap();
         e.acknowledged.insert(code, n);
+    }
+    let mut q = conn
+        .prepare("SELECT s.time - i.delivered_at FROM statuses s JOIN inbox i ON i.office = s.office AND i.dispatch_id = s.dispatch_id WHERE s.code = '06' AND i.office = ?1 AND i.delivered_at >= ?2 AND i.delivered_at < ?3")
+        .unwrap();
+    for row in q
+        .query_map(rusqlite::params![office, start, end], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+    {
+        e.completion_ms.push(row.unwrap());
     }
     e
 }
@@ -438,6 +450,7 @@ async fn the_province_dashboard_adds_up_the_week_of_every_level_below_it() {
             all.sent_in_clear += e.sent_in_clear;
             all.signed_and_sealed += e.signed_and_sealed;
             all.delivery_ms.extend(e.delivery_ms);
+            all.completion_ms.extend(e.completion_ms);
         }
         (all, exchanging)
     };
@@ -462,6 +475,11 @@ async fn the_province_dashboard_adds_up_the_week_of_every_level_below_it() {
             processing[4][1],
             median(all.delivery_ms.clone()),
             "{period}: median delivery"
+        );
+        assert_eq!(
+            processing[5][1],
+            median(all.completion_ms.clone()),
+            "{period}: median time to completion"
         );
 
         // The table by level counts each level's offices from its own store.
