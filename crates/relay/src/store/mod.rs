@@ -143,7 +143,9 @@ impl Store {
         let path = dir.join("relay.sqlite");
         let conn = schema::open(&path)?;
         let writer = Writer::start(conn, batch_max)?;
-        let reader = schema::open(&path)?;
+        // The reader only reads: one writer connection, so no write can
+        // ever wait on another connection's lock.
+        let reader = schema::open_read_only(&path)?;
         let blobs = Blobs::open(&dir.join("blobs"))?;
         Ok((
             Store {
@@ -166,9 +168,7 @@ impl Store {
                 problem: "no relay store here: is `data` the relay's data folder?".into(),
             });
         }
-        let reader =
-            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        reader.busy_timeout(std::time::Duration::from_secs(30))?;
+        let reader = schema::open_read_only(&path)?;
         let blobs = Blobs::open(&dir.join("blobs"))?;
         Ok(Store {
             reader: Arc::new(Mutex::new(reader)),

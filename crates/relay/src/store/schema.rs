@@ -157,6 +157,16 @@ pub(crate) fn open(path: &Path) -> Result<Connection, Error> {
     Ok(conn)
 }
 
+/// Opens the database to read only (the writer made its schema).
+pub(crate) fn open_read_only(path: &Path) -> Result<Connection, Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    Ok(conn)
+}
+
 /// Brings a store made by an earlier version up to this schema.
 fn migrate(conn: &Connection) -> Result<(), Error> {
     let has_attempts: bool = conn

@@ -107,7 +107,12 @@ fn run_in_savepoint<T>(
 
 /// Runs and commits one batch; true when it committed.
 fn commit_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
-    let txn = match conn.transaction() {
+    // IMMEDIATE: the write lock is taken at BEGIN, where SQLite waits for
+    // it (busy_timeout). A deferred transaction that reads first and then
+    // writes asks for the lock mid-way, and SQLite answers that upgrade
+    // with SQLITE_BUSY ("database is locked") at once, without waiting,
+    // whenever its snapshot is no longer the newest.
+    let txn = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(txn) => txn,
         Err(e) => {
             tracing::error!(error = %e, "cannot start a store transaction");
