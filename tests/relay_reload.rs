@@ -73,6 +73,27 @@ impl Ca {
     }
 }
 
+/// The same PEM list with one bit of its signature flipped.
+fn forge_signature(pem: &str) -> String {
+    use base64::Engine;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mut der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    let last = der.len() - 3;
+    der[last] ^= 0x01;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN X509 CRL-----\n{}\n-----END X509 CRL-----\n",
+        lines.join("\n")
+    )
+}
+
 fn reload(config: &Path) -> process::Run {
     process::congvan([
         OsStr::new("relay"),
@@ -152,8 +173,13 @@ async fn a_revoked_peer_is_refused_on_its_kept_alive_connection_after_a_reload()
     })
     .await
     .unwrap();
-    out.assert_ok();
+    assert_ne!(out.code, Some(0), "{}", out.stdout);
     assert!(out.stdout.contains("none is newer"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("older than the one in force"),
+        "{}",
+        out.stderr
+    );
     assert!(
         client_as(&url(relay.addr), &kept_id).inbox().await.is_err(),
         "still revoked after the rollback"
@@ -172,12 +198,31 @@ async fn a_revoked_peer_is_refused_on_its_kept_alive_connection_after_a_reload()
     .await
     .unwrap();
     assert_ne!(out.code, Some(0), "{}", out.stdout);
-    assert!(out.stderr.contains("do not load"), "{}", out.stderr);
+    assert!(out.stderr.contains("not taken"), "{}", out.stderr);
+    assert_eq!(other_alive.get("/v1/inbox").await.unwrap().0, 200);
+
+    // A list in the CA's name with a high number but a forged signature
+    // cannot take the CA's place (it would refuse all its certificates).
+    ca.revoke(&late);
+    ca.crl(&crl);
+    let genuine = std::fs::read_to_string(&crl).unwrap();
+    std::fs::write(&crl, forge_signature(&genuine)).unwrap();
+    let out = tokio::task::spawn_blocking({
+        let config_path = config_path.clone();
+        move || reload(&config_path)
+    })
+    .await
+    .unwrap();
+    assert_ne!(out.code, Some(0), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("signature does not verify"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(other_alive.get("/v1/inbox").await.unwrap().0, 200);
 
     // A changed file is read by itself: no command, no restart.
-    ca.revoke(&late);
-    ca.crl(&crl);
+    std::fs::write(&crl, &genuine).unwrap();
     let mut late_alive = KeptAlive::open(relay.addr, &late_id).await;
     assert_eq!(
         late_alive.get("/v1/inbox").await.unwrap().0,

@@ -151,6 +151,12 @@ fn reload(config: &Path) -> Result<ExitCode, Failure> {
             Line(&status.changed.join("; "))
         );
     }
+    if !status.refused.is_empty() {
+        return Err(Failure::input(format!(
+            "not taken (the lists in force for these stay): {}",
+            status.refused.join("; ")
+        )));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -238,9 +238,10 @@ impl RelayClient {
             }
             None => None,
         };
+        let reused = idle.is_some();
         let mut connection = match idle {
             Some(pooled) => pooled,
-            None => self.connect(tls, &trust, generation).await?,
+            None => self.connect(tls.clone(), &trust, generation).await?,
         };
         let request = Request::builder()
             .method(method)
@@ -249,12 +250,24 @@ impl RelayClient {
             .header("content-type", content_type)
             .body(body)
             .map_err(|e| self.unreachable(e))?;
-        let sent = tokio::time::timeout(self.timeout, connection.sender.send_request(request))
-            .await
-            .map_err(|_| self.unreachable("the request timed out"))?;
+        let mut sent = self.send_on(&mut connection, request).await?;
+        // A kept-alive connection the server closed meanwhile hands the
+        // request back unsent: it goes once more, on a new connection.
+        if reused {
+            if let Err(mut unsent) = sent {
+                match unsent.take_message() {
+                    Some(request) => {
+                        connection = self.connect(tls, &trust, generation).await?;
+                        sent = self.send_on(&mut connection, request).await?;
+                    }
+                    None => return Err(self.unreachable("the kept-alive connection broke off")),
+                }
+            }
+        }
         match sent {
             Ok(response) => Ok((response, connection)),
-            Err(e) => {
+            Err(unsent) => {
+                let e = unsent.into_error();
                 if let Ok(Ok(Err(ended))) =
                     tokio::time::timeout(Duration::from_secs(2), &mut connection.ended).await
                 {
@@ -265,6 +278,24 @@ impl RelayClient {
                 Err(self.connection_failed(&e))
             }
         }
+    }
+
+    /// Sends on `connection` within the client's time limit; a request not
+    /// sent at all comes back in the error.
+    async fn send_on(
+        &self,
+        connection: &mut Pooled,
+        request: Request<Body>,
+    ) -> Result<
+        Result<
+            hyper::Response<hyper::body::Incoming>,
+            hyper::client::conn::TrySendError<Request<Body>>,
+        >,
+        Error,
+    > {
+        tokio::time::timeout(self.timeout, connection.sender.try_send_request(request))
+            .await
+            .map_err(|_| self.unreachable("the request timed out"))
     }
 
     /// An idle connection of this generation, if one is still open.

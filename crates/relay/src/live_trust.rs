@@ -13,7 +13,7 @@
 //! file (by a fetch script fed by an attacker) cannot un-revoke anyone.
 //! A file that does not load leaves the current set in force and says why.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use congvan_sign::{Certificate, Credential, Crl, TrustStore};
 use tokio::sync::watch;
@@ -40,26 +40,29 @@ pub struct TrustSet {
 
 /// What a reload did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reloaded {
-    /// The files hold no list newer than those in force.
-    Unchanged {
-        /// The generation still in force.
-        generation: u64,
-    },
-    /// Newer lists are in force from now on.
-    Changed {
-        /// The new generation.
-        generation: u64,
-        /// The CAs whose list changed, by name.
-        issuers: Vec<String>,
-    },
+pub struct Reloaded {
+    /// The generation in force after it.
+    pub generation: u64,
+    /// The CAs whose list changed, by name (empty: nothing newer).
+    pub changed: Vec<String>,
+    /// What was not taken, and why: a file that does not load, a list
+    /// whose signature does not verify, a list older than the one in force.
+    pub refused: Vec<String>,
 }
+
+/// Most CRLs in force at once.
+const MAX_CRLS: usize = 256;
 
 /// The current [`TrustSet`], shared by the relay's tasks and connections.
 pub struct LiveTrust {
     anchors: Vec<Certificate>,
+    /// Certificates that may sign lists: the anchors and the CAs of the
+    /// relay's own chain (its provincial CA).
+    issuers: Vec<Certificate>,
     current: RwLock<Arc<TrustSet>>,
     changed: watch::Sender<u64>,
+    /// One reload at a time: read, merge and swap as one step.
+    reloading: Mutex<()>,
 }
 
 impl LiveTrust {
@@ -73,10 +76,13 @@ impl LiveTrust {
         let ders = crls.iter().map(|c| c.der().to_vec()).collect();
         let set = build(config, credential, &anchors, ders, 1)?;
         let (changed, _) = watch::channel(1);
+        let issuers = anchors.iter().chain(credential.chain()).cloned().collect();
         Ok(LiveTrust {
             anchors,
+            issuers,
             current: RwLock::new(Arc::new(set)),
             changed,
+            reloading: Mutex::new(()),
         })
     }
 
@@ -94,23 +100,72 @@ impl LiveTrust {
         self.changed.subscribe()
     }
 
-    /// Reads the CRL files again and puts newer lists in force.
+    /// Reads the CRL files again and puts newer lists in force. Each list
+    /// is taken or refused on its own: one bad file or list never keeps
+    /// the others out. A list whose CA certificate the relay knows (an
+    /// anchor, its own CA) must verify under it.
     pub fn reload(&self, config: &RelayConfig, credential: &Credential) -> Result<Reloaded, Error> {
+        let _one_at_a_time = match self.reloading.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         let now = self.current();
-        let loaded = load_crls(config)?;
+        let mut refused = Vec::new();
+        let mut loaded = Vec::new();
+        for path in &config.crl {
+            match Crl::load_all(path) {
+                Ok(crls) => loaded.extend(crls),
+                Err(e) => refused.push(format!("{}: {e}", path.display())),
+            }
+        }
         // Held lists first: `add_crls` keeps the newer of two lists of a CA.
         let mut merged = TrustStore::new(self.anchors.clone())?;
         merged.add_crls(parse(now.trust.crls().iter().map(|c| c.der().to_vec()))?)?;
-        merged.add_crls(loaded)?;
-        let issuers: Vec<String> = merged
+        for crl in loaded {
+            let name = crl.issuer().to_string();
+            let signer = self
+                .issuers
+                .iter()
+                .find(|c| c.subject_der() == crl.issuer_der());
+            if let Some(Err(e)) = signer.map(|issuer| crl.check_signed_by(issuer)) {
+                refused.push(e.to_string());
+                continue;
+            }
+            let held = merged
+                .crls()
+                .iter()
+                .find(|c| c.issuer_der() == crl.issuer_der());
+            match held {
+                Some(held) if held.der() == crl.der() => continue,
+                Some(held) if !crl.is_newer_than(held) => {
+                    refused.push(format!(
+                        "the list of {name} in the file is older than the one in force, which stays"
+                    ));
+                    continue;
+                }
+                None if merged.crls().len() >= MAX_CRLS => {
+                    refused.push(format!(
+                        "the list of {name}: more than {MAX_CRLS} CAs' lists"
+                    ));
+                    continue;
+                }
+                _ => {}
+            }
+            if let Err(e) = merged.add_crls([crl]) {
+                refused.push(e.to_string());
+            }
+        }
+        let changed: Vec<String> = merged
             .crls()
             .iter()
             .filter(|c| !now.trust.crls().iter().any(|held| held.der() == c.der()))
             .map(|c| c.issuer().to_string())
             .collect();
-        if issuers.is_empty() {
-            return Ok(Reloaded::Unchanged {
+        if changed.is_empty() {
+            return Ok(Reloaded {
                 generation: now.generation,
+                changed,
+                refused,
             });
         }
         let generation = now.generation + 1;
@@ -126,9 +181,10 @@ impl LiveTrust {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
         }
         self.changed.send_replace(generation);
-        Ok(Reloaded::Changed {
+        Ok(Reloaded {
             generation,
-            issuers,
+            changed,
+            refused,
         })
     }
 }

@@ -168,6 +168,7 @@ pub async fn serve(
                     // handshake is refused now, not at its next connection.
                     req.extensions_mut()
                         .insert(Authenticated(peer.caller(&state.live_trust)));
+                    req.extensions_mut().insert(peer.clone());
                     router.clone().oneshot(req)
                 })
             };
@@ -179,14 +180,16 @@ pub async fn serve(
             let mut reloads = state.live_trust.subscribe();
             let lifetime = tokio::time::sleep(Duration::from_secs(limits.connection_max_secs));
             let mut lifetime = std::pin::pin!(lifetime);
-            let mut closing = false;
+            let (mut closing, mut watching) = (false, true);
             let ended = loop {
                 tokio::select! {
                     ended = conn.as_mut() => break ended,
-                    changed = reloads.changed(), if !closing => {
+                    // Watched while closing too: a request still running
+                    // (a long-poll, a large upload) ends with the peer's
+                    // revocation.
+                    changed = reloads.changed(), if watching => {
                         if changed.is_err() {
-                            closing = true;
-                            conn.as_mut().graceful_shutdown();
+                            watching = false;
                         } else if let Err(reason) = peer.caller(&state.live_trust) {
                             // Newly loaded lists refuse the peer: the
                             // connection ends now (a commit already under
@@ -748,6 +751,7 @@ fn pulling_child_name(auth: &Authenticated, state: &RelayState) -> Result<String
 
 async fn pull(
     Extension(auth): Extension<Authenticated>,
+    peer: Option<Extension<Arc<PeerCheck>>>,
     State(state): State<Arc<RelayState>>,
     Query(query): Query<PullQuery>,
 ) -> Result<Response, Refusal> {
@@ -773,6 +777,11 @@ async fn pull(
         }
     }
     loop {
+        // A long-poll outlives a CRL reload: the child is judged again,
+        // under the lists in force, before anything is handed to it.
+        if let Some(Extension(peer)) = &peer {
+            pulling_child_name(&Authenticated(peer.caller(&state.live_trust)), &state)?;
+        }
         let now = crate::ingest::unix_ms(time::OffsetDateTime::now_utc());
         if let Some(entry) = state.store.due(&child, now, 1)?.into_iter().next() {
             // Lease it so a concurrent pull does not get it too; if the child

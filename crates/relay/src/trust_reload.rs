@@ -35,13 +35,16 @@ pub struct ReloadStatus {
     pub generation: u64,
     /// The CAs whose list changed (empty: nothing newer was found).
     pub changed: Vec<String>,
+    /// Lists or files not taken, and why (the others were).
+    #[serde(default)]
+    pub refused: Vec<String>,
     /// Why the files could not be loaded (the lists in force stay).
     pub error: Option<String>,
 }
 
 /// Watches for reload causes until shutdown.
 pub async fn watch(state: Arc<RelayState>, mut shutdown: watch::Receiver<bool>) {
-    let mut seen = fingerprint(&state.config.crl);
+    let mut seen = look(&state).await.1;
     let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(signal) => Some(signal),
         Err(e) => {
@@ -58,22 +61,35 @@ pub async fn watch(state: Arc<RelayState>, mut shutdown: watch::Receiver<bool>) 
         };
         tokio::select! {
             _ = tokio::time::sleep(CHECK) => {
-                if let Some(token) = take_request(&state.config.data) {
+                // The files' state is taken before the reload reads them: a
+                // file still being written is seen again once it is whole.
+                let (request, now) = look(&state).await;
+                if let Some(token) = request {
+                    seen = now;
                     reload(&state, "request", Some(token)).await;
-                    seen = fingerprint(&state.config.crl);
-                    continue;
-                }
-                let now = fingerprint(&state.config.crl);
-                if now != seen {
+                } else if now != seen {
                     seen = now;
                     reload(&state, "file changed", None).await;
                 }
             }
             _ = hup => {
+                seen = look(&state).await.1;
                 reload(&state, "SIGHUP", None).await;
-                seen = fingerprint(&state.config.crl);
             }
             _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// A pending request's token, and the CRL files' fingerprints, read on a
+/// blocking thread (files may be slow, or not files at all).
+async fn look(state: &Arc<RelayState>) -> (Option<String>, Vec<Option<Vec<u8>>>) {
+    let (data, crls) = (state.config.data.clone(), state.config.crl.clone());
+    match tokio::task::spawn_blocking(move || (take_request(&data), fingerprint(&crls))).await {
+        Ok(seen) => seen,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look at the CRL files");
+            (None, Vec::new())
         }
     }
 }
@@ -89,40 +105,40 @@ pub async fn reload(state: &Arc<RelayState>, cause: &str, request: Option<String
     };
     let generation = state.live_trust.current().generation;
     let status = match outcome {
-        Ok(Reloaded::Changed {
+        Ok(Reloaded {
             generation,
-            issuers,
+            changed,
+            refused,
         }) => {
-            tracing::info!(cause, generation, issuers = %congvan_text::line(&issuers.join("; ")), "new CRLs in force");
-            ReloadStatus {
-                request,
-                cause: cause.into(),
-                generation,
-                changed: issuers,
-                error: None,
+            for why in &refused {
+                tracing::warn!(cause, refused = %congvan_text::line(why), "a CRL was not taken");
             }
-        }
-        Ok(Reloaded::Unchanged { generation }) => {
-            tracing::info!(
-                cause,
-                generation,
-                "CRLs read again; none is newer than those in force"
-            );
+            if changed.is_empty() {
+                tracing::info!(
+                    cause,
+                    generation,
+                    "CRLs read again; none is newer than those in force"
+                );
+            } else {
+                tracing::info!(cause, generation, issuers = %congvan_text::line(&changed.join("; ")), "new CRLs in force");
+            }
             ReloadStatus {
                 request,
                 cause: cause.into(),
                 generation,
-                changed: Vec::new(),
+                changed,
+                refused,
                 error: None,
             }
         }
         Err(e) => {
-            tracing::error!(cause, error = %congvan_text::line(&e.to_string()), "the CRL files do not load; the lists in force stay");
+            tracing::error!(cause, error = %congvan_text::line(&e.to_string()), "the CRLs could not be reloaded; the lists in force stay");
             ReloadStatus {
                 request,
                 cause: cause.into(),
                 generation,
                 changed: Vec::new(),
+                refused: Vec::new(),
                 error: Some(e.to_string()),
             }
         }
@@ -132,22 +148,55 @@ pub async fn reload(state: &Arc<RelayState>, cause: &str, request: Option<String
     }
 }
 
+/// Largest CRL file looked at (loading refuses larger ones too).
+const MAX_CRL_FILE: u64 = 16 * 1024 * 1024;
+
+/// Reads a regular file of at most `max` bytes; `None` otherwise (missing,
+/// a FIFO or device, too large).
+fn read_regular(path: &Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > max {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() as u64 <= max).then_some(bytes)
+}
+
 /// A pending `relay reload` request's token, removing the request.
 fn take_request(data: &Path) -> Option<String> {
     let path = data.join(REQUEST_FILE);
-    let token = std::fs::read_to_string(&path).ok()?;
+    let token = read_regular(&path, 64)?;
     if let Err(e) = std::fs::remove_file(&path) {
         tracing::warn!(path = %path.display(), error = %e, "cannot remove the reload request");
     }
-    Some(token.trim().chars().take(64).collect())
+    let token: String = String::from_utf8_lossy(&token)
+        .trim()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    Some(token)
 }
 
 fn write_status(data: &Path, status: &ReloadStatus) -> Result<(), Error> {
+    use std::io::Write;
     let path = data.join(STATUS_FILE);
-    let temp = data.join(format!("{STATUS_FILE}.tmp"));
+    let temp = data.join(format!("{STATUS_FILE}.{:016x}", crate::store::random_u64()));
     let text = serde_json::to_vec_pretty(status)
         .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
-    std::fs::write(&temp, text).map_err(|e| Error::io(&temp, e))?;
+    // A new file of its own: never through a link someone left there.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .map_err(|e| Error::io(&temp, e))?;
+    file.write_all(&text).map_err(|e| Error::io(&temp, e))?;
+    drop(file);
     std::fs::rename(&temp, &path).map_err(|e| Error::io(&path, e))
 }
 
@@ -156,7 +205,7 @@ fn fingerprint(paths: &[PathBuf]) -> Vec<Option<Vec<u8>>> {
     paths
         .iter()
         .map(|p| {
-            std::fs::read(p).ok().map(|bytes| {
+            read_regular(p, MAX_CRL_FILE).map(|bytes| {
                 ring::digest::digest(&ring::digest::SHA256, &bytes)
                     .as_ref()
                     .to_vec()

@@ -153,6 +153,33 @@ impl Crl {
         (self.number.len(), &self.number).cmp(&(other.number.len(), &other.number))
     }
 
+    /// True when this list is newer than `other` (a list of the same CA),
+    /// by crlNumber: what a reload compares to never go back.
+    pub fn is_newer_than(&self, other: &Crl) -> bool {
+        self.number_order(other) == std::cmp::Ordering::Greater
+    }
+
+    /// Refuses a list that `issuer` did not sign: the check a relay makes
+    /// before a reloaded list may replace the one in force, so a list with
+    /// a forged signature and a high crlNumber cannot take a CA's place.
+    pub fn check_signed_by(&self, issuer: &Certificate) -> Result<(), Error> {
+        use x509_parser::prelude::FromDer;
+        let refused = || {
+            Error::malformed(
+                &self.issuer,
+                "this CRL's signature does not verify with its CA's key: it is not a list the CA \
+                 issued, and is refused",
+            )
+        };
+        let (_, list) =
+            x509_parser::revocation_list::CertificateRevocationList::from_der(&self.der)
+                .map_err(|_| refused())?;
+        let (_, cert) = x509_parser::certificate::X509Certificate::from_der(issuer.der())
+            .map_err(|_| refused())?;
+        list.verify_signature(cert.public_key())
+            .map_err(|_| refused())
+    }
+
     /// The DER encoding, e.g. for a TLS stack that checks revocation itself.
     pub fn der(&self) -> &[u8] {
         &self.der

@@ -105,6 +105,16 @@ fn run_in_savepoint<T>(
     }
 }
 
+/// How many busy timeouts a batch waits for the database's write lock.
+const BEGIN_ATTEMPTS: u32 = 10;
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy)
+    )
+}
+
 /// Runs and commits one batch; true when it committed.
 fn commit_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
     // IMMEDIATE: the write lock is taken at BEGIN, where SQLite waits for
@@ -112,11 +122,21 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
     // writes asks for the lock mid-way, and SQLite answers that upgrade
     // with SQLITE_BUSY ("database is locked") at once, without waiting,
     // whenever its snapshot is no longer the newest.
-    let txn = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-        Ok(txn) => txn,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start a store transaction");
-            return false;
+    // Another process holding the database (an operator's sqlite3 shell)
+    // makes BEGIN wait the busy timeout (30 s); the batch then waits again
+    // rather than fail its writers.
+    let mut attempt = 0;
+    let txn = loop {
+        match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(txn) => break txn,
+            Err(e) if attempt < BEGIN_ATTEMPTS && is_busy(&e) => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "the relay store is held by another process; waiting");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start a store transaction");
+                return false;
+            }
         }
     };
     let finishers: Vec<_> = batch.into_iter().map(|job| job(&txn)).collect();
