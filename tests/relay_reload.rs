@@ -94,6 +94,14 @@ fn forge_signature(pem: &str) -> String {
     )
 }
 
+/// [`reload`] on a blocking thread, while the relay runs on this runtime.
+async fn reload_off_runtime(config: &Path) -> process::Run {
+    let config = config.to_path_buf();
+    tokio::task::spawn_blocking(move || reload(&config))
+        .await
+        .unwrap()
+}
+
 fn reload(config: &Path) -> process::Run {
     process::congvan([
         OsStr::new("relay"),
@@ -143,12 +151,7 @@ async fn a_revoked_peer_is_refused_on_its_kept_alive_connection_after_a_reload()
     // Revoked, and the new list loaded by hand.
     ca.revoke(&kept);
     ca.crl(&crl);
-    let out = tokio::task::spawn_blocking({
-        let config_path = config_path.clone();
-        move || reload(&config_path)
-    })
-    .await
-    .unwrap();
+    let out = reload_off_runtime(&config_path).await;
     out.assert_ok();
     assert!(out.stdout.contains("new CRLs in force"), "{}", out.stdout);
 
@@ -167,12 +170,7 @@ async fn a_revoked_peer_is_refused_on_its_kept_alive_connection_after_a_reload()
 
     // An older genuine list put back in the file un-revokes no one.
     std::fs::write(&crl, &before_revocation).unwrap();
-    let out = tokio::task::spawn_blocking({
-        let config_path = config_path.clone();
-        move || reload(&config_path)
-    })
-    .await
-    .unwrap();
+    let out = reload_off_runtime(&config_path).await;
     assert_ne!(out.code, Some(0), "{}", out.stdout);
     assert!(out.stdout.contains("none is newer"), "{}", out.stdout);
     assert!(
@@ -191,12 +189,7 @@ async fn a_revoked_peer_is_refused_on_its_kept_alive_connection_after_a_reload()
         b"-----BEGIN X509 CRL-----\nnot a list\n-----END X509 CRL-----\n",
     )
     .unwrap();
-    let out = tokio::task::spawn_blocking({
-        let config_path = config_path.clone();
-        move || reload(&config_path)
-    })
-    .await
-    .unwrap();
+    let out = reload_off_runtime(&config_path).await;
     assert_ne!(out.code, Some(0), "{}", out.stdout);
     assert!(out.stderr.contains("not taken"), "{}", out.stderr);
     assert_eq!(other_alive.get("/v1/inbox").await.unwrap().0, 200);
@@ -207,12 +200,7 @@ async fn a_revoked_peer_is_refused_on_its_kept_alive_connection_after_a_reload()
     ca.crl(&crl);
     let genuine = std::fs::read_to_string(&crl).unwrap();
     std::fs::write(&crl, forge_signature(&genuine)).unwrap();
-    let out = tokio::task::spawn_blocking({
-        let config_path = config_path.clone();
-        move || reload(&config_path)
-    })
-    .await
-    .unwrap();
+    let out = reload_off_runtime(&config_path).await;
     assert_ne!(out.code, Some(0), "{}", out.stdout);
     assert!(
         out.stderr.contains("signature does not verify"),

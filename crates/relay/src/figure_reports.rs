@@ -43,9 +43,6 @@ pub const UPLOAD_REPORTS: usize = 32;
 /// Most day entries one report may hold (offices × days).
 const MAX_DAYS: usize = 70_000;
 
-/// Most certificates a signed report may carry (the relay's, then its CAs).
-const MAX_CERTIFICATES: usize = 8;
-
 /// How far in the future a report's time may lie (clock skew).
 const SKEW_MS: i64 = 5 * 60 * 1000;
 
@@ -154,30 +151,8 @@ pub fn check(
             "the report is larger than {MAX_REPORT_BYTES} bytes"
         ));
     }
-    let mut certificates = Vec::new();
-    if signed.certificates.len() > MAX_CERTIFICATES {
-        return Err(format!("more than {MAX_CERTIFICATES} certificates"));
-    }
-    for text in &signed.certificates {
-        let der = STANDARD
-            .decode(text)
-            .map_err(|e| format!("a certificate is not base64: {e}"))?;
-        certificates.push(
-            congvan_sign::Certificate::from_der(&der, std::path::Path::new("figures report"))
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    let Some((cert, chain)) = certificates.split_first() else {
-        return Err("the report carries no relay certificate".into());
-    };
-    let signature = STANDARD
-        .decode(&signed.signature)
-        .map_err(|e| format!("the signature is not base64: {e}"))?;
-    let alg = cert
-        .key_algorithm()
-        .ok_or("the certificate's key is of no algorithm congvan signs with")?;
-    congvan_sign::verify_signature(alg, cert, signed.report.as_bytes(), &signature)
-        .map_err(|_| "the signature does not verify over the report".to_string())?;
+    // Read before it is trusted (at most 2 MiB): it names its relay,
+    // whose organization the signature must be of.
     let report: FigureReport = serde_json::from_str(&signed.report)
         .map_err(|e| format!("the report does not read: {e}"))?;
 
@@ -190,14 +165,15 @@ pub fn check(
         .clone();
     // The certificate must bind the organization the registry gives the
     // relay: that, not the certificate's display name, is who it is.
-    let purpose = congvan_sign::Purpose {
-        role: Some(congvan_sign::Role::Relay),
-        org: Some(org.clone()),
-    };
-    state
-        .peer_trust()
-        .validate(cert, chain, &purpose, now)
-        .map_err(|e| format!("the signer is not relay {shown}: {e}"))?;
+    crate::relay_signed::check_relay_signed(
+        signed.report.as_bytes(),
+        &signed.signature,
+        &signed.certificates,
+        &org,
+        &state.peer_trust(),
+        now,
+    )
+    .map_err(|e| format!("the report of relay {shown}: {e}"))?;
     if relay == &state.config.name {
         return Err("the report is this relay's own".into());
     }

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod notices;
 mod peer_check;
 pub mod progress;
+mod relay_signed;
 mod routing;
 mod server;
 mod state;

@@ -459,40 +459,17 @@ fn check_relay_signature(
     trust: &TrustStore,
     at: OffsetDateTime,
 ) -> Result<(), String> {
-    let mut certificates = Vec::with_capacity(record.relay_certificates.len());
-    for text in record.relay_certificates.iter().take(8) {
-        let der = STANDARD
-            .decode(text)
-            .map_err(|e| format!("a relay certificate is not base64: {e}"))?;
-        certificates.push(
-            congvan_sign::Certificate::from_der(&der, std::path::Path::new("proof"))
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    let Some((relay, chain)) = certificates.split_first() else {
-        return Err("the statement carries no relay certificate".into());
-    };
     let org = congvan_org::OrgId::parse(&statement.relay)
         .map_err(|e| format!("the statement's relay is not an organization id: {e}"))?;
-    let signature = STANDARD
-        .decode(&record.relay_signature)
-        .map_err(|e| format!("the relay's signature is not base64: {e}"))?;
-    let alg = relay
-        .key_algorithm()
-        .ok_or("the relay certificate's key is of no algorithm congvan signs with")?;
-    congvan_sign::verify_signature(alg, relay, record.statement.as_bytes(), &signature)
-        .map_err(|_| "the relay's signature does not verify over the statement".to_string())?;
-    let purpose = congvan_sign::Purpose {
-        role: Some(congvan_sign::Role::Relay),
-        org: Some(org),
-    };
-    trust.validate(relay, chain, &purpose, at).map_err(|e| {
-        format!(
-            "the statement's signer is not relay {}: {e}",
-            statement.relay
-        )
-    })?;
-    Ok(())
+    crate::relay_signed::check_relay_signed(
+        record.statement.as_bytes(),
+        &record.relay_signature,
+        &record.relay_certificates,
+        &org,
+        trust,
+        at,
+    )
+    .map_err(|e| format!("the batch statement: {e}"))
 }
 
 fn decode_hash(text: &str) -> Option<Hash> {
