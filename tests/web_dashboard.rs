@@ -416,6 +416,13 @@ async fn the_province_dashboard_adds_up_the_week_of_every_level_below_it() {
                 tables.insert((table, period), csv.text());
             }
         }
+        // A period or table the page does not offer is no download.
+        leader
+            .get("/dashboard.csv?period=month&table=urgency")
+            .assert_status(404);
+        leader
+            .get("/dashboard.csv?period=week&table=accounts")
+            .assert_status(404);
         let mut clerk = Http::new(&base);
         clerk.login("vanthu", PASSWORD).assert_status(303);
         (page, tables, clerk.get("/dashboard").status)

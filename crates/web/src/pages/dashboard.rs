@@ -117,10 +117,17 @@ pub async fn csv(
     let whole = query.scope.as_deref() != Some("office");
     let view = gather(&app, &session.account.office, whole).await?;
     let today = view.today.to_string();
-    let from = match query.period.as_deref() {
-        Some("day") => today.clone(),
-        _ => (view.today - time::Duration::days(6)).to_string(),
-    };
+    let from =
+        match query.period.as_deref() {
+            Some("day") => today.clone(),
+            Some("week") | None => (view.today - time::Duration::days(6)).to_string(),
+            Some(_) => return Err(refusal(
+                StatusCode::NOT_FOUND,
+                Some(&session),
+                "Không có kỳ này",
+                "Chọn “Hôm nay” (period=day) hoặc “7 ngày qua” (period=week) từ trang Tổng hợp.",
+            )),
+        };
     let span = Span {
         from: &from,
         to: &today,
