@@ -8,7 +8,7 @@
 //!
 //! It builds the release `congvan` binary, makes a demo PKI and a signed
 //! and sealed Mật dispatch with an attachment of `--size-mb` MiB of
-//! pseudo-random bytes, then, in three rounds, times under
+//! pseudo-random bytes, then, in nine rounds, times under
 //! `/usr/bin/time -v`:
 //!
 //! - the limit: this program's `--raw-aes-encrypt IN OUT` and
@@ -49,7 +49,7 @@ const MAX_RSS_MB: f64 = 64.0;
 /// The chunk size congvan encrypts in.
 const CHUNK: usize = 1 << 20;
 /// Rounds measured; the median counts.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 
 struct Options {
     size_mb: u64,
