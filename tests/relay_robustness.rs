@@ -596,3 +596,75 @@ async fn a_stale_crl_is_reported_and_answered_try_later() {
         other => panic!("an acknowledgement under a stale CRL: {other:?}"),
     }
 }
+
+/// A small upload stays in memory from the socket to the commit; a larger
+/// one is spilled to a file as it outgrows memory; one larger than the
+/// database row becomes a blob file. Each of the three, right at the
+/// boundaries, is stored whole: the sender's dispatch plus one custody
+/// receipt, under the SHA-256 the record names, and no temporary
+/// file is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_either_side_of_the_memory_and_inline_limits_are_kept_whole() {
+    use congvan_relay::store::INLINE_BLOB_LIMIT;
+    use congvan_relay::upload::MEMORY_UPLOAD_LIMIT;
+    let dir = process::tempdir();
+    let relay = congvan_relay::start(relay_config(dir.path(), "H99"))
+        .await
+        .unwrap();
+    // (attachment size, what the stored file must be)
+    let cases = [
+        (MEMORY_UPLOAD_LIMIT - 32 * 1024, "in memory, inline"),
+        (MEMORY_UPLOAD_LIMIT + 16 * 1024, "spilled, inline"),
+        (INLINE_BLOB_LIMIT + 16 * 1024, "spilled, a blob file"),
+    ];
+    for (i, (size, case)) in cases.into_iter().enumerate() {
+        let noise: Vec<u8> = (0..size as u32)
+            .map(|j| (j.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let d = Author::new("H99.10").write_with(
+            &dir.path().join(format!("out{i}")),
+            &["H99"],
+            Urgency::Thuong,
+            "Hồ sơ ở ranh giới",
+            Some(("ho-so.bin", &noise)),
+        );
+        let sent = std::fs::metadata(&d.path).unwrap().len();
+        match case {
+            "in memory, inline" => assert!(sent <= MEMORY_UPLOAD_LIMIT, "{case}: {sent}"),
+            "spilled, inline" => assert!(
+                sent > MEMORY_UPLOAD_LIMIT && sent < INLINE_BLOB_LIMIT - 16 * 1024,
+                "{case}: {sent}"
+            ),
+            _ => assert!(sent > INLINE_BLOB_LIMIT, "{case}: {sent}"),
+        }
+        send(&url(relay.addr), "H99.10", &d).await;
+
+        let record = relay.state.store.dispatch(&d.id).unwrap().unwrap();
+        let kept = match relay.state.store.blob(&record.blob).unwrap().unwrap() {
+            Some(bytes) => {
+                assert_ne!(case, "spilled, a blob file", "{case} was stored inline");
+                bytes
+            }
+            None => {
+                assert_eq!(case, "spilled, a blob file", "{case} became a file");
+                std::fs::read(relay.state.store.blobs().path(&record.blob)).unwrap()
+            }
+        };
+        assert_eq!(congvan_envelope::sha256_hex(&kept), record.blob, "{case}");
+        let copy = dir.path().join(format!("kept{i}.cvd"));
+        std::fs::write(&copy, &kept).unwrap();
+        let envelope = Envelope::open(&copy).unwrap();
+        assert_eq!(envelope.receipts().len(), 1, "{case}: one custody receipt");
+        assert_eq!(
+            congvan_envelope::sha256_hex(envelope.manifest_bytes()),
+            d.manifest_sha256(),
+            "{case}: the sender's manifest"
+        );
+        assert_eq!(
+            relay.state.store.blobs().clean_temp().unwrap(),
+            0,
+            "{case}: a temporary file was left"
+        );
+    }
+    relay.stop().await;
+}

@@ -322,6 +322,7 @@ async fn throughput(o: &Options, pki: &Path) -> Result<Throughput> {
     let cpu_before = process_cpu_secs();
     let (_, wait_before) = sched_totals();
     let (writes_before, commits_before) = province.state.writer.committed();
+    let opened_before = client.connections_opened();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..o.concurrency {
@@ -346,6 +347,7 @@ async fn throughput(o: &Options, pki: &Path) -> Result<Throughput> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_used = process_cpu_secs() - cpu_before;
+    let connections = client.connections_opened() - opened_before;
     let (_, wait_after) = sched_totals();
     let run_queue_wait = (wait_after - wait_before).max(0.0);
     let (writes_after, commits_after) = province.state.writer.committed();
@@ -368,6 +370,7 @@ async fn throughput(o: &Options, pki: &Path) -> Result<Throughput> {
         num_cores(),
         1000.0 * cpu_used / count as f64
     );
+    println!("    TLS connections opened by the clients: {connections} for {count} uploads");
     println!(
         "    run-queue wait: threads of this process waited {run_queue_wait:.2} s for a CPU \
          (from /proc/self/task/*/schedstat; other jobs share the cores)"

@@ -225,14 +225,13 @@ pub(crate) fn append_entries(
     digest: bool,
 ) -> Result<Option<FileDigest>, Error> {
     let out = envelope.path().to_path_buf();
-    let limits = *envelope.limits();
-    let entries = envelope.archive_mut().entries().len() + additions.len();
-    if entries > limits.max_entries {
-        return Err(Error::Refused(format!(
-            "the dispatch would have {entries} entries; readers accept at most {}",
-            limits.max_entries
+    if envelope.archive_mut().in_memory() {
+        return Err(Error::Format(format!(
+            "{} was read from memory and has no file to append to",
+            out.display()
         )));
     }
+    check_entry_count(envelope, additions)?;
     let mut temp = PartialFile::new(&out)?;
     let file = temp.create()?;
     let file = if digest {
@@ -255,6 +254,44 @@ pub(crate) fn append_entries(
     // its entry as if the first had never happened, losing it.
     envelope.reopen()?;
     Ok(digest)
+}
+
+/// The container with `additions` appended, in memory, with the size and
+/// SHA-256 of the result: what [`append_entries`] would write, for a
+/// caller that keeps the bytes rather than a file.
+pub(crate) fn appended_bytes(
+    envelope: &mut dyn crate::container::Appendable,
+    additions: &[(String, Vec<u8>)],
+) -> Result<(Vec<u8>, FileDigest), Error> {
+    check_entry_count(envelope, additions)?;
+    let path = envelope.path().to_path_buf();
+    let writer = HashingWriter::new(Vec::new());
+    let writer = envelope
+        .archive_mut()
+        .write_appended(writer, additions)
+        .map_err(|e| Error::io(&path, e))?;
+    match writer.finish() {
+        (bytes, Some(digest)) => Ok((bytes, digest)),
+        (_, None) => Err(Error::Format(
+            "the appended container was not hashed".into(),
+        )),
+    }
+}
+
+/// Refuses an append that would leave more entries than readers accept.
+fn check_entry_count(
+    envelope: &mut dyn crate::container::Appendable,
+    additions: &[(String, Vec<u8>)],
+) -> Result<(), Error> {
+    let limits = *envelope.limits();
+    let entries = envelope.archive_mut().entries().len() + additions.len();
+    if entries > limits.max_entries {
+        return Err(Error::Refused(format!(
+            "the dispatch would have {entries} entries; readers accept at most {}",
+            limits.max_entries
+        )));
+    }
+    Ok(())
 }
 
 /// Whether a rewritten file is fsynced before it replaces the original.

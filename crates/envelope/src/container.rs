@@ -100,7 +100,17 @@ impl Envelope {
     /// A sealed (encrypted) dispatch is refused here with the advice to
     /// decrypt it: it is opened as a [`crate::SealedEnvelope`].
     pub fn open_with(path: &Path, limits: &Limits) -> Result<Envelope, Error> {
-        let (parts, metadata) = read_parts(path, limits, Kind::Dispatch, |bytes| {
+        Envelope::from_archive(Archive::open(path, limits.max_entries)?, path, limits)
+    }
+
+    /// Structure-checks an archive already read; `path` is its file, or
+    /// the label of bytes held in memory.
+    pub(crate) fn from_archive(
+        archive: Archive,
+        path: &Path,
+        limits: &Limits,
+    ) -> Result<Envelope, Error> {
+        let (parts, metadata) = read_parts(archive, path, limits, Kind::Dispatch, |bytes| {
             serde_json::from_slice::<Metadata>(bytes)
                 .map_err(|e| Error::Format(format!("{METADATA_ENTRY} is not valid metadata: {e}")))
         })?;
@@ -473,43 +483,50 @@ pub(crate) struct Parts {
     pub(crate) entry_digests: std::collections::BTreeMap<String, String>,
 }
 
+/// The kind the archive's first entry, a stored `mimetype`, declares;
+/// `None` when it has no such first entry (the entry checks then name the
+/// problem). An unknown mimetype is refused.
+pub(crate) fn declared_kind(archive: &mut Archive) -> Result<Option<Kind>, Error> {
+    let first_is_mimetype = archive
+        .entries()
+        .first()
+        .is_some_and(|e| e.name == crate::layout::MIMETYPE_ENTRY && e.method == Method::Stored);
+    if !first_is_mimetype {
+        return Ok(None);
+    }
+    let mimetype = read_entry(archive, 0, crate::layout::MIMETYPE_ENTRY, 256)?;
+    match mimetype.as_slice() {
+        m if m == MIMETYPE.as_bytes() => Ok(Some(Kind::Dispatch)),
+        m if m == SEALED_MIMETYPE.as_bytes() => Ok(Some(Kind::Sealed)),
+        m => Err(Error::Format(format!(
+            "mimetype is {:?}, not {MIMETYPE} or {SEALED_MIMETYPE}",
+            String::from_utf8_lossy(m)
+        ))),
+    }
+}
+
 /// Reads the entries of a container of `kind`, refusing every entry that
 /// does not belong to that kind, and parses the manifest, signatures and
 /// receipts. The caller parses the cover (metadata or routing header).
 pub(crate) fn read_parts<T>(
+    mut archive: Archive,
     path: &Path,
     limits: &Limits,
     kind: Kind,
     parse_cover: impl FnOnce(&[u8]) -> Result<T, Error>,
 ) -> Result<(Parts, T), Error> {
-    let mut archive = Archive::open(path, limits.max_entries)?;
     // The mimetype decides which kind of container this is, before any
     // other entry is judged: a sealed dispatch where one in clear is
     // expected is named as such (with what to do), not by its first entry
     // out of place.
-    let first_is_mimetype = archive
-        .entries()
-        .first()
-        .is_some_and(|e| e.name == crate::layout::MIMETYPE_ENTRY && e.method == Method::Stored);
-    if first_is_mimetype {
-        let mimetype = read_entry(&mut archive, 0, crate::layout::MIMETYPE_ENTRY, 256)?;
-        match (mimetype.as_slice(), kind) {
-            (m, Kind::Dispatch) if m == MIMETYPE.as_bytes() => {}
-            (m, Kind::Sealed) if m == SEALED_MIMETYPE.as_bytes() => {}
-            (m, Kind::Dispatch) if m == SEALED_MIMETYPE.as_bytes() => {
-                return Err(Error::Sealed(path.to_path_buf()))
-            }
-            (m, Kind::Sealed) if m == MIMETYPE.as_bytes() => {
-                return Err(Error::Format(
-                    "this is a dispatch in clear, not a sealed (encrypted) one".into(),
-                ))
-            }
-            (m, _) => {
-                return Err(Error::Format(format!(
-                    "mimetype is {:?}, not {MIMETYPE} or {SEALED_MIMETYPE}",
-                    String::from_utf8_lossy(m)
-                )))
-            }
+    match (declared_kind(&mut archive)?, kind) {
+        (None, _) | (Some(Kind::Dispatch), Kind::Dispatch) | (Some(Kind::Sealed), Kind::Sealed) => {
+        }
+        (Some(Kind::Sealed), Kind::Dispatch) => return Err(Error::Sealed(path.to_path_buf())),
+        (Some(Kind::Dispatch), Kind::Sealed) => {
+            return Err(Error::Format(
+                "this is a dispatch in clear, not a sealed (encrypted) one".into(),
+            ))
         }
     }
 

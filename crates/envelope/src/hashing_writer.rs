@@ -20,17 +20,17 @@ pub struct FileDigest {
     pub sha256: String,
 }
 
-/// A file written front to back, hashed on the way unless made with
-/// [`HashingWriter::plain`].
-pub(crate) struct HashingWriter {
-    file: File,
+/// A file (or a buffer in memory) written front to back, hashed on the
+/// way unless made with [`HashingWriter::plain`].
+pub(crate) struct HashingWriter<W: Write = File> {
+    file: W,
     ctx: Option<Context>,
     size: u64,
 }
 
-impl HashingWriter {
+impl<W: Write> HashingWriter<W> {
     /// Hashes everything written to `file`.
-    pub(crate) fn new(file: File) -> HashingWriter {
+    pub(crate) fn new(file: W) -> HashingWriter<W> {
         HashingWriter {
             file,
             ctx: Some(Context::new(&SHA256)),
@@ -39,7 +39,7 @@ impl HashingWriter {
     }
 
     /// Only writes: for a caller that does not want the digest.
-    pub(crate) fn plain(file: File) -> HashingWriter {
+    pub(crate) fn plain(file: W) -> HashingWriter<W> {
         HashingWriter {
             file,
             ctx: None,
@@ -48,7 +48,7 @@ impl HashingWriter {
     }
 
     /// The file and, unless plain, the digest of what was written.
-    pub(crate) fn finish(self) -> (File, Option<FileDigest>) {
+    pub(crate) fn finish(self) -> (W, Option<FileDigest>) {
         let size = self.size;
         let digest = self.ctx.map(|ctx| FileDigest {
             size,
@@ -58,7 +58,7 @@ impl HashingWriter {
     }
 }
 
-impl Write for HashingWriter {
+impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
         if let Some(ctx) = &mut self.ctx {

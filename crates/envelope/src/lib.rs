@@ -58,8 +58,9 @@ pub use preservation::{
 };
 pub use receipt::{
     append_receipt, append_receipt_digested, append_receipt_with, make_receipt, parse_receipt,
-    receipt_time, verify_receipt, ReceiptHeader, ReceiptRefusal, ReceiptTimestamp, Speaker,
-    Statement, StatusCode, VerifiedReceipt, MAX_RECEIPT_TEXT_CHARS, RECEIPT_MEDIA_TYPE,
+    receipt_appended_bytes, receipt_time, verify_receipt, ReceiptHeader, ReceiptRefusal,
+    ReceiptTimestamp, Speaker, Statement, StatusCode, VerifiedReceipt, MAX_RECEIPT_TEXT_CHARS,
+    RECEIPT_MEDIA_TYPE,
 };
 pub use report::{
     ArchiveTimestampResult, AttachmentResult, Indication, ReceiptResult, SignatureResult,

@@ -481,6 +481,18 @@ pub fn append_receipt_digested(
     Ok((entry, digest))
 }
 
+/// `envelope` with a receipt appended, as new bytes in memory, with their
+/// size and SHA-256; nothing is written. A relay keeps a small dispatch in
+/// its database this way without writing and renaming a file per upload.
+pub fn receipt_appended_bytes(
+    envelope: &mut Envelope,
+    jws: &Jws,
+) -> Result<(String, Vec<u8>, FileDigest), Error> {
+    let (entry, bytes) = receipt_addition(envelope, jws)?;
+    let (bytes, digest) = crate::builder::appended_bytes(envelope, &[(entry.clone(), bytes)])?;
+    Ok((entry, bytes, digest))
+}
+
 /// The next receipt entry's name and bytes.
 pub(crate) fn receipt_addition(
     envelope: &dyn crate::container::Appendable,

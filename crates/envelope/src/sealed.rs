@@ -36,10 +36,32 @@ impl Opened {
     /// Opens a container of either kind with the default limits: the one
     /// reader of the archive decides the kind, by its `mimetype`.
     pub fn open(path: &Path) -> Result<Opened, Error> {
-        match crate::Envelope::open(path) {
-            Ok(envelope) => Ok(Opened::Dispatch(Box::new(envelope))),
-            Err(Error::Sealed(_)) => Ok(Opened::Sealed(Box::new(SealedEnvelope::open(path)?))),
-            Err(e) => Err(e),
+        let limits = Limits::default();
+        Opened::from_archive(Archive::open(path, limits.max_entries)?, path, &limits)
+    }
+
+    /// A container of either kind held in memory (a relay's small upload,
+    /// never written to a file), with the default limits; `label` names
+    /// it in errors. It cannot be appended to in place: a receipt is added
+    /// with [`crate::receipt_appended_bytes`] or
+    /// [`SealedEnvelope::receipt_appended_bytes`], which give the new bytes.
+    pub fn from_bytes(bytes: Vec<u8>, label: &Path) -> Result<Opened, Error> {
+        let limits = Limits::default();
+        Opened::from_archive(
+            Archive::from_bytes(bytes, label, limits.max_entries)?,
+            label,
+            &limits,
+        )
+    }
+
+    fn from_archive(mut archive: Archive, path: &Path, limits: &Limits) -> Result<Opened, Error> {
+        match crate::container::declared_kind(&mut archive)? {
+            Some(Kind::Sealed) => Ok(Opened::Sealed(Box::new(SealedEnvelope::from_archive(
+                archive, path, limits,
+            )?))),
+            _ => Ok(Opened::Dispatch(Box::new(crate::Envelope::from_archive(
+                archive, path, limits,
+            )?))),
         }
     }
 }
@@ -71,7 +93,17 @@ impl SealedEnvelope {
     /// the routing header's own rules, and a manifest that lists exactly
     /// `routing.json` and `jwe.json` under the routing header's id.
     pub fn open_with(path: &Path, limits: &Limits) -> Result<SealedEnvelope, Error> {
-        let (parts, routing) = read_parts(path, limits, Kind::Sealed, |bytes| {
+        SealedEnvelope::from_archive(Archive::open(path, limits.max_entries)?, path, limits)
+    }
+
+    /// Structure-checks an archive already read; `path` is its file, or
+    /// the label of bytes held in memory.
+    pub(crate) fn from_archive(
+        archive: Archive,
+        path: &Path,
+        limits: &Limits,
+    ) -> Result<SealedEnvelope, Error> {
+        let (parts, routing) = read_parts(archive, path, limits, Kind::Sealed, |bytes| {
             let routing: Routing = serde_json::from_slice(bytes).map_err(|e| {
                 Error::Format(format!(
                     "{ROUTING_ENTRY} is not a valid routing header: {e}"
@@ -222,6 +254,18 @@ impl SealedEnvelope {
             crate::builder::append_entries(self, &[(entry.clone(), bytes)], durability, true)?
                 .ok_or_else(|| Error::Format("the rewritten container was not hashed".into()))?;
         Ok((entry, digest))
+    }
+
+    /// This container with a receipt appended, as new bytes in memory,
+    /// with their size and SHA-256; nothing is written. For a relay that
+    /// keeps a small sealed dispatch in its database.
+    pub fn receipt_appended_bytes(
+        &mut self,
+        jws: &Jws,
+    ) -> Result<(String, Vec<u8>, FileDigest), Error> {
+        let (entry, bytes) = crate::receipt::receipt_addition(self, jws)?;
+        let (bytes, digest) = crate::builder::appended_bytes(self, &[(entry.clone(), bytes)])?;
+        Ok((entry, bytes, digest))
     }
 }
 

@@ -150,6 +150,19 @@ fn a_receipt_appended_with_its_digest_gives_the_digest_of_the_file_written() {
             signature_digests(file),
             time::OffsetDateTime::now_utc(),
         );
+        // The same append in memory, from the bytes as a relay received
+        // them: the very bytes the file append writes, and their digest.
+        let in_memory = match congvan_envelope::Opened::from_bytes(
+            std::fs::read(file).unwrap(),
+            std::path::Path::new("the upload"),
+        )
+        .unwrap()
+        {
+            congvan_envelope::Opened::Dispatch(mut envelope) => {
+                congvan_envelope::receipt_appended_bytes(&mut envelope, &receipt).unwrap()
+            }
+            congvan_envelope::Opened::Sealed(_) => panic!("read as a sealed dispatch"),
+        };
         let mut envelope = Envelope::open(file).unwrap();
         let (entry, digest) = congvan_envelope::append_receipt_digested(
             &mut envelope,
@@ -161,7 +174,20 @@ fn a_receipt_appended_with_its_digest_gives_the_digest_of_the_file_written() {
         let (size, sha256) = congvan_envelope::sha256_file(file).unwrap();
         assert_eq!(
             (digest.size, digest.sha256),
-            (size, sha256),
+            (size, sha256.clone()),
+            "{}",
+            file.display()
+        );
+        assert_eq!(in_memory.0, entry, "{}", file.display());
+        assert_eq!(
+            in_memory.1,
+            std::fs::read(file).unwrap(),
+            "{}",
+            file.display()
+        );
+        assert_eq!(
+            (in_memory.2.size, &in_memory.2.sha256),
+            (size, &sha256),
             "{}",
             file.display()
         );
@@ -235,6 +261,15 @@ fn ambiguous_layouts_are_refused_on_every_path() {
                 }
                 Err(other) => panic!("{what}: unexpected error {other}"),
                 Ok(_) => panic!("{what} ({}): accepted", file.display()),
+            }
+            // A relay reads a small upload from memory: the same refusal.
+            let label = std::path::Path::new("the upload");
+            match congvan_envelope::Opened::from_bytes(raw.to_bytes(), label) {
+                Err(Error::NotAContainer { problem, .. }) => {
+                    assert!(problem.contains(reason), "{what} in memory: {problem}")
+                }
+                Err(other) => panic!("{what} in memory: unexpected error {other}"),
+                Ok(_) => panic!("{what} in memory ({}): accepted", file.display()),
             }
         }
     }

@@ -2,6 +2,7 @@
 //! the clerk commands (send, inbox, fetch, ack, track).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,6 +128,9 @@ pub struct RelayClient {
     timeout: Duration,
     lifetime: Duration,
     pool: Arc<Mutex<Vec<Pooled>>>,
+    /// TLS connections this client (and its clones) opened: a load test
+    /// reads it to see whether its requests reuse connections.
+    opened: Arc<AtomicU64>,
 }
 
 impl RelayClient {
@@ -163,6 +167,7 @@ impl RelayClient {
             timeout: Duration::from_secs(600),
             lifetime: Duration::from_secs(3_600),
             pool: Arc::new(Mutex::new(Vec::new())),
+            opened: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -191,6 +196,11 @@ impl RelayClient {
     pub fn with_timeout(mut self, timeout: Duration) -> RelayClient {
         self.timeout = timeout;
         self
+    }
+
+    /// How many TLS connections this client and its clones have opened.
+    pub fn connections_opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
     }
 
     /// The relay's URL.
@@ -339,6 +349,7 @@ impl RelayClient {
         trust: &TrustStore,
         generation: u64,
     ) -> Result<Pooled, Error> {
+        self.opened.fetch_add(1, Ordering::Relaxed);
         let server_name = ServerName::try_from(self.host.clone())
             .map_err(|e| self.unreachable(format!("bad host name: {e}")))?;
         let connect = async {

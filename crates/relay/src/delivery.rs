@@ -14,6 +14,7 @@ use crate::ingest::{give_up, ingest_dispatch, ingest_receipt, transfer_done, uni
 use crate::metrics::Metrics;
 use crate::state::RelayState;
 use crate::store::OutboxEntry;
+use crate::upload::Upload;
 use crate::Error;
 
 /// Exponential backoff with jitter: `initial * 2^attempt`, capped, then a
@@ -275,9 +276,12 @@ async fn take(
     item: Pulled,
 ) -> Result<(), Error> {
     let (seq, outcome) = match item {
-        Pulled::Dispatch { seq, path } => {
-            (seq, ingest_dispatch(state, parent, path).await.map(|_| ()))
-        }
+        Pulled::Dispatch { seq, path } => (
+            seq,
+            ingest_dispatch(state, parent, Upload::File(path))
+                .await
+                .map(|_| ()),
+        ),
         Pulled::Receipt { seq, message } => (
             seq,
             ingest_receipt(state, parent, &message.dest, message.receipt).await,

@@ -26,6 +26,7 @@ use crate::caller::Caller;
 use crate::config::EdxmlSettings;
 use crate::ingest::{ingest_dispatch, Outcome};
 use crate::state::RelayState;
+use crate::upload::Upload;
 use crate::Error;
 
 /// The route recorded for recipients outside congvan, reached through the
@@ -217,7 +218,7 @@ async fn handle(
     let caller = Caller::Office {
         org: settings.office.clone(),
     };
-    match ingest_dispatch(state, &caller, temp).await {
+    match ingest_dispatch(state, &caller, Upload::File(temp)).await {
         Ok((id, outcome)) => {
             let to = free_name(&folders.processed, file);
             durable_rename(file, &to)?;

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use congvan_envelope::{
-    append_receipt_digested, make_receipt, parse_receipt, receipt_time, verify_dispatch,
-    verify_receipt, verify_sealed, Durability, Envelope, Indication, Jws, Opened, SealedEnvelope,
-    Speaker, Statement,
+    append_receipt_digested, make_receipt, parse_receipt, receipt_appended_bytes, receipt_time,
+    verify_dispatch, verify_receipt, verify_sealed, Durability, Envelope, FileDigest, Indication,
+    Jws, Opened, SealedEnvelope, Speaker, Statement,
 };
 use congvan_org::OrgId;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::routing::Route;
 use crate::state::RelayState;
 use crate::store::{BlobRef, INLINE_BLOB_LIMIT};
+use crate::upload::Upload;
 use crate::Error;
 
 /// Why a request was refused, with the HTTP status that says so.
@@ -118,8 +119,8 @@ enum Recorded {
 /// tree and back, with margin. Later relays need room only for their own.
 pub(crate) const RECEIPT_RESERVE: usize = 16;
 
-/// Accepts the dispatch file at `temp` (an upload already on disk) from
-/// `caller`. The file is consumed: adopted as a blob, or removed.
+/// Accepts the dispatch `upload` from `caller`. An upload in a file is
+/// consumed: adopted as a blob, or removed.
 ///
 /// Refused, with a reason, and nothing stored: a dispatch that does not
 /// verify, an office sending as another office or not served here, and a
@@ -127,13 +128,13 @@ pub(crate) const RECEIPT_RESERVE: usize = 16;
 pub async fn ingest_dispatch(
     state: &Arc<RelayState>,
     caller: &Caller,
-    temp: PathBuf,
+    upload: Upload,
 ) -> Result<(String, Outcome), Refusal> {
-    let mut guard = TempGuard(Some(temp.clone()));
+    let mut guard = TempGuard(upload.file().map(Path::to_path_buf));
     let prepared = {
         let state = state.clone();
         let caller = caller.clone();
-        tokio::task::spawn_blocking(move || prepare(&state, &caller, &temp))
+        tokio::task::spawn_blocking(move || prepare(&state, &caller, upload))
             .await
             .map_err(|e| Refusal::new(500, format!("verification task failed: {e}")))?
     }
@@ -145,9 +146,10 @@ pub async fn ingest_dispatch(
         }
         Prepared::New(p) => p,
     };
-    // Large: the upload becomes the content-addressed blob, synced before
-    // the commit that refers to it. (A small one stays in the guard, which
-    // removes it once the commit holds its bytes.) If the commit then does
+    // Large: the upload's file becomes the content-addressed blob, synced
+    // before the commit that refers to it. (A small one's file, if it came
+    // in one, stays in the guard, which removes it once the commit holds
+    // its bytes; one received in memory never had a file.) If the commit then does
     // not record it (another upload of the same dispatch won, or the
     // commit failed), the adopted file is removed again: nothing refers to
     // it. A crash in between leaves it for the sweep at start.
@@ -156,7 +158,15 @@ pub async fn ingest_dispatch(
             state.store.blobs().adopt(&path, &prepared.blob_sha256)?;
             Some(prepared.blob_sha256.clone())
         }
-        (_, path) => {
+        (BlobRef::File, None) => {
+            // `prepare` keeps an upload held in memory inline: a file blob
+            // without a file would be recorded with nothing at its address.
+            return Err(Refusal::new(
+                500,
+                "the relay lost track of the upload's file; nothing was kept, send it again",
+            ));
+        }
+        (BlobRef::Inline(_), path) => {
             guard.0 = path;
             None
         }
@@ -266,18 +276,28 @@ impl NewDispatch {
     }
 }
 
+/// How an upload is named in what the sender is told.
+const UPLOAD_LABEL: &str = "the upload";
+
 /// The CPU and file work of ingest, on a blocking thread.
-fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared, Refusal> {
+fn prepare(state: &RelayState, caller: &Caller, upload: Upload) -> Result<Prepared, Refusal> {
     // The archive's own mimetype says which kind of dispatch this is.
-    match Opened::open(temp).map_err(|e| {
+    let (opened, file) = match upload {
+        Upload::Memory(bytes) => (Opened::from_bytes(bytes, Path::new(UPLOAD_LABEL)), None),
+        Upload::File(path) => (Opened::open(&path), Some(path)),
+    };
+    let opened = opened.map_err(|e| {
         // Name the problem, not the relay's temporary file.
-        let text = e
-            .to_string()
-            .replace(&temp.display().to_string(), "the upload");
+        let mut text = e.to_string();
+        if let Some(path) = &file {
+            text = text.replace(&path.display().to_string(), UPLOAD_LABEL);
+        }
         Refusal::new(422, format!("not a valid dispatch: {text}"))
-    })? {
-        Opened::Dispatch(envelope) => prepare_clear(state, caller, temp, *envelope),
-        Opened::Sealed(sealed) => prepare_sealed(state, caller, temp, *sealed),
+    })?;
+    let file = file.as_deref();
+    match opened {
+        Opened::Dispatch(envelope) => prepare_clear(state, caller, file, *envelope),
+        Opened::Sealed(sealed) => prepare_sealed(state, caller, file, *sealed),
     }
 }
 
@@ -285,7 +305,7 @@ fn prepare(state: &RelayState, caller: &Caller, temp: &Path) -> Result<Prepared,
 fn prepare_clear(
     state: &RelayState,
     caller: &Caller,
-    temp: &Path,
+    file: Option<&Path>,
     mut envelope: Envelope,
 ) -> Result<Prepared, Refusal> {
     let metadata = envelope.metadata().clone();
@@ -380,12 +400,29 @@ fn prepare_clear(
     )?;
 
     let signatures = envelope.signatures().to_vec();
-    let custody = take_custody(state, &id, &manifest_sha256, &signatures, now, |jws| {
-        append_receipt_digested(&mut envelope, jws, Durability::Unsynced)
-    })?;
+    let custody = take_custody(
+        state,
+        &id,
+        &manifest_sha256,
+        &signatures,
+        now,
+        |jws| match file {
+            Some(path) => {
+                let (_, written) =
+                    append_receipt_digested(&mut envelope, jws, Durability::Unsynced)
+                        .map_err(Error::from)?;
+                Ok((blob_of(path, &written)?, written))
+            }
+            None => {
+                let (_, bytes, written) =
+                    receipt_appended_bytes(&mut envelope, jws).map_err(Error::from)?;
+                Ok((BlobRef::Inline(bytes), written))
+            }
+        },
+    )?;
     drop(envelope);
 
-    let blob = blob_of(temp, &custody.written)?;
+    let blob = custody.blob;
     let (blob_size, blob_sha256) = (custody.written.size, custody.written.sha256.clone());
     let now_ms = unix_ms(now);
     let urgency = metadata.urgency.code();
@@ -432,8 +469,10 @@ fn signed_and_sealed(report: &congvan_envelope::VerificationReport) -> bool {
 }
 
 /// A small file is kept in memory for the database; a large one stays a
-/// file and becomes the blob.
-fn blob_of(temp: &Path, written: &congvan_envelope::FileDigest) -> Result<BlobRef, Refusal> {
+/// file and becomes the blob. (An upload received in memory is kept
+/// inline: [`crate::upload::MEMORY_UPLOAD_LIMIT`] leaves room for the
+/// custody receipt under the inline limit.)
+fn blob_of(temp: &Path, written: &FileDigest) -> Result<BlobRef, Refusal> {
     if written.size > INLINE_BLOB_LIMIT {
         return Ok(BlobRef::File);
     }
@@ -457,7 +496,7 @@ fn blob_of(temp: &Path, written: &congvan_envelope::FileDigest) -> Result<BlobRe
 fn prepare_sealed(
     state: &RelayState,
     caller: &Caller,
-    temp: &Path,
+    file: Option<&Path>,
     mut sealed: SealedEnvelope,
 ) -> Result<Prepared, Refusal> {
     congvan_secret::check_structure(&sealed)
@@ -482,11 +521,28 @@ fn prepare_sealed(
         true,
     )?;
     let signatures = sealed.signatures().to_vec();
-    let custody = take_custody(state, &id, &manifest_sha256, &signatures, now, |jws| {
-        sealed.append_receipt_digested(jws, Durability::Unsynced)
-    })?;
+    let custody = take_custody(
+        state,
+        &id,
+        &manifest_sha256,
+        &signatures,
+        now,
+        |jws| match file {
+            Some(path) => {
+                let (_, written) = sealed
+                    .append_receipt_digested(jws, Durability::Unsynced)
+                    .map_err(Error::from)?;
+                Ok((blob_of(path, &written)?, written))
+            }
+            None => {
+                let (_, bytes, written) =
+                    sealed.receipt_appended_bytes(jws).map_err(Error::from)?;
+                Ok((BlobRef::Inline(bytes), written))
+            }
+        },
+    )?;
     drop(sealed);
-    let blob = blob_of(temp, &custody.written)?;
+    let blob = custody.blob;
 
     // Opening checked both times of the routing header.
     let bad_time = |e: congvan_envelope::Error| Refusal::new(422, e.to_string());
@@ -580,12 +636,15 @@ struct Custody {
     digest: String,
     time: String,
     text: String,
-    /// Size and SHA-256 of the file with the receipt appended.
-    written: congvan_envelope::FileDigest,
+    /// The dispatch as kept, with the receipt appended.
+    blob: BlobRef,
+    /// Its size and SHA-256.
+    written: FileDigest,
 }
 
 /// Signs the custody receipt over `manifest_sha256` and the signatures,
-/// and appends it with `append`. No fsync here: a small dispatch becomes
+/// and appends it with `append` (in the upload's file, or to bytes in
+/// memory). No fsync here: a small dispatch becomes
 /// durable in the batch commit, a large one when it is adopted as a blob
 /// (synced before its commit). The blob address, the SHA-256 of the file
 /// kept, is taken as the file is written, so a large dispatch is not read
@@ -596,7 +655,7 @@ fn take_custody(
     manifest_sha256: &str,
     signatures: &[congvan_envelope::StoredJws],
     now: OffsetDateTime,
-    append: impl FnOnce(&Jws) -> Result<(String, congvan_envelope::FileDigest), congvan_envelope::Error>,
+    append: impl FnOnce(&Jws) -> Result<(BlobRef, FileDigest), Refusal>,
 ) -> Result<Custody, Refusal> {
     let mut digests = Vec::with_capacity(signatures.len());
     for stored in signatures {
@@ -621,13 +680,14 @@ fn take_custody(
     if let Some(url) = custody_tsa(state) {
         stamp_custody(state, url, id, &mut jws);
     }
-    let (_, written) = append(&jws).map_err(Error::from)?;
+    let (blob, written) = append(&jws)?;
     let digest = receipt_key(&statement, &jws)?;
     Ok(Custody {
         jws,
         digest,
         time,
         text,
+        blob,
         written,
     })
 }
@@ -859,48 +919,34 @@ fn record_dispatch(
         BlobRef::Inline(bytes) => Some(bytes.as_slice()),
         BlobRef::File => None,
     };
-    txn.execute(
-        "INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?1, ?2, ?3)",
-        params![p.blob_sha256, p.blob_size as i64, data],
-    )?;
-    txn.execute(
-        "INSERT INTO dispatches (id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at, sender_name, created_at, sealed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![p.id, p.blob_sha256, p.manifest_sha256, p.sender.to_string(), p.number, p.subject, p.urgency, p.secret, p.due, p.now_ms, p.sender_name, p.created_ms, p.signed_and_sealed],
-    )?;
+    txn.prepare_cached("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?1, ?2, ?3)")?
+        .execute(params![p.blob_sha256, p.blob_size as i64, data])?;
+    txn.prepare_cached("INSERT INTO dispatches (id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at, sender_name, created_at, sealed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(params![p.id, p.blob_sha256, p.manifest_sha256, p.sender.to_string(), p.number, p.subject, p.urgency, p.secret, p.due, p.now_ms, p.sender_name, p.created_ms, p.signed_and_sealed])?;
     for office in &p.local {
-        txn.execute(
-            "INSERT INTO recipients (dispatch_id, org, route, state) VALUES (?1, ?2, 'local', 'delivered')",
-            params![p.id, office.to_string()],
-        )?;
-        txn.execute(
+        txn.prepare_cached("INSERT INTO recipients (dispatch_id, org, route, state) VALUES (?1, ?2, 'local', 'delivered')")?.execute(params![p.id, office.to_string()])?;
+        txn.prepare_cached(
             "INSERT OR IGNORE INTO inbox (office, dispatch_id, delivered_at) VALUES (?1, ?2, ?3)",
-            params![office.to_string(), p.id, p.now_ms],
-        )?;
+        )?
+        .execute(params![office.to_string(), p.id, p.now_ms])?;
         if p.notify {
             crate::notices::queue_arrival(txn, &p.id, &office.to_string(), p.now_ms)?;
         }
     }
     if let Some((earlier, kind)) = &p.supersedes {
-        txn.execute(
-            "INSERT OR IGNORE INTO supersessions (old_id, new_id, kind, sender) VALUES (?1, ?2, ?3, ?4)",
-            params![earlier, p.id, kind, p.sender.to_string()],
-        )?;
+        txn.prepare_cached("INSERT OR IGNORE INTO supersessions (old_id, new_id, kind, sender) VALUES (?1, ?2, ?3, ?4)")?.execute(params![earlier, p.id, kind, p.sender.to_string()])?;
     }
     for (office, hop) in &p.forwarded {
-        txn.execute(
+        txn.prepare_cached(
             "INSERT INTO recipients (dispatch_id, org, route, state) VALUES (?1, ?2, ?3, 'queued')",
-            params![p.id, office.to_string(), hop],
-        )?;
+        )?
+        .execute(params![p.id, office.to_string(), hop])?;
         if hop == crate::folder_gateway::EDXML_ROUTE {
             // Written out by the gateway, not sent to a relay.
             continue;
         }
-        txn.execute(
-            "INSERT OR IGNORE INTO outbox (kind, ref, hop, urgency, created_at, expires_at, next_attempt_at)
-             VALUES ('dispatch', ?1, ?2, ?3, ?4, ?5, 0)",
-            params![p.id, hop, p.urgency, p.now_ms, p.expires_ms],
-        )?;
+        txn.prepare_cached("INSERT OR IGNORE INTO outbox (kind, ref, hop, urgency, created_at, expires_at, next_attempt_at)
+             VALUES ('dispatch', ?1, ?2, ?3, ?4, ?5, 0)")?.execute(params![p.id, hop, p.urgency, p.now_ms, p.expires_ms])?;
     }
     crate::message_log::append(txn, "dispatch", &p.id, &p.manifest_sha256, p.now_ms)?;
     let jws_text = serde_json::to_string(&p.custody).map_err(|e| Error::Protocol {
@@ -961,27 +1007,18 @@ pub(crate) fn route_receipt_in(
     }
     match router.route(&row.dest) {
         Some(Route::Local) => {
-            let new = txn.execute(
-                "INSERT OR IGNORE INTO events (digest, dispatch_id, kind, office, time, actor, code, description, jws)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![row.digest, row.dispatch_id, row.kind, row.office, row.time, row.actor, row.code, row.description, row.jws],
-            )?;
+            let new = txn.prepare_cached("INSERT OR IGNORE INTO events (digest, dispatch_id, kind, office, time, actor, code, description, jws)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(params![row.digest, row.dispatch_id, row.kind, row.office, row.time, row.actor, row.code, row.description, row.jws])?;
             if let (true, Some(hint)) = (new > 0, &row.mail) {
                 crate::notices::queue_event_notice(txn, row, hint)?;
             }
             Ok(None)
         }
         Some(Route::Hop(hop)) => {
-            let new = txn.execute(
-                "INSERT OR IGNORE INTO messages (digest, dispatch_id, dest, jws, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![row.digest, row.dispatch_id, row.dest.to_string(), row.jws, row.now_ms],
-            )?;
+            let new = txn.prepare_cached("INSERT OR IGNORE INTO messages (digest, dispatch_id, dest, jws, received_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![row.digest, row.dispatch_id, row.dest.to_string(), row.jws, row.now_ms])?;
             if new > 0 {
-                txn.execute(
-                    "INSERT OR IGNORE INTO outbox (kind, ref, hop, urgency, created_at, expires_at, next_attempt_at)
-                     VALUES ('receipt', ?1, ?2, ?3, ?4, ?5, 0)",
-                    params![row.digest, hop, row.urgency, row.now_ms, i64::MAX],
-                )?;
+                txn.prepare_cached("INSERT OR IGNORE INTO outbox (kind, ref, hop, urgency, created_at, expires_at, next_attempt_at)
+                     VALUES ('receipt', ?1, ?2, ?3, ?4, ?5, 0)")?.execute(params![row.digest, hop, row.urgency, row.now_ms, i64::MAX])?;
             }
             Ok(Some(hop))
         }
@@ -1258,14 +1295,8 @@ pub async fn ingest_ack(
     state
         .writer
         .write(move |txn| {
-            txn.execute(
-                "UPDATE inbox SET status = ?1 WHERE office = ?2 AND dispatch_id = ?3",
-                params![code, office, id],
-            )?;
-            txn.execute(
-                "INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, ?3, ?4)",
-                params![office, id, code, unix_ms(OffsetDateTime::now_utc())],
-            )?;
+            txn.prepare_cached("UPDATE inbox SET status = ?1 WHERE office = ?2 AND dispatch_id = ?3")?.execute(params![code, office, id])?;
+            txn.prepare_cached("INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, ?3, ?4)")?.execute(params![office, id, code, unix_ms(OffsetDateTime::now_utc())])?;
             Ok(())
         })
         .await?;
@@ -1351,10 +1382,7 @@ async fn ingest_issuer_notice(
     let hops = state
         .writer
         .write(move |txn| {
-            txn.execute(
-                "INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, ?3, ?4)",
-                params![office, id, key, unix_ms(OffsetDateTime::now_utc())],
-            )?;
+            txn.prepare_cached("INSERT OR IGNORE INTO statuses (office, dispatch_id, code, time) VALUES (?1, ?2, ?3, ?4)")?.execute(params![office, id, key, unix_ms(OffsetDateTime::now_utc())])?;
             let mut hops = Vec::new();
             for row in &rows {
                 hops.extend(route_receipt_in(txn, &router, row)?);
@@ -1478,11 +1506,8 @@ pub async fn give_up(
     let next = state
         .writer
         .write(move |txn| {
-            txn.execute("DELETE FROM outbox WHERE seq = ?1", params![seq])?;
-            txn.execute(
-                "UPDATE recipients SET state = 'expired' WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued'",
-                params![id, hop_name],
-            )?;
+            txn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute(params![seq])?;
+            txn.prepare_cached("UPDATE recipients SET state = 'expired' WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued'")?.execute(params![id, hop_name])?;
             route_receipt_in(txn, &router, &row)
         })
         .await?;
@@ -1506,12 +1531,9 @@ pub async fn transfer_done(
     state
         .writer
         .write(move |txn| {
-            txn.execute("DELETE FROM outbox WHERE seq = ?1", params![seq])?;
+            txn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute(params![seq])?;
             if is_dispatch {
-                txn.execute(
-                    "UPDATE recipients SET state = 'forwarded' WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued'",
-                    params![id, hop],
-                )?;
+                txn.prepare_cached("UPDATE recipients SET state = 'forwarded' WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued'")?.execute(params![id, hop])?;
             }
             Ok(())
         })

@@ -42,6 +42,7 @@ pub mod subtree_figures;
 mod tls;
 mod tls_reason;
 pub mod trust_reload;
+pub mod upload;
 
 pub use caller::Caller;
 pub use client::{ExpectedRelay, Pulled, RelayClient};
@@ -57,3 +58,4 @@ pub use routing::{Route, Router};
 pub use server::{routes, Authenticated};
 pub use state::RelayState;
 pub use tls::{client_config, server_config, TlsTrust};
+pub use upload::Upload;

@@ -25,6 +25,7 @@ use crate::connection_limits::PerKey;
 use crate::ingest::{ingest_ack, ingest_dispatch, ingest_receipt, transfer_done, Outcome, Refusal};
 use crate::peer_check::PeerCheck;
 use crate::state::RelayState;
+use crate::upload::{Upload, MEMORY_UPLOAD_LIMIT};
 use crate::Error;
 
 /// Who the TLS handshake says is calling, or why they may not.
@@ -272,13 +273,14 @@ async fn upload(
     .into_response())
 }
 
-/// Streams a request body into a temporary file, enforcing the size limit,
-/// a per-chunk idle timeout (slow senders) and a total time limit.
-async fn receive_body(state: &RelayState, body: Body) -> Result<PathBuf, Refusal> {
+/// Receives a request body, enforcing the size limit, a per-chunk idle
+/// timeout (slow senders) and a total time limit. A small dispatch stays in
+/// memory; one larger than [`MEMORY_UPLOAD_LIMIT`] is streamed into a
+/// temporary file from the point it outgrows it.
+async fn receive_body(state: &RelayState, body: Body) -> Result<Upload, Refusal> {
     let limits = &state.config.limits;
-    let (path, file) = state.store.blobs().temp_file()?;
-    let mut file = tokio::fs::File::from_std(file);
-    let mut guard = RemoveOnDrop(Some(path.clone()));
+    let mut memory: Vec<u8> = Vec::new();
+    let mut spilled: Option<(tokio::fs::File, RemoveOnDrop)> = None;
     let mut body = body;
     let (idle, deadline) = upload_timeouts(limits);
     let mut total = 0u64;
@@ -301,47 +303,76 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<PathBuf, Refusal
             }
             Ok(Some(Ok(frame))) => frame,
         };
-        if let Ok(data) = frame.into_data() {
-            total += data.len() as u64;
-            if total > limits.max_dispatch_bytes {
-                drain(&mut body, idle, deadline).await;
-                return Err(Refusal::new(
-                    413,
-                    format!(
-                        "the dispatch is larger than this relay accepts ({} bytes)",
-                        limits.max_dispatch_bytes
-                    ),
-                ));
-            }
-            if let Err(e) = file.write_all(&data).await {
-                let e = Error::io(&path, e);
-                if crate::ingest::is_disk_full(&e) {
-                    // Read the rest, so the sender hears why instead of a
-                    // broken connection.
-                    tracing::warn!(error = %e, "the disk is full; refusing an upload");
-                    drain(&mut body, idle, deadline).await;
-                    return Err(Refusal::new(503, crate::ingest::DISK_FULL));
-                }
-                return Err(e.into());
-            }
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len() as u64;
+        if total > limits.max_dispatch_bytes {
+            drain(&mut body, idle, deadline).await;
+            return Err(Refusal::new(
+                413,
+                format!(
+                    "the dispatch is larger than this relay accepts ({} bytes)",
+                    limits.max_dispatch_bytes
+                ),
+            ));
+        }
+        if spilled.is_none() && total <= MEMORY_UPLOAD_LIMIT {
+            memory.extend_from_slice(&data);
+            continue;
+        }
+        if spilled.is_none() {
+            let (path, file) = state.store.blobs().temp_file()?;
+            let guard = RemoveOnDrop::new(path);
+            let mut file = tokio::fs::File::from_std(file);
+            let held = std::mem::take(&mut memory);
+            write_upload(&mut body, &mut file, &guard, &held, idle, deadline).await?;
+            spilled = Some((file, guard));
+        }
+        if let Some((file, guard)) = &mut spilled {
+            write_upload(&mut body, file, guard, &data, idle, deadline).await?;
         }
     }
+    let Some((mut file, guard)) = spilled else {
+        return Ok(Upload::Memory(memory));
+    };
     // Finish tokio's pending write; no fsync here. The upload as received is
     // never the durable copy: ingest rewrites the file to append the custody
-    // receipt (and that rewrite is synced), then a small file goes into the
-    // batch commit and a large one is synced again by `Blobs::adopt` before
-    // the commit that refers to it. An fsync here cost one unbatched disk
-    // flush per upload (measured by examples/relay_load).
+    // receipt, and `Blobs::adopt` syncs it before the commit that refers to
+    // it. An fsync here cost one unbatched disk flush per upload (measured
+    // by examples/relay_load).
     if let Err(e) = file.flush().await {
-        let e = Error::io(&path, e);
+        let e = Error::io(&guard.path, e);
         if crate::ingest::is_disk_full(&e) {
             return Err(Refusal::new(503, crate::ingest::DISK_FULL));
         }
         return Err(e.into());
     }
     drop(file);
-    guard.0 = None;
-    Ok(path)
+    Ok(Upload::File(guard.keep()))
+}
+
+/// Writes one piece of an upload to its temporary file. A full disk reads
+/// the rest of the body, so that the sender hears why instead of a broken
+/// connection.
+async fn write_upload(
+    body: &mut Body,
+    file: &mut tokio::fs::File,
+    guard: &RemoveOnDrop,
+    data: &[u8],
+    idle: std::time::Duration,
+    deadline: tokio::time::Instant,
+) -> Result<(), Refusal> {
+    if let Err(e) = file.write_all(data).await {
+        let e = Error::io(&guard.path, e);
+        if crate::ingest::is_disk_full(&e) {
+            tracing::warn!(error = %e, "the disk is full; refusing an upload");
+            drain(body, idle, deadline).await;
+            return Err(Refusal::new(503, crate::ingest::DISK_FULL));
+        }
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 /// Largest receipt or acknowledgement body.
@@ -443,13 +474,30 @@ async fn drain(body: &mut Body, idle: Duration, deadline: tokio::time::Instant) 
     }
 }
 
-struct RemoveOnDrop(Option<PathBuf>);
+/// A partial upload's file, removed on drop unless [`RemoveOnDrop::keep`]
+/// hands it on.
+struct RemoveOnDrop {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl RemoveOnDrop {
+    fn new(path: PathBuf) -> RemoveOnDrop {
+        RemoveOnDrop { path, armed: true }
+    }
+
+    /// The file, no longer removed: its new owner removes or adopts it.
+    fn keep(mut self) -> PathBuf {
+        self.armed = false;
+        std::mem::take(&mut self.path)
+    }
+}
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            if let Err(e) = std::fs::remove_file(&path) {
-                tracing::warn!(path = %path.display(), error = %e, "could not remove a partial upload");
+        if self.armed {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                tracing::warn!(path = %self.path.display(), error = %e, "could not remove a partial upload");
             }
         }
     }

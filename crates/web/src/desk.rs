@@ -145,10 +145,12 @@ pub async fn hand_over(
     drop(handle);
     std::fs::copy(file, &temp).map_err(|e| Error::io(file, e))?;
     let caller = Caller::Office { org };
-    Ok(congvan_relay::ingest_dispatch(&app.relay, &caller, temp)
-        .await
-        .map(|(id, _)| id)
-        .map_err(|refusal| refusal.reason))
+    Ok(
+        congvan_relay::ingest_dispatch(&app.relay, &caller, congvan_relay::Upload::File(temp))
+            .await
+            .map(|(id, _)| id)
+            .map_err(|refusal| refusal.reason),
+    )
 }
 
 /// Seals a secret dispatch for its recipients and its sender, each

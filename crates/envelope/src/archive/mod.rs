@@ -29,12 +29,33 @@ use crate::Error;
 pub(crate) struct Archive {
     source: Source,
     directory: Directory,
+    /// Read from bytes handed over, not from a file: there is no file to
+    /// rewrite in place.
+    in_memory: bool,
 }
 
 impl Archive {
     /// Reads the file and its directory, refusing more than `max_entries`.
     pub(crate) fn open(path: &Path, max_entries: usize) -> Result<Archive, Error> {
-        let mut source = Source::open(path).map_err(|e| Error::io(path, e))?;
+        let source = Source::open(path).map_err(|e| Error::io(path, e))?;
+        Archive::read(source, path, max_entries, false)
+    }
+
+    /// Reads a container held in memory; `label` names it in errors.
+    pub(crate) fn from_bytes(
+        bytes: Vec<u8>,
+        label: &Path,
+        max_entries: usize,
+    ) -> Result<Archive, Error> {
+        Archive::read(Source::from_bytes(bytes), label, max_entries, true)
+    }
+
+    fn read(
+        mut source: Source,
+        path: &Path,
+        max_entries: usize,
+        in_memory: bool,
+    ) -> Result<Archive, Error> {
         let directory = read_directory(&mut source, max_entries).map_err(|e| match e {
             DirectoryError::Io(e) => Error::io(path, e),
             DirectoryError::Structure(problem) => Error::NotAContainer {
@@ -42,7 +63,16 @@ impl Archive {
                 problem,
             },
         })?;
-        Ok(Archive { source, directory })
+        Ok(Archive {
+            source,
+            directory,
+            in_memory,
+        })
+    }
+
+    /// True when read from bytes handed over rather than from its file.
+    pub(crate) fn in_memory(&self) -> bool {
+        self.in_memory
     }
 
     /// The entries, in file order.

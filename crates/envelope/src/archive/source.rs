@@ -37,8 +37,7 @@ impl Source {
         Ok(Source::File { file, len })
     }
 
-    /// A container already in memory (tests, fuzzing).
-    #[cfg(test)]
+    /// A container already in memory: an upload a relay received, tests.
     pub(crate) fn from_bytes(bytes: Vec<u8>) -> Source {
         Source::Memory(bytes)
     }

@@ -24,6 +24,7 @@ fn read_entry(bytes: &[u8], index: usize) -> std::io::Result<Vec<u8>> {
     let mut archive = super::Archive {
         directory: directory(bytes.to_vec()).unwrap(),
         source: Source::from_bytes(bytes.to_vec()),
+        in_memory: true,
     };
     let mut out = Vec::new();
     archive.entry(index)?.read_to_end(&mut out)?;
@@ -69,6 +70,7 @@ fn appending_keeps_every_earlier_byte() {
     let mut archive = super::Archive {
         directory: directory(bytes.clone()).unwrap(),
         source: Source::from_bytes(bytes.clone()),
+        in_memory: true,
     };
     let out = archive
         .write_appended(
@@ -392,6 +394,7 @@ fn entries_and_offsets_past_4_gib_use_zip64_and_read_back() {
     let mut archive = super::Archive {
         directory: dir,
         source,
+        in_memory: false,
     };
     let mut small = Vec::new();
     archive.entry(1).unwrap().read_to_end(&mut small).unwrap();

@@ -33,7 +33,7 @@ impl Store {
         let end_day = (day + Duration::days(1)).to_string();
         self.read(|c| {
             let mut by_urgency: Vec<UrgencyCount> = (0..=4u8).map(|u| UrgencyCount { urgency: u, ..Default::default() }).collect();
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT urgency, COUNT(*) FROM dispatches WHERE sender = ?1 AND received_at >= ?2 AND received_at < ?3 GROUP BY urgency",
             )?;
             for row in stmt.query_map(params![office, start_ms, end_ms], |r| Ok((r.get::<_, u8>(0)?, r.get::<_, u64>(1)?)))? {
@@ -42,7 +42,7 @@ impl Store {
                     slot.sent = n;
                 }
             }
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT d.urgency, COUNT(*) FROM inbox i JOIN dispatches d ON d.id = i.dispatch_id
                  WHERE i.office = ?1 AND i.delivered_at >= ?2 AND i.delivered_at < ?3 GROUP BY d.urgency",
             )?;
@@ -68,7 +68,7 @@ impl Store {
                 acknowledged.push((code.to_string(), share));
             }
 
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT i.dispatch_id FROM inbox i JOIN dispatches d ON d.id = i.dispatch_id
                  WHERE i.office = ?1 AND i.delivered_at < ?2 AND d.due IS NOT NULL AND d.due < ?3
                  AND NOT EXISTS (SELECT 1 FROM statuses s WHERE s.office = i.office AND s.dispatch_id = i.dispatch_id
@@ -79,7 +79,7 @@ impl Store {
                 .query_map(params![office, end_ms, end_day], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()?;
 
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT i.delivered_at - d.created_at FROM inbox i JOIN dispatches d ON d.id = i.dispatch_id
                  WHERE i.office = ?1 AND i.delivered_at >= ?2 AND i.delivered_at < ?3 ORDER BY 1",
             )?;
@@ -107,7 +107,7 @@ impl Store {
     /// Mail not yet sent, oldest first: (row id, office, notice JSON).
     pub fn unsent_mail(&self, limit: usize) -> Result<Vec<(i64, String, String)>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT id, office, notice FROM mail_outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1")?;
+            let mut stmt = c.prepare_cached("SELECT id, office, notice FROM mail_outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1")?;
             let rows = stmt.query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             rows.collect()
         })
@@ -117,7 +117,7 @@ impl Store {
     /// not reported completed (06): (id, sender, pending recipients).
     pub fn overdue_sent(&self, today: &str) -> Result<Vec<(String, String, Vec<String>)>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT d.id, d.sender, r.org FROM dispatches d JOIN recipients r ON r.dispatch_id = d.id
                  WHERE d.due IS NOT NULL AND d.due < ?1
                  AND NOT EXISTS (SELECT 1 FROM events e WHERE e.dispatch_id = d.id AND e.kind = 'status'

@@ -223,7 +223,7 @@ impl Store {
     /// most `limit`.
     pub fn sent_by(&self, office: &str, limit: usize) -> Result<Vec<DispatchRecord>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT id, blob, manifest_sha256, sender, number, subject, urgency, secret, due, received_at
                  FROM dispatches WHERE sender = ?1 ORDER BY received_at DESC LIMIT ?2",
             )?;
@@ -364,7 +364,7 @@ impl Store {
     /// texts.
     pub fn issuer_notices(&self, id: &str) -> Result<Vec<String>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT e.jws FROM events e JOIN dispatches d ON d.id = e.dispatch_id
                  WHERE e.dispatch_id = ?1 AND e.office = d.sender
                    AND ((e.kind = 'status' AND e.code = '13') OR e.kind = 'superseded')
@@ -399,7 +399,7 @@ impl Store {
     /// Dispatches (id, blob) with recipients still queued on `route`.
     pub fn queued_via(&self, route: &str) -> Result<Vec<(String, String)>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT DISTINCT d.id, d.blob FROM recipients r JOIN dispatches d ON d.id = r.dispatch_id
                  WHERE r.route = ?1 AND r.state = 'queued' ORDER BY d.received_at",
             )?;
@@ -412,7 +412,7 @@ impl Store {
     pub fn recipient_orgs(&self, id: &str) -> Result<Vec<String>, Error> {
         self.read(|c| {
             let mut stmt =
-                c.prepare("SELECT org FROM recipients WHERE dispatch_id = ?1 ORDER BY org")?;
+                c.prepare_cached("SELECT org FROM recipients WHERE dispatch_id = ?1 ORDER BY org")?;
             let rows = stmt.query_map(params![id], |r| r.get(0))?;
             rows.collect()
         })
@@ -421,7 +421,7 @@ impl Store {
     /// The later dispatches of the same issuer that replace or update `id`.
     pub fn superseded_by(&self, id: &str) -> Result<Vec<Supersession>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT s.kind, s.new_id FROM supersessions s JOIN dispatches d ON d.id = s.old_id
                  WHERE s.old_id = ?1 AND s.sender = d.sender ORDER BY s.rowid",
             )?;
@@ -464,7 +464,7 @@ impl Store {
     /// The timeline of a dispatch, oldest first.
     pub fn events(&self, id: &str) -> Result<Vec<TrackEvent>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT kind, time, actor, code, description, jws FROM events
                  WHERE dispatch_id = ?1 ORDER BY time, rowid",
             )?;
@@ -485,7 +485,7 @@ impl Store {
     /// The next queued transfers for `hop`, most urgent first.
     pub fn due(&self, hop: &str, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT seq, kind, ref, hop, urgency, created_at, attempts FROM outbox
                  WHERE hop = ?1 AND next_attempt_at <= ?2
                  ORDER BY urgency DESC, seq ASC LIMIT ?3",
@@ -522,7 +522,7 @@ impl Store {
     /// Queued dispatch transfers whose expiry has passed.
     pub fn expired(&self, now_ms: i64) -> Result<Vec<OutboxEntry>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT seq, kind, ref, hop, urgency, created_at, attempts FROM outbox
                  WHERE kind = 'dispatch' AND expires_at <= ?1 ORDER BY seq",
             )?;
@@ -535,7 +535,7 @@ impl Store {
     /// state: queued, forwarded, expired, refused).
     pub fn recipients_via(&self, id: &str, hop: &str) -> Result<Vec<String>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT org FROM recipients WHERE dispatch_id = ?1 AND route = ?2 ORDER BY org",
             )?;
             let rows = stmt.query_map(params![id, hop], |r| r.get(0))?;
@@ -559,7 +559,7 @@ impl Store {
     /// Recipients of a dispatch routed through `hop` and not yet handed on.
     pub fn queued_recipients(&self, id: &str, hop: &str) -> Result<Vec<String>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT org FROM recipients WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued' ORDER BY org",
             )?;
             let rows = stmt.query_map(params![id, hop], |r| r.get(0))?;
@@ -572,7 +572,7 @@ impl Store {
     /// (queued, forwarded, delivered, expired).
     pub fn recipient_routes(&self, id: &str) -> Result<Vec<(String, String, String)>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT org, route, state FROM recipients WHERE dispatch_id = ?1 ORDER BY org",
             )?;
             let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -622,7 +622,7 @@ impl Store {
     /// longer queued anywhere: what retention may remove.
     pub fn expired_blobs(&self, cutoff_ms: i64) -> Result<Vec<String>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT b.sha256 FROM blobs b WHERE b.purged = 0
                  AND NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.blob = b.sha256
                      AND (d.received_at >= ?1
