@@ -35,7 +35,10 @@
 //!    all served by it (R inbox rows); only the sender has certificates.
 //!    One dispatch with an S MB pseudo-random attachment goes to all R; the
 //!    growth of the relay's data folder (sum of file sizes) is compared
-//!    with the `.cvd` size.
+//!    with the `.cvd` size. The same upload is also timed against `cp` +
+//!    `sync` of the `.cvd`, with this process's /proc/self/io counters and
+//!    peak RSS over it (`--fanout 1 --attachment-mb 1024 --parts c` is
+//!    the 1 GiB ingest).
 //!
 //! Exit status 1 when (c) exceeds 1.5x the `.cvd` size or when (a) commits
 //! no more than one dispatch per transaction (no batching); 2 on a setup
@@ -247,6 +250,27 @@ async fn run_all(o: &Options) -> Result<bool> {
             c.growth as f64 / 1e6,
             c.ratio
         );
+        let i = &c.ingest;
+        let per_cvd = |bytes: u64| bytes as f64 / c.cvd_size as f64;
+        println!(
+            "| (c) ingest: upload until the durable answer, against `cp` + `sync` of the same .cvd | {:.2} s | {:.2}x ({:.2} s) |",
+            i.secs,
+            i.secs / i.cp_sync_secs,
+            i.cp_sync_secs
+        );
+        println!(
+            "| (c) ingest I/O, client and relay together, per byte of .cvd | read {:.2}x, written {:.2}x (syscalls, files and sockets); written to storage {:.2}x | of which the client reads the file 1x and the relay reads the socket 1x; the client writes the socket 1x |",
+            per_cvd(i.rchar),
+            per_cvd(i.wchar),
+            per_cvd(i.write_bytes)
+        );
+        println!(
+            "| (c) ingest peak RSS of this process (relay + client) | {} | |",
+            i.peak_rss.map_or("not measured".to_string(), |b| format!(
+                "{:.1} MB",
+                b as f64 / 1e6
+            ))
+        );
         if c.ratio > MAX_FANOUT_RATIO {
             eprintln!(
                 "FAIL: fan-out stored {:.2}x the dispatch (limit {MAX_FANOUT_RATIO}x)",
@@ -323,6 +347,7 @@ async fn throughput(o: &Options, pki: &Path) -> Result<Throughput> {
     let (_, wait_before) = sched_totals();
     let (writes_before, commits_before) = province.state.writer.committed();
     let opened_before = client.connections_opened();
+    let writer_before = writer_run_secs();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..o.concurrency {
@@ -348,6 +373,7 @@ async fn throughput(o: &Options, pki: &Path) -> Result<Throughput> {
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_used = process_cpu_secs() - cpu_before;
     let connections = client.connections_opened() - opened_before;
+    let writer_ran = writer_run_secs().zip(writer_before).map(|(a, b)| a - b);
     let (_, wait_after) = sched_totals();
     let run_queue_wait = (wait_after - wait_before).max(0.0);
     let (writes_after, commits_after) = province.state.writer.committed();
@@ -371,6 +397,14 @@ async fn throughput(o: &Options, pki: &Path) -> Result<Throughput> {
         1000.0 * cpu_used / count as f64
     );
     println!("    TLS connections opened by the clients: {connections} for {count} uploads");
+    match writer_ran {
+        Some(secs) => println!(
+            "    the store's writer thread ran {secs:.2} s of the {elapsed:.2} s ({:.0}%, {:.3} ms per dispatch)",
+            100.0 * secs / elapsed,
+            1000.0 * secs / count as f64
+        ),
+        None => println!("    the store's writer thread was not found in /proc/self/task"),
+    }
     println!(
         "    run-queue wait: threads of this process waited {run_queue_wait:.2} s for a CPU \
          (from /proc/self/task/*/schedstat; other jobs share the cores)"
@@ -528,6 +562,25 @@ struct Fanout {
     recipients: usize,
     growth: u64,
     ratio: f64,
+    ingest: Ingest,
+}
+
+/// What the upload of (c) cost, next to copying the same file.
+struct Ingest {
+    /// From the start of the upload to the relay's answer (durable).
+    secs: f64,
+    /// `cp` of the `.cvd` into the relay's data folder, then `sync`.
+    cp_sync_secs: f64,
+    /// Bytes this process asked the kernel to read / write during the
+    /// upload (`rchar` / `wchar` of /proc/self/io: files and sockets,
+    /// client and relay together).
+    rchar: u64,
+    wchar: u64,
+    /// Bytes the upload made the kernel write to storage (`write_bytes`).
+    write_bytes: u64,
+    /// Peak resident memory of the process during the upload, in bytes
+    /// (`VmHWM` after `clear_refs` reset it), when the kernel allowed it.
+    peak_rss: Option<u64>,
 }
 
 /// (c): one dispatch with a large attachment to many local offices.
@@ -562,7 +615,21 @@ async fn fanout(o: &Options, pki: &Path) -> Result<Fanout> {
     let before = dir_size(&c_data)?;
     let office = Credential::load(&pki.join("H99/office"), None)?;
     let client = client_for(&relay, pki, &office)?;
+    // The .cvd's own writeback must not be counted against the upload.
+    sync_all()?;
+    let peak_reset = std::fs::write("/proc/self/clear_refs", "5");
+    if let Err(e) = &peak_reset {
+        println!("    (peak RSS not measured: /proc/self/clear_refs: {e})");
+    }
+    let io_before = proc_io()?;
+    let started = Instant::now();
     let accepted = client.send_file(&cvd).await?;
+    let ingest_secs = started.elapsed().as_secs_f64();
+    let io_after = proc_io()?;
+    let peak_rss = match peak_reset {
+        Ok(()) => Some(peak_rss()?),
+        Err(_) => None,
+    };
     let record = relay
         .state
         .store
@@ -577,6 +644,22 @@ async fn fanout(o: &Options, pki: &Path) -> Result<Fanout> {
     let after = dir_size(&c_data)?;
     relay.stop().await;
     let du_after = du_sb(&c_data);
+    let cp_sync_secs = cp_and_sync(&cvd, &c_data.join("cp-copy.cvd"))?;
+    let delta = |key: &str| {
+        io_after
+            .get(key)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(io_before.get(key).copied().unwrap_or(0))
+    };
+    let ingest = Ingest {
+        secs: ingest_secs,
+        cp_sync_secs,
+        rchar: delta("rchar"),
+        wchar: delta("wchar"),
+        write_bytes: delta("write_bytes"),
+        peak_rss,
+    };
     let growth = after.saturating_sub(before);
     let ratio = growth as f64 / cvd_size as f64;
     println!(
@@ -593,7 +676,70 @@ async fn fanout(o: &Options, pki: &Path) -> Result<Fanout> {
         recipients: communes.len(),
         growth,
         ratio,
+        ingest,
     })
+}
+
+/// `sync`: everything written so far reaches the disk.
+fn sync_all() -> Result<()> {
+    let status = std::process::Command::new("sync")
+        .status()
+        .context("sync")?;
+    if !status.success() {
+        bail!("sync failed: {status}");
+    }
+    Ok(())
+}
+
+/// Seconds for `cp FROM TO` and then `sync`, the floor an ingest is held to.
+fn cp_and_sync(from: &Path, to: &Path) -> Result<f64> {
+    sync_all()?;
+    let started = Instant::now();
+    let status = std::process::Command::new("cp")
+        .arg(from)
+        .arg(to)
+        .status()
+        .context("cp")?;
+    if !status.success() {
+        bail!("cp failed: {status}");
+    }
+    sync_all()?;
+    let secs = started.elapsed().as_secs_f64();
+    std::fs::remove_file(to).with_context(|| format!("{}", to.display()))?;
+    Ok(secs)
+}
+
+/// The counters of /proc/self/io.
+fn proc_io() -> Result<std::collections::HashMap<String, u64>> {
+    let text = std::fs::read_to_string("/proc/self/io").context("/proc/self/io")?;
+    let mut counters = std::collections::HashMap::new();
+    for line in text.lines() {
+        if let Some((key, value)) = line.split_once(':') {
+            let value = value
+                .trim()
+                .parse()
+                .with_context(|| format!("/proc/self/io: {line}"))?;
+            counters.insert(key.to_string(), value);
+        }
+    }
+    Ok(counters)
+}
+
+/// `VmHWM` of /proc/self/status, in bytes.
+fn peak_rss() -> Result<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").context("/proc/self/status")?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM in /proc/self/status")?;
+    let kb: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .with_context(|| format!("/proc/self/status: {line}"))?;
+    Ok(kb * 1024)
 }
 
 // ---- limits ----------------------------------------------------------------
@@ -869,6 +1015,23 @@ fn sched_totals() -> (f64, f64) {
         }
     }
     (run as f64 / 1e9, wait as f64 / 1e9)
+}
+
+/// Seconds the relay store's writer thread has run on a CPU (its
+/// schedstat), or `None` when no such thread exists: the one thread every
+/// commit goes through, so a share near 100% of the wall time would make
+/// it the bottleneck.
+fn writer_run_secs() -> Option<f64> {
+    let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+        if comm.trim() == "congvan-store-w" {
+            let text = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            let run: u64 = text.split_whitespace().next()?.parse().ok()?;
+            return Some(run as f64 / 1e9);
+        }
+    }
+    None
 }
 
 /// User + system CPU time of this process so far, from /proc/self/stat.

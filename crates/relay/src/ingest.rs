@@ -247,7 +247,9 @@ struct NewDispatch {
     expires_ms: i64,
     local: Vec<OrgId>,
     forwarded: Vec<(OrgId, String)>,
-    custody: Jws,
+    /// The custody receipt as stored (its JSON), made off the writer
+    /// thread: every commit goes through that one thread.
+    custody_json: String,
     custody_digest: String,
     custody_time: String,
     custody_text: String,
@@ -443,7 +445,7 @@ fn prepare_clear(
         expires_ms: now_ms + (expiry_secs as i64) * 1000,
         local,
         forwarded,
-        custody: custody.jws,
+        custody_json: custody.json,
         custody_digest: custody.digest,
         custody_time: custody.time,
         custody_text: custody.text,
@@ -572,7 +574,7 @@ fn prepare_sealed(
         expires_ms,
         local,
         forwarded,
-        custody: custody.jws,
+        custody_json: custody.json,
         custody_digest: custody.digest,
         custody_time: custody.time,
         custody_text: custody.text,
@@ -632,7 +634,8 @@ fn already_held(
 /// This relay's custody of a dispatch, signed and appended to the file it
 /// keeps.
 struct Custody {
-    jws: Jws,
+    /// The receipt, as JSON.
+    json: String,
     digest: String,
     time: String,
     text: String,
@@ -682,8 +685,12 @@ fn take_custody(
     }
     let (blob, written) = append(&jws)?;
     let digest = receipt_key(&statement, &jws)?;
+    let json = serde_json::to_string(&jws).map_err(|e| Error::Protocol {
+        url: "local".into(),
+        problem: e.to_string(),
+    })?;
     Ok(Custody {
-        jws,
+        json,
         digest,
         time,
         text,
@@ -949,10 +956,6 @@ fn record_dispatch(
              VALUES ('dispatch', ?1, ?2, ?3, ?4, ?5, 0)")?.execute(params![p.id, hop, p.urgency, p.now_ms, p.expires_ms])?;
     }
     crate::message_log::append(txn, "dispatch", &p.id, &p.manifest_sha256, p.now_ms)?;
-    let jws_text = serde_json::to_string(&p.custody).map_err(|e| Error::Protocol {
-        url: "local".into(),
-        problem: e.to_string(),
-    })?;
     route_receipt_in(
         txn,
         router,
@@ -967,7 +970,7 @@ fn record_dispatch(
             actor: my_name.to_string(),
             code: None,
             description: p.custody_text.clone(),
-            jws: jws_text,
+            jws: p.custody_json.clone(),
             urgency: p.urgency,
             now_ms: p.now_ms,
         },

@@ -92,10 +92,11 @@ fn run_in_savepoint<T>(
     txn: &Transaction<'_>,
     work: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    txn.execute_batch("SAVEPOINT job")?;
+    // Prepared once per connection: every write of every batch runs these.
+    txn.prepare_cached("SAVEPOINT job")?.execute([])?;
     match work(txn) {
         Ok(value) => {
-            txn.execute_batch("RELEASE job")?;
+            txn.prepare_cached("RELEASE job")?.execute([])?;
             Ok(value)
         }
         Err(e) => {
