@@ -668,3 +668,63 @@ async fn uploads_either_side_of_the_memory_and_inline_limits_are_kept_whole() {
     }
     relay.stop().await;
 }
+
+/// Uploads held in memory share one budget, so that offices uploading
+/// slowly on every connection they may open cannot fill the relay's
+/// memory. With the budget spent, a small dispatch goes through a file
+/// instead and is still accepted and stored whole; the budget is given
+/// back once each upload is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_memory_budget_spent_a_small_upload_goes_through_a_file() {
+    use congvan_relay::upload::MEMORY_UPLOADS_BUDGET;
+    use std::sync::atomic::Ordering;
+    let dir = process::tempdir();
+    let relay = congvan_relay::start(relay_config(dir.path(), "H99"))
+        .await
+        .unwrap();
+    let budget = relay.state.upload_memory.clone();
+
+    let first = Author::new("H99.10").write(
+        &dir.path().join("out1"),
+        &["H99"],
+        Urgency::Thuong,
+        "Khi bộ nhớ còn",
+    );
+    send(&url(relay.addr), "H99.10", &first).await;
+    assert_eq!(
+        budget.held(),
+        0,
+        "the budget is given back after the commit"
+    );
+    let to_file = || relay.state.metrics.uploads_to_file.load(Ordering::Relaxed);
+    assert_eq!(to_file(), 0, "a small upload stays in memory");
+
+    let mut flood = budget.start();
+    assert!(flood.grow(MEMORY_UPLOADS_BUDGET));
+    let second = Author::new("H99.10").write(
+        &dir.path().join("out2"),
+        &["H99"],
+        Urgency::Thuong,
+        "Khi bộ nhớ đã hết",
+    );
+    send(&url(relay.addr), "H99.10", &second).await;
+    assert_eq!(to_file(), 1, "with the budget spent it went through a file");
+    let record = relay.state.store.dispatch(&second.id).unwrap().unwrap();
+    let kept = relay
+        .state
+        .store
+        .blob(&record.blob)
+        .unwrap()
+        .unwrap()
+        .expect("a small dispatch is kept inline either way");
+    assert_eq!(congvan_envelope::sha256_hex(&kept), record.blob);
+    assert_eq!(relay.state.store.blobs().clean_temp().unwrap(), 0);
+    assert_eq!(
+        budget.held(),
+        MEMORY_UPLOADS_BUDGET,
+        "only the flood is held"
+    );
+    drop(flood);
+    assert_eq!(budget.held(), 0);
+    relay.stop().await;
+}

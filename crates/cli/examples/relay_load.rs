@@ -259,7 +259,7 @@ async fn run_all(o: &Options) -> Result<bool> {
             i.cp_sync_secs
         );
         println!(
-            "| (c) ingest I/O, client and relay together, per byte of .cvd | read {:.2}x, written {:.2}x (syscalls, files and sockets); written to storage {:.2}x | of which the client reads the file 1x and the relay reads the socket 1x; the client writes the socket 1x |",
+            "| (c) ingest I/O, client and relay together, per byte of .cvd | rchar {:.2}x, wchar {:.2}x; write_bytes {:.2}x | rchar/wchar: bytes through read()/write(), the client's read of the file included; write_bytes: what reached storage |",
             per_cvd(i.rchar),
             per_cvd(i.wchar),
             per_cvd(i.write_bytes)
@@ -571,9 +571,8 @@ struct Ingest {
     secs: f64,
     /// `cp` of the `.cvd` into the relay's data folder, then `sync`.
     cp_sync_secs: f64,
-    /// Bytes this process asked the kernel to read / write during the
-    /// upload (`rchar` / `wchar` of /proc/self/io: files and sockets,
-    /// client and relay together).
+    /// Bytes this process passed to `read()` / `write()` during the upload
+    /// (`rchar` / `wchar` of /proc/self/io), client and relay together.
     rchar: u64,
     wchar: u64,
     /// Bytes the upload made the kernel write to storage (`write_bytes`).

@@ -262,6 +262,9 @@ struct NewDispatch {
     /// Whether it carries both an official's signature and the office's
     /// seal; `None` when the relay cannot see (a secret dispatch).
     signed_and_sealed: Option<bool>,
+    /// The upload's place in the relay's memory budget, when it came in
+    /// memory; given back once the record is written.
+    held: Option<crate::upload::Reservation>,
 }
 
 impl NewDispatch {
@@ -284,9 +287,13 @@ const UPLOAD_LABEL: &str = "the upload";
 /// The CPU and file work of ingest, on a blocking thread.
 fn prepare(state: &RelayState, caller: &Caller, upload: Upload) -> Result<Prepared, Refusal> {
     // The archive's own mimetype says which kind of dispatch this is.
-    let (opened, file) = match upload {
-        Upload::Memory(bytes) => (Opened::from_bytes(bytes, Path::new(UPLOAD_LABEL)), None),
-        Upload::File(path) => (Opened::open(&path), Some(path)),
+    let (opened, file, held) = match upload {
+        Upload::Memory { bytes, held } => (
+            Opened::from_bytes(bytes, Path::new(UPLOAD_LABEL)),
+            None,
+            Some(held),
+        ),
+        Upload::File(path) => (Opened::open(&path), Some(path), None),
     };
     let opened = opened.map_err(|e| {
         // Name the problem, not the relay's temporary file.
@@ -297,10 +304,16 @@ fn prepare(state: &RelayState, caller: &Caller, upload: Upload) -> Result<Prepar
         Refusal::new(422, format!("not a valid dispatch: {text}"))
     })?;
     let file = file.as_deref();
-    match opened {
+    let mut prepared = match opened {
         Opened::Dispatch(envelope) => prepare_clear(state, caller, file, *envelope),
         Opened::Sealed(sealed) => prepare_sealed(state, caller, file, *sealed),
+    }?;
+    // The bytes stay in memory, inline, until the commit: so does their
+    // place in the budget.
+    if let Prepared::New(new) = &mut prepared {
+        new.held = held;
     }
+    Ok(prepared)
 }
 
 /// The ingest of a dispatch in clear.
@@ -459,6 +472,7 @@ fn prepare_clear(
         notify: state.config.mail.is_some(),
         supersedes,
         signed_and_sealed: Some(signed_and_sealed),
+        held: None,
     })))
 }
 
@@ -585,6 +599,7 @@ fn prepare_sealed(
         notify: state.config.mail.is_some(),
         supersedes: None,
         signed_and_sealed: None,
+        held: None,
     })))
 }
 

@@ -24,6 +24,10 @@ pub struct Metrics {
     pub expired: AtomicU64,
     /// Receipts accepted (custody, status, non-delivery).
     pub receipts: AtomicU64,
+    /// Uploads received into a temporary file rather than memory: large
+    /// ones, and small ones that found the memory budget for uploads
+    /// spent (many of those say the budget is too small, or a flood).
+    pub uploads_to_file: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
@@ -70,6 +74,11 @@ impl Metrics {
                 "congvan_dispatches_delivered_total",
                 "Dispatches delivered to a local inbox.",
                 &self.delivered,
+            ),
+            (
+                "congvan_uploads_to_file_total",
+                "Uploads received into a temporary file rather than memory.",
+                &self.uploads_to_file,
             ),
             (
                 "congvan_transfers_forwarded_total",

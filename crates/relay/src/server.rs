@@ -23,6 +23,7 @@ use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADE
 use crate::caller::Caller;
 use crate::connection_limits::PerKey;
 use crate::ingest::{ingest_ack, ingest_dispatch, ingest_receipt, transfer_done, Outcome, Refusal};
+use crate::metrics::Metrics;
 use crate::peer_check::PeerCheck;
 use crate::state::RelayState;
 use crate::upload::{Upload, MEMORY_UPLOAD_LIMIT};
@@ -275,11 +276,13 @@ async fn upload(
 
 /// Receives a request body, enforcing the size limit, a per-chunk idle
 /// timeout (slow senders) and a total time limit. A small dispatch stays in
-/// memory; one larger than [`MEMORY_UPLOAD_LIMIT`] is streamed into a
-/// temporary file from the point it outgrows it.
+/// memory; one larger than [`MEMORY_UPLOAD_LIMIT`], or one that finds the
+/// relay's memory budget for uploads spent, is streamed into a temporary
+/// file from that point on.
 async fn receive_body(state: &RelayState, body: Body) -> Result<Upload, Refusal> {
     let limits = &state.config.limits;
     let mut memory: Vec<u8> = Vec::new();
+    let mut held = state.upload_memory.start();
     let mut spilled: Option<(tokio::fs::File, RemoveOnDrop)> = None;
     let mut body = body;
     let (idle, deadline) = upload_timeouts(limits);
@@ -317,16 +320,18 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<Upload, Refusal>
                 ),
             ));
         }
-        if spilled.is_none() && total <= MEMORY_UPLOAD_LIMIT {
+        if spilled.is_none() && total <= MEMORY_UPLOAD_LIMIT && held.grow(data.len() as u64) {
             memory.extend_from_slice(&data);
             continue;
         }
         if spilled.is_none() {
             let (path, file) = state.store.blobs().temp_file()?;
             let guard = RemoveOnDrop::new(path);
+            Metrics::inc(&state.metrics.uploads_to_file);
             let mut file = tokio::fs::File::from_std(file);
-            let held = std::mem::take(&mut memory);
-            write_upload(&mut body, &mut file, &guard, &held, idle, deadline).await?;
+            write_upload(&mut body, &mut file, &guard, &memory, idle, deadline).await?;
+            memory = Vec::new();
+            held = state.upload_memory.start(); // given back: the bytes are in the file
             spilled = Some((file, guard));
         }
         if let Some((file, guard)) = &mut spilled {
@@ -334,7 +339,10 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<Upload, Refusal>
         }
     }
     let Some((mut file, guard)) = spilled else {
-        return Ok(Upload::Memory(memory));
+        return Ok(Upload::Memory {
+            bytes: memory,
+            held,
+        });
     };
     // Finish tokio's pending write; no fsync here. The upload as received is
     // never the durable copy: ingest rewrites the file to append the custody

@@ -36,6 +36,8 @@ pub struct RelayState {
     pub(crate) pull_sessions: std::sync::Mutex<HashMap<String, u64>>,
     /// Next hops the push workers cannot reach now (for `track`).
     pub(crate) hop_health: crate::hop_health::HopHealth,
+    /// Bytes of uploads held in memory, all connections together.
+    pub upload_memory: Arc<crate::upload::MemoryBudget>,
 }
 
 impl RelayState {
@@ -64,6 +66,7 @@ impl RelayState {
             wakers,
             pull_sessions: std::sync::Mutex::new(HashMap::new()),
             hop_health: crate::hop_health::HopHealth::default(),
+            upload_memory: Arc::default(),
         })
     }
 

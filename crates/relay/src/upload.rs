@@ -10,6 +10,8 @@
 //! database row is spilled to a file, which becomes its blob.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::store::INLINE_BLOB_LIMIT;
 
@@ -18,11 +20,78 @@ use crate::store::INLINE_BLOB_LIMIT;
 /// received in memory is also stored inline.
 pub const MEMORY_UPLOAD_LIMIT: u64 = INLINE_BLOB_LIMIT - 64 * 1024;
 
+/// How many bytes of uploads all connections together may hold in memory
+/// at once. Each connection may hold up to [`MEMORY_UPLOAD_LIMIT`], and a
+/// relay accepts hundreds of connections. Without a cap, offices with valid
+/// certificates could fill its memory by uploading slowly on every
+/// connection they may open. An upload that finds the budget spent goes to
+/// a file, as a large one does: slower, never refused for it.
+pub const MEMORY_UPLOADS_BUDGET: u64 = 64 * 1024 * 1024;
+
+/// The bytes of uploads held in memory now, against
+/// [`MEMORY_UPLOADS_BUDGET`].
+#[derive(Debug, Default)]
+pub struct MemoryBudget {
+    held: AtomicU64,
+}
+
+impl MemoryBudget {
+    /// A reservation of nothing yet, which [`Reservation::grow`] enlarges.
+    pub fn start(self: &Arc<Self>) -> Reservation {
+        Reservation {
+            budget: self.clone(),
+            bytes: 0,
+        }
+    }
+
+    /// Bytes held in memory by all uploads now.
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+}
+
+/// Bytes of one upload counted against the budget until it is dropped.
+#[derive(Debug)]
+pub struct Reservation {
+    budget: Arc<MemoryBudget>,
+    bytes: u64,
+}
+
+impl Reservation {
+    /// Counts `more` bytes, or leaves the reservation as it was and says
+    /// false when the budget cannot take them.
+    pub fn grow(&mut self, more: u64) -> bool {
+        let taken = self
+            .budget
+            .held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(more)
+                    .filter(|&total| total <= MEMORY_UPLOADS_BUDGET)
+            });
+        if taken.is_ok() {
+            self.bytes += more;
+        }
+        taken.is_ok()
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.held.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
 /// A received dispatch, not yet verified.
 #[derive(Debug)]
 pub enum Upload {
-    /// The whole file, at most [`MEMORY_UPLOAD_LIMIT`] bytes as received.
-    Memory(Vec<u8>),
+    /// The whole file, at most [`MEMORY_UPLOAD_LIMIT`] bytes as received,
+    /// counted against the relay's budget for as long as it is held.
+    Memory {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// Their place in the budget, given back when ingest is done.
+        held: Reservation,
+    },
     /// A temporary file under the blob folder, owned by whoever ingests
     /// it: adopted as the blob, or removed.
     File(PathBuf),
@@ -32,8 +101,30 @@ impl Upload {
     /// The temporary file, when the upload is one.
     pub fn file(&self) -> Option<&Path> {
         match self {
-            Upload::Memory(_) => None,
+            Upload::Memory { .. } => None,
             Upload::File(path) => Some(path),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_shared_and_given_back() {
+        let budget = Arc::new(MemoryBudget::default());
+        let mut first = budget.start();
+        assert!(first.grow(MEMORY_UPLOADS_BUDGET - 10));
+        let mut second = budget.start();
+        assert!(!second.grow(11), "past the budget");
+        assert!(second.grow(10), "exactly the budget");
+        assert_eq!(budget.held(), MEMORY_UPLOADS_BUDGET);
+        drop(first);
+        assert_eq!(budget.held(), 10);
+        assert!(second.grow(1000));
+        drop(second);
+        assert_eq!(budget.held(), 0);
     }
 }
