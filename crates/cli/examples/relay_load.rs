@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p congvan --example relay_load -- \
 //!     [--dispatches N] [--concurrency C] [--latency-count M] [--fanout R] \
-//!     [--attachment-mb S] [--dir DIR] [--keep] [--parts abc]
+//!     [--attachment-mb S] [--dir DIR] [--keep] [--parts abc] [--postfix]
 //! ```
 //!
 //! What it does, all in this process on 127.0.0.1:
@@ -39,6 +39,13 @@
 //!    `sync` of the `.cvd`, with this process's /proc/self/io counters and
 //!    peak RSS over it (`--fanout 1 --attachment-mb 1024 --parts c` is
 //!    the 1 GiB ingest).
+//!
+//! With `--postfix`, right after (a): Postfix accept+relay on the same
+//! machine (`scripts/bench-postfix.sh`: smtp-source -> Postfix on loopback
+//! -> smtp-sink, as many messages as (a) had dispatches, of (a)'s mean
+//! `.cvd` size, over as many kept-alive sessions as (a) had clients),
+//! printed as a ratio to (a). The script installs and configures Postfix
+//! loopback-only itself.
 //!
 //! Exit status 1 when (c) exceeds 1.5x the `.cvd` size or when (a) commits
 //! no more than one dispatch per transaction (no batching); 2 on a setup
@@ -84,6 +91,7 @@ struct Options {
     dir: PathBuf,
     keep: bool,
     parts: String,
+    postfix: bool,
 }
 
 fn parse_args() -> Result<Options> {
@@ -96,6 +104,7 @@ fn parse_args() -> Result<Options> {
         dir: std::env::temp_dir().join(format!("congvan-relay-load-{}", std::process::id())),
         keep: false,
         parts: "abc".into(),
+        postfix: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -114,11 +123,12 @@ fn parse_args() -> Result<Options> {
             "--attachment-mb" => o.attachment_mb = number("--attachment-mb")?,
             "--dir" => o.dir = PathBuf::from(args.next().context("--dir needs a path")?),
             "--keep" => o.keep = true,
+            "--postfix" => o.postfix = true,
             "--parts" => o.parts = args.next().context("--parts needs letters, e.g. ac")?,
             "-h" | "--help" => {
                 println!(
                     "relay_load [--dispatches N] [--concurrency C] [--latency-count M] \
-                     [--fanout R] [--attachment-mb S] [--dir DIR] [--keep] [--parts abc]"
+                     [--fanout R] [--attachment-mb S] [--dir DIR] [--keep] [--parts abc] [--postfix]"
                 );
                 std::process::exit(0);
             }
@@ -214,6 +224,15 @@ async fn run_all(o: &Options) -> Result<bool> {
             a.rate / verify_limit,
             verify_limit
         );
+        if let Some(postfix) = a.postfix {
+            println!(
+                "| Postfix accept+relay, same machine: smtp-source -> postfix (loopback) -> smtp-sink, {} messages of {} bytes, {} kept-alive sessions | {postfix:.0} /s | (a) is {:.2}x Postfix |",
+                a.count,
+                a.avg_size,
+                o.concurrency,
+                a.rate / postfix
+            );
+        }
         println!(
             "| (a) group commit | {:.1} dispatches per commit | {:.0} commits/s |",
             a.per_commit, a.commit_rate
@@ -283,6 +302,9 @@ async fn run_all(o: &Options) -> Result<bool> {
 }
 
 struct Throughput {
+    avg_size: usize,
+    /// Postfix accept+relay, messages/s, when `--postfix` asked for it.
+    postfix: Option<f64>,
     fsync_before: f64,
     fsync_after: f64,
     fsyncs: f64,
@@ -416,7 +438,14 @@ async fn throughput(o: &Options, pki: &Path) -> Result<Throughput> {
     );
     province.stop().await;
     let (fsync_after, verify_after) = limits(&data)?;
+    let postfix = if o.postfix {
+        Some(postfix_rate(count, o.concurrency, avg_size)?)
+    } else {
+        None
+    };
     Ok(Throughput {
+        avg_size,
+        postfix,
         fsync_before,
         fsync_after,
         fsyncs: (fsync_before + fsync_after) / 2.0,
@@ -677,6 +706,43 @@ async fn fanout(o: &Options, pki: &Path) -> Result<Fanout> {
         ratio,
         ingest,
     })
+}
+
+/// Postfix accept+relay of `messages` messages of `size` bytes over
+/// `sessions` sessions, by `scripts/bench-postfix.sh`: messages/s.
+fn postfix_rate(messages: usize, sessions: usize, size: usize) -> Result<f64> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench-postfix.sh");
+    println!("(a) Postfix on the same machine ({})…", script.display());
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .args(["--messages", &messages.to_string()])
+        .args(["--sessions", &sessions.to_string()])
+        .args(["--size", &size.to_string()])
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "{} failed ({}): {}{}",
+            script.display(),
+            out.status,
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("postfix: "))
+        .with_context(|| format!("no result line from {}: {stdout}", script.display()))?;
+    println!("    {line}");
+    // "... accepted and relayed in R s (Y /s)"
+    let rate = line
+        .rsplit_once('(')
+        .and_then(|(_, r)| r.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .with_context(|| format!("cannot read the rate in {line:?}"))?;
+    Ok(rate)
 }
 
 /// `sync`: everything written so far reaches the disk.

@@ -271,7 +271,12 @@ pub(crate) fn appended_bytes(
         .write_appended(writer, additions)
         .map_err(|e| Error::io(&path, e))?;
     match writer.finish() {
-        (bytes, Some(digest)) => Ok((bytes, digest)),
+        // The buffer doubled as it grew: give back what the container
+        // does not use, since a relay holds it until its commit.
+        (mut bytes, Some(digest)) => {
+            bytes.shrink_to_fit();
+            Ok((bytes, digest))
+        }
         (_, None) => Err(Error::Format(
             "the appended container was not hashed".into(),
         )),

@@ -320,7 +320,10 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<Upload, Refusal>
                 ),
             ));
         }
-        if spilled.is_none() && total <= MEMORY_UPLOAD_LIMIT && held.grow(data.len() as u64) {
+        if spilled.is_none()
+            && total <= MEMORY_UPLOAD_LIMIT
+            && held.make_room(&mut memory, data.len())
+        {
             memory.extend_from_slice(&data);
             continue;
         }

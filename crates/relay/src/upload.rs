@@ -75,6 +75,31 @@ impl Reservation {
     }
 }
 
+impl Reservation {
+    /// Makes room in `memory` for `more` bytes, with the capacity it
+    /// allocates (not only the bytes received) counted here: the buffer
+    /// doubles, up to [`MEMORY_UPLOAD_LIMIT`], so that a trickle of small
+    /// frames neither copies the upload over and over nor holds memory the
+    /// budget does not see. False, with nothing allocated, when the budget
+    /// cannot take it.
+    pub fn make_room(&mut self, memory: &mut Vec<u8>, more: usize) -> bool {
+        let needed = memory.len() + more;
+        if needed <= memory.capacity() {
+            return true;
+        }
+        let limit = usize::try_from(MEMORY_UPLOAD_LIMIT).unwrap_or(usize::MAX);
+        let target = needed
+            .max(memory.capacity() * 2)
+            .max(16 * 1024)
+            .min(limit.max(needed));
+        if !self.grow((target - memory.capacity()) as u64) {
+            return false;
+        }
+        memory.reserve_exact(target - memory.len());
+        true
+    }
+}
+
 impl Drop for Reservation {
     fn drop(&mut self) {
         self.budget.held.fetch_sub(self.bytes, Ordering::AcqRel);
@@ -126,5 +151,38 @@ mod tests {
         assert!(second.grow(1000));
         drop(second);
         assert_eq!(budget.held(), 0);
+    }
+
+    #[test]
+    fn what_a_buffer_allocates_is_counted_not_only_what_it_holds() {
+        let budget = Arc::new(MemoryBudget::default());
+        let mut held = budget.start();
+        let mut memory = Vec::new();
+        let mut received = 0;
+        for _ in 0..100 {
+            assert!(held.make_room(&mut memory, 3000));
+            memory.extend_from_slice(&[7u8; 3000]);
+            received += 3000;
+            assert!(
+                budget.held() >= memory.capacity() as u64,
+                "{} counted for a buffer of {}",
+                budget.held(),
+                memory.capacity()
+            );
+        }
+        assert_eq!(memory.len(), received);
+        assert!(
+            budget.held() <= MEMORY_UPLOAD_LIMIT,
+            "never past one upload's limit"
+        );
+
+        // A budget that cannot take the next doubling: refused, and the
+        // buffer is left as it was.
+        let mut other = budget.start();
+        assert!(other.grow(MEMORY_UPLOADS_BUDGET - budget.held()));
+        let capacity = memory.capacity();
+        let more = capacity - memory.len() + 1;
+        assert!(!held.make_room(&mut memory, more));
+        assert_eq!(memory.capacity(), capacity);
     }
 }
