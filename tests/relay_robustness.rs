@@ -672,7 +672,8 @@ async fn uploads_either_side_of_the_memory_and_inline_limits_are_kept_whole() {
 /// Uploads held in memory share one budget, so that offices uploading
 /// slowly on every connection they may open cannot fill the relay's
 /// memory. With the budget spent, a small dispatch goes through a file
-/// instead and is still accepted and stored whole; the budget is given
+/// instead, stays one (it is not read back into memory to wait for its
+/// commit) and is still accepted and stored whole; the budget is given
 /// back once each upload is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_memory_budget_spent_a_small_upload_goes_through_a_file() {
@@ -710,13 +711,14 @@ async fn with_the_memory_budget_spent_a_small_upload_goes_through_a_file() {
     send(&url(relay.addr), "H99.10", &second).await;
     assert_eq!(to_file(), 1, "with the budget spent it went through a file");
     let record = relay.state.store.dispatch(&second.id).unwrap().unwrap();
-    let kept = relay
-        .state
-        .store
-        .blob(&record.blob)
-        .unwrap()
-        .unwrap()
-        .expect("a small dispatch is kept inline either way");
+    // Nor is it read back into memory to wait for the commit: it stays a
+    // file and becomes the blob.
+    assert_eq!(
+        relay.state.store.blob(&record.blob).unwrap(),
+        Some(None),
+        "kept as a blob file"
+    );
+    let kept = std::fs::read(relay.state.store.blobs().path(&record.blob)).unwrap();
     assert_eq!(congvan_envelope::sha256_hex(&kept), record.blob);
     assert_eq!(relay.state.store.blobs().clean_temp().unwrap(), 0);
     assert_eq!(

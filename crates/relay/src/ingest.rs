@@ -310,8 +310,8 @@ fn prepare(state: &RelayState, caller: &Caller, upload: Upload) -> Result<Prepar
     }?;
     // The bytes stay in memory, inline, until the commit: so does their
     // place in the budget.
-    if let Prepared::New(new) = &mut prepared {
-        new.held = held;
+    if let (Prepared::New(new), Some(held)) = (&mut prepared, held) {
+        new.held = Some(held);
     }
     Ok(prepared)
 }
@@ -415,6 +415,7 @@ fn prepare_clear(
     )?;
 
     let signatures = envelope.signatures().to_vec();
+    let mut held = None;
     let custody = take_custody(
         state,
         &id,
@@ -426,7 +427,7 @@ fn prepare_clear(
                 let (_, written) =
                     append_receipt_digested(&mut envelope, jws, Durability::Unsynced)
                         .map_err(Error::from)?;
-                Ok((blob_of(path, &written)?, written))
+                Ok((blob_of(state, path, &written, &mut held)?, written))
             }
             None => {
                 let (_, bytes, written) =
@@ -472,7 +473,7 @@ fn prepare_clear(
         notify: state.config.mail.is_some(),
         supersedes,
         signed_and_sealed: Some(signed_and_sealed),
-        held: None,
+        held,
     })))
 }
 
@@ -485,11 +486,23 @@ fn signed_and_sealed(report: &congvan_envelope::VerificationReport) -> bool {
 }
 
 /// A small file is kept in memory for the database; a large one stays a
-/// file and becomes the blob. (An upload received in memory is kept
-/// inline: [`crate::upload::MEMORY_UPLOAD_LIMIT`] leaves room for the
-/// custody receipt under the inline limit.)
-fn blob_of(temp: &Path, written: &FileDigest) -> Result<BlobRef, Refusal> {
+/// file and becomes the blob. So does a small one when the relay's memory
+/// budget for uploads is spent: the bytes would wait for the commit
+/// uncounted (`held` carries the bytes' place in the budget otherwise).
+/// (An upload received in memory is kept inline:
+/// [`crate::upload::MEMORY_UPLOAD_LIMIT`] leaves room for the custody
+/// receipt under the inline limit.)
+fn blob_of(
+    state: &RelayState,
+    temp: &Path,
+    written: &FileDigest,
+    held: &mut Option<crate::upload::Reservation>,
+) -> Result<BlobRef, Refusal> {
     if written.size > INLINE_BLOB_LIMIT {
+        return Ok(BlobRef::File);
+    }
+    let mut reservation = state.upload_memory.start();
+    if !reservation.grow(written.size) {
         return Ok(BlobRef::File);
     }
     let bytes = std::fs::read(temp).map_err(|e| Error::io(temp, e))?;
@@ -500,6 +513,7 @@ fn blob_of(temp: &Path, written: &FileDigest) -> Result<BlobRef, Refusal> {
         )
         .into());
     }
+    *held = Some(reservation);
     Ok(BlobRef::Inline(bytes))
 }
 
@@ -537,6 +551,7 @@ fn prepare_sealed(
         true,
     )?;
     let signatures = sealed.signatures().to_vec();
+    let mut held = None;
     let custody = take_custody(
         state,
         &id,
@@ -548,7 +563,7 @@ fn prepare_sealed(
                 let (_, written) = sealed
                     .append_receipt_digested(jws, Durability::Unsynced)
                     .map_err(Error::from)?;
-                Ok((blob_of(path, &written)?, written))
+                Ok((blob_of(state, path, &written, &mut held)?, written))
             }
             None => {
                 let (_, bytes, written) =
@@ -599,7 +614,7 @@ fn prepare_sealed(
         notify: state.config.mail.is_some(),
         supersedes: None,
         signed_and_sealed: None,
-        held: None,
+        held,
     })))
 }
 
