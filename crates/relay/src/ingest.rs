@@ -416,26 +416,9 @@ fn prepare_clear(
 
     let signatures = envelope.signatures().to_vec();
     let mut held = None;
-    let custody = take_custody(
-        state,
-        &id,
-        &manifest_sha256,
-        &signatures,
-        now,
-        |jws| match file {
-            Some(path) => {
-                let (_, written) =
-                    append_receipt_digested(&mut envelope, jws, Durability::Unsynced)
-                        .map_err(Error::from)?;
-                Ok((blob_of(state, path, &written, &mut held)?, written))
-            }
-            None => {
-                let (_, bytes, written) =
-                    receipt_appended_bytes(&mut envelope, jws).map_err(Error::from)?;
-                Ok((BlobRef::Inline(bytes), written))
-            }
-        },
-    )?;
+    let custody = take_custody(state, &id, &manifest_sha256, &signatures, now, |jws| {
+        keep_with_receipt(state, &mut envelope, jws, file, &mut held)
+    })?;
     drop(envelope);
 
     let blob = custody.blob;
@@ -483,6 +466,64 @@ fn signed_and_sealed(report: &congvan_envelope::VerificationReport) -> bool {
     use congvan_envelope::SignatureRole;
     let has = |role| report.signatures.iter().any(|s| s.role == Some(role));
     has(SignatureRole::Signer) && has(SignatureRole::Seal)
+}
+
+/// A container a custody receipt is appended to: in its file, or as new
+/// bytes when it was read from memory. Both kinds of dispatch are.
+trait ReceiptTarget {
+    fn append_in_file(&mut self, jws: &Jws) -> Result<FileDigest, congvan_envelope::Error>;
+    fn append_in_memory(
+        &mut self,
+        jws: &Jws,
+    ) -> Result<(Vec<u8>, FileDigest), congvan_envelope::Error>;
+}
+
+impl ReceiptTarget for Envelope {
+    fn append_in_file(&mut self, jws: &Jws) -> Result<FileDigest, congvan_envelope::Error> {
+        append_receipt_digested(self, jws, Durability::Unsynced).map(|(_, digest)| digest)
+    }
+    fn append_in_memory(
+        &mut self,
+        jws: &Jws,
+    ) -> Result<(Vec<u8>, FileDigest), congvan_envelope::Error> {
+        receipt_appended_bytes(self, jws).map(|(_, bytes, digest)| (bytes, digest))
+    }
+}
+
+impl ReceiptTarget for SealedEnvelope {
+    fn append_in_file(&mut self, jws: &Jws) -> Result<FileDigest, congvan_envelope::Error> {
+        self.append_receipt_digested(jws, Durability::Unsynced)
+            .map(|(_, digest)| digest)
+    }
+    fn append_in_memory(
+        &mut self,
+        jws: &Jws,
+    ) -> Result<(Vec<u8>, FileDigest), congvan_envelope::Error> {
+        self.receipt_appended_bytes(jws)
+            .map(|(_, bytes, digest)| (bytes, digest))
+    }
+}
+
+/// Appends the custody receipt where the upload is, and says how the
+/// result is kept: an upload in memory stays inline; one in `file` goes
+/// by [`blob_of`].
+fn keep_with_receipt(
+    state: &RelayState,
+    target: &mut impl ReceiptTarget,
+    jws: &Jws,
+    file: Option<&Path>,
+    held: &mut Option<crate::upload::Reservation>,
+) -> Result<(BlobRef, FileDigest), Refusal> {
+    match file {
+        Some(path) => {
+            let written = target.append_in_file(jws).map_err(Error::from)?;
+            Ok((blob_of(state, path, &written, held)?, written))
+        }
+        None => {
+            let (bytes, written) = target.append_in_memory(jws).map_err(Error::from)?;
+            Ok((BlobRef::Inline(bytes), written))
+        }
+    }
 }
 
 /// A small file is kept in memory for the database; a large one stays a
@@ -552,26 +593,9 @@ fn prepare_sealed(
     )?;
     let signatures = sealed.signatures().to_vec();
     let mut held = None;
-    let custody = take_custody(
-        state,
-        &id,
-        &manifest_sha256,
-        &signatures,
-        now,
-        |jws| match file {
-            Some(path) => {
-                let (_, written) = sealed
-                    .append_receipt_digested(jws, Durability::Unsynced)
-                    .map_err(Error::from)?;
-                Ok((blob_of(state, path, &written, &mut held)?, written))
-            }
-            None => {
-                let (_, bytes, written) =
-                    sealed.receipt_appended_bytes(jws).map_err(Error::from)?;
-                Ok((BlobRef::Inline(bytes), written))
-            }
-        },
-    )?;
+    let custody = take_custody(state, &id, &manifest_sha256, &signatures, now, |jws| {
+        keep_with_receipt(state, &mut sealed, jws, file, &mut held)
+    })?;
     drop(sealed);
     let blob = custody.blob;
 
