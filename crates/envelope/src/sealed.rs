@@ -59,9 +59,10 @@ impl Opened {
             Some(Kind::Sealed) => Ok(Opened::Sealed(Box::new(SealedEnvelope::from_archive(
                 archive, path, limits,
             )?))),
-            _ => Ok(Opened::Dispatch(Box::new(crate::Envelope::from_archive(
-                archive, path, limits,
-            )?))),
+            // No stored mimetype first: the dispatch reader names what is wrong.
+            Some(Kind::Dispatch) | None => Ok(Opened::Dispatch(Box::new(
+                crate::Envelope::from_archive(archive, path, limits)?,
+            ))),
         }
     }
 }
