@@ -730,3 +730,65 @@ async fn with_the_memory_budget_spent_a_small_upload_goes_through_a_file() {
     assert_eq!(budget.held(), 0);
     relay.stop().await;
 }
+
+/// An office that starts uploads and goes away in the middle, some small
+/// enough to be held in memory and some already spilled to a file: the
+/// relay gives back every byte of its memory budget and leaves no
+/// temporary file, and still takes the next dispatch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_that_break_off_give_back_their_memory_and_leave_no_file() {
+    use congvan_relay::upload::MEMORY_UPLOAD_LIMIT;
+    let dir = process::tempdir();
+    let relay = congvan_relay::start(relay_config(dir.path(), "H99"))
+        .await
+        .unwrap();
+    let office = credential(&office_dir("H99.10"));
+    for sent in [64 * 1024, MEMORY_UPLOAD_LIMIT as usize + 64 * 1024] {
+        let mut streams = Vec::new();
+        for _ in 0..4 {
+            let mut stream = tls_connect(relay.addr, tls_config_with(&office))
+                .await
+                .unwrap();
+            let head = format!(
+                "POST /v1/dispatches HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\n\r\n",
+                sent * 2
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.write_all(&vec![b'P'; sent]).await.unwrap();
+            stream.flush().await.unwrap();
+            streams.push(stream);
+        }
+        let temp_files = || {
+            std::fs::read_dir(relay.state.store.path().parent().unwrap().join("blobs/tmp"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
+        // The relay has what was sent: in memory, or in files.
+        eventually(
+            "the partial uploads received",
+            Duration::from_secs(10),
+            || async {
+                let received = if sent as u64 <= MEMORY_UPLOAD_LIMIT {
+                    relay.state.upload_memory.held() >= 4 * sent as u64
+                } else {
+                    temp_files() == 4
+                };
+                received.then_some(())
+            },
+        )
+        .await;
+        let held_while_sending = relay.state.upload_memory.held();
+        drop(streams);
+        eventually(
+            "the budget given back and the partial files removed",
+            Duration::from_secs(10),
+            || async { (relay.state.upload_memory.held() == 0 && temp_files() == 0).then_some(()) },
+        )
+        .await;
+        eprintln!("{sent} bytes sent on each of 4 uploads: {held_while_sending} bytes were held in memory");
+    }
+    let d =
+        Author::new("H99.10").write(dir.path(), &["H99"], Urgency::Thuong, "Sau các lần gửi dở");
+    send(&url(relay.addr), "H99.10", &d).await;
+    relay.stop().await;
+}

@@ -128,7 +128,8 @@ pub struct RelayClient {
     timeout: Duration,
     lifetime: Duration,
     pool: Arc<Mutex<Vec<Pooled>>>,
-    /// TLS connections this client (and its clones) opened: a load test
+    /// TLS connections this client (and its clones) set out to open, each
+    /// counted before its handshake: a load test
     /// reads it to see whether its requests reuse connections.
     opened: Arc<AtomicU64>,
 }

@@ -159,6 +159,10 @@ pub(crate) fn open(path: &Path) -> Result<Connection, Error> {
     // the pages one batch changes, and it is never needed after a crash:
     // the WAL alone makes the commit atomic.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // The writer runs about twenty distinct statements per dispatch; the
+    // default cache of 16 would evict and re-prepare some of them on every
+    // write.
+    conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(SCHEMA)?;
     migrate(&conn)?;
     Ok(conn)
