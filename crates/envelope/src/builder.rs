@@ -256,6 +256,69 @@ pub(crate) fn append_entries(
     Ok(digest)
 }
 
+/// Appends `additions` to the container's own file, in place: the bytes
+/// before its central directory stay where they are, and only the new
+/// entries and a new directory are written after them. Nothing is synced.
+///
+/// For a file nobody else relies on yet (a relay's upload, kept only once
+/// it is synced and committed): a crash in the middle leaves it torn, where
+/// [`append_entries`] would leave the old file whole. The digest of the
+/// result comes from `arrival` (the upload hashed as it came) when that
+/// still holds the bytes before the directory, else from reading them.
+pub(crate) fn append_entries_in_place(
+    envelope: &mut dyn crate::container::Appendable,
+    additions: &[(String, Vec<u8>)],
+    arrival: Option<&crate::ArrivalDigest>,
+) -> Result<FileDigest, Error> {
+    let path = envelope.path().to_path_buf();
+    if envelope.archive_mut().in_memory() {
+        return Err(Error::Format(format!(
+            "{} was read from memory and has no file to append to",
+            path.display()
+        )));
+    }
+    check_entry_count(envelope, additions)?;
+    let (prefix_len, tail) = envelope
+        .archive_mut()
+        .appended_tail(additions)
+        .map_err(|e| Error::io(&path, e))?;
+    // The digest first, while the file is still as it was read.
+    let file_len = std::fs::metadata(&path)
+        .map_err(|e| Error::io(&path, e))?
+        .len();
+    let received = arrival
+        .filter(|a| a.len() == file_len)
+        .and_then(|a| a.prefix(prefix_len));
+    let mut hashed = match received {
+        Some(context) => HashingWriter::continuing(std::io::sink(), context, prefix_len),
+        None => {
+            let mut hashed = HashingWriter::new(std::io::sink());
+            envelope
+                .archive_mut()
+                .copy_prefix(prefix_len, &mut hashed)
+                .map_err(|e| Error::io(&path, e))?;
+            hashed
+        }
+    };
+    std::io::Write::write_all(&mut hashed, &tail).map_err(|e| Error::io(&path, e))?;
+    let digest = hashed
+        .finish()
+        .1
+        .ok_or_else(|| Error::Format("the appended container was not hashed".into()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(prefix_len))
+        .and_then(|_| std::io::Write::write_all(&mut file, &tail))
+        .map_err(|e| Error::io(&path, e))?;
+    file.set_len(digest.size).map_err(|e| Error::io(&path, e))?;
+    drop(file);
+    // Read the directory again, as after any append (see append_entries).
+    envelope.reopen()?;
+    Ok(digest)
+}
+
 /// The container with `additions` appended, in memory, with the size and
 /// SHA-256 of the result: what [`append_entries`] would write, for a
 /// caller that keeps the bytes rather than a file.

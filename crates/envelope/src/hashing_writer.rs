@@ -38,6 +38,16 @@ impl<W: Write> HashingWriter<W> {
         }
     }
 
+    /// Hashes on from `context`, the state after the first `size` bytes
+    /// of a file whose rest is written here.
+    pub(crate) fn continuing(file: W, context: Context, size: u64) -> HashingWriter<W> {
+        HashingWriter {
+            file,
+            ctx: Some(context),
+            size,
+        }
+    }
+
     /// Only writes: for a caller that does not want the digest.
     pub(crate) fn plain(file: W) -> HashingWriter<W> {
         HashingWriter {

@@ -20,6 +20,7 @@
 
 mod archive;
 mod archive_check;
+mod arrival_digest;
 mod builder;
 mod container;
 mod custody_chain;
@@ -41,6 +42,7 @@ mod signature;
 mod timestamp;
 mod verify;
 
+pub use arrival_digest::ArrivalDigest;
 pub use builder::{create_dispatch, create_sealed, guess_media_type, AttachmentSource, Durability};
 pub use container::{AttachmentCheck, Envelope, StoredAttachment, StoredJws, StoredPreservation};
 pub use digest::{hex, sha256_file, sha256_hex};
@@ -57,10 +59,10 @@ pub use preservation::{
     PreservationSummary, PRESERVATION_FORMAT,
 };
 pub use receipt::{
-    append_receipt, append_receipt_digested, append_receipt_with, make_receipt, parse_receipt,
-    receipt_appended_bytes, receipt_time, verify_receipt, ReceiptHeader, ReceiptRefusal,
-    ReceiptTimestamp, Speaker, Statement, StatusCode, VerifiedReceipt, MAX_RECEIPT_TEXT_CHARS,
-    RECEIPT_MEDIA_TYPE,
+    append_receipt, append_receipt_digested, append_receipt_in_place, append_receipt_with,
+    make_receipt, parse_receipt, receipt_appended_bytes, receipt_time, verify_receipt,
+    ReceiptHeader, ReceiptRefusal, ReceiptTimestamp, Speaker, Statement, StatusCode,
+    VerifiedReceipt, MAX_RECEIPT_TEXT_CHARS, RECEIPT_MEDIA_TYPE,
 };
 pub use report::{
     ArchiveTimestampResult, AttachmentResult, Indication, ReceiptResult, SignatureResult,

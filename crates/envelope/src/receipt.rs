@@ -481,6 +481,23 @@ pub fn append_receipt_digested(
     Ok((entry, digest))
 }
 
+/// Appends a receipt to the dispatch's own file in place, unsynced, giving
+/// the size and SHA-256 of the result: for a relay's upload, which only the
+/// relay holds until it syncs and commits it. The bytes already there are
+/// not read again when `arrival` hashed them as they came (see
+/// [`crate::ArrivalDigest`]), nor copied: ingest of a large dispatch then
+/// reads it once, to verify it.
+pub fn append_receipt_in_place(
+    envelope: &mut Envelope,
+    jws: &Jws,
+    arrival: Option<&crate::ArrivalDigest>,
+) -> Result<(String, FileDigest), Error> {
+    let (entry, bytes) = receipt_addition(envelope, jws)?;
+    let digest =
+        crate::builder::append_entries_in_place(envelope, &[(entry.clone(), bytes)], arrival)?;
+    Ok((entry, digest))
+}
+
 /// `envelope` with a receipt appended, as new bytes in memory, with their
 /// size and SHA-256; nothing is written. A relay keeps a small dispatch in
 /// its database this way without writing and renaming a file per upload.

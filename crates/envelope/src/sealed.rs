@@ -257,6 +257,19 @@ impl SealedEnvelope {
         Ok((entry, digest))
     }
 
+    /// Appends a receipt to this container's own file in place, as
+    /// [`crate::append_receipt_in_place`] does for a dispatch in clear.
+    pub fn append_receipt_in_place(
+        &mut self,
+        jws: &Jws,
+        arrival: Option<&crate::ArrivalDigest>,
+    ) -> Result<(String, FileDigest), Error> {
+        let (entry, bytes) = crate::receipt::receipt_addition(self, jws)?;
+        let digest =
+            crate::builder::append_entries_in_place(self, &[(entry.clone(), bytes)], arrival)?;
+        Ok((entry, digest))
+    }
+
     /// This container with a receipt appended, as new bytes in memory,
     /// with their size and SHA-256; nothing is written. For a relay that
     /// keeps a small sealed dispatch in its database.

@@ -163,6 +163,41 @@ fn a_receipt_appended_with_its_digest_gives_the_digest_of_the_file_written() {
             }
             congvan_envelope::Opened::Sealed(_) => panic!("read as a sealed dispatch"),
         };
+        // In place, as a relay appends to its upload: hashed as it
+        // arrived, hashed by one pass after a partial arrival digest (which
+        // cannot answer for the file), and with no arrival digest at all.
+        // Each gives the bytes and the digest of the copying append below.
+        let original = std::fs::read(file).unwrap();
+        let mut in_place = Vec::new();
+        for (how, fed) in [("arrival", original.len()), ("partial", 10), ("none", 0)] {
+            let copy = file.with_extension(format!("{how}.cvd"));
+            std::fs::write(&copy, &original).unwrap();
+            let mut arrival = congvan_envelope::ArrivalDigest::new();
+            for piece in original[..fed].chunks(16 * 1024) {
+                arrival.update(piece);
+            }
+            let mut envelope = Envelope::open(&copy).unwrap();
+            let (entry, digest) = congvan_envelope::append_receipt_in_place(
+                &mut envelope,
+                &receipt,
+                (fed > 0).then_some(&arrival),
+            )
+            .unwrap();
+            assert_eq!(entry, "META-INF/receipts/0001.json");
+            assert_eq!(
+                envelope.receipts().len(),
+                1,
+                "{how}: read again after the append"
+            );
+            let (size, sha256) = congvan_envelope::sha256_file(&copy).unwrap();
+            assert_eq!(
+                (digest.size, &digest.sha256),
+                (size, &sha256),
+                "{how} {}",
+                file.display()
+            );
+            in_place.push((how, std::fs::read(&copy).unwrap()));
+        }
         let mut envelope = Envelope::open(file).unwrap();
         let (entry, digest) = congvan_envelope::append_receipt_digested(
             &mut envelope,
@@ -191,6 +226,13 @@ fn a_receipt_appended_with_its_digest_gives_the_digest_of_the_file_written() {
             "{}",
             file.display()
         );
+        for (how, bytes) in &in_place {
+            assert!(
+                *bytes == std::fs::read(file).unwrap(),
+                "{how} {}: the in-place append wrote other bytes than the copying one",
+                file.display()
+            );
+        }
         let report = verify(file, &trust);
         assert_eq!(
             overall(&report),

@@ -102,18 +102,36 @@ impl Archive {
         mut out: W,
         additions: &[(String, Vec<u8>)],
     ) -> io::Result<W> {
-        let prefix_len = self.directory.central_offset;
+        let (prefix_len, tail) = self.appended_tail(additions)?;
         self.source.copy_to(0, prefix_len, &mut out)?;
+        out.write_all(&tail)?;
+        Ok(out)
+    }
+
+    /// What appending `additions` puts in place of this container's
+    /// central directory and end records: the offset where that starts
+    /// (everything before it stays as it is) and the bytes from there on,
+    /// the new entries and a directory listing old and new.
+    pub(crate) fn appended_tail(
+        &mut self,
+        additions: &[(String, Vec<u8>)],
+    ) -> io::Result<(u64, Vec<u8>)> {
+        let prefix_len = self.directory.central_offset;
         let central = self.source.read_at(
             self.directory.central_offset,
             self.directory.central_size as usize,
         )?;
         let count = self.directory.entries.len() as u64;
-        let mut zip = ZipWriter::continuing(out, prefix_len, central, count);
+        let mut zip = ZipWriter::continuing(Vec::new(), prefix_len, central, count);
         for (name, bytes) in additions {
             zip.add_bytes(name, bytes)?;
         }
-        zip.finish()
+        Ok((prefix_len, zip.finish()?))
+    }
+
+    /// Feeds this container's first `len` bytes to `out`, in large reads.
+    pub(crate) fn copy_prefix(&mut self, len: u64, out: &mut dyn Write) -> io::Result<()> {
+        self.source.copy_to(0, len, out)
     }
 }
 
