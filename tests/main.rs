@@ -17,6 +17,7 @@ mod pki_openssl;
 mod pki_path_conformance;
 mod pki_profile_rules;
 mod progress_bar;
+mod relay_batches;
 mod relay_crash;
 mod relay_disk_full;
 mod relay_end_to_end;

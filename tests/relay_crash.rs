@@ -84,6 +84,7 @@ async fn kill_9_the_district_relay_while_1000_dispatches_flow() {
     );
     add_child(&mut district_config, "H99.01.01", None);
     let district_data = district_config.data.clone();
+    let district_batch_items = district_config.delivery.push_batch_items;
     let mut district = RelayProcess::new(&base.join("logs"), district_config);
     district.start().await;
 
@@ -277,10 +278,12 @@ async fn kill_9_the_district_relay_while_1000_dispatches_flow() {
     assert_eq!(metrics.delivered.load(Ordering::Relaxed), COUNT as u64);
     assert_eq!(metrics.rejected.load(Ordering::Relaxed), 0);
     eprintln!("province: {COUNT} accepted, {duplicates} duplicate transfers answered");
-    // The district hands dispatches on one at a time, so each kill can leave
-    // at most one hand-over unrecorded, to be sent again.
+    // The district hands small dispatches on in batches of at most
+    // `push_batch_items`, one batch at a time, so each kill can leave at
+    // most one batch of hand-overs unrecorded, to be sent again.
+    let per_kill = district_batch_items;
     assert!(
-        duplicates as usize <= kills.len(),
+        duplicates as usize <= kills.len() * per_kill,
         "{duplicates} duplicates for {} kills",
         kills.len()
     );

@@ -18,6 +18,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADER};
+use crate::batch::{BatchOutcome, ItemOutcome};
 use crate::live_trust::LiveTrust;
 use crate::store::{InboxItem, TrackEvent};
 use crate::Error;
@@ -568,6 +569,46 @@ impl RelayClient {
             url: self.url.clone(),
             problem: e.to_string(),
         })
+    }
+
+    /// Uploads small dispatches in one request (see `batch.rs`): one
+    /// outcome per item, in order. The items together must fit in
+    /// [`crate::batch::MAX_BATCH_BYTES`] and number at most
+    /// [`crate::batch::MAX_ITEMS`].
+    pub async fn send_batch(&self, items: &[Bytes]) -> Result<Vec<ItemOutcome>, Error> {
+        let size = items.iter().map(|i| crate::batch::frame_len(i.len())).sum();
+        let mut body = Vec::with_capacity(size);
+        for item in items {
+            crate::batch::push_frame(&mut body, item);
+        }
+        let (response, connection) = self
+            .exchange(
+                Method::POST,
+                "/v1/dispatches/batch",
+                Body::from(body),
+                crate::batch::BATCH_MEDIA_TYPE,
+            )
+            .await?;
+        let (status, _, bytes) = self.read_body(response).await?;
+        self.give_back(connection);
+        if !status.is_success() {
+            return Err(self.refused(status, &bytes));
+        }
+        let answer: BatchOutcome = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
+            url: self.url.clone(),
+            problem: e.to_string(),
+        })?;
+        if answer.items.len() != items.len() {
+            return Err(Error::Protocol {
+                url: self.url.clone(),
+                problem: format!(
+                    "the answer to a batch of {} gave {} outcomes",
+                    items.len(),
+                    answer.items.len()
+                ),
+            });
+        }
+        Ok(answer.items)
     }
 
     /// Forwards a receipt towards the sender's relay.

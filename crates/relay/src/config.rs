@@ -94,6 +94,11 @@ pub struct DeliveryConfig {
     /// Most dispatches committed in one store transaction (one fsync).
     #[serde(default = "default_batch")]
     pub batch_max: usize,
+    /// Most small dispatches sent to a peer relay in one request (at most
+    /// 64); 1 sends each on its own. A batch answers item by item, so one
+    /// refused dispatch never holds up the rest.
+    #[serde(default = "default_push_batch")]
+    pub push_batch_items: usize,
     /// Seconds a pulling child waits on one long-poll.
     #[serde(default = "default_long_poll")]
     pub long_poll_secs: u64,
@@ -120,6 +125,9 @@ fn default_expiry() -> [u64; 5] {
 fn default_batch() -> usize {
     256
 }
+fn default_push_batch() -> usize {
+    crate::batch::MAX_ITEMS
+}
 fn default_long_poll() -> u64 {
     25
 }
@@ -131,6 +139,7 @@ impl Default for DeliveryConfig {
             retry_max_ms: default_retry_max(),
             expiry_secs: default_expiry(),
             batch_max: default_batch(),
+            push_batch_items: default_push_batch(),
             long_poll_secs: default_long_poll(),
             figures_interval_secs: default_figures_interval(),
         }

@@ -49,6 +49,7 @@ pub async fn push_worker(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let delivery = state.config.delivery.clone();
+    let batch_items = delivery.push_batch_items.clamp(1, crate::batch::MAX_ITEMS);
     let waker = state.waker(&hop);
     let mut failures: u32 = 0;
     loop {
@@ -64,66 +65,25 @@ pub async fn push_worker(
             }
         };
         let mut stalled = false;
-        for entry in &batch {
-            match send(&state, &client, entry).await {
-                Ok(()) => match transfer_done(&state, entry).await {
-                    Ok(()) => {
-                        failures = 0;
-                        state.hop_health.reached(&hop);
-                    }
-                    Err(e) => {
-                        // Sent, but not recorded: it will be sent again
-                        // (the next hop answers "duplicate"), later.
-                        tracing::error!(%hop, error = %e, "cannot record a finished transfer; backing off");
-                        failures = failures.saturating_add(1);
-                        stalled = true;
-                        break;
-                    }
-                },
-                Err(Error::Refused { status, reason, .. }) if is_permanent(status) => {
-                    tracing::warn!(%hop, seq = entry.seq, status, reason = %congvan_text::line(&reason), "next hop refused a transfer");
-                    let done = if entry.kind == "dispatch" {
-                        let why =
-                            format!("relay {hop} refused it: {}", congvan_text::line(&reason));
-                        give_up(&state, entry.seq, &entry.reference, &hop, &why).await
-                    } else {
-                        transfer_done(&state, entry).await
-                    };
-                    match done {
-                        Ok(()) => failures = 0,
-                        Err(e) => {
-                            tracing::error!(%hop, error = %e, "cannot record a refusal; backing off");
-                            failures = failures.saturating_add(1);
-                            stalled = true;
-                            break;
-                        }
-                    }
+        let mut next = 0;
+        while next < batch.len() && !stalled {
+            let entry = &batch[next];
+            let mut run = small_run(&state, &batch[next..], batch_items);
+            let sent = match run.pop() {
+                None => vec![(entry, send(&state, &client, entry).await)],
+                Some(only) if run.is_empty() => {
+                    vec![(entry, client.send_bytes(only).await.map(|_| ()))]
                 }
-                Err(e) if is_unreachable(&e) => {
-                    Metrics::inc(&state.metrics.retried);
-                    failures = failures.saturating_add(1);
-                    state.hop_health.failed(
-                        &hop,
-                        congvan_envelope::receipt_time(OffsetDateTime::now_utc()),
-                    );
-                    tracing::info!(%hop, attempt = failures, error = %congvan_text::line(&e.to_string()), "next hop unreachable; will retry");
+                Some(last) => {
+                    run.push(last);
+                    send_run(&state, &client, &batch[next..next + run.len()], run).await
+                }
+            };
+            next += sent.len();
+            for (entry, result) in sent {
+                if settle(&state, &hop, entry, result, &mut failures).await == Next::Stall {
                     stalled = true;
                     break;
-                }
-                Err(e) => {
-                    Metrics::inc(&state.metrics.retried);
-                    let delay = backoff(
-                        delivery.retry_initial_ms,
-                        delivery.retry_max_ms,
-                        entry.attempts,
-                    );
-                    tracing::info!(%hop, seq = entry.seq, attempt = entry.attempts + 1, error = %congvan_text::line(&e.to_string()), "transfer failed; this item will retry");
-                    if let Err(e) = retry_later(&state, entry.seq, delay).await {
-                        tracing::error!(%hop, error = %e, "cannot record a retry; backing off");
-                        failures = failures.saturating_add(1);
-                        stalled = true;
-                        break;
-                    }
                 }
             }
         }
@@ -143,6 +103,177 @@ pub async fn push_worker(
             _ = async { match &waker { Some(w) if !stalled => w.notified().await, _ => std::future::pending().await } } => {}
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// What the queue does after one item's attempt.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Go on with the next item.
+    Go,
+    /// Stop and back off: the peer is unreachable, or this relay cannot
+    /// record what happened.
+    Stall,
+}
+
+/// Records what became of one item sent to `hop` (see [`push_worker`] for
+/// how failures are told apart).
+async fn settle(
+    state: &Arc<RelayState>,
+    hop: &str,
+    entry: &OutboxEntry,
+    result: Result<(), Error>,
+    failures: &mut u32,
+) -> Next {
+    let delivery = &state.config.delivery;
+    match result {
+        Ok(()) => match transfer_done(state, entry).await {
+            Ok(()) => {
+                *failures = 0;
+                state.hop_health.reached(hop);
+                Next::Go
+            }
+            Err(e) => {
+                // Sent, but not recorded: it will be sent again (the next
+                // hop answers "duplicate"), later.
+                tracing::error!(%hop, error = %e, "cannot record a finished transfer; backing off");
+                *failures = failures.saturating_add(1);
+                Next::Stall
+            }
+        },
+        Err(Error::Refused { status, reason, .. }) if is_permanent(status) => {
+            tracing::warn!(%hop, seq = entry.seq, status, reason = %congvan_text::line(&reason), "next hop refused a transfer");
+            let done = if entry.kind == "dispatch" {
+                let why = format!("relay {hop} refused it: {}", congvan_text::line(&reason));
+                give_up(state, entry.seq, &entry.reference, hop, &why).await
+            } else {
+                transfer_done(state, entry).await
+            };
+            match done {
+                Ok(()) => {
+                    *failures = 0;
+                    Next::Go
+                }
+                Err(e) => {
+                    tracing::error!(%hop, error = %e, "cannot record a refusal; backing off");
+                    *failures = failures.saturating_add(1);
+                    Next::Stall
+                }
+            }
+        }
+        Err(e) if is_unreachable(&e) => {
+            Metrics::inc(&state.metrics.retried);
+            *failures = failures.saturating_add(1);
+            state.hop_health.failed(
+                hop,
+                congvan_envelope::receipt_time(OffsetDateTime::now_utc()),
+            );
+            tracing::info!(%hop, attempt = *failures, error = %congvan_text::line(&e.to_string()), "next hop unreachable; will retry");
+            Next::Stall
+        }
+        Err(e) => {
+            Metrics::inc(&state.metrics.retried);
+            let delay = backoff(
+                delivery.retry_initial_ms,
+                delivery.retry_max_ms,
+                entry.attempts,
+            );
+            tracing::info!(%hop, seq = entry.seq, attempt = entry.attempts + 1, error = %congvan_text::line(&e.to_string()), "transfer failed; this item will retry");
+            match retry_later(state, entry.seq, delay).await {
+                Ok(()) => Next::Go,
+                Err(e) => {
+                    tracing::error!(%hop, error = %e, "cannot record a retry; backing off");
+                    *failures = failures.saturating_add(1);
+                    Next::Stall
+                }
+            }
+        }
+    }
+}
+
+/// The bytes of the queued dispatches at the front of `entries` that can
+/// travel in one batch: dispatches held inline (small), of the same
+/// urgency, at most `max` of them and [`crate::batch::MAX_BATCH_BYTES`]
+/// together. Empty when the first entry is not one; a store error leaves
+/// the entry to [`send`], which reports it.
+///
+/// One urgency per batch because the next hop takes a batch's items all at
+/// once: a Thường item beside a Hỏa tốc one could overtake it there.
+fn small_run(state: &RelayState, entries: &[OutboxEntry], max: usize) -> Vec<bytes::Bytes> {
+    let mut run = Vec::new();
+    let mut size = 0;
+    let Some(first) = entries.first() else {
+        return run;
+    };
+    for entry in entries.iter().take(max) {
+        if entry.kind != "dispatch" || entry.urgency != first.urgency {
+            break;
+        }
+        let bytes = match state.store.dispatch(&entry.reference) {
+            Ok(Some(record)) => match state.store.blob(&record.blob) {
+                Ok(Some(Some(bytes))) => bytes,
+                _ => break,
+            },
+            _ => break,
+        };
+        size += crate::batch::frame_len(bytes.len());
+        if bytes.len() as u64 > crate::upload::MEMORY_UPLOAD_LIMIT
+            || size > crate::batch::MAX_BATCH_BYTES
+        {
+            break;
+        }
+        run.push(bytes::Bytes::from(bytes));
+    }
+    run
+}
+
+/// Sends `run` (the bytes of `entries`, in order) as one batch, and gives
+/// each entry its own result, as if it had been sent alone. A peer that
+/// cannot take a batch (an older relay, or one short of memory) gets the
+/// items one by one instead.
+async fn send_run<'a>(
+    state: &RelayState,
+    client: &RelayClient,
+    entries: &'a [OutboxEntry],
+    run: Vec<bytes::Bytes>,
+) -> Vec<(&'a OutboxEntry, Result<(), Error>)> {
+    match client.send_batch(&run).await {
+        Ok(outcomes) => {
+            Metrics::inc(&state.metrics.batches_sent);
+            entries
+                .iter()
+                .zip(outcomes)
+                .map(|(entry, outcome)| (entry, item_result(client, outcome)))
+                .collect()
+        }
+        Err(e) if is_unreachable(&e) => vec![(&entries[0], Err(e))],
+        Err(e) => {
+            tracing::info!(peer = client.url(), error = %congvan_text::line(&e.to_string()), "the peer did not take a batch; sending its items one by one");
+            let mut results = Vec::with_capacity(entries.len());
+            for (entry, bytes) in entries.iter().zip(run) {
+                let result = client.send_bytes(bytes).await.map(|_| ());
+                let unreachable = matches!(&result, Err(e) if is_unreachable(e));
+                results.push((entry, result));
+                if unreachable {
+                    break;
+                }
+            }
+            results
+        }
+    }
+}
+
+/// One batch item's outcome as the result of a single upload.
+fn item_result(client: &RelayClient, outcome: crate::batch::ItemOutcome) -> Result<(), Error> {
+    match outcome.status.as_str() {
+        "accepted" | "duplicate" => Ok(()),
+        _ => Err(Error::Refused {
+            url: client.url().to_string(),
+            status: outcome.code.unwrap_or(500),
+            reason: outcome
+                .reason
+                .unwrap_or_else(|| "refused without a reason".into()),
+        }),
     }
 }
 

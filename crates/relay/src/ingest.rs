@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use congvan_envelope::{
-    append_receipt_digested, make_receipt, parse_receipt, receipt_appended_bytes, receipt_time,
-    verify_dispatch, verify_receipt, verify_sealed, Durability, Envelope, FileDigest, Indication,
-    Jws, Opened, SealedEnvelope, Speaker, Statement,
+    append_receipt_in_place, make_receipt, parse_receipt, receipt_appended_bytes, receipt_time,
+    verify_dispatch, verify_receipt, verify_sealed, Envelope, FileDigest, Indication, Jws, Opened,
+    SealedEnvelope, Speaker, Statement,
 };
 use congvan_org::OrgId;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -287,23 +287,22 @@ const UPLOAD_LABEL: &str = "the upload";
 /// The CPU and file work of ingest, on a blocking thread.
 fn prepare(state: &RelayState, caller: &Caller, upload: Upload) -> Result<Prepared, Refusal> {
     // The archive's own mimetype says which kind of dispatch this is.
-    let (opened, file, held) = match upload {
+    let (opened, file, held, arrival) = match upload {
         Upload::Memory { bytes, held } => (
             Opened::from_bytes(bytes, Path::new(UPLOAD_LABEL)),
             None,
             Some(held),
+            None,
         ),
-        Upload::File(path) => (Opened::open(&path), Some(path), None),
+        Upload::File(path) => (Opened::open(&path), Some(path), None, None),
+        Upload::Spilled { path, arrival } => (Opened::open(&path), Some(path), None, Some(arrival)),
     };
-    let opened = opened.map_err(|e| {
-        // Name the problem, not the relay's temporary file.
-        let mut text = e.to_string();
-        if let Some(path) = &file {
-            text = text.replace(&path.display().to_string(), UPLOAD_LABEL);
-        }
-        Refusal::new(422, format!("not a valid dispatch: {text}"))
-    })?;
-    let file = file.as_deref();
+    let file = file.as_deref().map(|path| UploadFile {
+        path,
+        arrival: arrival.as_deref(),
+    });
+    let opened = opened
+        .map_err(|e| Refusal::new(422, format!("not a valid dispatch: {}", told(&e, file))))?;
     let mut prepared = match opened {
         Opened::Dispatch(envelope) => prepare_clear(state, caller, file, *envelope),
         Opened::Sealed(sealed) => prepare_sealed(state, caller, file, *sealed),
@@ -316,11 +315,29 @@ fn prepare(state: &RelayState, caller: &Caller, upload: Upload) -> Result<Prepar
     Ok(prepared)
 }
 
+/// An upload's temporary file and, when it was hashed as it arrived, that
+/// digest.
+#[derive(Clone, Copy)]
+struct UploadFile<'a> {
+    path: &'a Path,
+    arrival: Option<&'a congvan_envelope::ArrivalDigest>,
+}
+
+/// `problem` as the sender is told it: naming the upload, not the
+/// relay's temporary file.
+fn told(problem: &dyn std::fmt::Display, file: Option<UploadFile<'_>>) -> String {
+    let text = problem.to_string();
+    match file {
+        Some(file) => text.replace(&file.path.display().to_string(), UPLOAD_LABEL),
+        None => text,
+    }
+}
+
 /// The ingest of a dispatch in clear.
 fn prepare_clear(
     state: &RelayState,
     caller: &Caller,
-    file: Option<&Path>,
+    file: Option<UploadFile<'_>>,
     mut envelope: Envelope,
 ) -> Result<Prepared, Refusal> {
     let metadata = envelope.metadata().clone();
@@ -375,7 +392,7 @@ fn prepare_clear(
 
     let now = OffsetDateTime::now_utc();
     let report = verify_dispatch(&mut envelope, &state.trust(), now, &mut |_| {})
-        .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
+        .map_err(|e| Refusal::new(422, format!("cannot verify: {}", told(&e, file))))?;
     admit(&report)?;
     let signed_and_sealed = signed_and_sealed(&report);
     let manifest_sha256 = congvan_envelope::sha256_hex(envelope.manifest_bytes());
@@ -471,7 +488,13 @@ fn signed_and_sealed(report: &congvan_envelope::VerificationReport) -> bool {
 /// A container a custody receipt is appended to: in its file, or as new
 /// bytes when it was read from memory. Both kinds of dispatch are.
 trait ReceiptTarget {
-    fn append_in_file(&mut self, jws: &Jws) -> Result<FileDigest, congvan_envelope::Error>;
+    /// In the upload's own file, in place (see
+    /// [`congvan_envelope::append_receipt_in_place`]).
+    fn append_in_file(
+        &mut self,
+        jws: &Jws,
+        arrival: Option<&congvan_envelope::ArrivalDigest>,
+    ) -> Result<FileDigest, congvan_envelope::Error>;
     fn append_in_memory(
         &mut self,
         jws: &Jws,
@@ -479,8 +502,12 @@ trait ReceiptTarget {
 }
 
 impl ReceiptTarget for Envelope {
-    fn append_in_file(&mut self, jws: &Jws) -> Result<FileDigest, congvan_envelope::Error> {
-        append_receipt_digested(self, jws, Durability::Unsynced).map(|(_, digest)| digest)
+    fn append_in_file(
+        &mut self,
+        jws: &Jws,
+        arrival: Option<&congvan_envelope::ArrivalDigest>,
+    ) -> Result<FileDigest, congvan_envelope::Error> {
+        append_receipt_in_place(self, jws, arrival).map(|(_, digest)| digest)
     }
     fn append_in_memory(
         &mut self,
@@ -491,8 +518,12 @@ impl ReceiptTarget for Envelope {
 }
 
 impl ReceiptTarget for SealedEnvelope {
-    fn append_in_file(&mut self, jws: &Jws) -> Result<FileDigest, congvan_envelope::Error> {
-        self.append_receipt_digested(jws, Durability::Unsynced)
+    fn append_in_file(
+        &mut self,
+        jws: &Jws,
+        arrival: Option<&congvan_envelope::ArrivalDigest>,
+    ) -> Result<FileDigest, congvan_envelope::Error> {
+        self.append_receipt_in_place(jws, arrival)
             .map(|(_, digest)| digest)
     }
     fn append_in_memory(
@@ -511,13 +542,15 @@ fn keep_with_receipt(
     state: &RelayState,
     target: &mut impl ReceiptTarget,
     jws: &Jws,
-    file: Option<&Path>,
+    file: Option<UploadFile<'_>>,
     held: &mut Option<crate::upload::Reservation>,
 ) -> Result<(BlobRef, FileDigest), Refusal> {
     match file {
-        Some(path) => {
-            let written = target.append_in_file(jws).map_err(Error::from)?;
-            Ok((blob_of(state, path, &written, held)?, written))
+        Some(file) => {
+            let written = target
+                .append_in_file(jws, file.arrival)
+                .map_err(Error::from)?;
+            Ok((blob_of(state, file.path, &written, held)?, written))
         }
         None => {
             let (bytes, written) = target.append_in_memory(jws).map_err(Error::from)?;
@@ -567,11 +600,15 @@ fn blob_of(
 fn prepare_sealed(
     state: &RelayState,
     caller: &Caller,
-    file: Option<&Path>,
+    file: Option<UploadFile<'_>>,
     mut sealed: SealedEnvelope,
 ) -> Result<Prepared, Refusal> {
-    congvan_secret::check_structure(&sealed)
-        .map_err(|e| Refusal::new(422, format!("not a valid sealed dispatch: {e}")))?;
+    congvan_secret::check_structure(&sealed).map_err(|e| {
+        Refusal::new(
+            422,
+            format!("not a valid sealed dispatch: {}", told(&e, file)),
+        )
+    })?;
     let routing = sealed.routing().clone();
     let id = routing.id.clone();
     check_sender(state, caller, &routing.from, &routing.from)?;
@@ -579,7 +616,7 @@ fn prepare_sealed(
 
     let now = OffsetDateTime::now_utc();
     let report = verify_sealed(&sealed, &state.trust(), now)
-        .map_err(|e| Refusal::new(422, format!("cannot verify: {e}")))?;
+        .map_err(|e| Refusal::new(422, format!("cannot verify: {}", told(&e, file))))?;
     admit(&report)?;
     let manifest_sha256 = congvan_envelope::sha256_hex(sealed.manifest_bytes());
     if let Some(duplicate) = already_held(state, &id, &manifest_sha256)? {

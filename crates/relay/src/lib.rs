@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod batch;
 mod caller;
 pub mod client;
 pub mod config;

@@ -28,6 +28,8 @@ pub struct Metrics {
     /// ones, and small ones that found the memory budget for uploads
     /// spent (many of those say the budget is too small, or a flood).
     pub uploads_to_file: AtomicU64,
+    /// Batches of small dispatches handed to a peer relay in one request.
+    pub batches_sent: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
@@ -79,6 +81,11 @@ impl Metrics {
                 "congvan_uploads_to_file_total",
                 "Uploads received into a temporary file rather than memory.",
                 &self.uploads_to_file,
+            ),
+            (
+                "congvan_batches_sent_total",
+                "Batches of small dispatches handed to a peer relay in one request.",
+                &self.batches_sent,
             ),
             (
                 "congvan_transfers_forwarded_total",

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use congvan_envelope::ArrivalDigest;
 use congvan_org::OrgId;
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -20,6 +21,7 @@ use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
 use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADER};
+use crate::batch::{BatchOutcome, FrameReader, ItemOutcome, MAX_BATCH_BYTES};
 use crate::caller::Caller;
 use crate::connection_limits::PerKey;
 use crate::ingest::{ingest_ack, ingest_dispatch, ingest_receipt, transfer_done, Outcome, Refusal};
@@ -49,6 +51,7 @@ pub fn routes(state: Arc<RelayState>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/dispatches", post(upload))
+        .route("/v1/dispatches/batch", post(upload_batch))
         .route("/v1/receipts", post(receipt))
         .route("/v1/figures", post(figures))
         .route("/v1/inbox", get(inbox))
@@ -274,6 +277,156 @@ async fn upload(
     .into_response())
 }
 
+/// `POST /v1/dispatches/batch`: small dispatches from a peer relay (or an
+/// office) in one request (`batch.rs`). Each item is ingested as an upload
+/// of its own, all at once, so they are verified on every core and commit
+/// together; the answer gives each item's outcome. A refusal of the whole
+/// request is only for the request itself: not a peer, a malformed body,
+/// or no memory to hold it (503, send again).
+async fn upload_batch(
+    Extension(auth): Extension<Authenticated>,
+    State(state): State<Arc<RelayState>>,
+    request: Request,
+) -> Result<Response, Refusal> {
+    let caller = match caller(&auth) {
+        Ok(caller) => caller,
+        Err(refusal) => return Err(refuse_unread(&state, request, refusal).await),
+    };
+    if let Caller::Relay { org, .. } = &caller {
+        if !state.is_peer(org) {
+            let refusal = Refusal::new(
+                403,
+                format!("relay {org} is not a configured peer of this relay"),
+            );
+            return Err(refuse_unread(&state, request, refusal).await);
+        }
+    }
+    let items = receive_batch(&state, request.into_body())
+        .await
+        .map_err(|r| {
+            if r.status == 400 {
+                r
+            } else {
+                r.counted(&state)
+            }
+        })?;
+    // Every item runs to its end in its own task, as a single upload does:
+    // a sender that goes away does not cut a commit short. An item larger
+    // than this relay takes is refused as its own upload would be.
+    let max = state.config.limits.max_dispatch_bytes;
+    let tasks: Vec<_> = items
+        .into_iter()
+        .map(|upload| {
+            let state = state.clone();
+            let caller = caller.clone();
+            tokio::spawn(async move {
+                match &upload {
+                    Upload::Memory { bytes, .. } if bytes.len() as u64 > max => Err(Refusal::new(
+                        413,
+                        format!("the dispatch is larger than this relay accepts ({max} bytes)"),
+                    )
+                    .counted(&state)),
+                    _ => ingest_dispatch(&state, &caller, upload).await,
+                }
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let outcome = match task.await {
+            Ok(Ok((id, outcome))) => ItemOutcome {
+                id: Some(id),
+                status: match outcome {
+                    Outcome::Accepted => "accepted",
+                    Outcome::Duplicate => "duplicate",
+                }
+                .into(),
+                code: None,
+                reason: None,
+            },
+            Ok(Err(refusal)) => ItemOutcome {
+                id: None,
+                status: "refused".into(),
+                code: Some(refusal.status),
+                reason: Some(refusal.reason),
+            },
+            Err(e) => ItemOutcome {
+                id: None,
+                status: "refused".into(),
+                code: Some(500),
+                reason: Some(format!("the ingest task failed: {e}")),
+            },
+        };
+        outcomes.push(outcome);
+    }
+    Ok(Json(BatchOutcome { items: outcomes }).into_response())
+}
+
+/// Reads a batch body into its items, each held in memory within the
+/// relay's budget for uploads, with the same time limits as an upload.
+async fn receive_batch(state: &RelayState, body: Body) -> Result<Vec<Upload>, Refusal> {
+    let (idle, deadline) = upload_timeouts(&state.config.limits);
+    let mut body = body;
+    let mut reader = FrameReader::default();
+    let mut reservations = Vec::new();
+    let mut items = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let next = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + idle),
+            body.frame(),
+        )
+        .await;
+        let frame = match next {
+            Err(_) => {
+                return Err(Refusal::new(
+                    408,
+                    "the batch was too slow to arrive; send it again",
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(Refusal::new(400, format!("the batch broke off: {e}"))),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len();
+        if total > MAX_BATCH_BYTES {
+            drain(&mut body, idle, deadline).await;
+            return Err(Refusal::new(
+                413,
+                format!("the batch is larger than {MAX_BATCH_BYTES} bytes; send fewer at a time"),
+            ));
+        }
+        let mut room = |len: usize| {
+            let mut held = state.upload_memory.start();
+            let granted = held.grow(len as u64);
+            reservations.push(held);
+            granted
+        };
+        let went_on = reader
+            .feed(&data, &mut room, &mut |item| items.push(item))
+            .map_err(|e| Refusal::new(422, format!("not a valid batch: {e}")))?;
+        if !went_on {
+            drain(&mut body, idle, deadline).await;
+            return Err(Refusal::new(
+                503,
+                "this relay is holding as many uploads in memory as it may; send the batch \
+                 again shortly, or its dispatches one by one",
+            ));
+        }
+    }
+    reader
+        .finish()
+        .map_err(|e| Refusal::new(422, format!("not a valid batch: {e}")))?;
+    Ok(items
+        .into_iter()
+        .zip(reservations)
+        .map(|(bytes, held)| Upload::Memory { bytes, held })
+        .collect())
+}
+
 /// Receives a request body, enforcing the size limit, a per-chunk idle
 /// timeout (slow senders) and a total time limit. A small dispatch stays in
 /// memory; one larger than [`MEMORY_UPLOAD_LIMIT`], or one that finds the
@@ -283,7 +436,8 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<Upload, Refusal>
     let limits = &state.config.limits;
     let mut memory: Vec<u8> = Vec::new();
     let mut held = state.upload_memory.start();
-    let mut spilled: Option<(tokio::fs::File, RemoveOnDrop)> = None;
+    // A spilled upload is hashed as it arrives, for the custody append.
+    let mut spilled: Option<(tokio::fs::File, RemoveOnDrop, ArrivalDigest)> = None;
     let mut body = body;
     let (idle, deadline) = upload_timeouts(limits);
     let mut total = 0u64;
@@ -333,15 +487,18 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<Upload, Refusal>
             Metrics::inc(&state.metrics.uploads_to_file);
             let mut file = tokio::fs::File::from_std(file);
             write_upload(&mut body, &mut file, &guard, &memory, idle, deadline).await?;
+            let mut arrival = ArrivalDigest::new();
+            arrival.update(&memory);
             memory = Vec::new();
             held = state.upload_memory.start(); // given back: the bytes are in the file
-            spilled = Some((file, guard));
+            spilled = Some((file, guard, arrival));
         }
-        if let Some((file, guard)) = &mut spilled {
+        if let Some((file, guard, arrival)) = &mut spilled {
             write_upload(&mut body, file, guard, &data, idle, deadline).await?;
+            arrival.update(&data);
         }
     }
-    let Some((mut file, guard)) = spilled else {
+    let Some((mut file, guard, arrival)) = spilled else {
         return Ok(Upload::Memory {
             bytes: memory,
             held,
@@ -360,7 +517,10 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<Upload, Refusal>
         return Err(e.into());
     }
     drop(file);
-    Ok(Upload::File(guard.keep()))
+    Ok(Upload::Spilled {
+        path: guard.keep(),
+        arrival: Box::new(arrival),
+    })
 }
 
 /// Writes one piece of an upload to its temporary file. A full disk reads

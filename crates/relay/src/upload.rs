@@ -120,6 +120,15 @@ pub enum Upload {
     /// A temporary file under the blob folder, owned by whoever ingests
     /// it: adopted as the blob, or removed.
     File(PathBuf),
+    /// A temporary file as [`Upload::File`], hashed as it was received:
+    /// the custody receipt is then appended without reading it again.
+    Spilled {
+        /// The file.
+        path: PathBuf,
+        /// Its bytes' SHA-256, taken as they arrived (boxed: it holds the
+        /// last bytes back, and an upload is moved around).
+        arrival: Box<congvan_envelope::ArrivalDigest>,
+    },
 }
 
 impl Upload {
@@ -127,7 +136,7 @@ impl Upload {
     pub fn file(&self) -> Option<&Path> {
         match self {
             Upload::Memory { .. } => None,
-            Upload::File(path) => Some(path),
+            Upload::File(path) | Upload::Spilled { path, .. } => Some(path),
         }
     }
 }

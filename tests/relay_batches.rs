@@ -1,0 +1,173 @@
+//! Small dispatches travel between relays in batches, and a batch answers
+//! item by item: a backlog for a peer that was away drains in few requests,
+//! one dispatch the peer refuses ends in its own non-delivery notice and
+//! holds up none of the others, and a malformed batch is refused whole
+//! while the relay goes on serving.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_macros)] // test progress output
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::support::process;
+use crate::support::relays::*;
+use bytes::Bytes;
+use congvan_envelope::metadata::Urgency;
+use congvan_relay::config::PeerMode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_drains_in_batches_and_a_refused_item_holds_up_no_other() {
+    let dir = process::tempdir();
+    let out = dir.path().join("out");
+    // The province pushes to its district, which is down for now.
+    let district_addr = free_addr();
+    let mut province_config = relay_config(dir.path(), "H99");
+    add_child(&mut province_config, "H99.01", Some(&url(district_addr)));
+    let province = congvan_relay::start(province_config).await.unwrap();
+    let province_url = url(province.addr);
+
+    // Meanwhile the province takes twenty small dispatches for it, and one
+    // larger than the district accepts.
+    let author = Author::new("H99");
+    let mut small = Vec::new();
+    for n in 0..20 {
+        let d = author.write(
+            &out,
+            &["H99.01"],
+            Urgency::Thuong,
+            &format!("Công văn số {n}"),
+        );
+        send(&province_url, "H99", &d).await;
+        small.push(d);
+    }
+    let noise: Vec<u8> = (0..60_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let large = author.write_with(
+        &out,
+        &["H99.01"],
+        Urgency::Thuong,
+        "Hồ sơ kèm bản đồ",
+        Some(("ban-do.bin", &noise)),
+    );
+    send(&province_url, "H99", &large).await;
+
+    // The district comes up, taking dispatches of at most 40 KB.
+    let mut district_config = relay_below(dir.path(), "H99.01", &province, PeerMode::Push);
+    district_config.listen = district_addr;
+    district_config.limits.max_dispatch_bytes = 40_000;
+    let district = congvan_relay::start(district_config).await.unwrap();
+    let district_url = url(district.addr);
+    for d in &small {
+        wait_inbox(&district_url, "H99.01", &d.id, Duration::from_secs(20)).await;
+    }
+
+    // Fewer requests than dispatches: the backlog went in batches.
+    let batches = province.state.metrics.batches_sent.load(Ordering::Relaxed);
+    eprintln!("21 queued dispatches went in {batches} batch(es)");
+    assert!(batches >= 1, "the backlog went one by one");
+
+    // The large one alone was refused, for good, with the district's
+    // reason, and its sender is told.
+    let events = eventually(
+        "the non-delivery notice",
+        Duration::from_secs(20),
+        || async {
+            let events = track_json(&province_url, "H99", &large.id).await;
+            events
+                .iter()
+                .any(|e| e.kind == "non_delivery")
+                .then_some(events)
+        },
+    )
+    .await;
+    let notice = events.iter().find(|e| e.kind == "non_delivery").unwrap();
+    assert!(
+        notice
+            .description
+            .contains("larger than this relay accepts"),
+        "{notice:?}"
+    );
+    assert!(district.state.store.dispatch(&large.id).unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_answers_item_by_item_and_a_malformed_one_is_refused_whole() {
+    let dir = process::tempdir();
+    let out = dir.path().join("out");
+    let mut config = relay_config(dir.path(), "H99");
+    add_child(&mut config, "H99.01", None);
+    let province = congvan_relay::start(config).await.unwrap();
+    let province_url = url(province.addr);
+    let author = Author::new("H99");
+    let held = author.write(&out, &["H99.01"], Urgency::Thuong, "Đã gửi trước");
+    send(&province_url, "H99", &held).await;
+    let first = author.write(&out, &["H99.01"], Urgency::Thuong, "Thứ nhất");
+    let second = author.write(&out, &["H99.01"], Urgency::Khan, "Thứ hai");
+    let mut tampered = first.bytes();
+    let at = tampered.len() / 3;
+    tampered[at] ^= 0x20;
+
+    // Four items: new, tampered, new, held already. Each gets its own
+    // answer, in order, as if it had been sent alone.
+    let items = [
+        Bytes::from(first.bytes()),
+        Bytes::from(tampered),
+        Bytes::from(second.bytes()),
+        Bytes::from(held.bytes()),
+    ];
+    let outcomes = client(&province_url, "H99")
+        .send_batch(&items)
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = outcomes.iter().map(|o| o.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["accepted", "refused", "accepted", "duplicate"],
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[0].id.as_deref(), Some(first.id.as_str()));
+    assert_eq!(outcomes[1].code, Some(422), "{outcomes:?}");
+    assert!(
+        outcomes[1].reason.as_deref().unwrap_or("").len() > 10,
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[3].id.as_deref(), Some(held.id.as_str()));
+    for d in [&first, &second] {
+        assert!(
+            province.state.store.dispatch(&d.id).unwrap().is_some(),
+            "{}",
+            d.id
+        );
+    }
+
+    // A body cut off inside an item, and one that declares an item larger
+    // than a batch carries: refused whole, with what is wrong, nothing kept.
+    let tls = tls_config_with(&credential(&office_dir("H99")));
+    let mut cut = Vec::new();
+    congvan_relay::batch::push_frame(&mut cut, &first.bytes());
+    cut.truncate(cut.len() - 100);
+    let mut huge = Vec::new();
+    huge.extend_from_slice(&u32::MAX.to_be_bytes());
+    huge.extend_from_slice(&[0; 64]);
+    for (what, body, expect) in [
+        ("cut short", cut, "cut short"),
+        ("an oversized item", huge, "send a larger one on its own"),
+    ] {
+        let answer = raw_request(
+            province.addr,
+            tls.clone(),
+            "POST",
+            "/v1/dispatches/batch",
+            congvan_relay::batch::BATCH_MEDIA_TYPE,
+            &body,
+        )
+        .await;
+        assert_eq!(answer.status, Some(422), "{what}: {}", answer.text);
+        assert!(answer.text.contains(expect), "{what}: {}", answer.text);
+    }
+
+    // And the relay goes on serving.
+    let after = author.write(&out, &["H99.01"], Urgency::Thuong, "Sau lô hỏng");
+    assert_eq!(send(&province_url, "H99", &after).await.status, "accepted");
+}
