@@ -161,6 +161,8 @@ fn run() -> Result<bool> {
             .init();
     }
     let o = parse_args()?;
+    // As `congvan relay run` does: the relays of this run live in this process.
+    congvan_relay::small_pages::use_small_pages().context("prctl(PR_SET_THP_DISABLE)")?;
     if o.dir.join("pki").exists() {
         bail!(
             "{} already holds a run; choose another --dir",

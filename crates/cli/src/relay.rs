@@ -113,6 +113,9 @@ pub fn run(cmd: RelayCommand) -> Result<ExitCode, Failure> {
         }
         RelayCommand::Run { config } => {
             init_logging();
+            if let Err(e) = congvan_relay::small_pages::use_small_pages() {
+                tracing::warn!("transparent huge pages stay on, the relay uses more memory: {e}");
+            }
             let config = RelayConfig::load(&config)?;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| Failure::input(format!("cannot start the async runtime: {e}")))?;

@@ -37,6 +37,7 @@ pub mod progress;
 mod relay_signed;
 mod routing;
 mod server;
+pub mod small_pages;
 mod state;
 pub mod store;
 pub mod subtree_figures;
