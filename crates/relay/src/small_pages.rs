@@ -7,7 +7,7 @@
 //! the store's writer), each with its own segments, and what they hold at
 //! any moment is small: a 1 GiB upload streams through a few hundred KiB.
 //! Measured on one relay process ingesting a 1 GiB dispatch
-//! (BENCHMARKS.md): peak RSS 50 MB with huge pages, 24 MB without, and no
+//! (BENCHMARKS.md): peak RSS 50 MB with huge pages, 22-27 MB without, no
 //! slower. Servers that care about their footprint do the same (Redis turns
 //! huge pages off for itself on start).
 
