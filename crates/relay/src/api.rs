@@ -39,6 +39,30 @@ pub struct Refusal {
 pub const PULL_KIND_HEADER: &str = "x-congvan-kind";
 /// HTTP header carrying a pulled item's queue position, to confirm it.
 pub const PULL_SEQ_HEADER: &str = "x-congvan-seq";
+/// HTTP header carrying the queue positions of a pulled batch (kind
+/// `batch`), comma-separated, in the order of its items.
+pub const PULL_SEQS_HEADER: &str = "x-congvan-seqs";
+
+/// `POST /v1/pull/outcomes`: what a pulling child did with the items of a
+/// batch it took, in one request (each as `/v1/pull/{seq}/done` or
+/// `/refused` would say). An item the child could not take for now is
+/// left out: its lease runs out and it is offered again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullOutcomes {
+    /// The items' outcomes.
+    pub items: Vec<PullOutcome>,
+}
+
+/// What became of one pulled item at the child.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullOutcome {
+    /// Its queue position at the parent.
+    pub seq: i64,
+    /// Why the child refused it for good; none when it is durable there.
+    pub refused: Option<String>,
+}
 
 /// `POST /v1/figures`: signed figures reports going up the tree
 /// (`figure_reports.rs`).

@@ -17,7 +17,10 @@ use rustls_pki_types::ServerName;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADER};
+use crate::api::{
+    Accepted, Ack, PullOutcomes, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQS_HEADER,
+    PULL_SEQ_HEADER,
+};
 use crate::batch::{BatchOutcome, ItemOutcome};
 use crate::live_trust::LiveTrust;
 use crate::store::{InboxItem, TrackEvent};
@@ -50,6 +53,12 @@ pub enum Pulled {
         seq: i64,
         /// The message.
         message: ReceiptMessage,
+    },
+    /// A run of small dispatches, each with its queue position, to report
+    /// on together with [`RelayClient::pull_outcomes`].
+    Batch {
+        /// The dispatches' bytes, with their queue positions, in order.
+        items: Vec<(i64, Vec<u8>)>,
     },
 }
 
@@ -469,6 +478,15 @@ impl RelayClient {
         &self,
         response: hyper::Response<hyper::body::Incoming>,
     ) -> Result<(StatusCode, hyper::HeaderMap, Bytes), Error> {
+        self.read_body_limited(response, MAX_ANSWER).await
+    }
+
+    /// [`RelayClient::read_body`], for an answer of at most `max` bytes.
+    async fn read_body_limited(
+        &self,
+        response: hyper::Response<hyper::body::Incoming>,
+        max: usize,
+    ) -> Result<(StatusCode, hyper::HeaderMap, Bytes), Error> {
         let status = response.status();
         let headers = response.headers().clone();
         let mut body = response.into_body();
@@ -477,10 +495,10 @@ impl RelayClient {
             while let Some(frame) = body.frame().await {
                 let frame = frame.map_err(|e| self.connection_failed(&e))?;
                 if let Ok(data) = frame.into_data() {
-                    if bytes.len() + data.len() > MAX_ANSWER {
+                    if bytes.len() + data.len() > max {
                         return Err(Error::Protocol {
                             url: self.url.clone(),
-                            problem: format!("the answer is larger than {MAX_ANSWER} bytes"),
+                            problem: format!("the answer is larger than {max} bytes"),
                         });
                     }
                     bytes.extend_from_slice(&data);
@@ -756,17 +774,23 @@ impl RelayClient {
     /// `max_bytes`), never held in memory. `session` names this run of the
     /// pulling relay: a parent that sees a new one releases what an earlier
     /// run had leased and never confirmed (it crashed mid-pull).
+    ///
+    /// With `batch` above 1 the parent may answer with a run of up to that
+    /// many small dispatches (at most [`crate::batch::MAX_BATCH_BYTES`] in
+    /// all, held in memory).
     pub async fn pull(
         &self,
         wait_secs: u64,
         session: u64,
+        batch: usize,
         max_bytes: u64,
         temp: &(dyn Fn() -> Result<(PathBuf, std::fs::File), Error> + Send + Sync),
     ) -> Result<Option<Pulled>, Error> {
+        let batch = batch.clamp(1, crate::batch::MAX_ITEMS);
         let response = self
             .request(
                 Method::GET,
-                &format!("/v1/pull?wait={wait_secs}&session={session}"),
+                &format!("/v1/pull?wait={wait_secs}&session={session}&batch={batch}"),
                 Body::empty(),
                 "application/json",
             )
@@ -784,12 +808,16 @@ impl RelayClient {
             problem: problem.to_string(),
         };
         let headers = response.headers();
-        let seq: i64 = headers
-            .get(PULL_SEQ_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| protocol("a pulled item has no sequence number"))?;
-        match headers.get(PULL_KIND_HEADER).and_then(|v| v.to_str().ok()) {
+        let kind = headers.get(PULL_KIND_HEADER).and_then(|v| v.to_str().ok());
+        let seq: i64 = match kind {
+            Some("batch") => 0, // each item's is in the batch's header
+            _ => headers
+                .get(PULL_SEQ_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| protocol("a pulled item has no sequence number"))?,
+        };
+        match kind {
             Some("dispatch") => {
                 let (path, file) = temp()?;
                 let mut guard = RemoveUnlessKept(Some(path.clone()));
@@ -804,8 +832,66 @@ impl RelayClient {
                     serde_json::from_slice(&bytes).map_err(|e| protocol(&e.to_string()))?;
                 Ok(Some(Pulled::Receipt { seq, message }))
             }
+            Some("batch") => {
+                let items = self.read_pulled_batch(response, batch).await?;
+                Ok(Some(Pulled::Batch { items }))
+            }
             _ => Err(protocol("a pulled item of unknown kind")),
         }
+    }
+
+    /// Reads a pulled batch: its queue positions from the header, its items
+    /// from the frames of the body, one position per item, at most
+    /// `asked` items and [`crate::batch::MAX_BATCH_BYTES`] bytes.
+    async fn read_pulled_batch(
+        &self,
+        response: hyper::Response<hyper::body::Incoming>,
+        asked: usize,
+    ) -> Result<Vec<(i64, Vec<u8>)>, Error> {
+        let protocol = |problem: String| Error::Protocol {
+            url: self.url.clone(),
+            problem,
+        };
+        let seqs: Vec<i64> = response
+            .headers()
+            .get(PULL_SEQS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').map(str::parse).collect::<Result<_, _>>())
+            .and_then(Result::ok)
+            .ok_or_else(|| {
+                protocol("a pulled batch has no valid list of sequence numbers".into())
+            })?;
+        if seqs.is_empty() || seqs.len() > asked {
+            return Err(protocol(format!(
+                "a pulled batch of {} items, where at most {asked} were asked for",
+                seqs.len()
+            )));
+        }
+        let (_, _, bytes) = self
+            .read_body_limited(response, crate::batch::MAX_BATCH_BYTES)
+            .await?;
+        let mut reader = crate::batch::FrameReader::default();
+        let mut items = Vec::with_capacity(seqs.len());
+        reader
+            .feed(&bytes, &mut |_| true, &mut |item| items.push(item))
+            .and_then(|_| reader.finish())
+            .map_err(|e| protocol(format!("not a valid pulled batch: {e}")))?;
+        if items.len() != seqs.len() {
+            return Err(protocol(format!(
+                "a pulled batch names {} items and holds {}",
+                seqs.len(),
+                items.len()
+            )));
+        }
+        Ok(seqs.into_iter().zip(items).collect())
+    }
+
+    /// Tells the parent what became of the items of a pulled batch, in one
+    /// request: each is durable here, or refused for good with a reason.
+    pub async fn pull_outcomes(&self, outcomes: &PullOutcomes) -> Result<(), Error> {
+        let body = serde_json::to_vec(outcomes).map_err(|e| self.unreachable(e))?;
+        self.call_empty(Method::POST, "/v1/pull/outcomes", Body::from(body))
+            .await
     }
 
     /// Writes a response body into `file`, at most `max_bytes`.

@@ -99,6 +99,12 @@ pub struct DeliveryConfig {
     /// refused dispatch never holds up the rest.
     #[serde(default = "default_push_batch")]
     pub push_batch_items: usize,
+    /// Most small dispatches a pulling relay takes from its parent in one
+    /// poll (at most 64); 1 takes them one by one. The parent answers with
+    /// a batch only when it has a run of them; the child reports what it
+    /// did with each in one request.
+    #[serde(default = "default_push_batch")]
+    pub pull_batch_items: usize,
     /// Seconds a pulling child waits on one long-poll.
     #[serde(default = "default_long_poll")]
     pub long_poll_secs: u64,
@@ -140,6 +146,7 @@ impl Default for DeliveryConfig {
             expiry_secs: default_expiry(),
             batch_max: default_batch(),
             push_batch_items: default_push_batch(),
+            pull_batch_items: default_push_batch(),
             long_poll_secs: default_long_poll(),
             figures_interval_secs: default_figures_interval(),
         }

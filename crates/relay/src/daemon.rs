@@ -75,7 +75,7 @@ pub async fn start(config: RelayConfig) -> Result<RunningRelay, Error> {
     // confirmed to this run: offer those items again at once.
     for child in &state.config.children {
         if child.mode == PeerMode::Pull {
-            crate::server::release_leases(&state, &child.name)
+            crate::pull_serve::release_leases(&state, &child.name)
                 .await
                 .map_err(|r| Error::Protocol {
                     url: "local store".into(),

@@ -7,10 +7,10 @@ use congvan_envelope::Jws;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::api::ReceiptMessage;
+use crate::api::{PullOutcome, PullOutcomes, ReceiptMessage};
 use crate::caller::Caller;
 use crate::client::{Pulled, RelayClient};
-use crate::ingest::{give_up, ingest_dispatch, ingest_receipt, transfer_done, unix_ms};
+use crate::ingest::{give_up, ingest_all, ingest_dispatch, ingest_receipt, transfer_done, unix_ms};
 use crate::metrics::Metrics;
 use crate::state::RelayState;
 use crate::store::OutboxEntry;
@@ -199,7 +199,11 @@ async fn settle(
 ///
 /// One urgency per batch because the next hop takes a batch's items all at
 /// once: a Thường item beside a Hỏa tốc one could overtake it there.
-fn small_run(state: &RelayState, entries: &[OutboxEntry], max: usize) -> Vec<bytes::Bytes> {
+pub(crate) fn small_run(
+    state: &RelayState,
+    entries: &[OutboxEntry],
+    max: usize,
+) -> Vec<bytes::Bytes> {
     let mut run = Vec::new();
     let mut size = 0;
     let Some(first) = entries.first() else {
@@ -243,7 +247,7 @@ async fn send_run<'a>(
             entries
                 .iter()
                 .zip(outcomes)
-                .map(|(entry, outcome)| (entry, item_result(client, outcome)))
+                .map(|(entry, outcome)| (entry, item_result(client.url(), entry, outcome)))
                 .collect()
         }
         Err(e) if is_unreachable(&e) => vec![(&entries[0], Err(e))],
@@ -263,12 +267,29 @@ async fn send_run<'a>(
     }
 }
 
-/// One batch item's outcome as the result of a single upload.
-fn item_result(client: &RelayClient, outcome: crate::batch::ItemOutcome) -> Result<(), Error> {
+/// One batch item's outcome as the result of a single upload. An outcome
+/// that names another dispatch than the one sent in its place (a peer that
+/// reordered or mixed up its answer) delivers nothing: the item is sent
+/// again later, and a peer that holds it answers "duplicate".
+fn item_result(
+    url: &str,
+    entry: &OutboxEntry,
+    outcome: crate::batch::ItemOutcome,
+) -> Result<(), Error> {
     match outcome.status.as_str() {
+        "accepted" | "duplicate" if outcome.id.as_deref() != Some(entry.reference.as_str()) => {
+            Err(Error::Protocol {
+                url: url.to_string(),
+                problem: format!(
+                    "the answer to a batch gave dispatch {} the outcome of {}",
+                    entry.reference,
+                    outcome.id.as_deref().unwrap_or("no dispatch")
+                ),
+            })
+        }
         "accepted" | "duplicate" => Ok(()),
         _ => Err(Error::Refused {
-            url: client.url().to_string(),
+            url: url.to_string(),
             status: outcome.code.unwrap_or(500),
             reason: outcome
                 .reason
@@ -368,7 +389,7 @@ pub async fn pull_worker(
         let blobs = state.store.blobs().clone();
         let temp = move || blobs.temp_file();
         let pulled = tokio::select! {
-            pulled = client.pull(delivery.long_poll_secs, session, state.config.limits.max_dispatch_bytes, &temp) => pulled,
+            pulled = client.pull(delivery.long_poll_secs, session, delivery.pull_batch_items, state.config.limits.max_dispatch_bytes, &temp) => pulled,
             _ = shutdown.changed() => return,
         };
         let result = match pulled {
@@ -407,6 +428,7 @@ async fn take(
     item: Pulled,
 ) -> Result<(), Error> {
     let (seq, outcome) = match item {
+        Pulled::Batch { items } => return take_batch(state, client, parent, items).await,
         Pulled::Dispatch { seq, path } => (
             seq,
             ingest_dispatch(state, parent, Upload::File(path))
@@ -428,6 +450,70 @@ async fn take(
             tracing::warn!(seq, reason = %congvan_text::line(&refusal.reason), "refused a pulled item");
             client.pull_refused(seq, &refusal.reason).await
         }
+    }
+}
+
+/// Stores the dispatches of a pulled batch all at once (their commits
+/// group) and reports on them in one request, each as [`take`] would: done,
+/// or refused for good. An item this relay cannot take for now (a failure
+/// here, or no room in its memory budget for uploads) is left out of the
+/// report: the parent offers it again when its lease runs out, and the
+/// worker backs off.
+async fn take_batch(
+    state: &Arc<RelayState>,
+    client: &RelayClient,
+    parent: &Caller,
+    items: Vec<(i64, Vec<u8>)>,
+) -> Result<(), Error> {
+    Metrics::inc(&state.metrics.batches_pulled);
+    let mut seqs = Vec::with_capacity(items.len());
+    let mut uploads = Vec::with_capacity(items.len());
+    let mut no_room = 0;
+    for (seq, bytes) in items {
+        let mut held = state.upload_memory.start();
+        if held.grow(bytes.len() as u64) {
+            seqs.push(seq);
+            uploads.push(Upload::Memory { bytes, held });
+        } else {
+            no_room += 1;
+        }
+    }
+    let mut report = Vec::with_capacity(seqs.len());
+    let mut for_now = Vec::new();
+    for (seq, result) in seqs
+        .into_iter()
+        .zip(ingest_all(state, parent, uploads).await)
+    {
+        match result {
+            Ok(_) => report.push(PullOutcome { seq, refused: None }),
+            Err(refusal) if refusal.status >= 500 => for_now.push(refusal.reason),
+            Err(refusal) => {
+                tracing::warn!(seq, reason = %congvan_text::line(&refusal.reason), "refused a pulled item");
+                report.push(PullOutcome {
+                    seq,
+                    refused: Some(refusal.reason),
+                });
+            }
+        }
+    }
+    if !report.is_empty() {
+        client
+            .pull_outcomes(&PullOutcomes { items: report })
+            .await?;
+    }
+    match (for_now.first(), no_room) {
+        (Some(reason), _) => Err(Error::Protocol {
+            url: client.url().to_string(),
+            problem: format!(
+                "{} pulled dispatches could not be stored for now: {reason}",
+                for_now.len() + no_room
+            ),
+        }),
+        (None, 0) => Ok(()),
+        (None, n) => Err(Error::Protocol {
+            url: client.url().to_string(),
+            problem: format!("no room in memory for {n} pulled dispatches; they come again later"),
+        }),
     }
 }
 
@@ -502,5 +588,59 @@ pub async fn expiry_sweeper(state: Arc<RelayState>, mut shutdown: watch::Receive
                 tracing::error!(error = %e, "cannot expire a transfer");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::ItemOutcome;
+
+    fn queued(id: &str) -> OutboxEntry {
+        OutboxEntry {
+            seq: 1,
+            kind: "dispatch".into(),
+            reference: id.into(),
+            hop: "relay-h99-01".into(),
+            urgency: 0,
+            created_at: 0,
+            attempts: 0,
+        }
+    }
+
+    fn answer(id: Option<&str>, status: &str) -> ItemOutcome {
+        ItemOutcome {
+            id: id.map(str::to_string),
+            status: status.into(),
+            code: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_batch_answer_counts_only_for_the_dispatch_it_names() {
+        let url = "https://peer.example";
+        let sent = queued("cv-1");
+        assert!(item_result(url, &sent, answer(Some("cv-1"), "accepted")).is_ok());
+        assert!(item_result(url, &sent, answer(Some("cv-1"), "duplicate")).is_ok());
+        // A peer that reordered its answers, or gave none for this item,
+        // has not said that this dispatch arrived: it stays queued.
+        for wrong in [answer(Some("cv-2"), "accepted"), answer(None, "duplicate")] {
+            match item_result(url, &sent, wrong) {
+                Err(Error::Protocol { problem, .. }) => {
+                    assert!(problem.contains("cv-1"), "{problem}");
+                }
+                other => panic!("a mixed-up answer was taken as delivery: {other:?}"),
+            }
+        }
+        let refused = ItemOutcome {
+            code: Some(422),
+            reason: Some("chữ ký sai".into()),
+            ..answer(None, "refused")
+        };
+        assert!(matches!(
+            item_result(url, &sent, refused),
+            Err(Error::Refused { status: 422, .. })
+        ));
     }
 }

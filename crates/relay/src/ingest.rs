@@ -207,6 +207,45 @@ pub async fn ingest_dispatch(
     Ok((id, outcome))
 }
 
+/// Ingests the items of a batch (pushed to this relay, or pulled by it),
+/// all at once, so that they are verified on every core and commit
+/// together; each item's result is what its own upload would have had, in
+/// order. Every item runs to its end in its own task, as a single upload
+/// does: a sender that goes away does not cut a commit short. An item
+/// larger than this relay takes is refused as its own upload would be.
+pub async fn ingest_all(
+    state: &Arc<RelayState>,
+    caller: &Caller,
+    items: Vec<Upload>,
+) -> Vec<Result<(String, Outcome), Refusal>> {
+    let max = state.config.limits.max_dispatch_bytes;
+    let tasks: Vec<_> = items
+        .into_iter()
+        .map(|upload| {
+            let state = state.clone();
+            let caller = caller.clone();
+            tokio::spawn(async move {
+                match &upload {
+                    Upload::Memory { bytes, .. } if bytes.len() as u64 > max => Err(Refusal::new(
+                        413,
+                        format!("the dispatch is larger than this relay accepts ({max} bytes)"),
+                    )
+                    .counted(&state)),
+                    _ => ingest_dispatch(&state, &caller, upload).await,
+                }
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(match task.await {
+            Ok(result) => result,
+            Err(e) => Err(Refusal::new(500, format!("the ingest task failed: {e}"))),
+        });
+    }
+    results
+}
+
 /// Removes an upload unless ownership moved on.
 struct TempGuard(Option<PathBuf>);
 

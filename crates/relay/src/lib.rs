@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod notices;
 mod peer_check;
 pub mod progress;
+mod pull_serve;
 mod relay_signed;
 mod routing;
 mod server;

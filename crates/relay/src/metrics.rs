@@ -30,6 +30,8 @@ pub struct Metrics {
     pub uploads_to_file: AtomicU64,
     /// Batches of small dispatches handed to a peer relay in one request.
     pub batches_sent: AtomicU64,
+    /// Batches of small dispatches taken from the parent in one pull.
+    pub batches_pulled: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
@@ -86,6 +88,11 @@ impl Metrics {
                 "congvan_batches_sent_total",
                 "Batches of small dispatches handed to a peer relay in one request.",
                 &self.batches_sent,
+            ),
+            (
+                "congvan_batches_pulled_total",
+                "Batches of small dispatches taken from the parent in one pull.",
+                &self.batches_pulled,
             ),
             (
                 "congvan_transfers_forwarded_total",

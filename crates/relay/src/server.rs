@@ -20,13 +20,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
-use crate::api::{Accepted, Ack, ReceiptMessage, PULL_KIND_HEADER, PULL_SEQ_HEADER};
+use crate::api::{Accepted, Ack, ReceiptMessage};
 use crate::batch::{BatchOutcome, FrameReader, ItemOutcome, MAX_BATCH_BYTES};
 use crate::caller::Caller;
 use crate::connection_limits::PerKey;
-use crate::ingest::{ingest_ack, ingest_dispatch, ingest_receipt, transfer_done, Outcome, Refusal};
+use crate::ingest::{ingest_ack, ingest_all, ingest_dispatch, ingest_receipt, Outcome, Refusal};
 use crate::metrics::Metrics;
 use crate::peer_check::PeerCheck;
+use crate::pull_serve;
 use crate::state::RelayState;
 use crate::upload::{Upload, MEMORY_UPLOAD_LIMIT};
 use crate::Error;
@@ -42,7 +43,7 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn caller(auth: &Authenticated) -> Result<Caller, Refusal> {
+pub(crate) fn caller(auth: &Authenticated) -> Result<Caller, Refusal> {
     auth.0.clone().map_err(|reason| Refusal::new(403, reason))
 }
 
@@ -64,9 +65,10 @@ pub fn routes(state: Arc<RelayState>) -> Router {
             "/v1/offices/{org}/encryption-certificate",
             get(encryption_certificate),
         )
-        .route("/v1/pull", get(pull))
-        .route("/v1/pull/{seq}/done", post(pull_done))
-        .route("/v1/pull/{seq}/refused", post(pull_refused))
+        .route("/v1/pull", get(pull_serve::pull))
+        .route("/v1/pull/outcomes", post(pull_serve::outcomes))
+        .route("/v1/pull/{seq}/done", post(pull_serve::done))
+        .route("/v1/pull/{seq}/refused", post(pull_serve::refused))
         .with_state(state)
 }
 
@@ -310,31 +312,10 @@ async fn upload_batch(
                 r.counted(&state)
             }
         })?;
-    // Every item runs to its end in its own task, as a single upload does:
-    // a sender that goes away does not cut a commit short. An item larger
-    // than this relay takes is refused as its own upload would be.
-    let max = state.config.limits.max_dispatch_bytes;
-    let tasks: Vec<_> = items
-        .into_iter()
-        .map(|upload| {
-            let state = state.clone();
-            let caller = caller.clone();
-            tokio::spawn(async move {
-                match &upload {
-                    Upload::Memory { bytes, .. } if bytes.len() as u64 > max => Err(Refusal::new(
-                        413,
-                        format!("the dispatch is larger than this relay accepts ({max} bytes)"),
-                    )
-                    .counted(&state)),
-                    _ => ingest_dispatch(&state, &caller, upload).await,
-                }
-            })
-        })
-        .collect();
-    let mut outcomes = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        let outcome = match task.await {
-            Ok(Ok((id, outcome))) => ItemOutcome {
+    let mut outcomes = Vec::with_capacity(items.len());
+    for ingested in ingest_all(&state, &caller, items).await {
+        let outcome = match ingested {
+            Ok((id, outcome)) => ItemOutcome {
                 id: Some(id),
                 status: match outcome {
                     Outcome::Accepted => "accepted",
@@ -344,17 +325,11 @@ async fn upload_batch(
                 code: None,
                 reason: None,
             },
-            Ok(Err(refusal)) => ItemOutcome {
+            Err(refusal) => ItemOutcome {
                 id: None,
                 status: "refused".into(),
                 code: Some(refusal.status),
                 reason: Some(refusal.reason),
-            },
-            Err(e) => ItemOutcome {
-                id: None,
-                status: "refused".into(),
-                code: Some(500),
-                reason: Some(format!("the ingest task failed: {e}")),
             },
         };
         outcomes.push(outcome);
@@ -555,7 +530,11 @@ const FIGURES_BODY_MAX: usize = 8 * 1024 * 1024;
 /// Reads a small request body (a receipt, an acknowledgement) with the same
 /// idle and total deadlines as an upload: a caller that starts a body and
 /// goes quiet is cut off instead of holding its connection forever.
-async fn small_body(state: &RelayState, body: Body, what: &str) -> Result<Vec<u8>, Refusal> {
+pub(crate) async fn small_body(
+    state: &RelayState,
+    body: Body,
+    what: &str,
+) -> Result<Vec<u8>, Refusal> {
     bounded_body(state, body, what, SMALL_BODY_MAX).await
 }
 
@@ -826,7 +805,7 @@ async fn notices(
     Ok(Json(out).into_response())
 }
 
-async fn blob_response(
+pub(crate) async fn blob_response(
     state: &RelayState,
     sha256: &str,
     mut headers: HeaderMap,
@@ -939,181 +918,4 @@ async fn recipients(
             format!("{office} sent no dispatch {id} through this relay"),
         )),
     }
-}
-
-#[derive(serde::Deserialize)]
-struct PullQuery {
-    wait: Option<u64>,
-    /// The pulling relay's run: a new one means an earlier run ended
-    /// without confirming what it had leased.
-    session: Option<u64>,
-}
-
-/// How long a pulled item is leased to the child that took it.
-const PULL_LEASE_MS: i64 = 60_000;
-
-/// The name of the pulling child relay making this request, or why it may not pull.
-fn pulling_child_name(auth: &Authenticated, state: &RelayState) -> Result<String, Refusal> {
-    let Caller::Relay { org, .. } = caller(auth)? else {
-        return Err(Refusal::new(403, "only child relays pull"));
-    };
-    state
-        .pulling_child(&org)
-        .map(|c| c.name.clone())
-        .ok_or_else(|| {
-            Refusal::new(
-                403,
-                format!("relay {org} is not configured to pull from this relay"),
-            )
-        })
-}
-
-async fn pull(
-    Extension(auth): Extension<Authenticated>,
-    peer: Option<Extension<Arc<PeerCheck>>>,
-    State(state): State<Arc<RelayState>>,
-    Query(query): Query<PullQuery>,
-) -> Result<Response, Refusal> {
-    let child = pulling_child_name(&auth, &state)?;
-    let wait = Duration::from_secs(
-        query
-            .wait
-            .unwrap_or(0)
-            .min(state.config.delivery.long_poll_secs),
-    );
-    let deadline = tokio::time::Instant::now() + wait;
-    let waker = state.waker(&child);
-    if let Some(session) = query.session {
-        let fresh = {
-            let mut sessions = state
-                .pull_sessions
-                .lock()
-                .map_err(|_| Refusal::new(503, "the relay is shutting down"))?;
-            sessions.insert(child.clone(), session) != Some(session)
-        };
-        if fresh {
-            release_leases(&state, &child).await?;
-        }
-    }
-    loop {
-        // A long-poll outlives a CRL reload: the child is judged again,
-        // under the lists in force, before anything is handed to it.
-        if let Some(Extension(peer)) = &peer {
-            pulling_child_name(&Authenticated(peer.caller(&state.live_trust)), &state)?;
-        }
-        let now = crate::ingest::unix_ms(time::OffsetDateTime::now_utc());
-        if let Some(entry) = state.store.due(&child, now, 1)?.into_iter().next() {
-            // Lease it so a concurrent pull does not get it too; if the child
-            // never confirms, it is offered again when the lease runs out.
-            let seq = entry.seq;
-            state
-                .writer
-                .write(move |txn| {
-                    txn.execute(
-                        "UPDATE outbox SET next_attempt_at = ?1 WHERE seq = ?2",
-                        rusqlite::params![now + PULL_LEASE_MS, seq],
-                    )?;
-                    Ok(())
-                })
-                .await?;
-            let mut headers = HeaderMap::new();
-            headers.insert(PULL_SEQ_HEADER, HeaderValue::from(seq));
-            if entry.kind == "dispatch" {
-                headers.insert(PULL_KIND_HEADER, HeaderValue::from_static("dispatch"));
-                let record = state
-                    .store
-                    .dispatch(&entry.reference)?
-                    .ok_or_else(|| Refusal::new(500, "queued dispatch is missing"))?;
-                return blob_response(&state, &record.blob, headers).await;
-            }
-            headers.insert(PULL_KIND_HEADER, HeaderValue::from_static("receipt"));
-            let (_, dest, jws) = state
-                .store
-                .message(&entry.reference)?
-                .ok_or_else(|| Refusal::new(500, "queued receipt is missing"))?;
-            let receipt =
-                serde_json::from_str(&jws).map_err(|e| Refusal::new(500, e.to_string()))?;
-            return Ok((headers, Json(ReceiptMessage { dest, receipt })).into_response());
-        }
-        let Some(waker) = &waker else {
-            return Ok(StatusCode::NO_CONTENT.into_response());
-        };
-        // Wait for new traffic, the end of the long-poll, or the moment a
-        // lease on an item runs out and it can be offered again.
-        let lease_end = state.store.next_lease_end(&child, now)?.map(|end| {
-            tokio::time::Instant::now() + Duration::from_millis((end - now).max(0) as u64 + 1)
-        });
-        let until = lease_end.map_or(deadline, |end| end.min(deadline));
-        if tokio::time::timeout_at(until, waker.notified())
-            .await
-            .is_err()
-            && until >= deadline
-        {
-            return Ok(StatusCode::NO_CONTENT.into_response());
-        }
-    }
-}
-
-/// Offers again everything leased to `child` (it restarted, or this relay
-/// did): its earlier run will never confirm it.
-pub(crate) async fn release_leases(state: &RelayState, child: &str) -> Result<(), Refusal> {
-    let child = child.to_string();
-    let released = state
-        .writer
-        .write(move |txn| {
-            Ok(txn.execute(
-                "UPDATE outbox SET next_attempt_at = 0 WHERE hop = ?1 AND next_attempt_at > 0",
-                rusqlite::params![child],
-            )?)
-        })
-        .await?;
-    if released > 0 {
-        tracing::info!(released, "released pull leases of an earlier run");
-    }
-    Ok(())
-}
-
-/// A pulling child refused an item for good: give up on it here, with a
-/// non-delivery notice to the sender for a dispatch, as when a push is
-/// refused.
-async fn pull_refused(
-    Extension(auth): Extension<Authenticated>,
-    State(state): State<Arc<RelayState>>,
-    Path(seq): Path<i64>,
-    body: Body,
-) -> Result<Response, Refusal> {
-    let child = pulling_child_name(&auth, &state)?;
-    let bytes = small_body(&state, body, "refusal").await?;
-    let refusal: crate::api::Refusal = serde_json::from_slice(&bytes)
-        .map_err(|e| Refusal::new(400, format!("bad refusal: {e}")))?;
-    match state.store.outbox_entry(seq)? {
-        Some(entry) if entry.hop == child => {
-            if entry.kind == "dispatch" {
-                let why = format!(
-                    "relay {child} refused it: {}",
-                    congvan_text::line(&refusal.error)
-                );
-                crate::ingest::give_up(&state, seq, &entry.reference, &child, &why).await?;
-            } else {
-                transfer_done(&state, &entry).await?;
-            }
-        }
-        Some(_) => return Err(Refusal::new(403, "that queue entry is for another relay")),
-        None => tracing::debug!(seq, "pull refusal for an entry already done"),
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn pull_done(
-    Extension(auth): Extension<Authenticated>,
-    State(state): State<Arc<RelayState>>,
-    Path(seq): Path<i64>,
-) -> Result<Response, Refusal> {
-    let child = pulling_child_name(&auth, &state)?;
-    match state.store.outbox_entry(seq)? {
-        Some(entry) if entry.hop == child => transfer_done(&state, &entry).await?,
-        Some(_) => return Err(Refusal::new(403, "that queue entry is for another relay")),
-        None => tracing::debug!(seq, "pull confirmation for an entry already done"),
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
 }
