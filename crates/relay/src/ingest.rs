@@ -1661,9 +1661,11 @@ pub async fn transfer_done(
     let id = entry.reference.clone();
     let hop = entry.hop.clone();
     let is_dispatch = entry.kind == "dispatch";
+    // Unsynced: the next hop holds the item durably already. A crash that
+    // undoes this sends it again, and the next hop answers "duplicate".
     state
         .writer
-        .write(move |txn| {
+        .write_unsynced(move |txn| {
             txn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute(params![seq])?;
             if is_dispatch {
                 txn.prepare_cached("UPDATE recipients SET state = 'forwarded' WHERE dispatch_id = ?1 AND route = ?2 AND state = 'queued'")?.execute(params![id, hop])?;

@@ -139,9 +139,10 @@ pub(crate) async fn pull(
 /// again when the lease runs out.
 async fn lease(state: &RelayState, entries: &[OutboxEntry], now: i64) -> Result<(), Refusal> {
     let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+    // Unsynced: a lease a crash undoes only offers the items again.
     state
         .writer
-        .write(move |txn| {
+        .write_unsynced(move |txn| {
             let mut stmt =
                 txn.prepare_cached("UPDATE outbox SET next_attempt_at = ?1 WHERE seq = ?2")?;
             for seq in seqs {

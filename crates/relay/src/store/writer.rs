@@ -8,7 +8,16 @@ use tokio::sync::oneshot;
 
 use crate::Error;
 
-type Job = Box<dyn FnOnce(&Transaction<'_>) -> Box<dyn FnOnce(bool) + Send> + Send>;
+type Work = Box<dyn FnOnce(&Transaction<'_>) -> Box<dyn FnOnce(bool) + Send> + Send>;
+
+/// One write for the next batch.
+struct Job {
+    work: Work,
+    /// Whether its caller may be told "done" only once it is on disk. A
+    /// batch of writes that need not be (bookkeeping that is safe to redo)
+    /// commits without an fsync; the next durable commit syncs it too.
+    durable: bool,
+}
 
 /// Sends writes to the writer thread, which commits them in batches.
 #[derive(Clone)]
@@ -32,6 +41,7 @@ impl Writer {
         std::thread::Builder::new()
             .name("congvan-store-writer".into())
             .spawn(move || {
+                let mut synced = true; // the connection opens with synchronous=FULL
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
                     while batch.len() < batch_max {
@@ -40,19 +50,31 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    let size = batch.len() as u64;
-                    if commit_batch(&mut conn, batch) {
-                        counted.writes.fetch_add(size, Ordering::Relaxed);
-                        counted.commits.fetch_add(1, Ordering::Relaxed);
+                    let durable = batch.iter().any(|job| job.durable);
+                    if durable != synced {
+                        let level = if durable { "FULL" } else { "NORMAL" };
+                        match conn.pragma_update(None, "synchronous", level) {
+                            Ok(()) => synced = durable,
+                            // Left at FULL, an unsynced batch is only
+                            // more durable than asked; left at NORMAL, a
+                            // durable one is rolled back below.
+                            Err(e) => {
+                                tracing::error!(error = %e, "cannot set the store's sync level")
+                            }
+                        }
                     }
+                    // A durable write is never committed without an fsync.
+                    let may_commit = synced || !durable;
+                    commit_batch(&mut conn, batch, may_commit, &counted);
                 }
             })
             .map_err(|e| Error::io("writer thread", e))?;
         Ok(Writer { jobs, stats })
     }
 
-    /// Writes committed and transactions (each one fsync of the WAL) that
-    /// committed them, since start: their ratio is the mean batch size.
+    /// Writes committed and transactions that committed them, since start:
+    /// their ratio is the mean batch size. Each transaction with a durable
+    /// write is one fsync of the WAL.
     pub fn committed(&self) -> (u64, u64) {
         (
             self.stats.writes.load(Ordering::Relaxed),
@@ -68,8 +90,30 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
     {
+        self.submit(work, true).await
+    }
+
+    /// Runs `work` as [`Writer::write`] does, and returns once it is
+    /// committed, but perhaps not yet on disk: a crash may undo it (it is
+    /// made durable by the next durable commit). Only for writes that are
+    /// safe to lose and redo, such as marking a transfer done, which a crash
+    /// turns into sending it again, answered "duplicate" by the next hop. It
+    /// spares the disk an fsync on the delivery path.
+    pub async fn write_unsynced<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        self.submit(work, false).await
+    }
+
+    async fn submit<T, F>(&self, work: F, durable: bool) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel::<Result<T, Error>>();
-        let job: Job = Box::new(move |txn: &Transaction<'_>| {
+        let work: Work = Box::new(move |txn: &Transaction<'_>| {
             let outcome = run_in_savepoint(txn, work);
             Box::new(move |committed: bool| {
                 let result = match (committed, outcome) {
@@ -83,7 +127,9 @@ impl Writer {
                 }
             })
         });
-        self.jobs.send(job).map_err(|_| Error::ShuttingDown)?;
+        self.jobs
+            .send(Job { work, durable })
+            .map_err(|_| Error::ShuttingDown)?;
         rx.await.map_err(|_| Error::ShuttingDown)?
     }
 }
@@ -116,8 +162,11 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
-/// Runs and commits one batch; true when it committed.
-fn commit_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
+/// Runs and commits one batch, counted in `stats` before its writers hear
+/// of it. With `may_commit` false the batch is rolled back and its writers
+/// hear that it failed.
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>, may_commit: bool, stats: &Stats) {
+    let size = batch.len() as u64;
     // IMMEDIATE: the write lock is taken at BEGIN, where SQLite waits for
     // it (busy_timeout). A deferred transaction that reads first and then
     // writes asks for the lock mid-way, and SQLite answers that upgrade
@@ -136,11 +185,18 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot start a store transaction");
-                return false;
+                return;
             }
         }
     };
-    let finishers: Vec<_> = batch.into_iter().map(|job| job(&txn)).collect();
+    let finishers: Vec<_> = batch.into_iter().map(|job| (job.work)(&txn)).collect();
+    if !may_commit {
+        drop(txn); // rolls back
+        for finish in finishers {
+            finish(false);
+        }
+        return;
+    }
     let committed = match txn.commit() {
         Ok(()) => true,
         Err(e) => {
@@ -148,8 +204,55 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) -> bool {
             false
         }
     };
+    if committed {
+        stats.writes.fetch_add(size, Ordering::Relaxed);
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+    }
     for finish in finishers {
         finish(committed);
     }
-    committed
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The sync level the writer's connection commits at, read inside a
+    /// write of the given kind (it runs in that write's batch).
+    async fn level_in(writer: &Writer, durable: bool) -> i64 {
+        let read = |txn: &Transaction<'_>| {
+            txn.execute("INSERT INTO t VALUES (1)", [])?;
+            Ok(txn.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))?)
+        };
+        if durable {
+            writer.write(read).await.unwrap()
+        } else {
+            writer.write_unsynced(read).await.unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_durable_write_always_commits_with_an_fsync_even_after_an_unsynced_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.sqlite");
+        let conn = crate::store::schema::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let writer = Writer::start(conn, 16).unwrap();
+        const NORMAL: i64 = 1;
+        const FULL: i64 = 2;
+        assert_eq!(level_in(&writer, true).await, FULL);
+        assert_eq!(level_in(&writer, false).await, NORMAL);
+        assert_eq!(level_in(&writer, true).await, FULL);
+        assert_eq!(level_in(&writer, false).await, NORMAL);
+        assert_eq!(level_in(&writer, false).await, NORMAL);
+        assert_eq!(level_in(&writer, true).await, FULL);
+        // Every write is committed, whichever its kind.
+        let reader = Connection::open(&path).unwrap();
+        let rows: i64 = reader
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 6);
+        assert_eq!(writer.committed(), (6, 6));
+    }
 }
