@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::disallowed_macros)] // test progress output
 
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -14,6 +15,54 @@ use crate::support::relays::*;
 use bytes::Bytes;
 use congvan_envelope::metadata::Urgency;
 use congvan_relay::config::PeerMode;
+
+/// Twenty small dispatches from H99 to H99.01, and one of about 60 KB,
+/// larger than the district will take, sent to the province at
+/// `province_url`.
+async fn queue_backlog(out: &Path, province_url: &str) -> (Vec<Dispatch>, Dispatch) {
+    let author = Author::new("H99");
+    let mut small = Vec::new();
+    for n in 0..20 {
+        let d = author.write(
+            out,
+            &["H99.01"],
+            Urgency::Thuong,
+            &format!("Công văn số {n}"),
+        );
+        send(province_url, "H99", &d).await;
+        small.push(d);
+    }
+    let noise: Vec<u8> = (0..60_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let large = author.write_with(
+        out,
+        &["H99.01"],
+        Urgency::Thuong,
+        "Hồ sơ kèm bản đồ",
+        Some(("ban-do.bin", &noise)),
+    );
+    send(province_url, "H99", &large).await;
+    (small, large)
+}
+
+/// Checks that `large` was refused for good by `district` for its size,
+/// that its sender at `province_url` got the non-delivery notice, and that
+/// the district kept nothing of it.
+async fn refused_for_its_size(
+    province_url: &str,
+    district: &congvan_relay::RunningRelay,
+    large: &Dispatch,
+) {
+    let notice = non_delivery_notice(province_url, "H99", &large.id, Duration::from_secs(20)).await;
+    assert!(
+        notice
+            .description
+            .contains("larger than this relay accepts"),
+        "{notice:?}"
+    );
+    assert!(district.state.store.dispatch(&large.id).unwrap().is_none());
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_drains_in_batches_and_a_refused_item_holds_up_no_other() {
@@ -28,29 +77,7 @@ async fn a_backlog_drains_in_batches_and_a_refused_item_holds_up_no_other() {
 
     // Meanwhile the province takes twenty small dispatches for it, and one
     // larger than the district accepts.
-    let author = Author::new("H99");
-    let mut small = Vec::new();
-    for n in 0..20 {
-        let d = author.write(
-            &out,
-            &["H99.01"],
-            Urgency::Thuong,
-            &format!("Công văn số {n}"),
-        );
-        send(&province_url, "H99", &d).await;
-        small.push(d);
-    }
-    let noise: Vec<u8> = (0..60_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    let large = author.write_with(
-        &out,
-        &["H99.01"],
-        Urgency::Thuong,
-        "Hồ sơ kèm bản đồ",
-        Some(("ban-do.bin", &noise)),
-    );
-    send(&province_url, "H99", &large).await;
+    let (small, large) = queue_backlog(&out, &province_url).await;
 
     // The district comes up, taking dispatches of at most 40 KB.
     let mut district_config = relay_below(dir.path(), "H99.01", &province, PeerMode::Push);
@@ -69,26 +96,7 @@ async fn a_backlog_drains_in_batches_and_a_refused_item_holds_up_no_other() {
 
     // The large one alone was refused, for good, with the district's
     // reason, and its sender is told.
-    let events = eventually(
-        "the non-delivery notice",
-        Duration::from_secs(20),
-        || async {
-            let events = track_json(&province_url, "H99", &large.id).await;
-            events
-                .iter()
-                .any(|e| e.kind == "non_delivery")
-                .then_some(events)
-        },
-    )
-    .await;
-    let notice = events.iter().find(|e| e.kind == "non_delivery").unwrap();
-    assert!(
-        notice
-            .description
-            .contains("larger than this relay accepts"),
-        "{notice:?}"
-    );
-    assert!(district.state.store.dispatch(&large.id).unwrap().is_none());
+    refused_for_its_size(&province_url, &district, &large).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,29 +190,7 @@ async fn a_pulling_child_takes_its_backlog_in_batches_and_reports_item_by_item()
     add_child(&mut province_config, "H99.01", None);
     let province = congvan_relay::start(province_config).await.unwrap();
     let province_url = url(province.addr);
-    let author = Author::new("H99");
-    let mut small = Vec::new();
-    for n in 0..20 {
-        let d = author.write(
-            &out,
-            &["H99.01"],
-            Urgency::Thuong,
-            &format!("Công văn số {n}"),
-        );
-        send(&province_url, "H99", &d).await;
-        small.push(d);
-    }
-    let noise: Vec<u8> = (0..60_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    let large = author.write_with(
-        &out,
-        &["H99.01"],
-        Urgency::Thuong,
-        "Hồ sơ kèm bản đồ",
-        Some(("ban-do.bin", &noise)),
-    );
-    send(&province_url, "H99", &large).await;
+    let (small, large) = queue_backlog(&out, &province_url).await;
 
     // The district comes back, taking dispatches of at most 40 KB.
     let mut district_config = relay_below(dir.path(), "H99.01", &province, PeerMode::Pull);
@@ -226,26 +212,7 @@ async fn a_pulling_child_takes_its_backlog_in_batches_and_reports_item_by_item()
 
     // The large one alone was refused, for good, with the district's
     // reason; its sender is told, and nothing stays leased in the queue.
-    let events = eventually(
-        "the non-delivery notice",
-        Duration::from_secs(20),
-        || async {
-            let events = track_json(&province_url, "H99", &large.id).await;
-            events
-                .iter()
-                .any(|e| e.kind == "non_delivery")
-                .then_some(events)
-        },
-    )
-    .await;
-    let notice = events.iter().find(|e| e.kind == "non_delivery").unwrap();
-    assert!(
-        notice
-            .description
-            .contains("larger than this relay accepts"),
-        "{notice:?}"
-    );
-    assert!(district.state.store.dispatch(&large.id).unwrap().is_none());
+    refused_for_its_size(&province_url, &district, &large).await;
     let queue = relay_name("H99.01");
     eventually(
         "an empty queue for the district",

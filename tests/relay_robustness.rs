@@ -191,29 +191,14 @@ async fn a_pulled_dispatch_the_child_refuses_ends_in_a_non_delivery_notice() {
         "Gửi xã chưa có trong danh mục của huyện",
     );
     send(&url(province.addr), "H99", &d).await;
-    let events = eventually(
-        "a non-delivery notice at the sender",
-        Duration::from_secs(10),
-        || {
-            let province_url = url(province.addr);
-            let id = d.id.clone();
-            async move {
-                let events = track_json(&province_url, "H99", &id).await;
-                events
-                    .iter()
-                    .any(|e| e.kind == "non_delivery")
-                    .then_some(events)
-            }
-        },
-    )
-    .await;
-    let notice = events.iter().find(|e| e.kind == "non_delivery").unwrap();
+    let notice =
+        non_delivery_notice(&url(province.addr), "H99", &d.id, Duration::from_secs(10)).await;
     assert!(notice.description.contains("refused it"), "{notice:?}");
     assert!(
         notice.description.contains("unknown to the registry"),
         "{notice:?}"
     );
-    match verify_event(notice).statement {
+    match verify_event(&notice).statement {
         Statement::NonDelivery { undelivered, .. } => assert_eq!(undelivered, [org("H99.01.02")]),
         other => panic!("{other:?}"),
     }

@@ -611,6 +611,23 @@ where
     }
 }
 
+/// Waits until the timeline of dispatch `id`, as its sender `code` sees it
+/// at `relay_url`, holds a non-delivery notice, and returns that event.
+pub async fn non_delivery_notice(
+    relay_url: &str,
+    code: &str,
+    id: &str,
+    timeout: Duration,
+) -> TrackEvent {
+    eventually("a non-delivery notice at the sender", timeout, || async {
+        track_json(relay_url, code, id)
+            .await
+            .into_iter()
+            .find(|e| e.kind == "non_delivery")
+    })
+    .await
+}
+
 /// Waits until `id` is in the inbox of office `code` at `relay_url`.
 pub async fn wait_inbox(relay_url: &str, code: &str, id: &str, timeout: Duration) {
     let client = client(relay_url, code);

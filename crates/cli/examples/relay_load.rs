@@ -30,7 +30,8 @@
 //!    long-polls it for what comes down, such as custody receipts). M
 //!    dispatches are sent one at a time to the commune relay; each is timed
 //!    from just before the upload until the province store shows it in the
-//!    inbox of H99 (read every 0.2 ms from its SQLite file).
+//!    inbox of H99 (read every 0.1 ms from its SQLite file, on a thread of
+//!    its own: tokio's timer would round each wait up to a millisecond).
 //! 4. (c) Fan-out storage: a province relay whose registry lists R communes,
 //!    all served by it (R inbox rows); only the sender has certificates.
 //!    One dispatch with an S MB pseudo-random attachment goes to all R; the

@@ -226,36 +226,45 @@ async fn health(
     Ok(Json(serde_json::json!({"relay": state.config.name, "org": state.config.org.to_string(), "caller": caller.org().to_string()})).into_response())
 }
 
+/// Who may upload: an office (checked further at ingest) or a configured
+/// peer relay; any other relay is refused.
+fn uploader(auth: &Authenticated, state: &RelayState) -> Result<Caller, Refusal> {
+    let caller = caller(auth)?;
+    if let Caller::Relay { org, .. } = &caller {
+        if !state.is_peer(org) {
+            return Err(Refusal::new(
+                403,
+                format!("relay {org} is not a configured peer of this relay"),
+            ));
+        }
+    }
+    Ok(caller)
+}
+
+/// An upload's own refusal (too large, too slow), counted; one that broke
+/// off (400: the sender went away) refused nothing and is not.
+fn counted_unless_broken_off(refusal: Refusal, state: &RelayState) -> Refusal {
+    if refusal.status == 400 {
+        refusal
+    } else {
+        refusal.counted(state)
+    }
+}
+
 async fn upload(
     Extension(auth): Extension<Authenticated>,
     State(state): State<Arc<RelayState>>,
     request: Request,
 ) -> Result<Response, Refusal> {
-    let caller = match caller(&auth) {
+    let caller = match uploader(&auth, &state) {
         Ok(caller) => caller,
         Err(refusal) => return Err(refuse_unread(&state, request, refusal).await),
     };
-    if let Caller::Relay { org, .. } = &caller {
-        if !state.is_peer(org) {
-            let refusal = Refusal::new(
-                403,
-                format!("relay {org} is not a configured peer of this relay"),
-            );
-            return Err(refuse_unread(&state, request, refusal).await);
-        }
-    }
     // Refusals from ingest are counted there (it also serves pulled
-    // dispatches); these are the upload's own: too large, too slow. An
-    // upload that broke off (400: the sender went away) refused nothing.
+    // dispatches); these are the upload's own.
     let temp = receive_body(&state, request.into_body())
         .await
-        .map_err(|r| {
-            if r.status == 400 {
-                r
-            } else {
-                r.counted(&state)
-            }
-        })?;
+        .map_err(|r| counted_unless_broken_off(r, &state))?;
     // Ingest runs to the end in its own task: if the caller goes away while
     // the dispatch is being committed (a peer relay killed mid-transfer),
     // the commit still happens, and so must what follows it (the metrics,
@@ -290,28 +299,13 @@ async fn upload_batch(
     State(state): State<Arc<RelayState>>,
     request: Request,
 ) -> Result<Response, Refusal> {
-    let caller = match caller(&auth) {
+    let caller = match uploader(&auth, &state) {
         Ok(caller) => caller,
         Err(refusal) => return Err(refuse_unread(&state, request, refusal).await),
     };
-    if let Caller::Relay { org, .. } = &caller {
-        if !state.is_peer(org) {
-            let refusal = Refusal::new(
-                403,
-                format!("relay {org} is not a configured peer of this relay"),
-            );
-            return Err(refuse_unread(&state, request, refusal).await);
-        }
-    }
     let items = receive_batch(&state, request.into_body())
         .await
-        .map_err(|r| {
-            if r.status == 400 {
-                r
-            } else {
-                r.counted(&state)
-            }
-        })?;
+        .map_err(|r| counted_unless_broken_off(r, &state))?;
     let mut outcomes = Vec::with_capacity(items.len());
     for ingested in ingest_all(&state, &caller, items).await {
         let outcome = match ingested {
@@ -339,6 +333,41 @@ async fn upload_batch(
 
 /// Reads a batch body into its items, each held in memory within the
 /// relay's budget for uploads, with the same time limits as an upload.
+/// The next bytes of an upload's `body` (`what`: "upload" or "batch"),
+/// none at its end; a body that stalls for `idle` or runs past `deadline`
+/// is refused (408), one that broke off is answered 400.
+async fn next_data(
+    body: &mut Body,
+    idle: Duration,
+    deadline: tokio::time::Instant,
+    what: &str,
+) -> Result<Option<bytes::Bytes>, Refusal> {
+    loop {
+        let next = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + idle),
+            body.frame(),
+        )
+        .await;
+        match next {
+            Err(_) => {
+                return Err(Refusal::new(
+                    408,
+                    format!("the {what} was too slow to arrive; send it again"),
+                ))
+            }
+            Ok(None) => return Ok(None),
+            Ok(Some(Err(e))) => {
+                return Err(Refusal::new(400, format!("the {what} broke off: {e}")))
+            }
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+}
+
 async fn receive_batch(state: &RelayState, body: Body) -> Result<Vec<Upload>, Refusal> {
     let (idle, deadline) = upload_timeouts(&state.config.limits);
     let mut body = body;
@@ -347,24 +376,8 @@ async fn receive_batch(state: &RelayState, body: Body) -> Result<Vec<Upload>, Re
     let mut items = Vec::new();
     let mut total = 0usize;
     loop {
-        let next = tokio::time::timeout_at(
-            deadline.min(tokio::time::Instant::now() + idle),
-            body.frame(),
-        )
-        .await;
-        let frame = match next {
-            Err(_) => {
-                return Err(Refusal::new(
-                    408,
-                    "the batch was too slow to arrive; send it again",
-                ))
-            }
-            Ok(None) => break,
-            Ok(Some(Err(e))) => return Err(Refusal::new(400, format!("the batch broke off: {e}"))),
-            Ok(Some(Ok(frame))) => frame,
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
+        let Some(data) = next_data(&mut body, idle, deadline, "batch").await? else {
+            break;
         };
         total += data.len();
         if total > MAX_BATCH_BYTES {
@@ -417,26 +430,8 @@ async fn receive_body(state: &RelayState, body: Body) -> Result<Upload, Refusal>
     let (idle, deadline) = upload_timeouts(limits);
     let mut total = 0u64;
     loop {
-        let next = tokio::time::timeout_at(
-            deadline.min(tokio::time::Instant::now() + idle),
-            body.frame(),
-        )
-        .await;
-        let frame = match next {
-            Err(_) => {
-                return Err(Refusal::new(
-                    408,
-                    "the upload was too slow; send the dispatch again",
-                ))
-            }
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                return Err(Refusal::new(400, format!("the upload broke off: {e}")))
-            }
-            Ok(Some(Ok(frame))) => frame,
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
+        let Some(data) = next_data(&mut body, idle, deadline, "upload").await? else {
+            break;
         };
         total += data.len() as u64;
         if total > limits.max_dispatch_bytes {
