@@ -807,18 +807,24 @@ impl RelayClient {
             url: self.url.clone(),
             problem: problem.to_string(),
         };
-        let headers = response.headers();
-        let kind = headers.get(PULL_KIND_HEADER).and_then(|v| v.to_str().ok());
-        let seq: i64 = match kind {
-            Some("batch") => 0, // each item's is in the batch's header
-            _ => headers
+        let kind = response
+            .headers()
+            .get(PULL_KIND_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        // A single item names its sequence number in a header of its own; a
+        // batch names each of its items' in one list, read with the batch.
+        let seq = || {
+            response
+                .headers()
                 .get(PULL_SEQ_HEADER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| protocol("a pulled item has no sequence number"))?,
+                .and_then(|v| v.parse::<i64>().ok())
+                .ok_or_else(|| protocol("a pulled item has no sequence number"))
         };
-        match kind {
+        match kind.as_deref() {
             Some("dispatch") => {
+                let seq = seq()?;
                 let (path, file) = temp()?;
                 let mut guard = RemoveUnlessKept(Some(path.clone()));
                 self.stream_to(response, tokio::fs::File::from_std(file), &path, max_bytes)
@@ -827,6 +833,7 @@ impl RelayClient {
                 Ok(Some(Pulled::Dispatch { seq, path }))
             }
             Some("receipt") => {
+                let seq = seq()?;
                 let (_, _, bytes) = self.read_body(response).await?;
                 let message =
                     serde_json::from_slice(&bytes).map_err(|e| protocol(&e.to_string()))?;
@@ -852,38 +859,18 @@ impl RelayClient {
             url: self.url.clone(),
             problem,
         };
-        let seqs: Vec<i64> = response
+        let seqs = response
             .headers()
             .get(PULL_SEQS_HEADER)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(',').map(str::parse).collect::<Result<_, _>>())
-            .and_then(Result::ok)
-            .ok_or_else(|| {
-                protocol("a pulled batch has no valid list of sequence numbers".into())
-            })?;
-        if seqs.is_empty() || seqs.len() > asked {
-            return Err(protocol(format!(
-                "a pulled batch of {} items, where at most {asked} were asked for",
-                seqs.len()
-            )));
-        }
+            .map(str::to_string);
+        // Checked before the body is read: a list that cannot be right
+        // is refused without taking up to 4 MiB from the parent.
+        let seqs = batch_seqs(seqs.as_deref(), asked).map_err(protocol)?;
         let (_, _, bytes) = self
             .read_body_limited(response, crate::batch::MAX_BATCH_BYTES)
             .await?;
-        let mut reader = crate::batch::FrameReader::default();
-        let mut items = Vec::with_capacity(seqs.len());
-        reader
-            .feed(&bytes, &mut |_| true, &mut |item| items.push(item))
-            .and_then(|_| reader.finish())
-            .map_err(|e| protocol(format!("not a valid pulled batch: {e}")))?;
-        if items.len() != seqs.len() {
-            return Err(protocol(format!(
-                "a pulled batch names {} items and holds {}",
-                seqs.len(),
-                items.len()
-            )));
-        }
-        Ok(seqs.into_iter().zip(items).collect())
+        pair_batch_items(seqs, &bytes).map_err(protocol)
     }
 
     /// Tells the parent what became of the items of a pulled batch, in one
@@ -959,5 +946,100 @@ impl Drop for RemoveUnlessKept {
                 tracing::warn!(path = %path.display(), error = %e, "could not remove a partial download");
             }
         }
+    }
+}
+
+/// Reads a pulled batch's list of sequence numbers (`x-congvan-seqs`): one
+/// per item, at most `asked`, none twice. The child reports on each item by
+/// its number, so a number named twice would let one report stand for two
+/// items, and a list longer than asked would let a parent overrun the batch
+/// the child made room for.
+fn batch_seqs(header: Option<&str>, asked: usize) -> Result<Vec<i64>, String> {
+    let seqs: Vec<i64> = header
+        .map(|v| v.split(',').map(str::parse).collect::<Result<_, _>>())
+        .and_then(Result::ok)
+        .ok_or_else(|| "a pulled batch has no valid list of sequence numbers".to_string())?;
+    if seqs.is_empty() || seqs.len() > asked {
+        return Err(format!(
+            "a pulled batch of {} items, where at most {asked} were asked for",
+            seqs.len()
+        ));
+    }
+    let mut distinct = seqs.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != seqs.len() {
+        return Err("a pulled batch names the same sequence number twice".to_string());
+    }
+    Ok(seqs)
+}
+
+/// Pairs each frame of a pulled batch's body with its sequence number, in
+/// order; a body holding more or fewer items than the list names is refused
+/// whole, since nothing would say which number belongs to which item.
+fn pair_batch_items(seqs: Vec<i64>, body: &[u8]) -> Result<Vec<(i64, Vec<u8>)>, String> {
+    let mut reader = crate::batch::FrameReader::default();
+    let mut items = Vec::with_capacity(seqs.len());
+    reader
+        .feed(body, &mut |_| true, &mut |item| items.push(item))
+        .and_then(|_| reader.finish())
+        .map_err(|e| format!("not a valid pulled batch: {e}"))?;
+    if items.len() != seqs.len() {
+        return Err(format!(
+            "a pulled batch names {} items and holds {}",
+            seqs.len(),
+            items.len()
+        ));
+    }
+    Ok(seqs.into_iter().zip(items).collect())
+}
+
+#[cfg(test)]
+mod pulled_batch_tests {
+    use super::{batch_seqs, pair_batch_items};
+
+    fn body(items: &[&[u8]]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for item in items {
+            crate::batch::push_frame(&mut body, item);
+        }
+        body
+    }
+
+    #[test]
+    fn an_honest_batch_pairs_each_item_with_its_number() {
+        let seqs = batch_seqs(Some("7,9,12"), 64).unwrap();
+        let items = pair_batch_items(seqs, &body(&[b"a", b"b", b"c"])).unwrap();
+        assert_eq!(
+            items,
+            vec![(7, b"a".to_vec()), (9, b"b".to_vec()), (12, b"c".to_vec())]
+        );
+    }
+
+    #[test]
+    fn a_hostile_parents_list_of_numbers_is_refused_before_its_body_is_read() {
+        for (header, asked, words) in [
+            (None, 64, "no valid list"),
+            (Some(""), 64, "no valid list"),
+            (Some("1,x,3"), 64, "no valid list"),
+            (Some("1,,3"), 64, "no valid list"),
+            (Some("1,2,3"), 2, "at most 2 were asked for"),
+            (Some("5,6,5"), 64, "the same sequence number twice"),
+        ] {
+            let refused = batch_seqs(header, asked).unwrap_err();
+            assert!(refused.contains(words), "{header:?}: {refused}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_disagrees_with_its_list_is_refused_whole() {
+        let too_few = pair_batch_items(vec![1, 2, 3], &body(&[b"a", b"b"])).unwrap_err();
+        assert!(too_few.contains("names 3 items and holds 2"), "{too_few}");
+        let too_many = pair_batch_items(vec![1], &body(&[b"a", b"b"])).unwrap_err();
+        assert!(too_many.contains("names 1 items and holds 2"), "{too_many}");
+        let mut cut = body(&[b"abcdef"]);
+        cut.truncate(cut.len() - 2);
+        let torn = pair_batch_items(vec![1], &cut).unwrap_err();
+        assert!(torn.contains("not a valid pulled batch"), "{torn}");
     }
 }

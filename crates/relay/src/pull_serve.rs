@@ -110,7 +110,7 @@ pub(crate) async fn pull(
             if run.len() > 1 {
                 let entries = &due[..run.len()];
                 lease(&state, entries, now).await?;
-                return Ok(batch_response(entries, &run));
+                return batch_response(entries, &run);
             }
             lease(&state, std::slice::from_ref(first), now).await?;
             return single_response(&state, first).await;
@@ -177,7 +177,7 @@ async fn single_response(state: &RelayState, entry: &OutboxEntry) -> Result<Resp
 
 /// A run of small dispatches: their queue positions in a header, their
 /// bytes as batch frames, in the same order.
-fn batch_response(entries: &[OutboxEntry], run: &[bytes::Bytes]) -> Response {
+fn batch_response(entries: &[OutboxEntry], run: &[bytes::Bytes]) -> Result<Response, Refusal> {
     let seqs = entries
         .iter()
         .map(|e| e.seq.to_string())
@@ -190,11 +190,12 @@ fn batch_response(entries: &[OutboxEntry], run: &[bytes::Bytes]) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(PULL_KIND_HEADER, HeaderValue::from_static("batch"));
     headers.insert("content-type", HeaderValue::from_static(BATCH_MEDIA_TYPE));
-    // Digits and commas only: always a valid header value.
-    if let Ok(value) = HeaderValue::from_str(&seqs) {
-        headers.insert(PULL_SEQS_HEADER, value);
-    }
-    (headers, body).into_response()
+    // Digits and commas only, so this cannot fail; were it ever to, the
+    // items stay leased and are offered again, so nothing is lost.
+    let seqs = HeaderValue::from_str(&seqs)
+        .map_err(|e| Refusal::new(500, format!("the batch's list of sequence numbers: {e}")))?;
+    headers.insert(PULL_SEQS_HEADER, seqs);
+    Ok((headers, body).into_response())
 }
 
 /// Offers again everything leased to `child` (it restarted, or this relay
